@@ -1,0 +1,124 @@
+//! The typed result of reading a keepalived.conf: what the daemon runs on.
+//!
+//! Every value here is already validated and has its keepalived default
+//! filled in, so the daemon never re-checks it. Spans point back at the
+//! file and line a value came from, for messages a user can act on.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// A place in a config file: the file (as given or as found by `include`)
+/// and the 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub file: Rc<PathBuf>,
+    pub line: u32,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// Something the config asked for that we accept but do not act on, or act
+/// on differently than written (keepalived warns in the same places).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub span: Span,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.span, self.message)
+    }
+}
+
+/// A config that cannot be run. `span` is absent only when the top file
+/// itself cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.span {
+            Some(span) => write!(f, "{}: {}", span, self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole daemon configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// `global_defs { router_id }`, informational only.
+    pub router_id: Option<String>,
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// The `state` keyword. Only a wish: below priority 255 both start as
+/// backup; it also picks the default priority and whether nopreempt holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// `authentication { auth_type PASS; auth_pass ... }`. The password is
+/// zero padded (or cut) to the 8 bytes VRRPv2 carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    Password([u8; 8]),
+}
+
+/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualAddress {
+    pub addr: Ipv4Addr,
+    /// 32 when the line gives none, as keepalived does.
+    pub prefix_len: u8,
+    /// `dev IF`: the interface to add it on, if not the instance's own.
+    pub dev: Option<String>,
+    /// `label L`: the address label (`eth0:1` style).
+    pub label: Option<String>,
+    pub span: Span,
+}
+
+/// One `vrrp_instance NAME { ... }` block, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    /// The line of `vrrp_instance NAME {`.
+    pub span: Span,
+    pub initial_state: InitialState,
+    pub interface: String,
+    /// 1..=255.
+    pub vrid: u8,
+    /// 1..=255. Default 100, or 255 under `state MASTER` with no priority.
+    pub priority: u8,
+    /// Advertisement interval in centiseconds. VRRPv2 carries whole seconds,
+    /// so for now this is a multiple of 100 in 100..=25500. Default 100.
+    pub advert_int_cs: u16,
+    /// False with `nopreempt` (cleared under state MASTER / priority 255).
+    pub preempt: bool,
+    /// `preempt_delay` in seconds, 0..=1000; 0 when preempt is off.
+    pub preempt_delay_s: u32,
+    /// `mcast_src_ip`: the advert source instead of the interface's primary
+    /// address.
+    pub mcast_src_ip: Option<Ipv4Addr>,
+    pub authentication: Option<Authentication>,
+    pub virtual_addresses: Vec<VirtualAddress>,
+    /// Seconds after becoming master before the second gratuitous ARP burst
+    /// (0: none). Default 5.
+    pub garp_master_delay_s: u32,
+    /// Gratuitous ARPs per burst. Default 5.
+    pub garp_master_repeat: u32,
+}
