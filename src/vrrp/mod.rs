@@ -1,1 +1,13 @@
+//! The pure VRRP core: the advert codec, the per-instance state machine and
+//! its timer arithmetic. Nothing here reads a clock or touches a socket.
 
+pub mod advert;
+pub mod checksum;
+pub mod discard;
+pub mod instance;
+pub mod ipv4;
+pub mod simulation;
+pub mod timers;
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,359 @@
+//! One VRRP instance's state machine (RFC 3768 section 6.4, with the
+//! conventions of keepalived that its users rely on).
+//!
+//! It is driven, never driving: the daemon (or a test, or a simulated LAN)
+//! hands it an event with the current time and gets back the actions to
+//! take, and asks [`Instance::poll_timeout`] when to call again. It reads no
+//! clock and touches no socket, so every rule below is a unit test.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::advert::{Advert, AuthType};
+use super::discard::Discard;
+use super::timers::{Micros, Timers, MICROS_PER_SECOND};
+use crate::config::{Authentication, InstanceConfig};
+
+/// The priority of the router that owns the virtual addresses: master at
+/// once, never preempted.
+pub const PRIORITY_OWNER: u8 = 255;
+/// The priority a master sends on its way out, so backups take over after
+/// skew instead of master_down.
+pub const PRIORITY_STOPPING: u8 = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Configured, not started.
+    Initialize,
+    Backup,
+    Master,
+    /// Stopped for good (daemon shutdown or instance removed).
+    Stopped,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // keepalived's words, which users grep their logs for.
+        f.write_str(match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Stopped => "STOP",
+        })
+    }
+}
+
+/// What the daemon must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send this advert to the group.
+    SendAdvert(Advert),
+    AddVirtualAddresses,
+    RemoveVirtualAddresses,
+    /// One burst (garp_master_repeat packets) for every virtual address.
+    SendGratuitousArp,
+    /// For the log line and notify scripts.
+    StateChanged {
+        from: State,
+        to: State,
+    },
+}
+
+/// What an accepted advert told us beyond the election itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Accepted {
+    /// Its address list is not ours. Logged and accepted, as keepalived
+    /// 2.3.3 and RFC 9568 do: dropping it would make two masters.
+    pub address_list_differs: bool,
+}
+
+/// The timers in force; `None` means not armed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Deadlines {
+    advert: Option<Micros>,
+    master_down: Option<Micros>,
+    /// The second gratuitous ARP burst after becoming master.
+    garp_repeat: Option<Micros>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    name: String,
+    vrid: u8,
+    priority: u8,
+    interval_cs: u16,
+    preempt: bool,
+    preempt_delay: Micros,
+    /// The source of our adverts, compared on equal priority.
+    address: Ipv4Addr,
+    virtual_addresses: Vec<Ipv4Addr>,
+    authentication: Option<Authentication>,
+    garp_master_delay: Micros,
+
+    state: State,
+    deadlines: Deadlines,
+    /// While a lower-priority master has been seen for less than
+    /// preempt_delay, it is still obeyed; this is when that ends.
+    preempt_allowed_at: Option<Micros>,
+}
+
+impl Instance {
+    /// `address` is the source of our adverts: `mcast_src_ip` or the
+    /// interface's primary address, which the daemon looks up.
+    pub fn new(config: &InstanceConfig, address: Ipv4Addr) -> Instance {
+        Instance {
+            name: config.name.clone(),
+            vrid: config.vrid,
+            priority: config.priority,
+            interval_cs: config.advert_int_cs,
+            preempt: config.preempt,
+            preempt_delay: Micros::from(config.preempt_delay_s) * MICROS_PER_SECOND,
+            address,
+            virtual_addresses: config.virtual_addresses.iter().map(|v| v.addr).collect(),
+            authentication: config.authentication,
+            garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
+            state: State::Initialize,
+            deadlines: Deadlines::default(),
+            preempt_allowed_at: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn vrid(&self) -> u8 {
+        self.vrid
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    pub fn timers(&self) -> Timers {
+        Timers::new(self.priority, self.interval_cs)
+    }
+
+    /// The earliest time at which [`Instance::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Micros> {
+        let d = self.deadlines;
+        [d.advert, d.master_down, d.garp_repeat]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Starts the election. The owner (priority 255) is master at once;
+    /// everyone else, whatever `state` says, listens for master_down first.
+    pub fn start(&mut self, now: Micros, out: &mut Vec<Action>) {
+        if self.state != State::Initialize {
+            return;
+        }
+        if self.priority == PRIORITY_OWNER {
+            self.become_master(now, out);
+        } else {
+            self.become_backup(now, out);
+        }
+    }
+
+    /// Stops for good. A master sends priority 0 so that a backup takes over
+    /// after skew time, and gives up its addresses.
+    pub fn stop(&mut self, _now: Micros, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::SendAdvert(self.advert(PRIORITY_STOPPING)));
+            out.push(Action::RemoveVirtualAddresses);
+        }
+        self.enter(State::Stopped, out);
+        self.deadlines = Deadlines::default();
+    }
+
+    /// Runs whatever timers are due at `now`.
+    pub fn handle_timeout(&mut self, now: Micros, out: &mut Vec<Action>) {
+        match self.state {
+            State::Backup => {
+                if self.deadlines.master_down.is_some_and(|t| t <= now) {
+                    self.become_master(now, out);
+                }
+            }
+            State::Master => {
+                if let Some(due) = self.deadlines.advert.filter(|t| *t <= now) {
+                    out.push(Action::SendAdvert(self.advert(self.priority)));
+                    let interval = self.timers().advert_interval;
+                    // Keep the cadence, unless we fell a whole interval behind
+                    // (a stalled machine): then restart it from now.
+                    let next = due + interval;
+                    self.deadlines.advert = Some(if next > now { next } else { now + interval });
+                }
+                if self.deadlines.garp_repeat.is_some_and(|t| t <= now) {
+                    out.push(Action::SendGratuitousArp);
+                    self.deadlines.garp_repeat = None;
+                }
+            }
+            State::Initialize | State::Stopped => {}
+        }
+    }
+
+    /// Handles an advert for our VRID from `source`. An advert we refuse
+    /// changes nothing and says why, for the counters.
+    pub fn handle_advert(
+        &mut self,
+        now: Micros,
+        source: Ipv4Addr,
+        advert: &Advert,
+        out: &mut Vec<Action>,
+    ) -> Result<Accepted, Discard> {
+        let accepted = self.check_advert(source, advert)?;
+        match self.state {
+            State::Backup => self.backup_receives(now, advert.priority),
+            State::Master => self.master_receives(now, source, advert.priority, out),
+            State::Initialize | State::Stopped => {}
+        }
+        Ok(accepted)
+    }
+
+    /// The checks that depend on our configuration (RFC 3768 section 7.1).
+    fn check_advert(&self, source: Ipv4Addr, advert: &Advert) -> Result<Accepted, Discard> {
+        if source == self.address {
+            return Err(Discard::OwnAdvert);
+        }
+        match (&self.authentication, advert.auth_type) {
+            (None, AuthType::None) => {}
+            (Some(Authentication::Password(password)), AuthType::Password) => {
+                if !constant_time_eq(password, &advert.auth_data) {
+                    return Err(Discard::BadPassword);
+                }
+            }
+            _ => return Err(Discard::AuthTypeMismatch),
+        }
+        if advert.interval_cs != self.interval_cs {
+            return Err(Discard::IntervalMismatch);
+        }
+        let mut ours = self.virtual_addresses.clone();
+        let mut theirs = advert.addresses.clone();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        Ok(Accepted {
+            address_list_differs: ours != theirs,
+        })
+    }
+
+    fn backup_receives(&mut self, now: Micros, priority: u8) {
+        let timers = self.timers();
+        if priority == PRIORITY_STOPPING {
+            // The master is leaving: the best backup goes first.
+            self.deadlines.master_down = Some(now + timers.skew);
+            return;
+        }
+        if !self.preempt || priority >= self.priority {
+            self.preempt_allowed_at = None;
+            self.deadlines.master_down = Some(now + timers.master_down);
+            return;
+        }
+        // A lower-priority master and we preempt: ignore it, so master_down
+        // fires and we take over; but with preempt_delay, obey it a while
+        // longer first.
+        if self.preempt_delay > 0 {
+            let allowed_at = *self
+                .preempt_allowed_at
+                .get_or_insert(now + self.preempt_delay);
+            if now < allowed_at {
+                self.deadlines.master_down = Some(now + timers.master_down);
+            }
+        }
+    }
+
+    fn master_receives(
+        &mut self,
+        now: Micros,
+        source: Ipv4Addr,
+        priority: u8,
+        out: &mut Vec<Action>,
+    ) {
+        if priority == PRIORITY_STOPPING {
+            // Someone else thought it was master and is leaving: make sure
+            // backups hear that we are here before their skew runs out.
+            self.send_advert_now(now, out);
+            return;
+        }
+        let they_win = priority > self.priority
+            || (priority == self.priority && u32::from(source) > u32::from(self.address));
+        if they_win {
+            self.become_backup(now, out);
+        } else {
+            // A lower router thinks it is master: tell it at once, as
+            // keepalived does, rather than leave two masters for a second.
+            self.send_advert_now(now, out);
+        }
+    }
+
+    fn send_advert_now(&mut self, now: Micros, out: &mut Vec<Action>) {
+        out.push(Action::SendAdvert(self.advert(self.priority)));
+        self.deadlines.advert = Some(now + self.timers().advert_interval);
+    }
+
+    fn become_master(&mut self, now: Micros, out: &mut Vec<Action>) {
+        self.enter(State::Master, out);
+        out.push(Action::AddVirtualAddresses);
+        out.push(Action::SendAdvert(self.advert(self.priority)));
+        out.push(Action::SendGratuitousArp);
+        self.deadlines = Deadlines {
+            advert: Some(now + self.timers().advert_interval),
+            master_down: None,
+            garp_repeat: (self.garp_master_delay > 0).then(|| now + self.garp_master_delay),
+        };
+    }
+
+    fn become_backup(&mut self, now: Micros, out: &mut Vec<Action>) {
+        let was_master = self.state == State::Master;
+        self.enter(State::Backup, out);
+        if was_master {
+            out.push(Action::RemoveVirtualAddresses);
+        }
+        self.deadlines = Deadlines {
+            advert: None,
+            master_down: Some(now + self.timers().master_down),
+            garp_repeat: None,
+        };
+    }
+
+    fn enter(&mut self, to: State, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.state = to;
+        self.preempt_allowed_at = None;
+        out.push(Action::StateChanged { from, to });
+    }
+
+    /// The advert this instance sends with `priority`.
+    pub fn advert(&self, priority: u8) -> Advert {
+        let (auth_type, auth_data) = match self.authentication {
+            Some(Authentication::Password(password)) => (AuthType::Password, password),
+            None => (AuthType::None, [0; 8]),
+        };
+        Advert {
+            vrid: self.vrid,
+            priority,
+            interval_cs: self.interval_cs,
+            addresses: self.virtual_addresses.clone(),
+            auth_type,
+            auth_data,
+        }
+    }
+}
+
+/// Compares without an early exit, so the time taken does not tell an
+/// attacker how much of a guessed password was right.
+fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+#[path = "instance_tests.rs"]
+mod tests;

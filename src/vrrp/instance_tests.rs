@@ -1,0 +1,316 @@
+//! The rules of the state machine, one test each, on a fake clock.
+
+use super::*;
+use crate::config::InitialState::{Backup, Master};
+use crate::vrrp::test_support::{instance_config, VIP};
+
+const US: Micros = 1;
+const SEC: Micros = 1_000_000 * US;
+const ME: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
+const LOWER_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const HIGHER_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 12);
+
+fn instance(priority: u8, preempt: bool) -> Instance {
+    Instance::new(&instance_config(Backup, priority, preempt), ME)
+}
+
+fn advert_from(instance: &Instance, priority: u8) -> Advert {
+    instance.advert(priority)
+}
+
+fn started(priority: u8, preempt: bool) -> Instance {
+    let mut i = instance(priority, preempt);
+    i.start(0, &mut Vec::new());
+    i
+}
+
+fn master(priority: u8) -> Instance {
+    let mut i = started(priority, true);
+    let down = i.poll_timeout().unwrap();
+    i.handle_timeout(down, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    i
+}
+
+fn sent_priorities(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(advert) => Some(advert.priority),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn below_255_starts_as_backup_even_when_state_says_master() {
+    let mut i = Instance::new(&instance_config(Master, 150, true), ME);
+    let mut out = Vec::new();
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        out,
+        vec![Action::StateChanged {
+            from: State::Initialize,
+            to: State::Backup
+        }]
+    );
+    // keepalived: "Master down timer = 3414062 usecs".
+    assert_eq!(i.poll_timeout(), Some(3_414_062));
+}
+
+#[test]
+fn owner_is_master_at_once() {
+    let mut i = instance(255, true);
+    let mut out = Vec::new();
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Master);
+    assert!(out.contains(&Action::AddVirtualAddresses));
+    assert!(out.contains(&Action::SendGratuitousArp));
+    assert_eq!(sent_priorities(&out), vec![255]);
+}
+
+#[test]
+fn backup_takes_over_when_master_down_fires() {
+    let mut i = started(100, true);
+    let mut out = Vec::new();
+    i.handle_timeout(3_609_374, &mut out);
+    assert!(out.is_empty(), "nothing before master_down");
+    i.handle_timeout(3_609_375, &mut out);
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(
+        out,
+        vec![
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Master
+            },
+            Action::AddVirtualAddresses,
+            Action::SendAdvert(i.advert(100)),
+            Action::SendGratuitousArp,
+        ]
+    );
+}
+
+#[test]
+fn master_advertises_every_interval_and_repeats_garp_after_delay() {
+    let mut i = master(100);
+    let became_master = 3_609_375;
+    let mut out = Vec::new();
+    for n in 1..=6 {
+        let at = i.poll_timeout().unwrap();
+        i.handle_timeout(at, &mut out);
+        if n <= 4 {
+            assert_eq!(at, became_master + n * SEC);
+        }
+    }
+    // The garp repeat (5 s) falls on the fifth advert: six calls, six adverts.
+    assert_eq!(sent_priorities(&out), vec![100; 6]);
+    assert_eq!(
+        out.iter()
+            .filter(|a| **a == Action::SendGratuitousArp)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn backup_adverts_from_higher_master_keep_it_backup() {
+    let mut i = started(100, true);
+    let peer = advert_from(&i, 150);
+    for t in 1..20 {
+        let mut out = Vec::new();
+        i.handle_advert(t * SEC, HIGHER_ADDRESS, &peer, &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+    }
+    assert_eq!(i.poll_timeout(), Some(19 * SEC + i.timers().master_down));
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn preempting_backup_ignores_lower_master_and_takes_over() {
+    let mut i = started(150, true);
+    let lower = advert_from(&i, 100);
+    let first_down = i.poll_timeout().unwrap();
+    i.handle_advert(SEC, LOWER_ADDRESS, &lower, &mut Vec::new())
+        .unwrap();
+    assert_eq!(
+        i.poll_timeout(),
+        Some(first_down),
+        "lower master must not reset master_down"
+    );
+    i.handle_timeout(first_down, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn nopreempt_backup_obeys_lower_master() {
+    let mut i = started(150, false);
+    let lower = advert_from(&i, 100);
+    i.handle_advert(2 * SEC, LOWER_ADDRESS, &lower, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.poll_timeout(), Some(2 * SEC + i.timers().master_down));
+}
+
+#[test]
+fn preempt_delay_obeys_lower_master_for_a_while() {
+    let mut config = instance_config(Backup, 150, true);
+    config.preempt_delay_s = 10;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    let lower = i.advert(100);
+    let mut t = SEC;
+    while t < 10 * SEC {
+        i.handle_advert(t, LOWER_ADDRESS, &lower, &mut Vec::new())
+            .unwrap();
+        i.handle_timeout(t, &mut Vec::new());
+        assert_eq!(i.state(), State::Backup, "still obeying at {t}");
+        t += SEC;
+    }
+    // From 11 s on the lower master's adverts no longer reset master_down.
+    while i.state() == State::Backup {
+        i.handle_advert(t, LOWER_ADDRESS, &lower, &mut Vec::new())
+            .unwrap();
+        if i.poll_timeout().unwrap() <= t + SEC {
+            i.handle_timeout(i.poll_timeout().unwrap(), &mut Vec::new());
+        }
+        t += SEC;
+        assert!(t < 20 * SEC, "never preempted");
+    }
+    assert!(t >= 11 * SEC);
+}
+
+#[test]
+fn priority_zero_makes_backup_take_over_after_skew() {
+    let mut i = started(100, true);
+    let leaving = advert_from(&i, 0);
+    i.handle_advert(5 * SEC, HIGHER_ADDRESS, &leaving, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.poll_timeout(), Some(5 * SEC + 609_375));
+}
+
+#[test]
+fn master_yields_to_higher_priority() {
+    let mut i = master(100);
+    let mut out = Vec::new();
+    i.handle_advert(10 * SEC, LOWER_ADDRESS, &advert_from(&i, 150), &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        out,
+        vec![
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Backup
+            },
+            Action::RemoveVirtualAddresses
+        ]
+    );
+    assert_eq!(i.poll_timeout(), Some(10 * SEC + i.timers().master_down));
+}
+
+#[test]
+fn master_answers_lower_priority_at_once() {
+    let mut i = master(150);
+    let mut out = Vec::new();
+    i.handle_advert(10 * SEC, HIGHER_ADDRESS, &advert_from(&i, 100), &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(sent_priorities(&out), vec![150]);
+}
+
+#[test]
+fn equal_priority_higher_address_wins() {
+    let mut i = master(100);
+    let mut out = Vec::new();
+    i.handle_advert(10 * SEC, LOWER_ADDRESS, &advert_from(&i, 100), &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Master, "we have the higher address");
+    i.handle_advert(11 * SEC, HIGHER_ADDRESS, &advert_from(&i, 100), &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Backup, "they have the higher address");
+}
+
+#[test]
+fn master_answers_priority_zero_at_once() {
+    let mut i = master(100);
+    let mut out = Vec::new();
+    i.handle_advert(10 * SEC, HIGHER_ADDRESS, &advert_from(&i, 0), &mut out)
+        .unwrap();
+    assert_eq!(sent_priorities(&out), vec![100]);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn stopping_master_sends_priority_zero_and_removes_addresses() {
+    let mut i = master(100);
+    let mut out = Vec::new();
+    i.stop(20 * SEC, &mut out);
+    assert_eq!(sent_priorities(&out), vec![0]);
+    assert!(out.contains(&Action::RemoveVirtualAddresses));
+    assert_eq!(i.state(), State::Stopped);
+    assert_eq!(i.poll_timeout(), None);
+}
+
+#[test]
+fn stopping_backup_sends_nothing() {
+    let mut i = started(100, true);
+    let mut out = Vec::new();
+    i.stop(SEC, &mut out);
+    assert!(sent_priorities(&out).is_empty());
+    assert!(!out.contains(&Action::RemoveVirtualAddresses));
+}
+
+#[test]
+fn refuses_wrong_password_auth_type_and_interval() {
+    let mut i = started(100, true);
+    let mut advert = advert_from(&i, 150);
+    advert.auth_data[0] = b'2';
+    assert_eq!(
+        i.handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new()),
+        Err(Discard::BadPassword)
+    );
+    let mut advert = advert_from(&i, 150);
+    advert.auth_type = AuthType::None;
+    assert_eq!(
+        i.handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new()),
+        Err(Discard::AuthTypeMismatch)
+    );
+    let mut advert = advert_from(&i, 150);
+    advert.interval_cs = 200;
+    assert_eq!(
+        i.handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new()),
+        Err(Discard::IntervalMismatch)
+    );
+    // None of them counted as a master: master_down still runs from start.
+    assert_eq!(i.poll_timeout(), Some(i.timers().master_down));
+}
+
+#[test]
+fn different_address_list_is_accepted_and_reported() {
+    let mut i = started(100, true);
+    let mut advert = advert_from(&i, 150);
+    advert.addresses = vec![VIP, Ipv4Addr::new(192, 0, 2, 101)];
+    let accepted = i
+        .handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
+        .unwrap();
+    assert!(accepted.address_list_differs);
+    assert_eq!(i.poll_timeout(), Some(SEC + i.timers().master_down));
+}
+
+#[test]
+fn own_adverts_are_ignored() {
+    let mut i = started(100, true);
+    let advert = advert_from(&i, 100);
+    assert_eq!(
+        i.handle_advert(SEC, ME, &advert, &mut Vec::new()),
+        Err(Discard::OwnAdvert)
+    );
+}
+
+#[test]
+fn password_compare_is_exact() {
+    assert!(constant_time_eq(b"1111\0\0\0\0", b"1111\0\0\0\0"));
+    assert!(!constant_time_eq(b"1111\0\0\0\0", b"1111\0\0\0\x01"));
+}

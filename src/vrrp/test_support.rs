@@ -1,0 +1,44 @@
+//! Builders for unit tests of the core: instance configs without a parser.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use crate::config::{Authentication, InitialState, InstanceConfig, Span, VirtualAddress};
+
+pub const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+
+fn span() -> Span {
+    Span {
+        file: Rc::new(PathBuf::from("test.conf")),
+        line: 1,
+    }
+}
+
+/// The seed article's instance: VRID 50, 1 s, PASS 1111, VIP 192.0.2.100.
+pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> InstanceConfig {
+    let mut password = [0u8; 8];
+    password[..4].copy_from_slice(b"1111");
+    InstanceConfig {
+        name: "VI_1".to_string(),
+        span: span(),
+        initial_state: state,
+        interface: "eth0".to_string(),
+        vrid: 50,
+        priority,
+        advert_int_cs: 100,
+        preempt,
+        preempt_delay_s: 0,
+        mcast_src_ip: None,
+        authentication: Some(Authentication::Password(password)),
+        virtual_addresses: vec![VirtualAddress {
+            addr: VIP,
+            prefix_len: 32,
+            dev: None,
+            label: None,
+            span: span(),
+        }],
+        garp_master_delay_s: 5,
+        garp_master_repeat: 5,
+    }
+}
