@@ -1,0 +1,561 @@
+//! Whole-file tests: the seed article's configs, keepalived conventions,
+//! error messages with file:line, and includes on a real temp directory.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use super::{load, parse_str, Authentication, Config, InitialState, InstanceConfig, Warning};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seed")
+        .join(name)
+}
+
+fn parse(text: &str) -> (Config, Vec<Warning>) {
+    match parse_str(text, Path::new("r1.conf")) {
+        Ok(result) => result,
+        Err(err) => panic!("config should load, got: {err}"),
+    }
+}
+
+fn only_instance(text: &str) -> (InstanceConfig, Vec<String>) {
+    let (mut config, warnings) = parse(text);
+    assert_eq!(config.instances.len(), 1);
+    let warnings = warnings.iter().map(Warning::to_string).collect();
+    (config.instances.remove(0), warnings)
+}
+
+fn error_of(text: &str) -> String {
+    match parse_str(text, Path::new("r1.conf")) {
+        Ok(_) => panic!("config should be refused:\n{text}"),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// A minimal valid instance with `extra` lines added to its block.
+fn instance_with(extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n{extra}\n \
+         virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+    )
+}
+
+fn password(text: &[u8]) -> Option<Authentication> {
+    let mut padded = [0u8; 8];
+    padded[..text.len()].copy_from_slice(text);
+    Some(Authentication::Password(padded))
+}
+
+// ---- the seed article -------------------------------------------------
+
+#[test]
+fn article_preempt_master_loads() {
+    let (config, warnings) = load(&fixture("article_preempt_master.conf")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.router_id.as_deref(), Some("lb02"));
+    let vi = &config.instances[0];
+    assert_eq!(vi.name, "VI_1");
+    assert_eq!(vi.initial_state, InitialState::Master);
+    assert_eq!(vi.interface, "eth0");
+    assert_eq!((vi.vrid, vi.priority, vi.advert_int_cs), (50, 150, 100));
+    assert!(vi.preempt);
+    assert_eq!(vi.authentication, password(b"1111"));
+    assert_eq!(vi.virtual_addresses.len(), 1);
+    assert_eq!(vi.virtual_addresses[0].addr, Ipv4Addr::new(192, 0, 2, 3));
+    assert_eq!(vi.virtual_addresses[0].prefix_len, 32);
+    assert_eq!(vi.virtual_addresses[0].span.line, 16);
+    assert_eq!((vi.garp_master_delay_s, vi.garp_master_repeat), (5, 5));
+}
+
+#[test]
+fn article_preempt_backup_loads() {
+    let (config, warnings) = load(&fixture("article_preempt_backup.conf")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let vi = &config.instances[0];
+    assert_eq!(vi.initial_state, InitialState::Backup);
+    assert_eq!((vi.vrid, vi.priority), (50, 100));
+    assert!(vi.preempt);
+    assert_eq!(vi.virtual_addresses[0].addr, Ipv4Addr::new(192, 0, 2, 3));
+}
+
+#[test]
+fn article_nopreempt_pair_loads() {
+    let (lb01, warnings) = load(&fixture("article_nopreempt_lb01.conf")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(lb01.router_id.as_deref(), Some("lb01"));
+    let vi = &lb01.instances[0];
+    assert_eq!(
+        (vi.initial_state, vi.priority, vi.preempt),
+        (InitialState::Backup, 150, true)
+    );
+
+    let (lb02, warnings) = load(&fixture("article_nopreempt_lb02.conf")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let vi = &lb02.instances[0];
+    assert_eq!(
+        (vi.initial_state, vi.priority, vi.preempt),
+        (InitialState::Backup, 100, false)
+    );
+    assert_eq!(vi.preempt_delay_s, 0);
+    assert_eq!(vi.virtual_addresses[0].addr, Ipv4Addr::new(192, 0, 2, 3));
+}
+
+#[test]
+fn article_reference_warns_and_clears_nopreempt() {
+    let (config, warnings) = load(&fixture("article_reference.conf")).unwrap();
+    assert_eq!(config.router_id.as_deref(), Some("liuyazhuang133"));
+    let vi = &config.instances[0];
+    assert_eq!(vi.initial_state, InitialState::Master);
+    assert_eq!((vi.vrid, vi.priority, vi.advert_int_cs), (33, 100, 100));
+    assert!(vi.preempt, "nopreempt under state MASTER is cleared");
+    assert_eq!(vi.mcast_src_ip, Some(Ipv4Addr::new(192, 0, 2, 133)));
+    assert_eq!(vi.authentication, password(b"1111"));
+    assert_eq!(vi.virtual_addresses[0].addr, Ipv4Addr::new(192, 0, 2, 130));
+
+    let file = fixture("article_reference.conf");
+    let at = |line: u32| format!("{}:{}: ", file.display(), line);
+    let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+    assert_eq!(text.len(), 3, "{text:#?}");
+    assert!(text[0].starts_with(&at(7)), "{}", text[0]);
+    assert!(text[0].contains("unknown/unsupported keyword 'vrrp_script'"));
+    assert!(text[0].contains("not implemented by keepvip yet, ignored"));
+    assert!(text[1].starts_with(&at(27)), "{}", text[1]);
+    assert!(text[1].contains("'track_script'"));
+    assert!(text[2].starts_with(&at(19)), "{}", text[2]);
+    assert!(text[2].contains("nopreempt will not work with initial state MASTER - clearing"));
+}
+
+// ---- defaults and keepalived conventions ------------------------------
+
+#[test]
+fn defaults() {
+    let (vi, warnings) = only_instance(&instance_with(""));
+    assert!(warnings.is_empty());
+    assert_eq!(vi.initial_state, InitialState::Backup);
+    assert_eq!(
+        (vi.priority, vi.advert_int_cs, vi.preempt),
+        (100, 100, true)
+    );
+    assert_eq!((vi.preempt_delay_s, vi.mcast_src_ip), (0, None));
+    assert_eq!(vi.authentication, None);
+    assert_eq!((vi.garp_master_delay_s, vi.garp_master_repeat), (5, 5));
+    assert_eq!(vi.span.line, 1);
+}
+
+#[test]
+fn state_master_without_priority_is_the_owner() {
+    let (vi, _) = only_instance(&instance_with(" state MASTER"));
+    assert_eq!((vi.initial_state, vi.priority), (InitialState::Master, 255));
+    let (vi, _) = only_instance(&instance_with(" priority 255"));
+    assert_eq!(vi.initial_state, InitialState::Master);
+}
+
+#[test]
+fn nopreempt_is_cleared_for_master_and_owner_with_keepalived_words() {
+    let (vi, w) = only_instance(&instance_with(" state MASTER\n priority 200\n nopreempt"));
+    assert!(vi.preempt);
+    assert_eq!(
+        w,
+        ["r1.conf:6: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"]
+    );
+    let (vi, w) = only_instance(&instance_with(" state BACKUP\n priority 255\n nopreempt"));
+    assert!(vi.preempt);
+    assert_eq!(
+        w,
+        ["r1.conf:6: (VI_1) nopreempt is incompatible with priority 255. resetting nopreempt"]
+    );
+}
+
+#[test]
+fn preempt_delay_rules() {
+    let (vi, w) = only_instance(&instance_with(" preempt_delay 30"));
+    assert_eq!((vi.preempt, vi.preempt_delay_s), (true, 30));
+    assert!(w.is_empty());
+    let (vi, w) = only_instance(&instance_with(" nopreempt\n preempt_delay 30"));
+    assert_eq!((vi.preempt, vi.preempt_delay_s), (false, 0));
+    assert!(w[0].contains("preempt_delay is incompatible with nopreempt mode - resetting"));
+    let (vi, w) = only_instance(&instance_with(
+        " state MASTER\n priority 150\n preempt_delay 3",
+    ));
+    assert_eq!(vi.preempt_delay_s, 0);
+    assert!(w[0].starts_with("r1.conf:6: "));
+    assert!(w[0].contains("preempt delay will not work with initial state MASTER - clearing"));
+    let (_, w) = only_instance(&instance_with(" nopreempt\n preempt"));
+    assert!(w.is_empty());
+    assert!(error_of(&instance_with(" preempt_delay 1001"))
+        .contains("preempt_delay: expected an integer 0..1000, found \"1001\""));
+}
+
+#[test]
+fn advert_int_fraction_is_rounded_with_a_warning() {
+    let (vi, w) = only_instance(&instance_with(" advert_int 1.0"));
+    assert_eq!(vi.advert_int_cs, 100);
+    assert!(w.is_empty());
+    let (vi, w) = only_instance(&instance_with(" advert_int 2.5"));
+    assert_eq!(vi.advert_int_cs, 300);
+    assert_eq!(w.len(), 1);
+    assert!(w[0].starts_with("r1.conf:4: advert_int 2.5: "), "{}", w[0]);
+}
+
+#[test]
+fn authentication_rules() {
+    let auth = |body: &str| instance_with(&format!(" authentication {{\n{body}\n }}"));
+    let (vi, w) = only_instance(&auth("auth_type PASS\nauth_pass 123456789"));
+    assert_eq!(vi.authentication, password(b"12345678"));
+    assert_eq!(w.len(), 1);
+    assert!(w[0].contains("truncated to 8"));
+    let (vi, _) = only_instance(&auth(
+        r#"auth_type PASS\nauth_pass "a b#c""#.replace("\\n", "\n").as_str(),
+    ));
+    assert_eq!(vi.authentication, password(b"a b#c"));
+    assert_eq!(
+        error_of(&auth("auth_type AH\nauth_pass x")),
+        "r1.conf:5: auth_type: AH authentication is not supported, use PASS"
+    );
+    assert_eq!(
+        error_of(&auth("auth_type PASS")),
+        "r1.conf:4: authentication: auth_type PASS needs an auth_pass"
+    );
+    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS, found \"MD5\""));
+}
+
+#[test]
+fn virtual_address_forms() {
+    let (vi, w) = only_instance(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n\
+         192.0.2.3\n 192.0.2.4/24 dev eth1 label eth1:vip\n 192.0.2.5/25 brd 192.0.2.127 scope global\n\
+         }\n}\n",
+    );
+    let vips = &vi.virtual_addresses;
+    assert_eq!(vips.len(), 3);
+    assert_eq!((vips[0].prefix_len, vips[0].dev.as_deref()), (32, None));
+    assert_eq!(vips[1].addr, Ipv4Addr::new(192, 0, 2, 4));
+    assert_eq!(vips[1].prefix_len, 24);
+    assert_eq!(vips[1].dev.as_deref(), Some("eth1"));
+    assert_eq!(vips[1].label.as_deref(), Some("eth1:vip"));
+    assert_eq!(vips[2].prefix_len, 25);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].starts_with("r1.conf:7: ") && w[0].contains("'brd 192.0.2.127'"));
+    assert!(w[1].contains("'scope global'") && w[1].contains("not supported by keepvip yet"));
+}
+
+#[test]
+fn virtual_address_errors() {
+    let vip = |line: &str| {
+        format!("vrrp_instance VI_1 {{\ninterface eth0\nvirtual_router_id 9\nvirtual_ipaddress {{\n{line}\n}}\n}}\n")
+    };
+    assert_eq!(
+        error_of(&vip("2001:db8::1")),
+        "r1.conf:5: 2001:db8::1: IPv6 virtual addresses are not supported yet, found \"2001:db8::1\""
+    );
+    assert!(error_of(&vip("192.0.2.300")).starts_with("r1.conf:5: "));
+    assert!(error_of(&vip("192.0.2.3/33")).contains("expected a prefix length 0..32"));
+    assert!(error_of(&vip("192.0.2.3 dev")).contains("'dev' needs a value"));
+}
+
+#[test]
+fn global_defs_set_garp_defaults_wherever_they_are() {
+    let text = format!(
+        "{}global_defs {{\n vrrp_garp_master_delay 10\n vrrp_garp_master_repeat 2\n}}\n",
+        instance_with(" garp_master_repeat 3")
+    );
+    let (vi, _) = only_instance(&text);
+    assert_eq!((vi.garp_master_delay_s, vi.garp_master_repeat), (10, 3));
+}
+
+#[test]
+fn vrrp_version() {
+    let (_, w) = only_instance(&instance_with(" version 2"));
+    assert!(w.is_empty());
+    assert_eq!(
+        error_of(&instance_with(" version 3")),
+        "r1.conf:4: version: VRRPv3 is not supported yet"
+    );
+    assert_eq!(
+        error_of("global_defs {\n vrrp_version 3\n}\n"),
+        "r1.conf:2: vrrp_version: VRRPv3 is not supported yet"
+    );
+}
+
+// ---- unknown keywords ---------------------------------------------------
+
+#[test]
+fn unknown_keywords_warn_and_skip_their_block() {
+    let text = format!(
+        "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
+         real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
+        instance_with(
+            " track_script {\n chk\n }\n notify_master \"/bin/x y\"\n unicast_peer {\n 192.0.2.2\n }"
+        )
+    );
+    let (config, warnings) = parse(&text);
+    assert_eq!(config.instances.len(), 1);
+    let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+    let expected = [
+        ("r1.conf:1: ", "vrrp_sync_group"),
+        ("r1.conf:6: ", "virtual_server"),
+        ("r1.conf:12: ", "track_script"),
+        ("r1.conf:15: ", "notify_master"),
+        ("r1.conf:16: ", "unicast_peer"),
+    ];
+    assert_eq!(text.len(), expected.len(), "{text:#?}");
+    for (got, (at, keyword)) in text.iter().zip(expected) {
+        assert!(got.starts_with(at), "{got}");
+        assert!(
+            got.contains(&format!("unknown/unsupported keyword '{keyword}'")),
+            "{got}"
+        );
+        assert!(got.contains("ignored"));
+    }
+}
+
+// ---- errors with file:line ----------------------------------------------
+
+#[test]
+fn value_errors_name_file_line_and_expectation() {
+    assert_eq!(
+        error_of(&instance_with(" state MASTER\n priority 300")),
+        "r1.conf:5: priority: expected an integer 1..255, found \"300\""
+    );
+    assert_eq!(
+        error_of(&instance_with(" priority")),
+        "r1.conf:4: priority: missing argument, expected an integer 1..255"
+    );
+    assert!(error_of(&instance_with(" virtual_router_id 0"))
+        .starts_with("r1.conf:4: virtual_router_id: expected an integer 1..255"));
+    assert_eq!(
+        error_of(&instance_with(" state LEADER")),
+        "r1.conf:4: state: expected MASTER or BACKUP, found \"LEADER\""
+    );
+    assert!(error_of(&instance_with(" mcast_src_ip 2001:db8::1")).contains("IPv6"));
+    assert!(
+        error_of(&instance_with(" advert_int 0")).starts_with("r1.conf:4: advert_int: expected")
+    );
+    assert!(error_of(&instance_with(" priority 100 {\n }")).contains("does not take a '{' block"));
+    assert!(error_of(&instance_with(" authentication PASS"))
+        .contains("authentication: expected '{' to open a block"));
+}
+
+#[test]
+fn required_keywords_are_reported_at_the_instance_line() {
+    let text = "! x\nvrrp_instance VI_9 {\n virtual_router_id 1\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n";
+    assert_eq!(
+        error_of(text),
+        "r1.conf:2: vrrp_instance VI_9: missing 'interface' (required)"
+    );
+    let text = "vrrp_instance VI_9 {\n interface eth0\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n";
+    assert!(
+        error_of(text).starts_with("r1.conf:1: vrrp_instance VI_9: missing 'virtual_router_id'")
+    );
+    let text = "vrrp_instance VI_9 {\n interface eth0\n virtual_router_id 1\n}\n";
+    assert!(error_of(text).starts_with("r1.conf:1: vrrp_instance VI_9: missing 'virtual_ipaddress"));
+    assert!(error_of("vrrp_instance {\n}\n").contains("expected an instance name"));
+}
+
+#[test]
+fn duplicate_instances_are_refused() {
+    let one = instance_with("");
+    let other = one.replace("virtual_router_id 50", "virtual_router_id 51");
+    assert_eq!(
+        error_of(&format!("{one}{other}")),
+        "r1.conf:9: vrrp_instance VI_1: duplicate instance name (first defined at r1.conf:1)"
+    );
+    let renamed = one.replace("VI_1", "VI_2");
+    assert_eq!(
+        error_of(&format!("{one}{renamed}")),
+        "r1.conf:9: vrrp_instance VI_2: interface eth0 virtual_router_id 50 is already used by \
+         vrrp_instance VI_1 at r1.conf:1"
+    );
+    let elsewhere = renamed.replace("eth0", "eth1");
+    let (config, _) = parse(&format!("{one}{elsewhere}"));
+    assert_eq!(config.instances.len(), 2);
+}
+
+#[test]
+fn unbalanced_braces_are_errors() {
+    assert_eq!(
+        error_of("vrrp_instance VI_1 {\n interface eth0\n"),
+        "r1.conf:2: unexpected end of file: expected '}' to close the block opened at r1.conf:1"
+    );
+    assert_eq!(
+        error_of(&format!("{}}}\n", instance_with(""))),
+        "r1.conf:9: unexpected '}': no block is open here"
+    );
+}
+
+// ---- lexical forms inside a whole config ----------------------------------
+
+#[test]
+fn comments_glued_braces_and_quotes_together() {
+    let text = "! top\n# also\nglobal_defs{ router_id \"lb 01\" } # 标识信息\n\
+                vrrp_instance VI_1{ # 注释：全角标点，没问题\n\
+                state BACKUP!bang comment\n interface eth0 #虚拟ip\n virtual_router_id 50\n\
+                virtual_ipaddress{\n 192.0.2.3 #虚拟ip\n 192.0.2.4}\n} #\n";
+    let (config, warnings) = parse(text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.router_id.as_deref(), Some("lb 01"));
+    let vi = &config.instances[0];
+    assert_eq!(vi.initial_state, InitialState::Backup);
+    assert_eq!(vi.virtual_addresses.len(), 2);
+    assert_eq!(vi.virtual_addresses[1].span.line, 10);
+}
+
+#[test]
+fn arbitrary_input_never_panics() {
+    let samples = [
+        "",
+        "{",
+        "}",
+        "{}",
+        "\"",
+        "a \"",
+        "vrrp_instance",
+        "vrrp_instance {",
+        "include",
+        "global_defs",
+        "global_defs { router_id }",
+        "vrrp_instance X { virtual_ipaddress }",
+        "vrrp_instance X { virtual_ipaddress { / } }",
+        "vrrp_instance X { advert_int . }",
+        "vrrp_instance X { advert_int 99999999999999999999.9 }",
+        "vrrp_instance X { authentication { auth_pass } }",
+        "\u{3000}{\u{3000}}",
+    ];
+    for sample in samples {
+        let _ = parse_str(sample, Path::new("fuzz.conf"));
+    }
+}
+
+// ---- files: include, UTF-8 ---------------------------------------------
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let path =
+            std::env::temp_dir().join(format!("keepvip-config-{}-{}", std::process::id(), tag));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn include_globs_in_sorted_order_relative_to_the_including_file() {
+    let dir = TempDir::new("include-glob");
+    let main = dir.write(
+        "keepalived.conf",
+        "global_defs {\n include conf.d/globals.inc\n}\ninclude conf.d/*.conf\ninclude nothing/*.conf\n",
+    );
+    dir.write("conf.d/globals.inc", "router_id from_include\n");
+    dir.write(
+        "conf.d/b.conf",
+        instance_with("")
+            .replace("VI_1", "VI_B")
+            .replace(" 50", " 2"),
+    );
+    dir.write(
+        "conf.d/a.conf",
+        instance_with("")
+            .replace("VI_1", "VI_A")
+            .replace(" 50", " 1"),
+    );
+    // An include inside an included file is relative to that file.
+    dir.write("conf.d/c.conf", "include sub/*.conf\n");
+    dir.write(
+        "conf.d/sub/d.conf",
+        instance_with("")
+            .replace("VI_1", "VI_D")
+            .replace(" 50", " 4"),
+    );
+
+    let (config, warnings) = load(&main).unwrap();
+    assert_eq!(config.router_id.as_deref(), Some("from_include"));
+    let names: Vec<&str> = config.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["VI_A", "VI_B", "VI_D"]);
+    assert_eq!(*config.instances[0].span.file, dir.0.join("conf.d/a.conf"));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].span.line, 5);
+    assert!(warnings[0].message.contains("no file matches"));
+}
+
+#[test]
+fn include_errors_point_at_the_included_file_and_line() {
+    let dir = TempDir::new("include-error");
+    let main = dir.write("main.conf", "! header\ninclude part.conf\n");
+    dir.write("part.conf", instance_with(" priority 0"));
+    let err = load(&main).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: priority: expected an integer 1..255, found \"0\"",
+            dir.0.join("part.conf").display().to_string() + ":4"
+        )
+    );
+}
+
+#[test]
+fn include_cycle_and_depth_are_errors_at_the_include_line() {
+    let dir = TempDir::new("include-cycle");
+    let main = dir.write("main.conf", "include a.conf\n");
+    dir.write("a.conf", "\n\ninclude ./main.conf\n");
+    let err = load(&main).unwrap_err();
+    assert_eq!(err.span.as_ref().map(|s| s.line), Some(3));
+    assert_eq!(
+        err.span.as_ref().map(|s| (*s.file).clone()),
+        Some(dir.0.join("a.conf"))
+    );
+    assert!(err.message.contains("include cycle"), "{err}");
+
+    let deep = TempDir::new("include-deep");
+    for level in 0..20 {
+        deep.write(
+            &format!("l{level}.conf"),
+            format!("include l{}.conf\n", level + 1),
+        );
+    }
+    let err = load(&deep.0.join("l0.conf")).unwrap_err();
+    assert!(err.message.contains("nested more than 8 deep"), "{err}");
+    assert_eq!(*err.span.unwrap().file, deep.0.join("l8.conf"));
+}
+
+#[test]
+fn invalid_utf8_names_file_and_line() {
+    let dir = TempDir::new("utf8");
+    let path = dir.write(
+        "bad.conf",
+        b"! ok\n! \xe6\xa0\x87 fine\nrouter_id \xff\xfe\n".as_slice(),
+    );
+    let err = load(&path).unwrap_err();
+    assert_eq!(err.span.as_ref().map(|s| s.line), Some(3));
+    assert!(
+        err.to_string().contains("bad.conf:3: invalid UTF-8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_top_file_is_an_error_without_span() {
+    let err = load(Path::new("/nonexistent/keepvip/keepalived.conf")).unwrap_err();
+    assert_eq!(err.span, None);
+    assert!(err
+        .message
+        .starts_with("cannot read /nonexistent/keepvip/keepalived.conf"));
+}

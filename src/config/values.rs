@@ -1,0 +1,287 @@
+//! Checked reading of a statement's values. Every failure names the keyword
+//! and what was expected, and the caller's span gives file and line.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::model::{ConfigError, Span, Warning};
+use super::syntax::Statement;
+
+pub(crate) fn error_at(span: &Span, message: String) -> ConfigError {
+    ConfigError {
+        span: Some(span.clone()),
+        message,
+    }
+}
+
+pub(crate) fn warn_at(warnings: &mut Vec<Warning>, span: &Span, message: String) {
+    warnings.push(Warning {
+        span: span.clone(),
+        message,
+    });
+}
+
+/// The warning for any keyword keepvip does not act on; its block (if any)
+/// is skipped with it.
+pub(crate) fn warn_unsupported(warnings: &mut Vec<Warning>, statement: &Statement) {
+    let skipped = if statement.block.is_some() {
+        " (with its block)"
+    } else {
+        ""
+    };
+    warn_at(
+        warnings,
+        &statement.span,
+        format!(
+            "unknown/unsupported keyword '{}': not implemented by keepvip yet, ignored{}",
+            statement.keyword, skipped
+        ),
+    );
+}
+
+/// A statement that must have a `{ ... }` block.
+pub(crate) fn block_of(statement: &Statement) -> Result<&[Statement], ConfigError> {
+    statement.block.as_deref().ok_or_else(|| {
+        error_at(
+            &statement.span,
+            format!("{}: expected '{{' to open a block", statement.keyword),
+        )
+    })
+}
+
+fn refuse_block(statement: &Statement) -> Result<(), ConfigError> {
+    match statement.block {
+        Some(_) => Err(error_at(
+            &statement.span,
+            format!("{}: does not take a '{{' block", statement.keyword),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A keyword with no value, such as `nopreempt`.
+pub(crate) fn flag(statement: &Statement, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
+    refuse_block(statement)?;
+    if let Some(extra) = statement.args.first() {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!("{}: takes no value, '{}' ignored", statement.keyword, extra),
+        );
+    }
+    Ok(())
+}
+
+/// The single value of a statement; `expected` describes it for messages.
+pub(crate) fn single<'s>(
+    statement: &'s Statement,
+    expected: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<&'s str, ConfigError> {
+    refuse_block(statement)?;
+    let Some(value) = statement.args.first() else {
+        return Err(error_at(
+            &statement.span,
+            format!(
+                "{}: missing argument, expected {}",
+                statement.keyword, expected
+            ),
+        ));
+    };
+    if statement.args.len() > 1 {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!(
+                "{}: extra values after '{}' ignored",
+                statement.keyword, value
+            ),
+        );
+    }
+    Ok(value)
+}
+
+pub(crate) fn expected_found(statement: &Statement, expected: &str, found: &str) -> ConfigError {
+    error_at(
+        &statement.span,
+        format!(
+            "{}: expected {}, found \"{}\"",
+            statement.keyword, expected, found
+        ),
+    )
+}
+
+/// A plain decimal integer (no sign, no hex) within `min..=max`.
+pub(crate) fn integer(
+    statement: &Statement,
+    min: u32,
+    max: u32,
+    warnings: &mut Vec<Warning>,
+) -> Result<u32, ConfigError> {
+    let expected = format!("an integer {min}..{max}");
+    let text = single(statement, &expected, warnings)?;
+    let value = text
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text.parse::<u32>().ok())
+        .flatten()
+        .filter(|v| (min..=max).contains(v));
+    value.ok_or_else(|| expected_found(statement, &expected, text))
+}
+
+/// An IPv4 address, with a clearer message for an IPv6 one.
+pub(crate) fn ipv4_address(
+    statement: &Statement,
+    text: &str,
+    what: &str,
+) -> Result<Ipv4Addr, ConfigError> {
+    if let Ok(addr) = text.parse::<Ipv4Addr>() {
+        return Ok(addr);
+    }
+    if text.parse::<Ipv6Addr>().is_ok() {
+        return Err(error_at(
+            &statement.span,
+            format!(
+                "{}: IPv6 {what} are not supported yet, found \"{text}\"",
+                statement.keyword
+            ),
+        ));
+    }
+    Err(expected_found(statement, "an IPv4 address", text))
+}
+
+/// `advert_int` in centiseconds. keepalived takes decimal seconds but
+/// VRRPv2 carries whole seconds, so a fraction is rounded to the nearest
+/// second (halves up, at least 1) with a warning. keepalived 2.2.7 does
+/// exactly this (1.2 -> 1, 1.5 -> 2, 0.2 -> 1); decimals are parsed by hand
+/// so no float rounding can creep in.
+pub(crate) fn advert_interval_cs(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<u16, ConfigError> {
+    const EXPECTED: &str = "seconds 1..255 (VRRPv2 whole seconds)";
+    let text = single(statement, EXPECTED, warnings)?;
+    let bad = || expected_found(statement, EXPECTED, text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return Err(bad());
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let fraction_is_zero = fraction.bytes().all(|b| b == b'0');
+    // keepalived's accepted range is 0.01..=255 seconds.
+    let below_a_centisecond = whole == 0 && fraction.bytes().take(2).all(|b| b == b'0');
+    if whole > 255 || (whole == 255 && !fraction_is_zero) || below_a_centisecond {
+        return Err(bad());
+    }
+    let rounds_up = fraction.as_bytes().first().is_some_and(|&b| b >= b'5');
+    let seconds = (whole + u32::from(rounds_up)).max(1);
+    if !fraction_is_zero {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!(
+                "advert_int {text}: VRRPv2 advertisement interval must be an integer, \
+                 rounded to {seconds} s (as keepalived does)"
+            ),
+        );
+    }
+    // seconds <= 255, so this fits in u16.
+    Ok(u16::try_from(seconds * 100).unwrap_or(25500))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::rc::Rc;
+
+    fn statement(keyword: &str, args: &[&str]) -> Statement {
+        Statement {
+            keyword: keyword.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            span: Span {
+                file: Rc::new(PathBuf::from("v.conf")),
+                line: 7,
+            },
+            block: None,
+        }
+    }
+
+    #[test]
+    fn integer_range_and_messages() {
+        let mut w = Vec::new();
+        assert_eq!(
+            integer(&statement("priority", &["255"]), 1, 255, &mut w),
+            Ok(255)
+        );
+        let err = integer(&statement("priority", &["300"]), 1, 255, &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: priority: expected an integer 1..255, found \"300\""
+        );
+        for bad in ["0", "-1", "+5", "0x10", "1e2", "99999999999999999999", ""] {
+            assert!(
+                integer(&statement("priority", &[bad]), 1, 255, &mut w).is_err(),
+                "{bad}"
+            );
+        }
+        let err = integer(&statement("priority", &[]), 1, 255, &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: priority: missing argument, expected an integer 1..255"
+        );
+        assert!(w.is_empty());
+        assert_eq!(
+            integer(&statement("priority", &["9", "x"]), 1, 255, &mut w),
+            Ok(9)
+        );
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn advert_int_rounds_like_keepalived() {
+        let cases = [
+            ("1", 100, false),
+            ("1.0", 100, false),
+            ("3", 300, false),
+            ("1.2", 100, true),
+            ("1.5", 200, true),
+            ("2.49", 200, true),
+            ("0.2", 100, true),
+            (".5", 100, true),
+            ("254.6", 25500, true),
+            ("255", 25500, false),
+            ("255.0", 25500, false),
+        ];
+        for (text, cs, warns) in cases {
+            let mut w = Vec::new();
+            let got = advert_interval_cs(&statement("advert_int", &[text]), &mut w);
+            assert_eq!(got, Ok(cs), "{text}");
+            assert_eq!(!w.is_empty(), warns, "{text}");
+        }
+        for bad in [
+            "0", "0.0", "0.001", "255.5", "256", "-1", "1,5", "abc", ".", "1.2.3",
+        ] {
+            let mut w = Vec::new();
+            let got = advert_interval_cs(&statement("advert_int", &[bad]), &mut w);
+            assert!(got.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_gets_its_own_message() {
+        let s = statement("mcast_src_ip", &[]);
+        assert_eq!(
+            ipv4_address(&s, "192.0.2.1", "addresses"),
+            Ok(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        let err = ipv4_address(&s, "2001:db8::1", "addresses").unwrap_err();
+        assert!(err.message.contains("IPv6 addresses are not supported yet"));
+        let err = ipv4_address(&s, "192.0.2", "addresses").unwrap_err();
+        assert!(err.message.contains("expected an IPv4 address"));
+    }
+}

@@ -1,0 +1,114 @@
+//! `virtual_ipaddress { ADDR[/PREFIX] [dev IF] [label L] ... }`: one address
+//! per line, each line a statement whose keyword is the address.
+
+use super::model::{VirtualAddress, Warning};
+use super::syntax::Statement;
+use super::values::{error_at, expected_found, ipv4_address, warn_at};
+use super::ConfigError;
+
+/// keepalived options that take a value and that keepvip does not act on.
+const IGNORED_WITH_VALUE: &[&str] = &[
+    "brd",
+    "broadcast",
+    "scope",
+    "peer",
+    "preferred_lft",
+    "track_group",
+];
+/// keepalived options without a value that keepvip does not act on.
+const IGNORED_FLAGS: &[&str] = &[
+    "home",
+    "nodad",
+    "-nodad",
+    "noprefixroute",
+    "autojoin",
+    "no_track",
+];
+
+pub(crate) fn virtual_addresses(
+    block: &[Statement],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<VirtualAddress>, ConfigError> {
+    block
+        .iter()
+        .map(|line| virtual_address(line, warnings))
+        .collect()
+}
+
+fn virtual_address(
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<VirtualAddress, ConfigError> {
+    if line.block.is_some() {
+        return Err(error_at(
+            &line.span,
+            format!(
+                "virtual_ipaddress: '{}' does not take a '{{' block",
+                line.keyword
+            ),
+        ));
+    }
+    let text = line.keyword.as_str();
+    let (addr_text, prefix_text) = match text.split_once('/') {
+        Some((addr, prefix)) => (addr, Some(prefix)),
+        None => (text, None),
+    };
+    let addr = ipv4_address(line, addr_text, "virtual addresses")?;
+    let prefix_len = match prefix_text {
+        None => 32,
+        Some(p) => p
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| p.parse::<u8>().ok())
+            .flatten()
+            .filter(|&len| len <= 32)
+            .ok_or_else(|| expected_found(line, "a prefix length 0..32 after '/'", p))?,
+    };
+    let mut vip = VirtualAddress {
+        addr,
+        prefix_len,
+        dev: None,
+        label: None,
+        span: line.span.clone(),
+    };
+    let mut options = line.args.iter();
+    while let Some(option) = options.next() {
+        let name = option.as_str();
+        if name == "dev" || name == "label" || IGNORED_WITH_VALUE.contains(&name) {
+            let value = options.next().ok_or_else(|| {
+                error_at(
+                    &line.span,
+                    format!("virtual_ipaddress {text}: '{name}' needs a value"),
+                )
+            })?;
+            match name {
+                "dev" => vip.dev = Some(value.clone()),
+                "label" => vip.label = Some(value.clone()),
+                _ => warn_at(
+                    warnings,
+                    &line.span,
+                    format!(
+                        "virtual_ipaddress {text}: option '{name} {value}' is not \
+                         supported by keepvip yet, ignored"
+                    ),
+                ),
+            }
+        } else if IGNORED_FLAGS.contains(&name) {
+            warn_at(
+                warnings,
+                &line.span,
+                format!(
+                    "virtual_ipaddress {text}: option '{name}' is not supported by keepvip yet, \
+                     ignored"
+                ),
+            );
+        } else {
+            warn_at(
+                warnings,
+                &line.span,
+                format!("virtual_ipaddress {text}: unknown option '{name}', ignored"),
+            );
+        }
+    }
+    Ok(vip)
+}
