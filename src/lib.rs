@@ -7,5 +7,6 @@
 //! the two together.
 
 pub mod config;
+pub mod daemon;
 pub mod sys;
 pub mod vrrp;

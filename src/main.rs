@@ -1,1 +1,195 @@
-fn main() {}
+//! The `keepvip` command: keepalived's command line, so that existing init
+//! scripts and habits keep working.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use log::{error, info, warn};
+
+use keepvip::config::{self, Authentication, Config, InitialState};
+use keepvip::daemon::{Daemon, Exit};
+use keepvip::vrrp::timers::Timers;
+
+const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+
+#[derive(FromArgs)]
+/// keepvip: a small VRRP daemon that runs the vrrp_* part of keepalived.conf.
+struct Cli {
+    /// the configuration file (default /etc/keepalived/keepalived.conf)
+    #[argh(option, short = 'f', long = "use-file")]
+    use_file: Option<PathBuf>,
+
+    /// check the configuration, print what was understood, and exit
+    #[argh(switch, short = 't', long = "config-test")]
+    config_test: bool,
+
+    /// write the daemon's pid to this file
+    #[argh(option, short = 'p', long = "pid")]
+    pid: Option<PathBuf>,
+
+    /// print the version and exit
+    #[argh(switch, short = 'v', long = "version")]
+    version: bool,
+
+    /// accepted for keepalived compatibility: keepvip always stays in the foreground
+    #[argh(switch, short = 'n', long = "dont-fork")]
+    _dont_fork: bool,
+
+    /// accepted for keepalived compatibility: keepvip always logs to stderr
+    #[argh(switch, short = 'l', long = "log-console")]
+    _log_console: bool,
+
+    /// log more detail (debug level)
+    #[argh(switch, short = 'D', long = "log-detail")]
+    log_detail: bool,
+
+    /// accepted for keepalived compatibility: keepvip only runs the VRRP part
+    #[argh(switch, short = 'P', long = "vrrp")]
+    _vrrp: bool,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = argh::from_env();
+    if cli.version {
+        println!("keepvip {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    init_logging(cli.log_detail);
+    let path = cli.use_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let config = match load_config(&path) {
+        Some(config) => config,
+        None => return ExitCode::FAILURE,
+    };
+    if cli.config_test {
+        print!("{}", describe(&config));
+        return ExitCode::SUCCESS;
+    }
+    if config.instances.is_empty() {
+        error!("{}: no vrrp_instance to run", path.display());
+        return ExitCode::FAILURE;
+    }
+    run(&config, cli.pid.as_deref())
+}
+
+fn init_logging(detail: bool) {
+    let default = if detail { "debug" } else { "info" };
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("KEEPVIP_LOG", default))
+        .format(|out, record| {
+            let level = match record.level() {
+                log::Level::Info => "",
+                log::Level::Warn => "WARNING: ",
+                log::Level::Error => "ERROR: ",
+                log::Level::Debug | log::Level::Trace => "debug: ",
+            };
+            writeln!(out, "keepvip[{}]: {level}{}", std::process::id(), record.args())
+        })
+        .init();
+}
+
+/// Loads and reports: warnings and the error go to the log with file:line.
+fn load_config(path: &Path) -> Option<Config> {
+    match config::load(path) {
+        Ok((config, warnings)) => {
+            for warning in warnings {
+                warn!("{warning}");
+            }
+            Some(config)
+        }
+        Err(e) => {
+            error!("{e}");
+            error!("configuration not loaded; not starting");
+            None
+        }
+    }
+}
+
+fn run(config: &Config, pid_file: Option<&Path>) -> ExitCode {
+    info!("Starting keepvip {}", env!("CARGO_PKG_VERSION"));
+    let mut daemon = match Daemon::new(config) {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            error!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(pid_file) = pid_file {
+        if let Err(e) = std::fs::write(pid_file, format!("{}\n", std::process::id())) {
+            error!("cannot write pid file {}: {e}", pid_file.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let result = daemon.run();
+    if let Some(pid_file) = pid_file {
+        let _ = std::fs::remove_file(pid_file);
+    }
+    match result {
+        Ok(Exit::Stopped(signal)) => {
+            info!("Stopped ({signal})");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!("event loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What `-t` prints: the configuration as keepvip understood it.
+fn describe(config: &Config) -> String {
+    let mut text = String::new();
+    if let Some(router_id) = &config.router_id {
+        let _ = writeln!(text, "router_id {router_id}");
+    }
+    for i in &config.instances {
+        let timers = Timers::new(i.priority, i.advert_int_cs);
+        let state = match i.initial_state {
+            InitialState::Master => "MASTER",
+            InitialState::Backup => "BACKUP",
+        };
+        let _ = writeln!(text, "vrrp_instance {} ({})", i.name, i.span);
+        let _ = writeln!(text, "  interface {} vrid {} priority {}", i.interface, i.vrid, i.priority);
+        let _ = writeln!(
+            text,
+            "  state {state} (initial wish; priority decides) preempt {}{}",
+            if i.preempt { "yes" } else { "no" },
+            if i.preempt_delay_s > 0 {
+                format!(" preempt_delay {}s", i.preempt_delay_s)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            text,
+            "  advert_int {}.{:02}s master_down {} usecs",
+            i.advert_int_cs / 100,
+            i.advert_int_cs % 100,
+            timers.master_down
+        );
+        if let Some(source) = i.mcast_src_ip {
+            let _ = writeln!(text, "  mcast_src_ip {source}");
+        }
+        let auth = match i.authentication {
+            Some(Authentication::Password(_)) => "PASS",
+            None => "none",
+        };
+        let _ = writeln!(
+            text,
+            "  authentication {auth} garp_master_delay {}s garp_master_repeat {}",
+            i.garp_master_delay_s, i.garp_master_repeat
+        );
+        for vip in &i.virtual_addresses {
+            let _ = write!(text, "  virtual_ipaddress {}/{}", vip.addr, vip.prefix_len);
+            if let Some(dev) = &vip.dev {
+                let _ = write!(text, " dev {dev}");
+            }
+            if let Some(label) = &vip.label {
+                let _ = write!(text, " label {label}");
+            }
+            text.push('\n');
+        }
+    }
+    text
+}

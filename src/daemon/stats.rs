@@ -1,0 +1,129 @@
+//! Counters of what crossed the wire, and the rate limit that keeps a flood
+//! of bad packets out of the log.
+
+use std::fmt::Write as _;
+
+use crate::vrrp::discard::Discard;
+use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
+
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub send_errors: u64,
+    pub became_master: u64,
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+    pub address_list_mismatch: u64,
+    pub discarded: [u64; Discard::ALL.len()],
+}
+
+impl Counters {
+    pub fn discard(&mut self, reason: Discard) {
+        self.discarded[reason.index()] += 1;
+    }
+
+    /// The SIGUSR2 statistics file: one `name value` line each.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        let lines = [
+            ("adverts_sent", self.adverts_sent),
+            ("adverts_received", self.adverts_received),
+            ("send_errors", self.send_errors),
+            ("became_master", self.became_master),
+            ("priority_zero_sent", self.priority_zero_sent),
+            ("priority_zero_received", self.priority_zero_received),
+            ("address_list_mismatch", self.address_list_mismatch),
+        ];
+        for (name, value) in lines {
+            let _ = writeln!(text, "{name} {value}");
+        }
+        for reason in Discard::ALL {
+            let _ = writeln!(text, "discarded_{} {}", reason.name(), self.discarded[reason.index()]);
+        }
+        text
+    }
+}
+
+/// What a rate-limited log line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKey {
+    Discard(Discard),
+    /// A peer advertises other virtual addresses than ours.
+    AddressListMismatch,
+}
+
+impl LogKey {
+    const COUNT: usize = Discard::ALL.len() + 1;
+
+    fn index(self) -> usize {
+        match self {
+            LogKey::Discard(reason) => reason.index(),
+            LogKey::AddressListMismatch => Discard::ALL.len(),
+        }
+    }
+}
+
+/// Lets one line through per key per period and counts the rest, so a
+/// flood costs a counter increment per packet, not a write.
+#[derive(Debug)]
+pub struct LogLimiter {
+    period: Micros,
+    last: [Option<Micros>; LogKey::COUNT],
+    suppressed: [u64; LogKey::COUNT],
+}
+
+impl Default for LogLimiter {
+    fn default() -> Self {
+        LogLimiter {
+            period: 10 * MICROS_PER_SECOND,
+            last: [None; LogKey::COUNT],
+            suppressed: [0; LogKey::COUNT],
+        }
+    }
+}
+
+impl LogLimiter {
+    /// `Some(n)` when a line may be logged now; `n` is how many were
+    /// suppressed since the last one.
+    pub fn allow(&mut self, key: LogKey, now: Micros) -> Option<u64> {
+        let i = key.index();
+        match self.last[i] {
+            Some(last) if now < last + self.period => {
+                self.suppressed[i] += 1;
+                None
+            }
+            _ => {
+                self.last[i] = Some(now);
+                Some(std::mem::take(&mut self.suppressed[i]))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_lets_one_line_per_period() {
+        let mut limiter = LogLimiter::default();
+        let ttl = LogKey::Discard(Discard::BadTtl);
+        assert_eq!(limiter.allow(ttl, 0), Some(0));
+        for t in 1..1000 {
+            assert_eq!(limiter.allow(ttl, t), None);
+        }
+        assert_eq!(limiter.allow(LogKey::Discard(Discard::BadChecksum), 5), Some(0), "keys are separate");
+        assert_eq!(limiter.allow(LogKey::AddressListMismatch, 5), Some(0));
+        assert_eq!(limiter.allow(ttl, 10 * MICROS_PER_SECOND), Some(999));
+    }
+
+    #[test]
+    fn render_names_every_discard_reason() {
+        let mut counters = Counters::default();
+        counters.discard(Discard::BadTtl);
+        let text = counters.render();
+        assert!(text.contains("discarded_bad_ttl 1\n"));
+        assert_eq!(text.lines().count(), 7 + Discard::ALL.len());
+    }
+}
