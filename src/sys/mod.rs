@@ -4,3 +4,4 @@
 
 pub mod clock;
 pub mod interface;
+pub mod signals;
