@@ -4,4 +4,5 @@
 
 pub mod clock;
 pub mod interface;
+pub mod rtnetlink;
 pub mod signals;
