@@ -6,7 +6,9 @@
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use super::socket::new_socket;
 
 /// The kernel index of interface `name` (`if_nametoindex`).
 ///
@@ -131,13 +133,7 @@ type IoctlRequest = libc::c_int;
 type IoctlRequest = libc::c_ulong;
 
 fn ioctl_socket() -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    new_socket(libc::AF_INET, libc::SOCK_DGRAM, 0)
 }
 
 /// Keep the error kind (callers match on NotFound etc.) but say which
