@@ -199,7 +199,15 @@ impl RtNetlink {
         );
         match self.request_ack(&msg, seq) {
             Ok(()) => Ok(true),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EADDRNOTAVAIL | libc::ENOENT)) => {
+            // Matched on the kind, which follows the errno, because the
+            // error may carry the kernel's extended-ack text and then no
+            // longer has a raw errno.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::AddrNotAvailable | io::ErrorKind::NotFound
+                ) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(context(
