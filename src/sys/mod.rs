@@ -1,1 +1,14 @@
+//! The thin system layer: moves bytes and changes kernel state, knows no
+//! protocol rules (no VRRP parsing, no checksums). Written against libc/nix;
+//! no threads, no shelling out.
+//!
+//! Sockets the loop polls are non-blocking and implement `AsRawFd`, for
+//! `mio::unix::SourceFd`.
 
+pub mod arp;
+pub mod clock;
+pub mod interface;
+pub mod rtnetlink;
+pub mod signals;
+mod socket;
+pub mod vrrp_socket;

@@ -1,0 +1,57 @@
+//! Small shared helpers for the raw sockets in this module: creating a
+//! socket as an `OwnedFd` and setting options, with errors as `io::Error`.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// socket(2) with SOCK_CLOEXEC always added (script children must not
+/// inherit our sockets) and the result owned.
+pub(crate) fn new_socket(
+    domain: libc::c_int,
+    ty: libc::c_int,
+    protocol: libc::c_int,
+) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the result is checked before use.
+    let raw = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// setsockopt(2) with a value of type `T` (an int, a struct, ...).
+pub(crate) fn setsockopt<T>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: value points to a live T and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Like [`setsockopt`], but says which option failed; these errors end up
+/// in the log at start-up, where "SO_BINDTODEVICE: Operation not permitted"
+/// tells the user what to fix.
+pub(crate) fn setsockopt_named<T>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+    what: &str,
+) -> io::Result<()> {
+    setsockopt(fd, level, name, value).map_err(|e| io::Error::new(e.kind(), format!("{what}: {e}")))
+}

@@ -1,0 +1,325 @@
+//! Raw IPv4 sockets for IP protocol 112 (VRRP) on one interface.
+//!
+//! Two sockets, because one cannot do both jobs: the sender is bound to the
+//! interface's primary address so the kernel uses it as the IP source, and a
+//! raw socket bound to a unicast address only receives datagrams sent *to*
+//! that address, never the 224.0.0.18 group. The receiver is left unbound
+//! and joins the group instead.
+//!
+//! This layer moves bytes only: the kernel builds the IPv4 header on send,
+//! and on receive the caller gets the IPv4 header plus payload to check
+//! (TTL, lengths, checksum) itself.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use super::socket::{new_socket, setsockopt_named};
+
+/// IP protocol number of VRRP (IANA).
+pub const IPPROTO_VRRP: libc::c_int = 112;
+
+/// The IPv4 group VRRP adverts go to (RFC 3768 / RFC 5798).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+/// Receive buffer asked for: room for a burst of a few hundred adverts while
+/// the loop is busy (the kernel doubles it and caps it at rmem_max).
+const RCVBUF: libc::c_int = 256 * 1024;
+
+/// A VRRP sender and receiver for one interface.
+#[derive(Debug)]
+pub struct VrrpSocket {
+    recv: OwnedFd,
+    send: OwnedFd,
+}
+
+impl VrrpSocket {
+    /// Open both sockets on interface `ifname` (index `ifindex`), sending
+    /// from `source`, which must be an address of that interface. Needs
+    /// CAP_NET_RAW.
+    pub fn open(ifname: &str, ifindex: u32, source: Ipv4Addr) -> io::Result<Self> {
+        let device = device_name(ifname)?;
+        let ifindex = i32::try_from(ifindex)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))?;
+
+        // Receiver: everything protocol 112 arriving on this interface,
+        // including the group once joined.
+        let recv = new_socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            IPPROTO_VRRP,
+        )?;
+        bind_to_device(&recv, &device, ifname)?;
+        let join = libc::ip_mreqn {
+            imr_multiaddr: in_addr(VRRP_GROUP_V4),
+            imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
+            imr_ifindex: ifindex,
+        };
+        setsockopt_named(
+            &recv,
+            libc::IPPROTO_IP,
+            libc::IP_ADD_MEMBERSHIP,
+            &join,
+            &format!("{ifname}: IP_ADD_MEMBERSHIP {VRRP_GROUP_V4}"),
+        )?;
+        // Best effort: above rmem_max the kernel caps it silently anyway.
+        let _ = setsockopt_named(
+            &recv,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &RCVBUF,
+            "SO_RCVBUF",
+        );
+
+        // Sender.
+        let send = new_socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            IPPROTO_VRRP,
+        )?;
+        bind_to_device(&send, &device, ifname)?;
+        let sa = sockaddr_in(source);
+        // SAFETY: sa is a valid sockaddr_in and the length is its size.
+        let rc = unsafe {
+            libc::bind(
+                send.as_raw_fd(),
+                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("{ifname}: bind to source {source}: {e}"),
+            ));
+        }
+        // VRRP requires TTL 255 on send, and receivers drop anything else,
+        // which proves the packet did not cross a router. Multicast and
+        // unicast (peers) use different options; set both.
+        let ttl: libc::c_int = 255;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_TTL,
+            &ttl,
+            "IP_MULTICAST_TTL",
+        )?;
+        setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TTL, &ttl, "IP_TTL")?;
+        // Do not hear our own adverts on our receiver.
+        let off: libc::c_int = 0;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_LOOP,
+            &off,
+            "IP_MULTICAST_LOOP",
+        )?;
+        let out_if = libc::ip_mreqn {
+            imr_multiaddr: in_addr(Ipv4Addr::UNSPECIFIED),
+            imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
+            imr_ifindex: ifindex,
+        };
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            &out_if,
+            "IP_MULTICAST_IF",
+        )?;
+        // The sender is never read. Being a raw 112 socket it would still be
+        // handed unicast VRRP addressed to `source` (unicast peers) and fill
+        // its buffer; a one-instruction filter that accepts nothing stops
+        // that at the socket.
+        attach_drop_all_filter(&send)?;
+
+        Ok(VrrpSocket { recv, send })
+    }
+
+    /// Send `payload` (a VRRP message, without IP header) to 224.0.0.18.
+    /// The kernel adds the IPv4 header: protocol 112, TTL 255, our source.
+    ///
+    /// A full socket buffer gives an error of kind `WouldBlock`.
+    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
+        self.send_to(payload, VRRP_GROUP_V4)
+    }
+
+    /// Send `payload` to `dst`: the group, or a unicast peer
+    /// (keepalived's `unicast_peer`).
+    pub fn send_to(&self, payload: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+        let sa = sockaddr_in(dst);
+        // SAFETY: payload and sa are valid for the lengths given.
+        let n = unsafe {
+            libc::sendto(
+                self.send.as_raw_fd(),
+                payload.as_ptr() as *const libc::c_void,
+                payload.len(),
+                0,
+                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n as usize != payload.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short send on VRRP socket",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read one datagram: the IPv4 header (with options, if any) followed by
+    /// the VRRP payload. `Ok(None)` when nothing is waiting (EAGAIN); after
+    /// a readiness event call until `None` (mio is edge-triggered).
+    ///
+    /// A datagram longer than `buf` is dropped (with a warning) and the next
+    /// one read, so the caller never sees a truncated packet; a 4096-byte
+    /// buffer holds any VRRP advert (255 IPv4 addresses and IP options).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            // SAFETY: buf is valid for writing buf.len() bytes. MSG_TRUNC
+            // makes the call return the datagram's full length.
+            let n = unsafe {
+                libc::recv(
+                    self.recv.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    libc::MSG_TRUNC,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.raw_os_error() {
+                    Some(libc::EAGAIN) => Ok(None),
+                    Some(libc::EINTR) => continue,
+                    _ => Err(e),
+                };
+            }
+            let n = n as usize;
+            if n > buf.len() {
+                log::warn!(
+                    "dropped a {n}-byte protocol-112 datagram (buffer {})",
+                    buf.len()
+                );
+                continue;
+            }
+            return Ok(Some(n));
+        }
+    }
+}
+
+/// The receiving socket's descriptor, for registering with mio.
+impl AsRawFd for VrrpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.recv.as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.recv.as_fd()
+    }
+}
+
+/// The interface name as SO_BINDTODEVICE wants it: NUL-padded IFNAMSIZ.
+fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
+    if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ || ifname.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {ifname:?}"),
+        ));
+    }
+    let mut dev = [0u8; libc::IFNAMSIZ];
+    dev[..ifname.len()].copy_from_slice(ifname.as_bytes());
+    Ok(dev)
+}
+
+/// SO_BINDTODEVICE: receive only from, and send only through, this
+/// interface, whatever the routing table says.
+fn bind_to_device(fd: &OwnedFd, device: &[u8; libc::IFNAMSIZ], ifname: &str) -> io::Result<()> {
+    setsockopt_named(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_BINDTODEVICE,
+        device,
+        &format!("{ifname}: SO_BINDTODEVICE"),
+    )
+}
+
+/// Classic BPF `ret #0`: accept zero bytes of every packet, i.e. none.
+fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
+    // linux/filter.h; declared here because libc only has them for some
+    // targets.
+    #[repr(C)]
+    struct SockFilter {
+        code: u16,
+        jt: u8,
+        jf: u8,
+        k: u32,
+    }
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const SockFilter,
+    }
+    const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    let program = [SockFilter {
+        code: BPF_RET_K,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    }];
+    let fprog = SockFprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr(),
+    };
+    // The kernel copies the program during the call; `program` outlives it.
+    setsockopt_named(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &fprog,
+        "SO_ATTACH_FILTER",
+    )
+}
+
+fn in_addr(ip: Ipv4Addr) -> libc::in_addr {
+    // s_addr is in network byte order: the octets as they are written.
+    libc::in_addr {
+        s_addr: u32::from_ne_bytes(ip.octets()),
+    }
+}
+
+fn sockaddr_in(ip: Ipv4Addr) -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain data; zero is a valid value.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    // Port 0: raw sockets have no ports; the field must be zero.
+    sa.sin_addr = in_addr(ip);
+    sa
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_helpers() {
+        let a = in_addr(Ipv4Addr::new(224, 0, 0, 18));
+        assert_eq!(a.s_addr.to_ne_bytes(), [224, 0, 0, 18]);
+        let sa = sockaddr_in(Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(sa.sin_family, libc::AF_INET as libc::sa_family_t);
+        assert_eq!(sa.sin_port, 0);
+        assert_eq!(sa.sin_addr.s_addr.to_ne_bytes(), [192, 0, 2, 1]);
+    }
+
+    #[test]
+    fn device_names() {
+        assert_eq!(&device_name("eth0").unwrap()[..5], b"eth0\0");
+        assert!(device_name("").is_err());
+        assert!(device_name("0123456789abcdef").is_err());
+    }
+}
