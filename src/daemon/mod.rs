@@ -10,6 +10,7 @@ pub mod stats;
 
 use std::collections::HashMap;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -106,6 +106,10 @@ impl VrrpSocket {
             "IP_MULTICAST_TTL",
         )?;
         setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TTL, &ttl, "IP_TTL")?;
+        // Precedence "internetwork control" (0xc0), as keepalived marks its
+        // adverts, so that switches that queue by DSCP treat ours alike.
+        let tos: libc::c_int = libc::IPTOS_PREC_INTERNETCONTROL as libc::c_int;
+        setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TOS, &tos, "IP_TOS")?;
         // Do not hear our own adverts on our receiver.
         let off: libc::c_int = 0;
         setsockopt_named(
