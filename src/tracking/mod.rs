@@ -1,0 +1,7 @@
+//! The pure side of health checking: when a check script runs and is
+//! killed, how its results are debounced, and what the tracked scripts and
+//! interfaces make of an instance's priority. No processes, no clock.
+
+pub mod health;
+pub mod schedule;
+pub mod verdict;
