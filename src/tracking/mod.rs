@@ -3,5 +3,6 @@
 //! interfaces make of an instance's priority. No processes, no clock.
 
 pub mod health;
+pub mod notify_queue;
 pub mod schedule;
 pub mod verdict;
