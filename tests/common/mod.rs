@@ -516,9 +516,14 @@ impl Lan {
         let status = child.wait().expect("harness: wait");
         self.note(router, &format!("killed (link down, SIGKILL): {status}"));
         let now = self.addrs(router);
-        for a in held.iter().filter(|a| !now.contains(a)) {
+        let lost: Vec<&String> = held.iter().filter(|a| !now.contains(a)).collect();
+        for a in &lost {
             ip_ok(&["-n", &ns, "addr", "add", a, "dev", "eth0"]);
         }
+        self.note(
+            router,
+            &format!("dead with addresses {held:?} (put back: {lost:?})"),
+        );
     }
 
     /// Link up, and the same daemon with the same config as last time.
@@ -583,17 +588,23 @@ impl Lan {
             .any(|a| a.split('/').next() == Some(vip))
     }
 
-    /// Exactly `router` holds `vip` among routers whose daemon runs; routers
-    /// that were killed are only required to have their link down (they
-    /// keep their addresses, see `kill`).
+    /// Exactly `router` holds `vip`, with its daemon running: every other
+    /// router lacks it, except a killed one, which only has to have its
+    /// link down (it keeps its addresses, see `kill`).
     pub fn sole_holder(&self, router: usize, vip: &str) -> bool {
         self.routers().all(|i| {
+            let started = self.r(i).child.is_some();
+            if started && !self.is_running(i) {
+                // Started and not killed or stopped, yet gone: it crashed.
+                // Never "holds" then, so the wait fails with diagnostics.
+                return false;
+            }
             if i == router {
-                self.is_running(i) && self.holds_vip(i, vip)
-            } else if self.is_running(i) {
-                !self.holds_vip(i, vip)
+                started && self.holds_vip(i, vip)
             } else {
-                !self.link_up(i)
+                // A killed router's link is down and may keep a stale VIP
+                // (see `kill`); any other router must not have it.
+                (!started && !self.link_up(i)) || !self.holds_vip(i, vip)
             }
         })
     }
