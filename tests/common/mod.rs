@@ -827,6 +827,11 @@ impl Drop for Lan {
                 "harness: keeping logs and capture of failed test in {}",
                 self.dir.display()
             );
+        } else if std::env::var_os("KEEPVIP_KEEP_LOGS").is_some() {
+            eprintln!(
+                "harness: KEEPVIP_KEEP_LOGS: logs and capture kept in {}",
+                self.dir.display()
+            );
         } else {
             let _ = fs::remove_dir_all(&self.dir);
         }
