@@ -609,6 +609,22 @@ impl Lan {
         })
     }
 
+    /// Panics with diagnostics if a daemon that was started (and not
+    /// killed or stopped since) has exited: waiting on would only time out.
+    fn check_crashed(&self, what: &str) {
+        if let Some(i) = self
+            .routers()
+            .find(|&i| self.r(i).child.is_some() && !self.is_running(i))
+        {
+            panic!(
+                "{}",
+                self.diagnose(&format!(
+                    "r{i}'s daemon exited unexpectedly, while checking: {what}"
+                ))
+            );
+        }
+    }
+
     /// Polls `cond` every 100 ms until it holds; after `timeout`, panics
     /// with the state of every router, their log tails and the capture.
     pub fn wait_until(
@@ -622,6 +638,7 @@ impl Lan {
             if cond() {
                 return t0.elapsed();
             }
+            self.check_crashed(what);
             if t0.elapsed() > timeout {
                 panic!(
                     "{}",
@@ -638,6 +655,7 @@ impl Lan {
     pub fn holds_for(&self, duration: Duration, what: &str, mut cond: impl FnMut() -> bool) {
         let t0 = Instant::now();
         loop {
+            self.check_crashed(what);
             if !cond() {
                 let at = t0.elapsed();
                 panic!(
