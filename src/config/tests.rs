@@ -102,7 +102,7 @@ fn article_nopreempt_pair_loads() {
 }
 
 #[test]
-fn article_reference_warns_and_clears_nopreempt() {
+fn article_reference_tracks_its_script_and_clears_nopreempt() {
     let (config, warnings) = load(&fixture("article_reference.conf")).unwrap();
     assert_eq!(config.router_id.as_deref(), Some("liuyazhuang133"));
     let vi = &config.instances[0];
@@ -116,14 +116,23 @@ fn article_reference_warns_and_clears_nopreempt() {
     let file = fixture("article_reference.conf");
     let at = |line: u32| format!("{}:{}: ", file.display(), line);
     let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
-    assert_eq!(text.len(), 3, "{text:#?}");
-    assert!(text[0].starts_with(&at(7)), "{}", text[0]);
-    assert!(text[0].contains("unknown/unsupported keyword 'vrrp_script'"));
-    assert!(text[0].contains("not implemented by keepvip yet, ignored"));
-    assert!(text[1].starts_with(&at(27)), "{}", text[1]);
-    assert!(text[1].contains("'track_script'"));
-    assert!(text[2].starts_with(&at(19)), "{}", text[2]);
-    assert!(text[2].contains("nopreempt will not work with initial state MASTER - clearing"));
+    assert_eq!(text.len(), 1, "{text:#?}");
+    assert!(text[0].starts_with(&at(19)), "{}", text[0]);
+    assert!(text[0].contains("nopreempt will not work with initial state MASTER - clearing"));
+
+    assert_eq!(config.scripts.len(), 1);
+    let chk = &config.scripts[0];
+    assert_eq!(chk.name, "chk_nginx");
+    assert_eq!(chk.span.line, 7);
+    assert_eq!(chk.command.argv, ["/etc/keepalived/nginx_check.sh"]);
+    assert_eq!(chk.command.span.line, 8);
+    assert_eq!((chk.interval_us, chk.timeout_us), (2_000_000, 2_000_000));
+    assert_eq!((chk.weight, chk.rise, chk.fall), (-20, 1, 1));
+    assert!(!chk.init_fail);
+    assert_eq!(vi.track_scripts.len(), 1);
+    assert_eq!(vi.track_scripts[0].script, 0);
+    assert_eq!(vi.track_scripts[0].weight, -20);
+    assert_eq!(vi.track_scripts[0].span.line, 28);
 }
 
 // ---- defaults and keepalived conventions ------------------------------
@@ -285,9 +294,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let text = format!(
         "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
-        instance_with(
-            " track_script {\n chk\n }\n notify_master \"/bin/x y\"\n unicast_peer {\n 192.0.2.2\n }"
-        )
+        instance_with(" track_file {\n chk\n }\n smtp_alert\n unicast_peer {\n 192.0.2.2\n }")
     );
     let (config, warnings) = parse(&text);
     assert_eq!(config.instances.len(), 1);
@@ -295,8 +302,8 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let expected = [
         ("r1.conf:1: ", "vrrp_sync_group"),
         ("r1.conf:6: ", "virtual_server"),
-        ("r1.conf:12: ", "track_script"),
-        ("r1.conf:15: ", "notify_master"),
+        ("r1.conf:12: ", "track_file"),
+        ("r1.conf:15: ", "smtp_alert"),
         ("r1.conf:16: ", "unicast_peer"),
     ];
     assert_eq!(text.len(), expected.len(), "{text:#?}");

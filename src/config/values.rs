@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::model::{ConfigError, Span, Warning};
+use super::model::{ConfigError, RunAs, Span, Warning};
 use super::syntax::Statement;
 
 pub(crate) fn error_at(span: &Span, message: String) -> ConfigError {
@@ -126,6 +126,92 @@ pub(crate) fn integer(
         .flatten()
         .filter(|v| (min..=max).contains(v));
     value.ok_or_else(|| expected_found(statement, &expected, text))
+}
+
+/// A decimal integer with an optional sign, within `min..=max`; None if
+/// the text is anything else. For weights, which may be negative.
+pub(crate) fn signed_in_range(text: &str, min: i32, max: i32) -> Option<i32> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i32>().ok().filter(|v| (min..=max).contains(v))
+}
+
+/// Longest `interval`/`timeout` keepalived takes: 4294 s, the most
+/// microseconds a u32 holds.
+pub(crate) const MAX_SCRIPT_SECONDS: u64 = 4294;
+
+/// Decimal seconds (`2`, `0.5`, `1.25`) in microseconds, more than 0 and
+/// at most `MAX_SCRIPT_SECONDS`. Parsed by hand so that 0.1 s is exactly
+/// 100000 us, with no float in between.
+pub(crate) fn seconds_us(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<u64, ConfigError> {
+    let expected = format!("seconds, more than 0 and at most {MAX_SCRIPT_SECONDS} (e.g. 2 or 0.5)");
+    let text = single(statement, &expected, warnings)?;
+    let bad = || expected_found(statement, &expected, text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty())
+        || !all_digits(whole)
+        || !all_digits(fraction)
+        || fraction.len() > 6
+    {
+        return Err(bad());
+    }
+    // More than 4 digits is out of range anyway; this also keeps the
+    // parse below from overflowing.
+    let whole_s: u64 = match whole.trim_start_matches('0') {
+        "" => 0,
+        w if w.len() > 4 => return Err(bad()),
+        w => w.parse().map_err(|_| bad())?,
+    };
+    let fraction_us: u64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<6}").parse().map_err(|_| bad())?
+    };
+    let micros = whole_s * 1_000_000 + fraction_us;
+    if micros == 0 || micros > MAX_SCRIPT_SECONDS * 1_000_000 {
+        return Err(bad());
+    }
+    Ok(micros)
+}
+
+/// `USER [GROUP]` of `user` (in vrrp_script) and `script_user` (in
+/// global_defs). Names are kept as written; they are looked up when a
+/// script runs, so a config can be checked on another machine.
+pub(crate) fn run_as(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<RunAs, ConfigError> {
+    refuse_block(statement)?;
+    let Some(user) = statement.args.first() else {
+        return Err(error_at(
+            &statement.span,
+            format!(
+                "{}: missing argument, expected a user name [and a group name]",
+                statement.keyword
+            ),
+        ));
+    };
+    if statement.args.len() > 2 {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!(
+                "{}: extra values after '{}' ignored",
+                statement.keyword,
+                statement.args[..2].join(" ")
+            ),
+        );
+    }
+    Ok(RunAs {
+        user: user.clone(),
+        group: statement.args.get(1).cloned(),
+    })
 }
 
 /// An IPv4 address, with a clearer message for an IPv6 one.
