@@ -63,10 +63,10 @@ pub(crate) fn split_command(text: &str) -> Result<Vec<String>, SplitError> {
 /// Normally the command is the first value: the text of `"..."` when
 /// quoted, else a single bare word (keepalived ignores further bare words
 /// of `script /bin/x a b`). The lexer only knows double quotes, but
-/// keepalived also takes `'/bin/x a b'`; such a value arrives in pieces,
-/// so while the quotes do not balance, the next values are joined back on
-/// (with one blank each, which is all a blank inside quotes can have been
-/// but for runs of blanks).
+/// keepalived also takes `'/bin/x a b'` as one value and splits its inside
+/// again; such a value arrives here in pieces, so the pieces up to the one
+/// ending in `'` are joined back (with one blank each, which is what a run
+/// of blanks in there turns into) and the quotes taken off.
 pub(crate) fn command_and_rest(line: &Statement) -> Result<(Command, &[String]), ConfigError> {
     if line.block.is_some() {
         return Err(error_at(
@@ -74,7 +74,7 @@ pub(crate) fn command_and_rest(line: &Statement) -> Result<(Command, &[String]),
             format!("{}: does not take a '{{' block", line.keyword),
         ));
     }
-    if line.args.is_empty() {
+    let Some(first) = line.args.first() else {
         return Err(error_at(
             &line.span,
             format!(
@@ -82,39 +82,49 @@ pub(crate) fn command_and_rest(line: &Statement) -> Result<(Command, &[String]),
                 line.keyword
             ),
         ));
+    };
+    let (text, used) = match first.strip_prefix('\'') {
+        Some(_) => single_quoted_value(&line.args).ok_or_else(|| unterminated(line, '\''))?,
+        None => (first.clone(), 1),
+    };
+    let argv = split_command(&text).map_err(|SplitError::Unterminated(q)| unterminated(line, q))?;
+    if argv.iter().all(String::is_empty) {
+        return Err(error_at(
+            &line.span,
+            format!("{}: empty command", line.keyword),
+        ));
     }
+    let command = Command {
+        argv,
+        span: line.span.clone(),
+    };
+    Ok((command, &line.args[used..]))
+}
+
+/// The inside of a `'...'` value that the lexer cut at blanks, and how many
+/// values it took; None when no value closes the quote.
+fn single_quoted_value(args: &[String]) -> Option<(String, usize)> {
     let mut joined = String::new();
-    let mut last_error = SplitError::Unterminated('"');
-    for (count, value) in line.args.iter().enumerate() {
-        if count > 0 {
+    for (i, value) in args.iter().enumerate() {
+        if i > 0 {
             joined.push(' ');
         }
         joined.push_str(value);
-        match split_command(&joined) {
-            Ok(argv) if argv.is_empty() || argv.iter().all(String::is_empty) => {
-                return Err(error_at(
-                    &line.span,
-                    format!("{}: empty command", line.keyword),
-                ));
-            }
-            Ok(argv) => {
-                let command = Command {
-                    argv,
-                    span: line.span.clone(),
-                };
-                return Ok((command, &line.args[count + 1..]));
-            }
-            Err(err) => last_error = err,
+        if joined.len() >= 2 && joined.ends_with('\'') {
+            return Some((joined[1..joined.len() - 1].to_string(), i + 1));
         }
     }
-    let SplitError::Unterminated(quote) = last_error;
-    Err(error_at(
+    None
+}
+
+fn unterminated(line: &Statement, quote: char) -> ConfigError {
+    error_at(
         &line.span,
         format!(
             "{}: unterminated {quote} in command \"{}\"",
             line.keyword, line.args[0]
         ),
-    ))
+    )
 }
 
 /// `script CMD`: values after the command are ignored with a warning, as
@@ -173,4 +183,150 @@ fn extra_words_message(keyword: &str, command: &Command, rest: &[String]) -> Str
         rest.join(" "),
         command.argv.join(" ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::lexer::tokenize;
+    use crate::config::syntax::statements;
+    use std::path::PathBuf;
+    use std::rc::Rc;
+
+    fn split(text: &str) -> Vec<String> {
+        split_command(text).expect("splits")
+    }
+
+    /// One statement of real config text, so the lexer's view of quotes is
+    /// part of what is tested.
+    fn line(text: &str) -> Statement {
+        let file = Rc::new(PathBuf::from("c.conf"));
+        statements(&tokenize(text, &file).unwrap())
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn blanks_separate_and_quotes_group() {
+        assert_eq!(split("/bin/check"), ["/bin/check"]);
+        assert_eq!(split("  /bin/echo   a\tb  "), ["/bin/echo", "a", "b"]);
+        assert_eq!(
+            split("/bin/sh -c 'test -f /tmp/x'"),
+            ["/bin/sh", "-c", "test -f /tmp/x"]
+        );
+        assert_eq!(
+            split(r#"/bin/echo "p q" 'r s'"#),
+            ["/bin/echo", "p q", "r s"]
+        );
+        // A quote of the other kind is an ordinary character inside quotes.
+        assert_eq!(
+            split(r#"/bin/sh -c "echo 'hi there'""#),
+            ["/bin/sh", "-c", "echo 'hi there'"]
+        );
+        // Quotes touching text join it into one word, as in keepalived.
+        assert_eq!(split("/bin/echo a'b c'd"), ["/bin/echo", "ab cd"]);
+        assert_eq!(split("/bin/echo '' x"), ["/bin/echo", "", "x"]);
+        // No shell: these reach the program untouched.
+        assert_eq!(
+            split("/bin/x $HOME a|b c;d \\n"),
+            ["/bin/x", "$HOME", "a|b", "c;d", "\\n"]
+        );
+        assert_eq!(split(""), Vec::<String>::new());
+        assert_eq!(split("   "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unterminated_quotes_are_errors() {
+        assert_eq!(
+            split_command("/bin/echo 'a b"),
+            Err(SplitError::Unterminated('\''))
+        );
+        assert_eq!(
+            split_command("/bin/echo \"a"),
+            Err(SplitError::Unterminated('"'))
+        );
+    }
+
+    #[test]
+    fn quoted_command_is_split_again_and_the_rest_returned() {
+        let l = line(r#"notify_master "/bin/sh -c 'test -f /tmp/x'" nobody nogroup"#);
+        let (command, rest) = command_and_rest(&l).unwrap();
+        assert_eq!(command.argv, ["/bin/sh", "-c", "test -f /tmp/x"]);
+        assert_eq!(command.span.line, 1);
+        assert_eq!(rest, ["nobody", "nogroup"]);
+        // The lexer keeps comment and brace characters inside "...".
+        let l = line(r#"script "/bin/echo # not { a comment""#);
+        let (command, rest) = command_and_rest(&l).unwrap();
+        assert_eq!(command.argv, ["/bin/echo", "#", "not", "{", "a", "comment"]);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn unquoted_command_is_one_word_and_single_quotes_rejoin() {
+        let l = line("script /bin/echo a b");
+        let (command, rest) = command_and_rest(&l).unwrap();
+        assert_eq!(command.argv, ["/bin/echo"]);
+        assert_eq!(rest, ["a", "b"]);
+        // The lexer only knows double quotes; keepalived also takes '...'.
+        let l = line("script '/bin/echo a b' x");
+        let (command, rest) = command_and_rest(&l).unwrap();
+        assert_eq!(command.argv, ["/bin/echo", "a", "b"]);
+        assert_eq!(rest, ["x"]);
+    }
+
+    #[test]
+    fn empty_missing_and_unbalanced_commands_are_errors() {
+        let message = |text: &str| command_and_rest(&line(text)).unwrap_err().to_string();
+        assert_eq!(message(r#"script """#), "c.conf:1: script: empty command");
+        assert_eq!(
+            message(r#"script "   ""#),
+            "c.conf:1: script: empty command"
+        );
+        assert_eq!(message(r#"notify "''""#), "c.conf:1: notify: empty command");
+        assert_eq!(
+            message("script"),
+            "c.conf:1: script: missing argument, expected a command (quote it to pass arguments)"
+        );
+        assert_eq!(
+            message(r#"script "/bin/echo 'a b""#),
+            "c.conf:1: script: unterminated ' in command \"/bin/echo 'a b\""
+        );
+        assert_eq!(
+            message("script '/bin/echo a"),
+            "c.conf:1: script: unterminated ' in command \"'/bin/echo\""
+        );
+        assert_eq!(message("script ''"), "c.conf:1: script: empty command");
+        assert_eq!(
+            message("script /bin/x {\n}"),
+            "c.conf:1: script: does not take a '{' block"
+        );
+    }
+
+    #[test]
+    fn script_and_notify_extras_warn_differently() {
+        let mut w = Vec::new();
+        let command = script_command(&line("script /bin/echo a b"), &mut w).unwrap();
+        assert_eq!(command.argv, ["/bin/echo"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0]
+            .message
+            .contains("extra values 'a b' after the command '/bin/echo'"));
+        assert!(w[0].message.contains("quote the whole command"));
+
+        let mut w = Vec::new();
+        let command = notify_command(&line("notify_master /bin/x nobody nogroup"), &mut w).unwrap();
+        assert_eq!(command.argv, ["/bin/x"]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.starts_with(
+            "notify_master: running the command as 'nobody nogroup' is not supported"
+        ));
+
+        let mut w = Vec::new();
+        notify_command(&line("notify /bin/x a b c"), &mut w).unwrap();
+        assert!(w[0].message.contains("extra values 'a b c'"));
+
+        let mut w = Vec::new();
+        notify_command(&line(r#"notify "/bin/x a b c""#), &mut w).unwrap();
+        assert!(w.is_empty());
+    }
 }

@@ -359,6 +359,93 @@ mod tests {
     }
 
     #[test]
+    fn signed_weights() {
+        assert_eq!(signed_in_range("-20", -253, 253), Some(-20));
+        assert_eq!(signed_in_range("+5", -253, 253), Some(5));
+        assert_eq!(signed_in_range("253", -253, 253), Some(253));
+        for bad in [
+            "254",
+            "-254",
+            "",
+            "-",
+            "+",
+            "1.5",
+            "0x1",
+            "--1",
+            "99999999999",
+        ] {
+            assert_eq!(signed_in_range(bad, -253, 253), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn script_seconds_are_exact_microseconds() {
+        let cases = [
+            ("1", 1_000_000),
+            ("2", 2_000_000),
+            ("0.5", 500_000),
+            (".1", 100_000),
+            ("1.25", 1_250_000),
+            ("0.000001", 1),
+            ("007", 7_000_000),
+            ("4294", 4_294_000_000),
+            ("4294.000", 4_294_000_000),
+        ];
+        for (text, us) in cases {
+            let mut w = Vec::new();
+            assert_eq!(
+                seconds_us(&statement("interval", &[text]), &mut w),
+                Ok(us),
+                "{text}"
+            );
+            assert!(w.is_empty());
+        }
+        for bad in [
+            "0",
+            "0.0",
+            "0.0000001",
+            "4294.5",
+            "4295",
+            "99999",
+            "-1",
+            "1,5",
+            ".",
+            "x",
+            "1e3",
+        ] {
+            let mut w = Vec::new();
+            assert!(
+                seconds_us(&statement("interval", &[bad]), &mut w).is_err(),
+                "{bad}"
+            );
+        }
+        let mut w = Vec::new();
+        let err = seconds_us(&statement("timeout", &["0"]), &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: timeout: expected seconds, more than 0 and at most 4294 (e.g. 2 or 0.5), \
+             found \"0\""
+        );
+    }
+
+    #[test]
+    fn run_as_user_and_group() {
+        let mut w = Vec::new();
+        let got = run_as(&statement("user", &["nobody"]), &mut w).unwrap();
+        assert_eq!((got.user.as_str(), got.group), ("nobody", None));
+        let got = run_as(&statement("user", &["nobody", "nogroup"]), &mut w).unwrap();
+        assert_eq!(got.group.as_deref(), Some("nogroup"));
+        assert!(w.is_empty());
+        run_as(&statement("user", &["a", "b", "c"]), &mut w).unwrap();
+        assert_eq!(w[0].message, "user: extra values after 'a b' ignored");
+        let err = run_as(&statement("script_user", &[]), &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: script_user: missing argument, expected a user name [and a group name]"
+        );
+    }
+
+    #[test]
     fn ipv6_gets_its_own_message() {
         let s = statement("mcast_src_ip", &[]);
         assert_eq!(
