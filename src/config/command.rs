@@ -83,9 +83,10 @@ pub(crate) fn command_and_rest(line: &Statement) -> Result<(Command, &[String]),
             ),
         ));
     };
-    let (text, used) = match first.strip_prefix('\'') {
-        Some(_) => single_quoted_value(&line.args).ok_or_else(|| unterminated(line, '\''))?,
-        None => (first.clone(), 1),
+    let (text, used) = if first.starts_with('\'') && split_command(first).is_err() {
+        single_quoted_value(&line.args).ok_or_else(|| unterminated(line, '\''))?
+    } else {
+        (first.clone(), 1)
     };
     let argv = split_command(&text).map_err(|SplitError::Unterminated(q)| unterminated(line, q))?;
     if argv.iter().all(String::is_empty) {
@@ -271,6 +272,11 @@ mod tests {
         let l = line("script '/bin/echo a b' x");
         let (command, rest) = command_and_rest(&l).unwrap();
         assert_eq!(command.argv, ["/bin/echo", "a", "b"]);
+        assert_eq!(rest, ["x"]);
+        // A bare word whose quotes balance is split like any other.
+        let l = line("script 'a'b x");
+        let (command, rest) = command_and_rest(&l).unwrap();
+        assert_eq!(command.argv, ["ab"]);
         assert_eq!(rest, ["x"]);
     }
 

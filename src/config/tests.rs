@@ -428,6 +428,18 @@ fn arbitrary_input_never_panics() {
         "vrrp_instance X { advert_int 99999999999999999999.9 }",
         "vrrp_instance X { authentication { auth_pass } }",
         "\u{3000}{\u{3000}}",
+        "vrrp_script",
+        "vrrp_script X { script }",
+        "vrrp_script X { script \"'\" }",
+        "vrrp_script X { script ' }",
+        "vrrp_script X { script '' ' }",
+        "vrrp_script X { interval 99999999999999999999.9999999 }",
+        "vrrp_script X { weight -99999999999 }",
+        "vrrp_instance X { track_script { Y weight } }",
+        "vrrp_instance X { track_script { { } } }",
+        "vrrp_instance X { track_interface { weight weight } }",
+        "vrrp_instance X { notify \"\" }",
+        "global_defs { script_user }",
     ];
     for sample in samples {
         let _ = parse_str(sample, Path::new("fuzz.conf"));
