@@ -66,9 +66,22 @@ fn main() -> ExitCode {
         Some(config) => config,
         None => return ExitCode::FAILURE,
     };
+    let unrunnable = keepvip::daemon::unrunnable_commands(&config);
     if cli.config_test {
         print!("{}", describe(&config));
-        return ExitCode::SUCCESS;
+        for problem in &unrunnable {
+            error!("{problem}");
+        }
+        return if unrunnable.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    // At run time a missing script is not fatal: it may be installed later,
+    // and until then each run counts as failed.
+    for problem in &unrunnable {
+        error!("{problem}; each run will count as failed");
     }
     if config.instances.is_empty() {
         error!("{}: no vrrp_instance to run", path.display());
@@ -151,6 +164,20 @@ fn describe(config: &Config) -> String {
     if let Some(router_id) = &config.router_id {
         let _ = writeln!(text, "router_id {router_id}");
     }
+    for s in &config.scripts {
+        let _ = writeln!(text, "vrrp_script {} ({})", s.name, s.span);
+        let _ = writeln!(text, "  script {}", s.command.argv.join(" "));
+        let _ = writeln!(
+            text,
+            "  interval {} ms timeout {} ms weight {} rise {} fall {}{}",
+            s.interval_us / 1000,
+            s.timeout_us / 1000,
+            s.weight,
+            s.rise,
+            s.fall,
+            if s.init_fail { " init_fail" } else { "" }
+        );
+    }
     for i in &config.instances {
         let timers = Timers::new(i.priority, i.advert_int_cs);
         let state = match i.initial_state {
@@ -192,6 +219,33 @@ fn describe(config: &Config) -> String {
             "  authentication {auth} garp_master_delay {}s garp_master_repeat {}",
             i.garp_master_delay_s, i.garp_master_repeat
         );
+        for tracked in &i.track_scripts {
+            let script = &config.scripts[tracked.script];
+            let _ = writeln!(
+                text,
+                "  track_script {} weight {}",
+                script.name, tracked.weight
+            );
+        }
+        for tracked in &i.track_interfaces {
+            let _ = writeln!(
+                text,
+                "  track_interface {} weight {}",
+                tracked.interface, tracked.weight
+            );
+        }
+        let notify = [
+            ("notify_master", &i.notify.master),
+            ("notify_backup", &i.notify.backup),
+            ("notify_fault", &i.notify.fault),
+            ("notify_stop", &i.notify.stop),
+            ("notify", &i.notify.any),
+        ];
+        for (keyword, command) in notify {
+            if let Some(command) = command {
+                let _ = writeln!(text, "  {keyword} {}", command.argv.join(" "));
+            }
+        }
         for vip in &i.virtual_addresses {
             let _ = write!(text, "  virtual_ipaddress {}/{}", vip.addr, vip.prefix_len);
             if let Some(dev) = &vip.dev {

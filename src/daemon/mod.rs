@@ -1,12 +1,18 @@
-//! The one event loop: a mio `Poll` over the VRRP sockets and the signal fd,
-//! timers from the instances' own deadlines, and the actions the core asks
-//! for carried out through `sys`.
+//! The one event loop: a mio `Poll` over the VRRP sockets, the link-event
+//! netlink socket and the signal fd (SIGCHLD included, for script children);
+//! timers from the instances', scripts' and notify queues' own deadlines;
+//! and the actions the core asks for carried out through `sys`.
 //!
 //! Nothing in here decides anything about VRRP; it moves events into the
 //! state machines and their actions out to the kernel.
 
+mod actions;
+mod dump;
 mod link;
+mod packets;
+mod scripts;
 pub mod stats;
+mod tracking;
 
 use std::collections::HashMap;
 use std::io;
@@ -15,22 +21,26 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use log::{debug, error, info, warn};
+use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
 
 use crate::config::{Config, InstanceConfig};
 use crate::sys::clock::MonotonicClock;
+use crate::sys::link_monitor::LinkMonitor;
 use crate::sys::rtnetlink::RtNetlink;
 use crate::sys::signals::Signals;
-use crate::vrrp::discard::{decode_packet, Discard};
-use crate::vrrp::instance::{Action, Instance, State, PRIORITY_STOPPING};
-use crate::vrrp::timers::Micros;
+use crate::tracking::notify_queue::NotifyQueue;
+use crate::vrrp::instance::Instance;
 use link::Link;
-use stats::{Counters, LogKey, LogLimiter};
+use scripts::ScriptRuntime;
+use stats::{Counters, LogLimiter};
+
+pub use scripts::unrunnable_commands;
 
 const SIGNALS: Token = Token(usize::MAX);
+const LINK_EVENTS: Token = Token(usize::MAX - 1);
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
 const READ_BATCH: usize = 64;
@@ -45,6 +55,8 @@ struct RunningInstance {
     /// The interface index each virtual address goes on (its `dev`, or the
     /// instance's interface).
     address_ifindex: Vec<u32>,
+    /// Its notify commands, run one at a time in transition order.
+    notify: NotifyQueue,
 }
 
 pub struct Daemon {
@@ -52,8 +64,16 @@ pub struct Daemon {
     clock: MonotonicClock,
     signals: Signals,
     netlink: RtNetlink,
+    link_monitor: LinkMonitor,
     links: Vec<Link>,
     instances: Vec<RunningInstance>,
+    scripts: Vec<ScriptRuntime>,
+    /// Up (and running) or not, by interface name, for every interface an
+    /// instance uses or tracks; kept current by link events.
+    link_up: HashMap<String, bool>,
+    /// Global script settings, for notify commands.
+    script_user: Option<crate::config::RunAs>,
+    script_security: bool,
     counters: Counters,
     log_limiter: LogLimiter,
     /// Where SIGUSR1/SIGUSR2 write their files.
@@ -78,6 +98,12 @@ impl Daemon {
             Interest::READABLE,
         )?;
         let mut netlink = RtNetlink::open()?;
+        let link_monitor = LinkMonitor::open()?;
+        poll.registry().register(
+            &mut SourceFd(&link_monitor.as_raw_fd()),
+            LINK_EVENTS,
+            Interest::READABLE,
+        )?;
         let mut links: Vec<Link> = Vec::new();
         let mut link_of: HashMap<(String, Option<Ipv4Addr>), usize> = HashMap::new();
         let mut instances = Vec::new();
@@ -114,17 +140,42 @@ impl Daemon {
                 machine,
                 link,
                 address_ifindex,
+                notify: NotifyQueue::default(),
             };
             remove_stale_addresses(&mut netlink, &running);
             instances.push(running);
         }
+        let clock = MonotonicClock::new();
+        let now = clock.now_us();
+        let scripts = config
+            .scripts
+            .iter()
+            .map(|script| ScriptRuntime::new(script, config, now))
+            .collect();
+        let mut link_up = HashMap::new();
+        for instance in &instances {
+            let tracked = instance
+                .config
+                .track_interfaces
+                .iter()
+                .map(|t| &t.interface);
+            for name in std::iter::once(&instance.config.interface).chain(tracked) {
+                let up = crate::sys::interface::is_up(name).unwrap_or(false);
+                link_up.insert(name.clone(), up);
+            }
+        }
         Ok(Daemon {
             poll,
-            clock: MonotonicClock::new(),
+            clock,
             signals,
             netlink,
+            link_monitor,
             links,
             instances,
+            scripts,
+            link_up,
+            script_user: config.script_user.clone(),
+            script_security: config.script_security,
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -137,6 +188,9 @@ impl Daemon {
     pub fn run(&mut self) -> io::Result<Exit> {
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
+            // Tracking first, so an instance whose link is down or whose
+            // init_fail check is down starts in FAULT or at its priority.
+            self.evaluate_tracking(index, now);
             let mut actions = Vec::new();
             self.instances[index].machine.start(now, &mut actions);
             self.execute(index, actions);
@@ -157,6 +211,7 @@ impl Daemon {
                             return Ok(exit);
                         }
                     }
+                    LINK_EVENTS => self.handle_link_events(),
                     Token(link) => self.links[link].more_to_read = true,
                 }
             }
@@ -175,18 +230,26 @@ impl Daemon {
         if self.links.iter().any(|l| l.more_to_read) {
             return Some(Duration::ZERO);
         }
-        let earliest = self
-            .instances
-            .iter()
-            .filter_map(|i| i.machine.poll_timeout())
-            .min()?;
         let now = self.clock.now_us();
+        let instances = self.instances.iter().flat_map(|i| {
+            let notify = i.notify.poll_timeout(now);
+            i.machine.poll_timeout().into_iter().chain(notify)
+        });
+        let scripts = self
+            .scripts
+            .iter()
+            .filter_map(|s| s.schedule.poll_timeout());
+        let earliest = instances.chain(scripts).min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
     }
 
     fn run_due_timers(&mut self) {
         let now = self.clock.now_us();
+        self.run_due_scripts(now);
+        for index in 0..self.instances.len() {
+            self.run_notify_queue(index, now);
+        }
         for index in 0..self.instances.len() {
             if self.instances[index]
                 .machine
@@ -198,180 +261,6 @@ impl Daemon {
                     .machine
                     .handle_timeout(now, &mut actions);
                 self.execute(index, actions);
-            }
-        }
-    }
-
-    /// Reads at most one batch from a link's socket.
-    fn read_link(&mut self, link: usize) {
-        let mut buf = [0u8; RECV_BUFFER];
-        for _ in 0..READ_BATCH {
-            match self.links[link].socket.recv(&mut buf) {
-                Ok(Some(len)) => self.handle_packet(link, &buf[..len]),
-                Ok(None) => {
-                    self.links[link].more_to_read = false;
-                    return;
-                }
-                Err(e) => {
-                    warn!("{}: receive error: {e}", self.links[link].name);
-                    self.links[link].more_to_read = false;
-                    return;
-                }
-            }
-        }
-    }
-
-    fn handle_packet(&mut self, link: usize, bytes: &[u8]) {
-        let now = self.clock.now_us();
-        let received = match decode_packet(bytes) {
-            Ok(received) => received,
-            Err(reason) => return self.discard(reason, None, now),
-        };
-        let vrid = received.advert.vrid;
-        let Some(index) = self
-            .instances
-            .iter()
-            .position(|i| i.link == link && i.machine.vrid() == vrid)
-        else {
-            return self.discard(Discard::UnknownVrid, Some(received.source), now);
-        };
-        let mut actions = Vec::new();
-        let instance = &mut self.instances[index];
-        match instance
-            .machine
-            .handle_advert(now, received.source, &received.advert, &mut actions)
-        {
-            Ok(accepted) => {
-                self.counters.adverts_received += 1;
-                if received.advert.priority == PRIORITY_STOPPING {
-                    self.counters.priority_zero_received += 1;
-                    info!(
-                        "({}) Backup received priority 0 advertisement",
-                        instance.config.name
-                    );
-                }
-                if accepted.address_list_differs {
-                    self.counters.address_list_mismatch += 1;
-                    if self
-                        .log_limiter
-                        .allow(LogKey::AddressListMismatch, now)
-                        .is_some()
-                    {
-                        warn!(
-                            "({}) advertisement from {} lists other virtual addresses than ours: accepted",
-                            instance.config.name, received.source
-                        );
-                    }
-                }
-                self.execute(index, actions);
-            }
-            Err(reason) => self.discard(reason, Some(received.source), now),
-        }
-    }
-
-    fn discard(&mut self, reason: Discard, source: Option<Ipv4Addr>, now: Micros) {
-        self.counters.discard(reason);
-        // Our own adverts come back on some setups; not worth a line.
-        if reason == Discard::OwnAdvert {
-            return;
-        }
-        if let Some(suppressed) = self.log_limiter.allow(LogKey::Discard(reason), now) {
-            let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
-            let more = if suppressed > 0 {
-                format!(" ({suppressed} more since the last report)")
-            } else {
-                String::new()
-            };
-            warn!("dropped VRRP packet{from}: {reason}{more}");
-        }
-    }
-
-    /// Carries out a state machine's actions, in order.
-    fn execute(&mut self, index: usize, actions: Vec<Action>) {
-        for action in actions {
-            let instance = &self.instances[index];
-            let name = &instance.config.name;
-            match action {
-                Action::StateChanged { from, to } => {
-                    match (from, to) {
-                        (State::Initialize, State::Backup) => {
-                            info!("({name}) Entering BACKUP STATE (init)")
-                        }
-                        (_, State::Stopped) => info!("({name}) Stopped"),
-                        _ => info!("({name}) Entering {to} STATE"),
-                    }
-                    if to == State::Master {
-                        self.counters.became_master += 1;
-                    }
-                }
-                Action::SendAdvert(advert) => {
-                    let link = &self.links[instance.link];
-                    match link.socket.send(&advert.to_bytes()) {
-                        Ok(()) => {
-                            self.counters.adverts_sent += 1;
-                            if advert.priority == PRIORITY_STOPPING {
-                                self.counters.priority_zero_sent += 1;
-                                info!("({name}) sent 0 priority");
-                            }
-                        }
-                        Err(e) => {
-                            self.counters.send_errors += 1;
-                            debug!("({name}) advert not sent on {}: {e}", link.name);
-                        }
-                    }
-                }
-                Action::AddVirtualAddresses => {
-                    info!("({name}) setting VIPs.");
-                    for (vip, ifindex) in instance
-                        .config
-                        .virtual_addresses
-                        .iter()
-                        .zip(&instance.address_ifindex)
-                    {
-                        match self.netlink.add_ipv4(
-                            *ifindex,
-                            vip.addr,
-                            vip.prefix_len,
-                            vip.label.as_deref(),
-                        ) {
-                            Ok(()) => {}
-                            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                            Err(e) => {
-                                error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len)
-                            }
-                        }
-                    }
-                }
-                Action::RemoveVirtualAddresses => {
-                    info!("({name}) removing VIPs.");
-                    for (vip, ifindex) in instance
-                        .config
-                        .virtual_addresses
-                        .iter()
-                        .zip(&instance.address_ifindex)
-                    {
-                        if let Err(e) = self.netlink.del_ipv4(*ifindex, vip.addr, vip.prefix_len) {
-                            error!(
-                                "({name}) cannot remove {}/{}: {e}",
-                                vip.addr, vip.prefix_len
-                            );
-                        }
-                    }
-                }
-                Action::SendGratuitousArp => {
-                    let link = &self.links[instance.link];
-                    for vip in &instance.config.virtual_addresses {
-                        info!(
-                            "({name}) Sending gratuitous ARPs on {} for {}",
-                            link.name, vip.addr
-                        );
-                        for _ in 0..instance.config.garp_master_repeat {
-                            if let Err(e) = link.arp.send(link.mac, vip.addr) {
-                                debug!("({name}) gratuitous ARP for {} not sent: {e}", vip.addr);
-                            }
-                        }
-                    }
-                }
             }
         }
     }
@@ -389,6 +278,7 @@ impl Daemon {
                 }
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),
                 Signal::SIGUSR2 => self.write_dump("keepvip.stats", self.counters.render()),
+                Signal::SIGCHLD => self.reap_children(),
                 _ => {}
             }
         }
@@ -402,36 +292,7 @@ impl Daemon {
             self.instances[index].machine.stop(now, &mut actions);
             self.execute(index, actions);
         }
-    }
-
-    fn render_state(&self) -> String {
-        use std::fmt::Write as _;
-        let mut text = String::new();
-        for instance in &self.instances {
-            let m = &instance.machine;
-            let timers = m.timers();
-            let _ = writeln!(text, "VRRP Instance = {}", m.name());
-            let _ = writeln!(text, "  State = {}", m.state());
-            let _ = writeln!(text, "  Interface = {}", instance.config.interface);
-            let _ = writeln!(text, "  Virtual Router ID = {}", m.vrid());
-            let _ = writeln!(text, "  Priority = {}", m.priority());
-            let _ = writeln!(text, "  Source address = {}", m.address());
-            let _ = writeln!(text, "  Preempt = {}", instance.config.preempt);
-            let _ = writeln!(text, "  Advert interval = {} usecs", timers.advert_interval);
-            let _ = writeln!(text, "  Master down timer = {} usecs", timers.master_down);
-            for vip in &instance.config.virtual_addresses {
-                let _ = writeln!(text, "  Virtual address = {}/{}", vip.addr, vip.prefix_len);
-            }
-        }
-        text
-    }
-
-    fn write_dump(&self, file: &str, text: String) {
-        let path = self.dump_dir.join(file);
-        match std::fs::write(&path, text) {
-            Ok(()) => info!("wrote {}", path.display()),
-            Err(e) => error!("cannot write {}: {e}", path.display()),
-        }
+        self.finish_children();
     }
 }
 

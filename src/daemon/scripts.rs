@@ -39,7 +39,11 @@ impl ScriptRuntime {
 
     /// Starts a run; Err says why it cannot (logged here, once per reason).
     pub fn spawn(&mut self) -> Result<u32, ()> {
-        match start_command(&self.config.command, self.run_as.as_ref(), self.script_security) {
+        match start_command(
+            &self.config.command,
+            self.run_as.as_ref(),
+            self.script_security,
+        ) {
             Ok(pid) => {
                 self.pid = Some(pid);
                 self.last_refusal = None;
@@ -60,7 +64,11 @@ impl ScriptRuntime {
 }
 
 /// Checks and starts a command: check scripts and notify commands alike.
-pub fn start_command(command: &Command, run_as: Option<&RunAs>, script_security: bool) -> Result<u32, String> {
+pub fn start_command(
+    command: &Command,
+    run_as: Option<&RunAs>,
+    script_security: bool,
+) -> Result<u32, String> {
     let program = command.argv.first().ok_or("empty command")?;
     let path = process::find_executable(program)?;
     if script_security {
@@ -115,7 +123,10 @@ pub fn unrunnable_commands(config: &Config) -> Vec<String> {
         ];
         for (keyword, command) in commands {
             if let Some(command) = command {
-                check(format!("vrrp_instance {} {keyword}", instance.name), command);
+                check(
+                    format!("vrrp_instance {} {keyword}", instance.name),
+                    command,
+                );
             }
         }
     }

@@ -15,6 +15,15 @@ pub struct Counters {
     pub priority_zero_sent: u64,
     pub priority_zero_received: u64,
     pub address_list_mismatch: u64,
+    pub script_runs: u64,
+    /// Failed runs, timed-out ones included.
+    pub script_failures: u64,
+    pub script_timeouts: u64,
+    /// Runs that could not start (missing program, refused, fork failed).
+    pub script_start_errors: u64,
+    pub notify_runs: u64,
+    /// Notify commands that could not start, failed, or were killed.
+    pub notify_failures: u64,
     pub discarded: [u64; Discard::ALL.len()],
 }
 
@@ -34,6 +43,12 @@ impl Counters {
             ("priority_zero_sent", self.priority_zero_sent),
             ("priority_zero_received", self.priority_zero_received),
             ("address_list_mismatch", self.address_list_mismatch),
+            ("script_runs", self.script_runs),
+            ("script_failures", self.script_failures),
+            ("script_timeouts", self.script_timeouts),
+            ("script_start_errors", self.script_start_errors),
+            ("notify_runs", self.notify_runs),
+            ("notify_failures", self.notify_failures),
         ];
         for (name, value) in lines {
             let _ = writeln!(text, "{name} {value}");
@@ -133,6 +148,6 @@ mod tests {
         counters.discard(Discard::BadTtl);
         let text = counters.render();
         assert!(text.contains("discarded_bad_ttl 1\n"));
-        assert_eq!(text.lines().count(), 7 + Discard::ALL.len());
+        assert_eq!(text.lines().count(), 13 + Discard::ALL.len());
     }
 }

@@ -449,8 +449,11 @@ impl Lan {
         let log2 = log.try_clone().expect("harness: dup log");
         // `ip netns exec` execs the daemon, so the child's pid is the
         // daemon's pid and also its process group id.
+        // keepvip writes its SIGUSR1/SIGUSR2 files to $TMPDIR: one per router.
+        let tmpdir = r.dir.clone();
         let child = Command::new("ip")
             .args(&args)
+            .env("TMPDIR", tmpdir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)
@@ -567,6 +570,28 @@ impl Lan {
         killpg(child.id(), libc::SIGKILL);
         self.note(router, &format!("stopped (SIGTERM): {status}"));
         status
+    }
+
+    /// Sets the router's eth0 up or down, the daemon left running (a cable
+    /// pulled, not a crash).
+    pub fn set_link(&self, router: usize, up: bool) {
+        let state = if up { "up" } else { "down" };
+        ip_ok(&["-n", self.ns(router), "link", "set", "eth0", state]);
+        self.note(router, &format!("link set {state}"));
+    }
+
+    /// Sends `signal` to the router's daemon (it must be running).
+    pub fn signal(&mut self, router: usize, signal: libc::c_int) {
+        let pid = self
+            .r_mut(router)
+            .child
+            .as_ref()
+            .expect("harness: signal: router not running")
+            .id();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid as libc::pid_t, signal);
+        }
     }
 
     pub fn link_up(&self, router: usize) -> bool {

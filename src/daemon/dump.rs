@@ -1,0 +1,39 @@
+//! SIGUSR1 / SIGUSR2: the state of every instance and the counters, written
+//! to files in $TMPDIR (default /tmp) as keepalived does.
+
+use std::fmt::Write as _;
+
+use log::{error, info};
+
+use super::Daemon;
+
+impl Daemon {
+    pub(super) fn render_state(&self) -> String {
+        let mut text = String::new();
+        for instance in &self.instances {
+            let m = &instance.machine;
+            let timers = m.timers();
+            let _ = writeln!(text, "VRRP Instance = {}", m.name());
+            let _ = writeln!(text, "  State = {}", m.state());
+            let _ = writeln!(text, "  Interface = {}", instance.config.interface);
+            let _ = writeln!(text, "  Virtual Router ID = {}", m.vrid());
+            let _ = writeln!(text, "  Priority = {}", m.priority());
+            let _ = writeln!(text, "  Source address = {}", m.address());
+            let _ = writeln!(text, "  Preempt = {}", instance.config.preempt);
+            let _ = writeln!(text, "  Advert interval = {} usecs", timers.advert_interval);
+            let _ = writeln!(text, "  Master down timer = {} usecs", timers.master_down);
+            for vip in &instance.config.virtual_addresses {
+                let _ = writeln!(text, "  Virtual address = {}/{}", vip.addr, vip.prefix_len);
+            }
+        }
+        text
+    }
+
+    pub(super) fn write_dump(&self, file: &str, text: String) {
+        let path = self.dump_dir.join(file);
+        match std::fs::write(&path, text) {
+            Ok(()) => info!("wrote {}", path.display()),
+            Err(e) => error!("cannot write {}: {e}", path.display()),
+        }
+    }
+}

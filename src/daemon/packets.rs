@@ -1,0 +1,98 @@
+//! Received packets: read in bounded batches, decoded by the core, handed
+//! to the instance of their VRID, and every refusal counted.
+
+use std::net::Ipv4Addr;
+
+use log::{info, warn};
+
+use super::stats::LogKey;
+use super::{Daemon, READ_BATCH, RECV_BUFFER};
+use crate::vrrp::discard::{decode_packet, Discard};
+use crate::vrrp::instance::PRIORITY_STOPPING;
+use crate::vrrp::timers::Micros;
+
+impl Daemon {
+    /// Reads at most one batch from a link's socket.
+    pub(super) fn read_link(&mut self, link: usize) {
+        let mut buf = [0u8; RECV_BUFFER];
+        for _ in 0..READ_BATCH {
+            match self.links[link].socket.recv(&mut buf) {
+                Ok(Some(len)) => self.handle_packet(link, &buf[..len]),
+                Ok(None) => {
+                    self.links[link].more_to_read = false;
+                    return;
+                }
+                Err(e) => {
+                    warn!("{}: receive error: {e}", self.links[link].name);
+                    self.links[link].more_to_read = false;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle_packet(&mut self, link: usize, bytes: &[u8]) {
+        let now = self.clock.now_us();
+        let received = match decode_packet(bytes) {
+            Ok(received) => received,
+            Err(reason) => return self.discard(reason, None, now),
+        };
+        let vrid = received.advert.vrid;
+        let Some(index) = self
+            .instances
+            .iter()
+            .position(|i| i.link == link && i.machine.vrid() == vrid)
+        else {
+            return self.discard(Discard::UnknownVrid, Some(received.source), now);
+        };
+        let mut actions = Vec::new();
+        let instance = &mut self.instances[index];
+        match instance
+            .machine
+            .handle_advert(now, received.source, &received.advert, &mut actions)
+        {
+            Ok(accepted) => {
+                self.counters.adverts_received += 1;
+                if received.advert.priority == PRIORITY_STOPPING {
+                    self.counters.priority_zero_received += 1;
+                    info!(
+                        "({}) Backup received priority 0 advertisement",
+                        instance.config.name
+                    );
+                }
+                if accepted.address_list_differs {
+                    self.counters.address_list_mismatch += 1;
+                    if self
+                        .log_limiter
+                        .allow(LogKey::AddressListMismatch, now)
+                        .is_some()
+                    {
+                        warn!(
+                            "({}) advertisement from {} lists other virtual addresses than ours: accepted",
+                            instance.config.name, received.source
+                        );
+                    }
+                }
+                self.execute(index, actions);
+            }
+            Err(reason) => self.discard(reason, Some(received.source), now),
+        }
+    }
+
+    fn discard(&mut self, reason: Discard, source: Option<Ipv4Addr>, now: Micros) {
+        self.counters.discard(reason);
+        // Our own adverts come back on some setups; not worth a line.
+        if reason == Discard::OwnAdvert {
+            return;
+        }
+        if let Some(suppressed) = self.log_limiter.allow(LogKey::Discard(reason), now) {
+            let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
+            let more = if suppressed > 0 {
+                format!(" ({suppressed} more since the last report)")
+            } else {
+                String::new()
+            };
+            warn!("dropped VRRP packet{from}: {reason}{more}");
+        }
+    }
+}

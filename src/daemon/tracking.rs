@@ -1,0 +1,313 @@
+//! Health checks, link tracking and notify commands at run time: check
+//! scripts started and killed on their schedule, children reaped after
+//! SIGCHLD, link events from rtnetlink, and the verdict of it all applied
+//! to the instances that track it. Nothing here waits on a child.
+
+use log::{info, warn};
+
+use super::scripts::start_command;
+use super::Daemon;
+use crate::config::Command;
+use crate::sys::process::{self, ExitKind};
+use crate::tracking::notify_queue::NotifyAction;
+use crate::tracking::schedule::{Outcome, RunAction};
+use crate::tracking::verdict::{verdict, Tracked, Verdict};
+use crate::vrrp::instance::State;
+use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
+
+/// How long a stopping daemon waits for its last notify commands.
+const NOTIFY_GRACE_ON_EXIT: Micros = MICROS_PER_SECOND;
+
+impl Daemon {
+    /// Starts, terminates and kills check scripts as their schedules say.
+    pub(super) fn run_due_scripts(&mut self, now: Micros) {
+        for index in 0..self.scripts.len() {
+            while let Some(action) = self.scripts[index].schedule.handle_timeout(now) {
+                let script = &mut self.scripts[index];
+                match action {
+                    RunAction::Start => {
+                        self.counters.script_runs += 1;
+                        if script.spawn().is_err() {
+                            self.counters.script_start_errors += 1;
+                            let outcome = script.schedule.start_failed();
+                            self.script_outcome(index, outcome, now);
+                        }
+                    }
+                    RunAction::Terminate => {
+                        warn!(
+                            "VRRP_Script({}) timed out after {} ms: terminating it",
+                            script.config.name,
+                            script.config.timeout_us / 1000
+                        );
+                        if let Some(pid) = script.pid {
+                            let _ = process::signal_group(pid, libc::SIGTERM);
+                        }
+                    }
+                    RunAction::Kill => {
+                        if let Some(pid) = script.pid {
+                            warn!(
+                                "VRRP_Script({}) ignored SIGTERM: killing it",
+                                script.config.name
+                            );
+                            let _ = process::signal_group(pid, libc::SIGKILL);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After SIGCHLD: every ended child goes back to its script or queue.
+    pub(super) fn reap_children(&mut self) {
+        let now = self.clock.now_us();
+        for (pid, how) in process::reap() {
+            if let Some(index) = self.scripts.iter().position(|s| s.pid == Some(pid)) {
+                let script = &mut self.scripts[index];
+                script.pid = None;
+                // Whatever the script left behind in its group goes too.
+                let _ = process::signal_group(pid, libc::SIGKILL);
+                let outcome = script.schedule.exited(how.success());
+                self.script_outcome(index, outcome, now);
+            } else if let Some(index) = self
+                .instances
+                .iter()
+                .position(|i| i.notify.running_pid() == Some(pid))
+            {
+                if !how.success() {
+                    self.counters.notify_failures += 1;
+                    warn!(
+                        "({}) notify command ended with {}",
+                        self.instances[index].config.name,
+                        describe(how)
+                    );
+                }
+                self.instances[index].notify.exited(pid);
+                self.run_notify_queue(index, now);
+            }
+        }
+    }
+
+    fn script_outcome(&mut self, index: usize, outcome: Outcome, now: Micros) {
+        match outcome {
+            Outcome::Success => {}
+            Outcome::Failure => self.counters.script_failures += 1,
+            Outcome::TimedOut => {
+                self.counters.script_failures += 1;
+                self.counters.script_timeouts += 1;
+            }
+        }
+        let script = &mut self.scripts[index];
+        if script.health.record(outcome == Outcome::Success) {
+            let verb = if script.health.is_up() {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            info!("VRRP_Script({}) {verb}", script.config.name);
+            for instance in 0..self.instances.len() {
+                if self.instances[instance]
+                    .config
+                    .track_scripts
+                    .iter()
+                    .any(|t| t.script == index)
+                {
+                    self.evaluate_tracking(instance, now);
+                }
+            }
+        }
+    }
+
+    /// Link events: record each interface's state and re-evaluate the
+    /// instances that use or track it.
+    pub(super) fn handle_link_events(&mut self) {
+        let events = match self.link_monitor.read_events() {
+            Ok(events) => events,
+            Err(e) => {
+                // Events were lost: ask the kernel for the state instead.
+                warn!("link events: {e}; re-reading interface states");
+                let names: Vec<String> = self.link_up.keys().cloned().collect();
+                names
+                    .into_iter()
+                    .map(|name| {
+                        let up = crate::sys::interface::is_up(&name).unwrap_or(false);
+                        crate::sys::link_monitor::LinkEvent {
+                            ifindex: 0,
+                            name,
+                            up,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let now = self.clock.now_us();
+        for event in events {
+            let Some(known) = self.link_up.get_mut(&event.name) else {
+                continue;
+            };
+            if *known == event.up {
+                continue;
+            }
+            *known = event.up;
+            info!(
+                "Netlink reports {} {}",
+                event.name,
+                if event.up { "up" } else { "down" }
+            );
+            for index in 0..self.instances.len() {
+                let config = &self.instances[index].config;
+                let uses = config.interface == event.name
+                    || config
+                        .track_interfaces
+                        .iter()
+                        .any(|t| t.interface == event.name);
+                if uses {
+                    self.evaluate_tracking(index, now);
+                }
+            }
+        }
+    }
+
+    /// Applies what the tracked scripts and interfaces say to an instance.
+    pub(super) fn evaluate_tracking(&mut self, index: usize, now: Micros) {
+        let instance = &self.instances[index];
+        let config = &instance.config;
+        let own_link = Tracked {
+            weight: 0,
+            up: self.link_up.get(&config.interface).copied().unwrap_or(true),
+        };
+        let scripts = config.track_scripts.iter().map(|t| Tracked {
+            weight: t.weight,
+            up: self.scripts[t.script].health.is_up(),
+        });
+        let interfaces = config.track_interfaces.iter().map(|t| Tracked {
+            weight: t.weight,
+            up: self.link_up.get(&t.interface).copied().unwrap_or(false),
+        });
+        let tracked: Vec<Tracked> = std::iter::once(own_link)
+            .chain(scripts)
+            .chain(interfaces)
+            .collect();
+        let mut actions = Vec::new();
+        let instance = &mut self.instances[index];
+        let machine = &mut instance.machine;
+        match verdict(machine.base_priority(), tracked) {
+            Verdict::Fault => machine.set_fault(now, true, &mut actions),
+            Verdict::Priority(priority) => {
+                if priority != machine.priority() && machine.base_priority() != 255 {
+                    info!(
+                        "({}) Changing effective priority from {} to {priority}",
+                        instance.config.name,
+                        machine.priority()
+                    );
+                }
+                machine.set_priority(now, priority, &mut actions);
+                machine.set_fault(now, false, &mut actions);
+            }
+        }
+        self.execute(index, actions);
+    }
+
+    /// Queues the notify commands of a transition to `to`.
+    pub(super) fn queue_notify(&mut self, index: usize, to: State) {
+        let instance = &mut self.instances[index];
+        let notify = &instance.config.notify;
+        let specific = match to {
+            State::Master => &notify.master,
+            State::Backup => &notify.backup,
+            State::Fault => &notify.fault,
+            State::Stopped => &notify.stop,
+            State::Initialize => &None,
+        };
+        let mut commands: Vec<Vec<String>> = specific.iter().map(|c| c.argv.clone()).collect();
+        if let (Some(any), false) = (&notify.any, to == State::Initialize) {
+            // keepalived's convention: "INSTANCE" name state priority.
+            let mut argv = any.argv.clone();
+            argv.extend([
+                "INSTANCE".to_string(),
+                instance.config.name.clone(),
+                to.to_string(),
+                instance.machine.priority().to_string(),
+            ]);
+            commands.push(argv);
+        }
+        for argv in commands {
+            instance.notify.push(argv);
+        }
+        let now = self.clock.now_us();
+        self.run_notify_queue(index, now);
+    }
+
+    /// Starts the next notify command, or kills one that overstayed.
+    pub(super) fn run_notify_queue(&mut self, index: usize, now: Micros) {
+        while let Some(action) = self.instances[index].notify.next_action(now) {
+            let instance = &mut self.instances[index];
+            match action {
+                NotifyAction::Start(argv) => {
+                    self.counters.notify_runs += 1;
+                    let command = Command {
+                        argv,
+                        span: instance.config.span.clone(),
+                    };
+                    match start_command(&command, self.script_user.as_ref(), self.script_security) {
+                        Ok(pid) => {
+                            instance.notify.started(Some(pid));
+                            return;
+                        }
+                        Err(why) => {
+                            self.counters.notify_failures += 1;
+                            warn!("({}) notify command not run: {why}", instance.config.name);
+                            instance.notify.started(None);
+                        }
+                    }
+                }
+                NotifyAction::Kill(pid) => {
+                    self.counters.notify_failures += 1;
+                    warn!(
+                        "({}) notify command still running after 30 s: killed",
+                        instance.config.name
+                    );
+                    let _ = process::signal_group(pid, libc::SIGKILL);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// On the way out: check scripts are stopped, and the last notify
+    /// commands (notify_stop above all) run in order, for at most a second
+    /// in all; what is still queued then is started without waiting.
+    pub(super) fn finish_children(&mut self) {
+        for script in &self.scripts {
+            if let Some(pid) = script.pid {
+                let _ = process::signal_group(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = self.clock.now_us() + NOTIFY_GRACE_ON_EXIT;
+        while self.clock.now_us() < deadline && self.instances.iter().any(|i| !i.notify.is_idle()) {
+            for (pid, _) in process::reap() {
+                for index in 0..self.instances.len() {
+                    self.instances[index].notify.exited(pid);
+                }
+            }
+            let now = self.clock.now_us();
+            for index in 0..self.instances.len() {
+                self.run_notify_queue(index, now);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for index in 0..self.instances.len() {
+            // Abandon the running one (it goes on by itself) and start the rest.
+            if let Some(pid) = self.instances[index].notify.running_pid() {
+                self.instances[index].notify.exited(pid);
+            }
+            self.run_notify_queue(index, deadline);
+        }
+    }
+}
+
+fn describe(how: ExitKind) -> String {
+    match how {
+        ExitKind::Exited(code) => format!("exit status {code}"),
+        ExitKind::Signaled(signal) => format!("signal {signal}"),
+    }
+}

@@ -1,0 +1,355 @@
+//! Health checks, link tracking and notify commands on a namespace LAN:
+//! a failing check moves the VIP (and preempt or nopreempt decides whether
+//! it comes back), a hung check is killed without delaying adverts, a pulled
+//! cable is FAULT, and notify sees every transition in order.
+//!
+//! Needs root (network namespaces), keepalived and tcpdump. Set
+//! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Impl, Lan, ELECTION};
+
+const VIP: &str = "192.0.2.100";
+const R1: usize = 1;
+const R2: usize = 2;
+/// Longer than master_down plus an advert interval: a wrongful takeover
+/// would show within it.
+const HOLD: Duration = Duration::from_secs(6);
+
+#[derive(Default)]
+struct Node<'a> {
+    priority: u8,
+    nopreempt: bool,
+    /// The `vrrp_script` block's body, tracked by the instance.
+    check: Option<String>,
+    notify: Option<&'a Path>,
+}
+
+fn config(router: usize, node: &Node) -> String {
+    let script = node
+        .check
+        .as_ref()
+        .map(|body| format!("vrrp_script chk {{\n{body}\n}}\n"))
+        .unwrap_or_default();
+    let track = if node.check.is_some() {
+        "    track_script {\n        chk\n    }\n"
+    } else {
+        ""
+    };
+    let notify = node
+        .notify
+        .map(|path| format!("    notify \"{}\"\n", path.display()))
+        .unwrap_or_default();
+    format!(
+        "global_defs {{\n    router_id r{router}\n}}\n\
+         {script}\
+         vrrp_instance VI_1 {{\n\
+         \x20   state BACKUP\n\
+         \x20   interface eth0\n\
+         \x20   virtual_router_id 51\n\
+         \x20   priority {priority}\n\
+         {nopreempt}\
+         \x20   advert_int 1\n\
+         \x20   authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n\
+         {track}{notify}\
+         \x20   virtual_ipaddress {{\n        {VIP}\n    }}\n\
+         }}\n",
+        priority = node.priority,
+        nopreempt = if node.nopreempt {
+            "    nopreempt\n"
+        } else {
+            ""
+        },
+    )
+}
+
+/// A check that succeeds while `flag` exists: the test "breaks nginx" by
+/// removing the file. fall/rise 2 as a real config would debounce.
+fn flag_check(flag: &Path, weight: i32) -> String {
+    format!(
+        "    script \"/bin/sh -c 'test -f {}'\"\n    interval 1\n    weight {weight}\n    fall 2\n    rise 2",
+        flag.display()
+    )
+}
+
+fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// fall x interval + master_down, plus the usual allowance for a loaded
+/// two-core machine.
+const CHECK_TAKEOVER: Duration = Duration::from_secs(2 + 4 + 15);
+
+fn check_failure_moves_the_vip(tag: &str, backup: Impl, nopreempt_on_master: bool) {
+    let Some(mut lan) = Lan::new(tag, 2) else {
+        return;
+    };
+    let flag: PathBuf = lan.dir().join("nginx-is-up");
+    fs::write(&flag, "").unwrap();
+    let r1 = Node {
+        priority: 150,
+        nopreempt: nopreempt_on_master,
+        check: Some(flag_check(&flag, -60)),
+        ..Default::default()
+    };
+    let r2 = Node {
+        priority: 100,
+        ..Default::default()
+    };
+    let mark = lan.mark();
+    lan.start(R1, Impl::Keepvip, &config(1, &r1));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_garp_from(R1, VIP, mark);
+    lan.start(R2, backup, &config(2, &r2));
+    lan.sole_holder_for(R1, VIP, HOLD);
+
+    // The check fails: 150 - 60 = 90 < 100, and r2 preempts.
+    let mark = lan.mark();
+    fs::remove_file(&flag).unwrap();
+    lan.wait_sole_holder(R2, VIP, CHECK_TAKEOVER);
+    lan.wait_garp_from(R2, VIP, mark);
+    assert!(
+        lan.log(R1).contains("VRRP_Script(chk) failed"),
+        "{}",
+        lan.diagnose("r1 did not log the failed check")
+    );
+
+    // The check recovers: back to 150.
+    fs::write(&flag, "").unwrap();
+    if nopreempt_on_master {
+        lan.sole_holder_for(R2, VIP, HOLD + Duration::from_secs(3));
+    } else {
+        let mark = lan.mark();
+        lan.wait_sole_holder(R1, VIP, CHECK_TAKEOVER);
+        lan.wait_garp_from(R1, VIP, mark);
+    }
+}
+
+#[test]
+fn failing_check_moves_vip_and_preempt_brings_it_back() {
+    check_failure_moves_the_vip("trk-pre-v", Impl::Keepvip, false);
+}
+
+#[test]
+fn failing_check_moves_vip_and_nopreempt_keeps_it_away() {
+    check_failure_moves_the_vip("trk-nop-v", Impl::Keepvip, true);
+}
+
+#[test]
+fn failing_check_moves_vip_to_keepalived_backup_and_back() {
+    check_failure_moves_the_vip("trk-pre-k", Impl::Keepalived, false);
+}
+
+#[test]
+fn failing_check_with_keepalived_backup_and_nopreempt() {
+    check_failure_moves_the_vip("trk-nop-k", Impl::Keepalived, true);
+}
+
+/// The pids of processes running exactly `argv` in the router's network
+/// namespace (compared by the namespace's inode, so other people's
+/// processes never count).
+fn processes_in_namespace(lan: &Lan, router: usize, argv: &[&str]) -> Vec<u32> {
+    let wanted_ns = fs::metadata(format!("/run/netns/{}", lan.ns(router)))
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    let wanted_cmdline: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if cmdline != wanted_cmdline {
+            continue;
+        }
+        let Ok(ns) = fs::metadata(format!("/proc/{pid}/ns/net")) else {
+            continue;
+        };
+        if std::os::unix::fs::MetadataExt::ino(&ns) == wanted_ns {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn hung_check_is_killed_on_time_and_adverts_keep_their_interval() {
+    let Some(mut lan) = Lan::new("trk-hang", 1) else {
+        return;
+    };
+    let r1 = Node {
+        priority: 150,
+        check: Some(
+            "    script \"sleep 1000\"\n    interval 2\n    timeout 1\n    weight -10".to_string(),
+        ),
+        ..Default::default()
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, &r1));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+
+    let mark = lan.mark();
+    let watch = Instant::now();
+    let mut most_at_once = 0;
+    while watch.elapsed() < Duration::from_secs(10) {
+        // Each run is killed after 1 s; the next starts at the next 2 s
+        // tick, so there is never more than one.
+        most_at_once = most_at_once.max(processes_in_namespace(&lan, R1, &["sleep", "1000"]).len());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        most_at_once <= 1,
+        "{most_at_once} hung checks ran at once: not killed"
+    );
+
+    // The adverts kept their 1 s interval while the checks hung.
+    let adverts = lan.adverts_since(mark);
+    assert!(
+        adverts.len() >= 8,
+        "{}",
+        lan.diagnose(&format!("only {} adverts in 10 s", adverts.len()))
+    );
+    for pair in adverts.windows(2) {
+        let gap = pair[1].time - pair[0].time;
+        assert!(
+            gap <= 1.5,
+            "{}",
+            lan.diagnose(&format!("advert gap of {gap:.3} s at {}", pair[0].time))
+        );
+    }
+
+    // The counters say the checks timed out, and the log says so.
+    let stats = lan.dir().join("r1").join("keepvip.stats");
+    let _ = fs::remove_file(&stats);
+    lan.signal(R1, libc::SIGUSR2);
+    let timeouts = lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
+        fs::read_to_string(&stats).is_ok_and(|t| t.contains("script_timeouts"))
+    });
+    let _ = timeouts;
+    let text = fs::read_to_string(&stats).unwrap();
+    let count = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("script_timeouts") >= 3, "stats:\n{text}");
+    assert!(lan.log(R1).contains("VRRP_Script(chk) timed out"));
+
+    // A graceful stop leaves no check behind.
+    assert!(lan.stop(R1).success());
+    lan.wait_until(
+        Duration::from_secs(10),
+        "the last hung check is gone",
+        || processes_in_namespace(&lan, R1, &["sleep", "1000"]).is_empty(),
+    );
+}
+
+#[test]
+fn link_down_is_fault_and_notify_sees_every_transition_in_order() {
+    let Some(mut lan) = Lan::new("trk-link", 2) else {
+        return;
+    };
+    let record = lan.dir().join("transitions.log");
+    let notify = lan.dir().join("notify.sh");
+    write_executable(
+        &notify,
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
+    );
+    let r1 = Node {
+        priority: 150,
+        notify: Some(&notify),
+        ..Default::default()
+    };
+    let r2 = Node {
+        priority: 100,
+        ..Default::default()
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, &r1));
+    lan.start(R2, Impl::Keepvip, &config(2, &r2));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+
+    // Cable pulled on the master: FAULT (no VIP), the backup takes over.
+    let mark = lan.mark();
+    lan.set_link(R1, false);
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_garp_from(R2, VIP, mark);
+    assert!(
+        lan.log(R1).contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        lan.diagnose("no FAULT")
+    );
+
+    // Cable back: a fresh election, which r1 (150) wins again.
+    let mark = lan.mark();
+    lan.set_link(R1, true);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_garp_from(R1, VIP, mark);
+    assert!(lan.stop(R1).success());
+
+    let expected = [
+        "INSTANCE VI_1 BACKUP 150",
+        "INSTANCE VI_1 MASTER 150",
+        "INSTANCE VI_1 FAULT 150",
+        "INSTANCE VI_1 BACKUP 150",
+        "INSTANCE VI_1 MASTER 150",
+        "INSTANCE VI_1 STOP 150",
+    ];
+    lan.wait_until(Duration::from_secs(10), "every notify recorded", || {
+        fs::read_to_string(&record).is_ok_and(|t| t.lines().count() >= expected.len())
+    });
+    let recorded = fs::read_to_string(&record).unwrap();
+    assert_eq!(
+        recorded.lines().collect::<Vec<_>>(),
+        expected,
+        "{}",
+        lan.diagnose("notify sequence")
+    );
+}
+
+#[test]
+fn failing_weight_zero_check_is_fault() {
+    let Some(mut lan) = Lan::new("trk-w0", 2) else {
+        return;
+    };
+    let flag = lan.dir().join("up");
+    fs::write(&flag, "").unwrap();
+    let r1 = Node {
+        priority: 150,
+        check: Some(flag_check(&flag, 0)),
+        ..Default::default()
+    };
+    let r2 = Node {
+        priority: 100,
+        ..Default::default()
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, &r1));
+    lan.start(R2, Impl::Keepalived, &config(2, &r2));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let mark = lan.mark();
+    fs::remove_file(&flag).unwrap();
+    lan.wait_sole_holder(R2, VIP, CHECK_TAKEOVER);
+    lan.wait_garp_from(R2, VIP, mark);
+    assert!(
+        lan.log(R1).contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        lan.diagnose("no FAULT")
+    );
+    // FAULT as master sends priority 0, so keepalived took over after skew
+    // time, not master_down: its log says so.
+    assert!(
+        lan.log(R2).contains("priority 0") || lan.log(R2).contains("Backup received priority 0"),
+        "{}",
+        lan.diagnose("keepalived did not see priority 0")
+    );
+    fs::write(&flag, "").unwrap();
+    lan.wait_sole_holder(R1, VIP, CHECK_TAKEOVER);
+}
