@@ -1,0 +1,159 @@
+//! The command line as an init script or an admin uses it: `-t` checks a
+//! config and says what is wrong with file and line; `--version`. No root
+//! needed.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn keepvip() -> Command {
+    let bin =
+        std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+    Command::new(bin)
+}
+
+/// A scratch directory of this test's own, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("keepvip-cli-{}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check(config: &Path) -> Output {
+    keepvip().arg("-t").arg("-f").arg(config).output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const INSTANCE: &str = "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 50
+    priority 150
+    virtual_ipaddress {
+        192.0.2.100
+    }
+";
+
+#[test]
+fn version_is_printed() {
+    let output = keepvip().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("keepvip "));
+}
+
+#[test]
+fn seed_configs_pass_the_check() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    for name in [
+        "article_preempt_master.conf",
+        "article_preempt_backup.conf",
+        "article_nopreempt_lb01.conf",
+        "article_nopreempt_lb02.conf",
+    ] {
+        let output = check(&fixtures.join(name));
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("vrrp_instance VI_1"), "{name}: {stdout}");
+        assert!(
+            stdout.contains("virtual_ipaddress 192.0.2.3/32"),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn track_script_naming_no_vrrp_script_is_rejected_with_file_and_line() {
+    let scratch = Scratch::new("track");
+    let config = scratch.write(
+        "r1.conf",
+        &format!("{INSTANCE}    track_script {{\n        chk_nginx\n    }}\n}}\n"),
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!(
+            "{}:9: track_script: no vrrp_script named \"chk_nginx\"",
+            config.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_check_script_is_an_error_at_check_time() {
+    let scratch = Scratch::new("missing");
+    let config = scratch.write(
+        "r1.conf",
+        &format!(
+            "vrrp_script chk {{\n    script \"{}/nope.sh\"\n}}\n{INSTANCE}    track_script {{\n        chk\n    }}\n}}\n",
+            scratch.0.display()
+        ),
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("nope.sh does not exist"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Once the script exists and is executable, the same config passes.
+    let script = scratch.write("nope.sh", "#!/bin/sh\nexit 0\n");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("track_script chk weight 0"));
+}
+
+#[test]
+fn a_wrong_value_names_file_line_and_what_was_expected() {
+    let scratch = Scratch::new("value");
+    let text = INSTANCE.replace("priority 150", "priority 300") + "}\n";
+    let config = scratch.write("r1.conf", &text);
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(&format!(
+            "{}:4: priority: expected an integer 1..255, found \"300\"",
+            config.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn unknown_keywords_are_warnings_not_errors() {
+    let scratch = Scratch::new("unknown");
+    let config = scratch.write(
+        "r1.conf",
+        &format!("virtual_server 192.0.2.1 80 {{\n    lb_algo rr\n}}\n{INSTANCE}    unicast_peer {{\n        192.0.2.12\n    }}\n}}\n"),
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains(&format!("{}:1:", config.display())), "{text}");
+    assert!(text.contains("virtual_server"), "{text}");
+    assert!(text.contains("unicast_peer"), "{text}");
+}
