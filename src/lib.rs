@@ -9,4 +9,5 @@
 pub mod config;
 pub mod daemon;
 pub mod sys;
+pub mod tracking;
 pub mod vrrp;

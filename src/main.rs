@@ -58,7 +58,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(cli.log_detail);
-    let path = cli.use_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let path = cli
+        .use_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = match load_config(&path) {
         Some(config) => config,
         None => return ExitCode::FAILURE,
@@ -84,7 +87,12 @@ fn init_logging(detail: bool) {
                 log::Level::Error => "ERROR: ",
                 log::Level::Debug | log::Level::Trace => "debug: ",
             };
-            writeln!(out, "keepvip[{}]: {level}{}", std::process::id(), record.args())
+            writeln!(
+                out,
+                "keepvip[{}]: {level}{}",
+                std::process::id(),
+                record.args()
+            )
         })
         .init();
 }
@@ -150,7 +158,11 @@ fn describe(config: &Config) -> String {
             InitialState::Backup => "BACKUP",
         };
         let _ = writeln!(text, "vrrp_instance {} ({})", i.name, i.span);
-        let _ = writeln!(text, "  interface {} vrid {} priority {}", i.interface, i.vrid, i.priority);
+        let _ = writeln!(
+            text,
+            "  interface {} vrid {} priority {}",
+            i.interface, i.vrid, i.priority
+        );
         let _ = writeln!(
             text,
             "  state {state} (initial wish; priority decides) preempt {}{}",

@@ -251,5 +251,9 @@ fn finish(
             .garp_master_delay_s
             .unwrap_or(defaults.garp_master_delay_s),
         garp_master_repeat: w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat),
+        // Filled in by the tracking and notify work (issue 3).
+        track_scripts: Vec::new(),
+        track_interfaces: Vec::new(),
+        notify: Default::default(),
     })
 }

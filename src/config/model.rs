@@ -62,6 +62,89 @@ pub struct Config {
     /// `global_defs { router_id }`, informational only.
     pub router_id: Option<String>,
     pub instances: Vec<InstanceConfig>,
+    /// Every `vrrp_script NAME { ... }` block, in file order.
+    pub scripts: Vec<ScriptConfig>,
+    /// `global_defs { script_user USER [GROUP] }`: who scripts run as when
+    /// they say nothing else. None: root.
+    pub script_user: Option<RunAs>,
+    /// `global_defs { enable_script_security }`: refuse scripts that a
+    /// non-root user could modify.
+    pub script_security: bool,
+}
+
+/// A user (and optionally a group) to run a script as, by name or number;
+/// resolved to ids when the script runs, not when the config is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+/// A command line as keepalived takes it: the program and its arguments,
+/// split on blanks with double quotes grouping, run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub argv: Vec<String>,
+    /// Where it was configured, for run-time messages.
+    pub span: Span,
+}
+
+/// One `vrrp_script NAME { ... }` block, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptConfig {
+    pub name: String,
+    pub span: Span,
+    /// `script "..."` (required).
+    pub command: Command,
+    /// `interval` in microseconds (seconds in the file, decimals allowed).
+    /// Default 1 s.
+    pub interval_us: u64,
+    /// `timeout` in microseconds; default: the interval.
+    pub timeout_us: u64,
+    /// `weight`, -253..=253. Default 0: a failing script puts the tracking
+    /// instances in FAULT.
+    pub weight: i32,
+    /// Successes in a row to count as up (`rise`, default 1).
+    pub rise: u32,
+    /// Failures in a row to count as down (`fall`, default 1).
+    pub fall: u32,
+    /// `init_fail`: start as failed instead of up.
+    pub init_fail: bool,
+    /// `user USER [GROUP]`; None: the global script_user.
+    pub user: Option<RunAs>,
+}
+
+/// One line of an instance's `track_script { NAME [weight N] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedScript {
+    /// Index into `Config::scripts` (the parser checks the name exists).
+    pub script: usize,
+    /// The weight in force for this instance: the line's `weight N`, else
+    /// the script's own.
+    pub weight: i32,
+    pub span: Span,
+}
+
+/// One line of an instance's `track_interface { IF [weight N] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedInterface {
+    pub interface: String,
+    /// 0 (the default): link down puts the instance in FAULT. < 0: link
+    /// down subtracts it. > 0: link up adds it.
+    pub weight: i32,
+    pub span: Span,
+}
+
+/// The instance's `notify_*` commands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyCommands {
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
+    /// `notify`: called on every transition with `INSTANCE NAME STATE
+    /// PRIORITY` appended to its arguments.
+    pub any: Option<Command>,
 }
 
 /// The `state` keyword. Only a wish: below priority 255 both start as
@@ -121,4 +204,7 @@ pub struct InstanceConfig {
     pub garp_master_delay_s: u32,
     /// Gratuitous ARPs per burst. Default 5.
     pub garp_master_repeat: u32,
+    pub track_scripts: Vec<TrackedScript>,
+    pub track_interfaces: Vec<TrackedInterface>,
+    pub notify: NotifyCommands,
 }

@@ -25,14 +25,18 @@ impl Link {
     /// Opens the sockets of `name`, sending from `source` when given (an
     /// instance's `mcast_src_ip`), else from the interface's primary address.
     pub fn open(name: &str, source: Option<Ipv4Addr>) -> io::Result<Link> {
-        let with_context = |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
+        let with_context =
+            |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
-        let mac = interface::hardware_address(name).map_err(|e| with_context("hardware address", e))?;
+        let mac =
+            interface::hardware_address(name).map_err(|e| with_context("hardware address", e))?;
         let source = match source {
             Some(source) => source,
-            None => interface::primary_ipv4(name).map_err(|e| with_context("no IPv4 address to send from", e))?,
+            None => interface::primary_ipv4(name)
+                .map_err(|e| with_context("no IPv4 address to send from", e))?,
         };
-        let socket = VrrpSocket::open(name, ifindex, source).map_err(|e| with_context("VRRP socket", e))?;
+        let socket =
+            VrrpSocket::open(name, ifindex, source).map_err(|e| with_context("VRRP socket", e))?;
         let arp = GratuitousArp::open(ifindex).map_err(|e| with_context("ARP socket", e))?;
         Ok(Link {
             name: name.to_string(),

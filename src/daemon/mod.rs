@@ -10,8 +10,8 @@ pub mod stats;
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,8 +72,11 @@ impl Daemon {
     pub fn new(config: &Config) -> io::Result<Daemon> {
         let poll = Poll::new()?;
         let signals = Signals::new()?;
-        poll.registry()
-            .register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)?;
+        poll.registry().register(
+            &mut SourceFd(&signals.as_raw_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
         let mut netlink = RtNetlink::open()?;
         let mut links: Vec<Link> = Vec::new();
         let mut link_of: HashMap<(String, Option<Ipv4Addr>), usize> = HashMap::new();
@@ -98,8 +101,9 @@ impl Daemon {
             let mut address_ifindex = Vec::new();
             for vip in &config.virtual_addresses {
                 let ifindex = match &vip.dev {
-                    Some(dev) => crate::sys::interface::ifindex(dev)
-                        .map_err(|e| io::Error::new(e.kind(), format!("{}: dev {dev}: {e}", vip.span)))?,
+                    Some(dev) => crate::sys::interface::ifindex(dev).map_err(|e| {
+                        io::Error::new(e.kind(), format!("{}: dev {dev}: {e}", vip.span))
+                    })?,
                     None => links[link].ifindex,
                 };
                 address_ifindex.push(ifindex);
@@ -171,7 +175,11 @@ impl Daemon {
         if self.links.iter().any(|l| l.more_to_read) {
             return Some(Duration::ZERO);
         }
-        let earliest = self.instances.iter().filter_map(|i| i.machine.poll_timeout()).min()?;
+        let earliest = self
+            .instances
+            .iter()
+            .filter_map(|i| i.machine.poll_timeout())
+            .min()?;
         let now = self.clock.now_us();
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
@@ -180,9 +188,15 @@ impl Daemon {
     fn run_due_timers(&mut self) {
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
-            if self.instances[index].machine.poll_timeout().is_some_and(|t| t <= now) {
+            if self.instances[index]
+                .machine
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
                 let mut actions = Vec::new();
-                self.instances[index].machine.handle_timeout(now, &mut actions);
+                self.instances[index]
+                    .machine
+                    .handle_timeout(now, &mut actions);
                 self.execute(index, actions);
             }
         }
@@ -231,11 +245,18 @@ impl Daemon {
                 self.counters.adverts_received += 1;
                 if received.advert.priority == PRIORITY_STOPPING {
                     self.counters.priority_zero_received += 1;
-                    info!("({}) Backup received priority 0 advertisement", instance.config.name);
+                    info!(
+                        "({}) Backup received priority 0 advertisement",
+                        instance.config.name
+                    );
                 }
                 if accepted.address_list_differs {
                     self.counters.address_list_mismatch += 1;
-                    if self.log_limiter.allow(LogKey::AddressListMismatch, now).is_some() {
+                    if self
+                        .log_limiter
+                        .allow(LogKey::AddressListMismatch, now)
+                        .is_some()
+                    {
                         warn!(
                             "({}) advertisement from {} lists other virtual addresses than ours: accepted",
                             instance.config.name, received.source
@@ -273,7 +294,9 @@ impl Daemon {
             match action {
                 Action::StateChanged { from, to } => {
                     match (from, to) {
-                        (State::Initialize, State::Backup) => info!("({name}) Entering BACKUP STATE (init)"),
+                        (State::Initialize, State::Backup) => {
+                            info!("({name}) Entering BACKUP STATE (init)")
+                        }
                         (_, State::Stopped) => info!("({name}) Stopped"),
                         _ => info!("({name}) Entering {to} STATE"),
                     }
@@ -299,29 +322,49 @@ impl Daemon {
                 }
                 Action::AddVirtualAddresses => {
                     info!("({name}) setting VIPs.");
-                    for (vip, ifindex) in instance.config.virtual_addresses.iter().zip(&instance.address_ifindex) {
-                        match self
-                            .netlink
-                            .add_ipv4(*ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
-                        {
+                    for (vip, ifindex) in instance
+                        .config
+                        .virtual_addresses
+                        .iter()
+                        .zip(&instance.address_ifindex)
+                    {
+                        match self.netlink.add_ipv4(
+                            *ifindex,
+                            vip.addr,
+                            vip.prefix_len,
+                            vip.label.as_deref(),
+                        ) {
                             Ok(()) => {}
                             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                            Err(e) => error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len),
+                            Err(e) => {
+                                error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len)
+                            }
                         }
                     }
                 }
                 Action::RemoveVirtualAddresses => {
                     info!("({name}) removing VIPs.");
-                    for (vip, ifindex) in instance.config.virtual_addresses.iter().zip(&instance.address_ifindex) {
+                    for (vip, ifindex) in instance
+                        .config
+                        .virtual_addresses
+                        .iter()
+                        .zip(&instance.address_ifindex)
+                    {
                         if let Err(e) = self.netlink.del_ipv4(*ifindex, vip.addr, vip.prefix_len) {
-                            error!("({name}) cannot remove {}/{}: {e}", vip.addr, vip.prefix_len);
+                            error!(
+                                "({name}) cannot remove {}/{}: {e}",
+                                vip.addr, vip.prefix_len
+                            );
                         }
                     }
                 }
                 Action::SendGratuitousArp => {
                     let link = &self.links[instance.link];
                     for vip in &instance.config.virtual_addresses {
-                        info!("({name}) Sending gratuitous ARPs on {} for {}", link.name, vip.addr);
+                        info!(
+                            "({name}) Sending gratuitous ARPs on {} for {}",
+                            link.name, vip.addr
+                        );
                         for _ in 0..instance.config.garp_master_repeat {
                             if let Err(e) = link.arp.send(link.mac, vip.addr) {
                                 debug!("({name}) gratuitous ARP for {} not sent: {e}", vip.addr);
@@ -395,11 +438,22 @@ impl Daemon {
 /// A virtual address found on the interface at start belongs to an earlier
 /// run that died without cleaning up: as backup we must not hold it.
 fn remove_stale_addresses(netlink: &mut RtNetlink, instance: &RunningInstance) {
-    for (vip, ifindex) in instance.config.virtual_addresses.iter().zip(&instance.address_ifindex) {
+    for (vip, ifindex) in instance
+        .config
+        .virtual_addresses
+        .iter()
+        .zip(&instance.address_ifindex)
+    {
         match netlink.del_ipv4(*ifindex, vip.addr, vip.prefix_len) {
-            Ok(true) => info!("({}) removed stale {}/{}", instance.config.name, vip.addr, vip.prefix_len),
+            Ok(true) => info!(
+                "({}) removed stale {}/{}",
+                instance.config.name, vip.addr, vip.prefix_len
+            ),
             Ok(false) => {}
-            Err(e) => warn!("({}) cannot check for stale {}: {e}", instance.config.name, vip.addr),
+            Err(e) => warn!(
+                "({}) cannot check for stale {}: {e}",
+                instance.config.name, vip.addr
+            ),
         }
     }
 }

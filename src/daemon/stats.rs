@@ -39,7 +39,12 @@ impl Counters {
             let _ = writeln!(text, "{name} {value}");
         }
         for reason in Discard::ALL {
-            let _ = writeln!(text, "discarded_{} {}", reason.name(), self.discarded[reason.index()]);
+            let _ = writeln!(
+                text,
+                "discarded_{} {}",
+                reason.name(),
+                self.discarded[reason.index()]
+            );
         }
         text
     }
@@ -113,7 +118,11 @@ mod tests {
         for t in 1..1000 {
             assert_eq!(limiter.allow(ttl, t), None);
         }
-        assert_eq!(limiter.allow(LogKey::Discard(Discard::BadChecksum), 5), Some(0), "keys are separate");
+        assert_eq!(
+            limiter.allow(LogKey::Discard(Discard::BadChecksum), 5),
+            Some(0),
+            "keys are separate"
+        );
         assert_eq!(limiter.allow(LogKey::AddressListMismatch, 5), Some(0));
         assert_eq!(limiter.allow(ttl, 10 * MICROS_PER_SECOND), Some(999));
     }

@@ -8,6 +8,8 @@
 pub mod arp;
 pub mod clock;
 pub mod interface;
+pub mod link_monitor;
+pub mod process;
 pub mod rtnetlink;
 pub mod signals;
 mod socket;

@@ -502,13 +502,13 @@ fn dump_request(seq: u32) -> Vec<u8> {
 
 /// One netlink message inside a received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Message<'a> {
-    ty: u16,
+pub(super) struct Message<'a> {
+    pub(super) ty: u16,
     flags: u16,
     seq: u32,
     pid: u32,
     /// The bytes after the header, up to nlmsg_len (no padding).
-    payload: &'a [u8],
+    pub(super) payload: &'a [u8],
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -522,13 +522,13 @@ fn ne_u16(b: &[u8]) -> u16 {
     u16::from_ne_bytes([b[0], b[1]])
 }
 
-fn ne_u32(b: &[u8]) -> u32 {
+pub(super) fn ne_u32(b: &[u8]) -> u32 {
     u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Split a datagram into its messages, checking every length so that a
 /// malformed datagram is an error, never a panic or an endless loop.
-fn split_messages(mut buf: &[u8]) -> io::Result<Vec<Message<'_>>> {
+pub(super) fn split_messages(mut buf: &[u8]) -> io::Result<Vec<Message<'_>>> {
     let mut out = Vec::new();
     while !buf.is_empty() {
         if buf.len() < NLMSG_HDRLEN {
@@ -554,7 +554,7 @@ fn split_messages(mut buf: &[u8]) -> io::Result<Vec<Message<'_>>> {
 
 /// Iterate over the attributes in `buf` as (type, payload), type with its
 /// flag bits masked off. Stops with an error at a malformed length.
-fn attrs(mut buf: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
+pub(super) fn attrs(mut buf: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
     std::iter::from_fn(move || {
         if buf.is_empty() {
             return None;

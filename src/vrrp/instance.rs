@@ -27,6 +27,8 @@ pub enum State {
     Initialize,
     Backup,
     Master,
+    /// A tracked script or interface is down: no adverts, no addresses.
+    Fault,
     /// Stopped for good (daemon shutdown or instance removed).
     Stopped,
 }
@@ -38,6 +40,7 @@ impl fmt::Display for State {
             State::Initialize => "INIT",
             State::Backup => "BACKUP",
             State::Master => "MASTER",
+            State::Fault => "FAULT",
             State::Stopped => "STOP",
         })
     }
@@ -80,6 +83,9 @@ struct Deadlines {
 pub struct Instance {
     name: String,
     vrid: u8,
+    /// The configured priority; tracking moves `priority` around it.
+    base_priority: u8,
+    /// The priority in force: what adverts carry and elections compare.
     priority: u8,
     interval_cs: u16,
     preempt: bool,
@@ -91,6 +97,8 @@ pub struct Instance {
     garp_master_delay: Micros,
 
     state: State,
+    /// Held in FAULT by tracking; `start` goes straight to FAULT if set.
+    faulty: bool,
     deadlines: Deadlines,
     /// While a lower-priority master has been seen for less than
     /// preempt_delay, it is still obeyed; this is when that ends.
@@ -104,6 +112,7 @@ impl Instance {
         Instance {
             name: config.name.clone(),
             vrid: config.vrid,
+            base_priority: config.priority,
             priority: config.priority,
             interval_cs: config.advert_int_cs,
             preempt: config.preempt,
@@ -113,6 +122,7 @@ impl Instance {
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
             state: State::Initialize,
+            faulty: false,
             deadlines: Deadlines::default(),
             preempt_allowed_at: None,
         }
@@ -132,6 +142,10 @@ impl Instance {
 
     pub fn priority(&self) -> u8 {
         self.priority
+    }
+
+    pub fn base_priority(&self) -> u8 {
+        self.base_priority
     }
 
     pub fn address(&self) -> Ipv4Addr {
@@ -157,7 +171,9 @@ impl Instance {
         if self.state != State::Initialize {
             return;
         }
-        if self.priority == PRIORITY_OWNER {
+        if self.faulty {
+            self.enter(State::Fault, out);
+        } else if self.priority == PRIORITY_OWNER {
             self.become_master(now, out);
         } else {
             self.become_backup(now, out);
@@ -197,7 +213,56 @@ impl Instance {
                     self.deadlines.garp_repeat = None;
                 }
             }
-            State::Initialize | State::Stopped => {}
+            State::Initialize | State::Fault | State::Stopped => {}
+        }
+    }
+
+    /// Tracking (scripts, interfaces) moved the effective priority. A
+    /// master says so at once, so that a better backup can preempt without
+    /// waiting for the next advert; the owner's 255 is never moved.
+    pub fn set_priority(&mut self, now: Micros, priority: u8, out: &mut Vec<Action>) {
+        let priority = if self.base_priority == PRIORITY_OWNER {
+            PRIORITY_OWNER
+        } else {
+            priority.clamp(1, PRIORITY_OWNER - 1)
+        };
+        if priority == self.priority {
+            return;
+        }
+        self.priority = priority;
+        if self.state == State::Master {
+            self.send_advert_now(now, out);
+        }
+    }
+
+    /// Tracking says the instance cannot serve (`true`) or can again
+    /// (`false`). Entering FAULT gives up mastership the way a stop does;
+    /// leaving it starts a fresh election as backup.
+    pub fn set_fault(&mut self, now: Micros, faulty: bool, out: &mut Vec<Action>) {
+        if self.faulty == faulty {
+            return;
+        }
+        self.faulty = faulty;
+        match (faulty, self.state) {
+            (_, State::Initialize | State::Stopped) => {}
+            (true, State::Master) => {
+                out.push(Action::SendAdvert(self.advert(PRIORITY_STOPPING)));
+                self.enter(State::Fault, out);
+                out.push(Action::RemoveVirtualAddresses);
+                self.deadlines = Deadlines::default();
+            }
+            (true, _) => {
+                self.enter(State::Fault, out);
+                self.deadlines = Deadlines::default();
+            }
+            (false, State::Fault) => {
+                if self.priority == PRIORITY_OWNER {
+                    self.become_master(now, out);
+                } else {
+                    self.become_backup(now, out);
+                }
+            }
+            (false, _) => {}
         }
     }
 
@@ -214,7 +279,7 @@ impl Instance {
         match self.state {
             State::Backup => self.backup_receives(now, advert.priority),
             State::Master => self.master_receives(now, source, advert.priority, out),
-            State::Initialize | State::Stopped => {}
+            State::Initialize | State::Fault | State::Stopped => {}
         }
         Ok(accepted)
     }

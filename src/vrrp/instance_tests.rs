@@ -314,3 +314,86 @@ fn password_compare_is_exact() {
     assert!(constant_time_eq(b"1111\0\0\0\0", b"1111\0\0\0\0"));
     assert!(!constant_time_eq(b"1111\0\0\0\0", b"1111\0\0\0\x01"));
 }
+
+#[test]
+fn fault_as_master_sends_priority_zero_and_removes_addresses() {
+    let mut i = master(100);
+    let mut out = Vec::new();
+    i.set_fault(10 * SEC, true, &mut out);
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(sent_priorities(&out), vec![0]);
+    assert!(out.contains(&Action::RemoveVirtualAddresses));
+    assert_eq!(i.poll_timeout(), None, "no adverts, no timers in FAULT");
+    // Adverts are ignored while in FAULT.
+    let mut out = Vec::new();
+    i.handle_advert(11 * SEC, HIGHER_ADDRESS, &advert_from(&i, 0), &mut out)
+        .unwrap();
+    assert!(out.is_empty());
+}
+
+#[test]
+fn leaving_fault_starts_a_fresh_election_as_backup() {
+    let mut i = master(100);
+    i.set_fault(10 * SEC, true, &mut Vec::new());
+    let mut out = Vec::new();
+    i.set_fault(20 * SEC, false, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        out,
+        vec![Action::StateChanged {
+            from: State::Fault,
+            to: State::Backup
+        }]
+    );
+    assert_eq!(i.poll_timeout(), Some(20 * SEC + i.timers().master_down));
+}
+
+#[test]
+fn fault_before_start_starts_in_fault() {
+    let mut i = instance(100, true);
+    i.set_fault(0, true, &mut Vec::new());
+    let mut out = Vec::new();
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(i.poll_timeout(), None);
+}
+
+#[test]
+fn master_announces_a_priority_change_at_once() {
+    let mut i = master(150);
+    let mut out = Vec::new();
+    i.set_priority(10 * SEC, 90, &mut out);
+    assert_eq!(sent_priorities(&out), vec![90]);
+    assert_eq!(i.priority(), 90);
+    assert_eq!(i.base_priority(), 150);
+}
+
+#[test]
+fn tracked_priority_stays_within_1_and_254_and_owner_keeps_255() {
+    let mut i = started(100, true);
+    i.set_priority(0, 0, &mut Vec::new());
+    assert_eq!(i.priority(), 1);
+    i.set_priority(0, 255, &mut Vec::new());
+    assert_eq!(i.priority(), 254);
+    let mut owner = started(255, true);
+    owner.set_priority(0, 100, &mut Vec::new());
+    assert_eq!(owner.priority(), 255);
+}
+
+#[test]
+fn backup_whose_priority_rises_preempts_the_master() {
+    let mut i = started(100, true);
+    let master_advert = advert_from(&i, 120);
+    i.handle_advert(SEC, HIGHER_ADDRESS, &master_advert, &mut Vec::new())
+        .unwrap();
+    i.set_priority(SEC, 160, &mut Vec::new());
+    // The master's adverts (120) no longer hold it back.
+    let mut t = 2 * SEC;
+    while i.state() == State::Backup && t < 10 * SEC {
+        i.handle_advert(t, HIGHER_ADDRESS, &master_advert, &mut Vec::new())
+            .unwrap();
+        i.handle_timeout(t, &mut Vec::new());
+        t += SEC / 10;
+    }
+    assert_eq!(i.state(), State::Master);
+}

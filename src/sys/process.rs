@@ -1,0 +1,291 @@
+//! Child processes for check and notify scripts: started in their own
+//! process group (so a timeout can kill everything a script started),
+//! output to /dev/null (a chatty script can never fill a pipe and stall),
+//! optionally as another user; reaped without blocking after SIGCHLD.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Numeric identity to run a script as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+/// How a reaped child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitKind {
+    pub fn success(self) -> bool {
+        self == ExitKind::Exited(0)
+    }
+}
+
+/// Starts `argv` (no shell) in a new process group whose id is its pid,
+/// and returns that pid. It is not waited for here: see [`reap`].
+pub fn spawn(argv: &[String], identity: Option<&Identity>) -> io::Result<u32> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    if let Some(identity) = identity.cloned() {
+        // SAFETY: between fork and exec only async-signal-safe calls
+        // (setgroups, setgid, setuid) on data prepared before the fork.
+        unsafe {
+            command.pre_exec(move || {
+                let groups: Vec<libc::gid_t> = identity.groups.clone();
+                if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0
+                    || libc::setgid(identity.gid) != 0
+                    || libc::setuid(identity.uid) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    // std resets the signal mask in the child, so a script does not inherit
+    // the signals the daemon blocks for its signalfd.
+    let child = command.spawn()?;
+    Ok(child.id())
+}
+
+/// Sends `signal` to the process group `pgid` (a script and its children).
+pub fn signal_group(pgid: u32, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: killpg with a plain integer and signal number.
+    if unsafe { libc::killpg(pgid as libc::pid_t, signal) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Every child that has ended, without blocking.
+pub fn reap() -> Vec<(u32, ExitKind)> {
+    let mut ended = Vec::new();
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid with a valid pointer to a local.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid <= 0 {
+            return ended;
+        }
+        let kind = if libc::WIFEXITED(status) {
+            ExitKind::Exited(libc::WEXITSTATUS(status))
+        } else {
+            ExitKind::Signaled(libc::WTERMSIG(status))
+        };
+        ended.push((pid as u32, kind));
+    }
+}
+
+/// Looks up a user (and group) by name or number: `script_user` and a
+/// script's `user`.
+pub fn resolve_identity(user: &str, group: Option<&str>) -> io::Result<Identity> {
+    let not_found = |what: &str, name: &str| {
+        io::Error::new(io::ErrorKind::NotFound, format!("no {what} {name:?}"))
+    };
+    let name = CString::new(user).map_err(|_| not_found("user", user))?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: passwd is plain data; getpwnam_r fills it, pointing into buf.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers valid for the sizes given.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    let (uid, primary_gid) = if rc == 0 && !found.is_null() {
+        (pwd.pw_uid, pwd.pw_gid)
+    } else if let Ok(uid) = user.parse::<u32>() {
+        (uid, uid)
+    } else {
+        return Err(not_found("user", user));
+    };
+    let gid = match group {
+        None => primary_gid,
+        Some(group) => resolve_group(group).ok_or_else(|| not_found("group", group))?,
+    };
+    let mut groups = vec![gid];
+    if !found.is_null() {
+        let mut count: libc::c_int = 64;
+        let mut list = vec![0 as libc::gid_t; count as usize];
+        // SAFETY: list has room for `count` entries; count is updated.
+        let n = unsafe { libc::getgrouplist(name.as_ptr(), gid, list.as_mut_ptr(), &mut count) };
+        if n >= 0 {
+            list.truncate(count as usize);
+            groups = list;
+        }
+    }
+    Ok(Identity { uid, gid, groups })
+}
+
+fn resolve_group(group: &str) -> Option<u32> {
+    let name = CString::new(group).ok()?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: as in resolve_identity, for getgrnam_r.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: all pointers valid for the sizes given.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            name.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc == 0 && !found.is_null() {
+        Some(grp.gr_gid)
+    } else {
+        group.parse().ok()
+    }
+}
+
+/// Finds the program a command would run: a path as given, a bare name on
+/// $PATH; and checks it is an executable file.
+pub fn find_executable(program: &str) -> Result<PathBuf, String> {
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        let path =
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .collect()
+    };
+    for candidate in &candidates {
+        if let Ok(meta) = std::fs::metadata(candidate) {
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate.clone());
+            }
+            if program.contains('/') {
+                return Err(format!("{program} is not an executable file"));
+            }
+        }
+    }
+    Err(if program.contains('/') {
+        format!("{program} does not exist")
+    } else {
+        format!("{program} not found on PATH")
+    })
+}
+
+/// With `enable_script_security`: a script that someone other than root
+/// could change (the file, or any directory above it, owned by another user
+/// or writable by group or others) would run as root with their content.
+pub fn check_not_writable_by_others(path: &Path) -> Result<(), String> {
+    let path = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut current: Option<&Path> = Some(&path);
+    while let Some(p) = current {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mode = meta.permissions().mode();
+        // The sticky bit on a directory (like /tmp) stops others replacing
+        // what root owns there; a file in it is still checked itself.
+        let sticky_dir = meta.is_dir() && mode & 0o1000 != 0;
+        if meta.uid() != 0 {
+            return Err(format!(
+                "{} is owned by uid {}, not root",
+                p.display(),
+                meta.uid()
+            ));
+        }
+        if mode & 0o022 != 0 && !sticky_dir {
+            return Err(format!("{} is writable by group or others", p.display()));
+        }
+        current = p.parent();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_a_command_in_its_own_group_and_reaps_it() {
+        let argv: Vec<String> = ["/bin/sh", "-c", "exit 3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pid = spawn(&argv, None).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            // Other tests in this binary may reap their own children; we only
+            // look for ours and wait on it directly as a fallback.
+            let mut status = 0;
+            // SAFETY: waitpid on our own child with a valid pointer.
+            let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
+            if rc == pid as libc::pid_t {
+                assert!(libc::WIFEXITED(status));
+                assert_eq!(libc::WEXITSTATUS(status), 3);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "child never ended");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn kills_a_hanging_process_group() {
+        let argv: Vec<String> = ["/bin/sh", "-c", "sleep 1000 & sleep 1000"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pid = spawn(&argv, None).unwrap();
+        signal_group(pid, libc::SIGKILL).unwrap();
+        let mut status = 0;
+        // SAFETY: blocking waitpid on our own child.
+        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        assert_eq!(rc, pid as libc::pid_t);
+        assert!(libc::WIFSIGNALED(status));
+    }
+
+    #[test]
+    fn finds_executables_and_explains_what_is_wrong() {
+        assert!(find_executable("sh").is_ok());
+        assert!(find_executable("/bin/sh").is_ok());
+        assert!(find_executable("/nonexistent/x")
+            .unwrap_err()
+            .contains("does not exist"));
+        let plain = std::env::temp_dir().join(format!("keepvip-plain-{}", std::process::id()));
+        std::fs::write(&plain, "not a program").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let verdict = find_executable(plain.to_str().unwrap());
+        let _ = std::fs::remove_file(&plain);
+        assert!(verdict.unwrap_err().contains("not an executable"));
+        assert!(find_executable("no-such-program-keepvip")
+            .unwrap_err()
+            .contains("not found on PATH"));
+    }
+
+    #[test]
+    fn resolves_root_by_name_and_number() {
+        let root = resolve_identity("root", None).unwrap();
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(resolve_identity("0", Some("0")).unwrap().uid, 0);
+        assert!(resolve_identity("no-such-user-keepvip", None).is_err());
+    }
+}

@@ -1,0 +1,890 @@
+//! A LAN of routers on one machine, for integration tests.
+//!
+//! Each router is a network namespace whose `eth0` is one end of a veth pair;
+//! the other end sits on bridge `br0` in a switch namespace. The daemons
+//! under test (keepvip or the real keepalived) run inside the router
+//! namespaces, and tcpdump on `br0` records what crossed the wire.
+//!
+//! Everything is created inside namespaces the test makes itself: veth
+//! pairs are created from inside the switch namespace, so the host's own
+//! interfaces are never touched, and only documentation addresses are used.
+//! `Drop` kills every process the harness started (by process group) and
+//! deletes every namespace, also when the test panics.
+
+// Every test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::os::unix::io::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which daemon a router runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impl {
+    Keepvip,
+    Keepalived,
+}
+
+impl Impl {
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Keepvip => "keepvip",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+}
+
+/// Generous on purpose: the test machine has two shared cores, and an
+/// election that takes ~4 s can take much longer under load.
+pub const ELECTION: Duration = Duration::from_secs(15);
+/// How long to wait for tcpdump to print a packet that was already sent.
+pub const CAPTURE_LAG: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(100);
+const EXIT_WAIT: Duration = Duration::from_secs(15);
+/// Distinctive prefix, so that stale namespaces of ours (left by a test
+/// process that was itself SIGKILLed) can be told from other people's.
+const NS_PREFIX: &str = "kvlan";
+
+/// A position in the capture file; packets printed after it are "since".
+#[derive(Clone, Copy, Debug)]
+pub struct Mark(u64);
+
+/// One VRRP advert as tcpdump printed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Advert {
+    pub time: f64,
+    pub src_mac: String,
+    pub src_ip: Ipv4Addr,
+    /// 2 or 3.
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+}
+
+struct Router {
+    ns: String,
+    addr: Ipv4Addr,
+    mac: String,
+    dir: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    /// What to run again on `revive`.
+    last: Option<(Impl, String)>,
+    starts: u32,
+}
+
+pub struct Lan {
+    tag: String,
+    dir: PathBuf,
+    switch_ns: Option<String>,
+    routers: Vec<Router>,
+    capture: Option<Child>,
+    capture_file: PathBuf,
+    /// Held for the Lan's whole life (fields drop after `Drop::drop`), so
+    /// namespace tests run one at a time and do not overload the machine.
+    _lock: File,
+}
+
+fn skip_or_panic(why: &str) -> Option<Lan> {
+    if std::env::var("KEEPVIP_SKIP_NETNS").as_deref() == Ok("1") {
+        eprintln!();
+        eprintln!("!!!!!!!! SKIPPED: {why}");
+        eprintln!("!!!!!!!! (KEEPVIP_SKIP_NETNS=1 is set, so this test passes without running)");
+        eprintln!();
+        return None;
+    }
+    panic!(
+        "\n\n*** {why}\n*** These tests need root and network namespaces; CI runs them as root.\n\
+         *** Set KEEPVIP_SKIP_NETNS=1 to skip them explicitly.\n\n"
+    );
+}
+
+/// Runs a command to completion; Ok(stdout) on success, Err(diagnostic).
+fn run(prog: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{prog} {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{prog} {}: {}: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn ip(args: &[&str]) -> Result<String, String> {
+    run("ip", args)
+}
+
+/// Like `ip`, but a failure is a harness bug or a broken machine: panic.
+fn ip_ok(args: &[&str]) -> String {
+    ip(args).unwrap_or_else(|e| panic!("harness: {e}"))
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("(cannot read {}: {e})", path.display()),
+    }
+}
+
+/// Whether `pid` exists and is not a zombie (a daemon that crashed but
+/// was not reaped yet must not count as running).
+fn pid_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn killpg(pgid: u32, sig: libc::c_int) {
+    // The harness puts every process it starts in its own group, so the
+    // group id is the child's pid and the signal reaches keepalived's
+    // forked VRRP child too. ESRCH (already gone) is fine.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), sig);
+    }
+}
+
+/// Takes the machine-wide lock that serializes namespace tests. Every test
+/// (thread or process) opens its own file description, so flock excludes
+/// threads of one test binary as well as separate binaries.
+fn lock() -> File {
+    let path = std::env::temp_dir().join("keepvip-lan-tests.lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("harness: open {}: {e}", path.display()));
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "harness: flock {}", path.display());
+    f
+}
+
+/// Deletes namespaces named by a previous test process that died without
+/// running its Drop (e.g. it was SIGKILLed): `kvlan<pid>-...` where that
+/// pid no longer exists. Their daemons are killed by pid first.
+fn reap_stale_namespaces() {
+    let Ok(list) = ip(&["netns", "list"]) else {
+        return;
+    };
+    for line in list.lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(rest) = name.strip_prefix(NS_PREFIX) else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('-') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid_alive(pid) {
+            continue;
+        }
+        if let Ok(pids) = ip(&["netns", "pids", name]) {
+            for p in pids
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                unsafe {
+                    libc::kill(p, libc::SIGKILL);
+                }
+            }
+        }
+        eprintln!("harness: deleting stale namespace {name}");
+        let _ = ip(&["netns", "del", name]);
+    }
+}
+
+impl Lan {
+    /// Builds a switch and `n` routers (numbered 1..=n, address
+    /// 192.0.2.(10+i)/24 on eth0) and starts the capture. Returns None only
+    /// when namespaces are unavailable and KEEPVIP_SKIP_NETNS=1; the test
+    /// then returns early. `tag` must be unique among tests.
+    pub fn new(tag: &str, n: usize) -> Option<Lan> {
+        assert!((1..=200).contains(&n));
+        if unsafe { libc::geteuid() } != 0 {
+            return skip_or_panic("not running as root");
+        }
+        let lock = lock();
+        reap_stale_namespaces();
+
+        let base = format!("{NS_PREFIX}{}-{tag}", std::process::id());
+        let dir = std::env::temp_dir().join(&base);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("harness: mkdir {}: {e}", dir.display()));
+        let mut lan = Lan {
+            tag: tag.to_string(),
+            capture_file: dir.join("capture.txt"),
+            dir,
+            switch_ns: None,
+            routers: Vec::new(),
+            capture: None,
+            _lock: lock,
+        };
+
+        // From here on `lan` owns what exists, so a panic cleans it up.
+        let sw = format!("{base}-sw");
+        if let Err(e) = ip(&["netns", "add", &sw]) {
+            drop(lan);
+            return skip_or_panic(&format!("cannot create a network namespace: {e}"));
+        }
+        lan.switch_ns = Some(sw.clone());
+        ip_ok(&["-n", &sw, "link", "set", "lo", "up"]);
+        ip_ok(&["-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        ip_ok(&["-n", &sw, "link", "set", "br0", "up"]);
+
+        for i in 1..=n {
+            let ns = format!("{base}-r{i}");
+            ip_ok(&["netns", "add", &ns]);
+            let rdir = lan.dir.join(format!("r{i}"));
+            fs::create_dir_all(&rdir).expect("harness: mkdir router dir");
+            lan.routers.push(Router {
+                log: rdir.join("daemon.log"),
+                dir: rdir,
+                ns: ns.clone(),
+                addr: Ipv4Addr::new(192, 0, 2, 10 + i as u8),
+                mac: String::new(),
+                child: None,
+                last: None,
+                starts: 0,
+            });
+            // Created from inside the switch namespace with the peer put
+            // straight into the router's: the host namespace never sees it.
+            let port = format!("p{i}");
+            ip_ok(&[
+                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+                &ns,
+            ]);
+            ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
+            ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
+            ip_ok(&["-n", &ns, "link", "set", "lo", "up"]);
+            ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
+            let cidr = format!("192.0.2.{}/24", 10 + i);
+            ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
+            let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
+            let mac = link
+                .split_whitespace()
+                .skip_while(|w| *w != "link/ether")
+                .nth(1)
+                .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+                .to_string();
+            lan.routers.last_mut().unwrap().mac = mac;
+        }
+        lan.start_capture();
+        Some(lan)
+    }
+
+    fn start_capture(&mut self) {
+        let sw = self.switch_ns.clone().unwrap();
+        let out = File::create(&self.capture_file).expect("harness: create capture file");
+        let errpath = self.dir.join("capture.err");
+        let err = File::create(&errpath).expect("harness: create capture.err");
+        // -l: line-buffered so the file is current; --immediate-mode: no
+        // kernel-side batching, which would delay packets by up to a second.
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-l", "-n", "-e", "-tt",
+            ])
+            .args(["--immediate-mode", "ip proto 112 or arp"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .expect("harness: spawn tcpdump");
+        self.capture = Some(child);
+        // Routers must not start before tcpdump listens, or the first
+        // election's adverts and GARPs would be missing from the capture.
+        let t0 = Instant::now();
+        loop {
+            if fs::read_to_string(&errpath)
+                .unwrap_or_default()
+                .contains("listening on")
+            {
+                return;
+            }
+            if let Some(st) = self.capture.as_mut().unwrap().try_wait().unwrap() {
+                panic!("harness: tcpdump exited ({st}): {}", tail(&errpath, 10));
+            }
+            if t0.elapsed() > Duration::from_secs(10) {
+                panic!(
+                    "harness: tcpdump did not start listening: {}",
+                    tail(&errpath, 10)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn r(&self, router: usize) -> &Router {
+        self.routers.get(router.wrapping_sub(1)).unwrap_or_else(|| {
+            panic!(
+                "harness: no router {router} (routers are 1..={})",
+                self.routers.len()
+            )
+        })
+    }
+
+    fn r_mut(&mut self, router: usize) -> &mut Router {
+        let n = self.routers.len();
+        self.routers
+            .get_mut(router.wrapping_sub(1))
+            .unwrap_or_else(|| panic!("harness: no router {router} (routers are 1..={n})"))
+    }
+
+    pub fn routers(&self) -> std::ops::RangeInclusive<usize> {
+        1..=self.routers.len()
+    }
+
+    pub fn ns(&self, router: usize) -> &str {
+        &self.r(router).ns
+    }
+
+    pub fn addr(&self, router: usize) -> Ipv4Addr {
+        self.r(router).addr
+    }
+
+    pub fn mac(&self, router: usize) -> &str {
+        &self.r(router).mac
+    }
+
+    pub fn log_path(&self, router: usize) -> &Path {
+        &self.r(router).log
+    }
+
+    pub fn log(&self, router: usize) -> String {
+        fs::read_to_string(&self.r(router).log).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn note(&self, router: usize, what: &str) {
+        // Harness markers in the daemon log make it readable after the fact.
+        if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.r(router).log)
+        {
+            let _ = writeln!(f, "==== harness: {what} ====");
+        }
+    }
+
+    /// Writes `config` to the router's directory and starts `imp` on it,
+    /// in the router's namespace, in its own process group.
+    pub fn start(&mut self, router: usize, imp: Impl, config: &str) {
+        assert!(
+            !self.running(router),
+            "harness: router {router} is already running"
+        );
+        let r = self.r_mut(router);
+        r.last = Some((imp, config.to_string()));
+        r.starts += 1;
+        let conf = r.dir.join("keepalived.conf");
+        fs::write(&conf, config).expect("harness: write config");
+        // A pid file left by a SIGKILLed daemon must not stop the restart.
+        for f in ["daemon.pid", "vrrp.pid", "checkers.pid"] {
+            let _ = fs::remove_file(r.dir.join(f));
+        }
+        let conf = conf.to_str().unwrap().to_string();
+        let pid = r.dir.join("daemon.pid").to_str().unwrap().to_string();
+        let mut args: Vec<String> = vec!["netns".into(), "exec".into(), r.ns.clone()];
+        match imp {
+            Impl::Keepvip => {
+                let bin = std::env::var("KEEPVIP_BIN")
+                    .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+                args.extend([
+                    bin,
+                    "-n".into(),
+                    "-l".into(),
+                    "-D".into(),
+                    "-f".into(),
+                    conf,
+                    "-p".into(),
+                    pid,
+                ]);
+            }
+            Impl::Keepalived => {
+                // keepalived's default pid files are global (/run/...), so
+                // two of them on one host would refuse to start: give each
+                // its own. -P: VRRP only, no checker process.
+                let vrrp = r.dir.join("vrrp.pid").to_str().unwrap().to_string();
+                let chk = r.dir.join("checkers.pid").to_str().unwrap().to_string();
+                args.extend(["keepalived", "-n", "-l", "-D", "-P", "-f"].map(String::from));
+                args.extend([conf, "-p".into(), pid, "-r".into(), vrrp, "-c".into(), chk]);
+            }
+        }
+        let starts = r.starts;
+        self.note(router, &format!("start #{starts}: {}", args[3..].join(" ")));
+        let r = self.r_mut(router);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&r.log)
+            .expect("harness: open log");
+        let log2 = log.try_clone().expect("harness: dup log");
+        // `ip netns exec` execs the daemon, so the child's pid is the
+        // daemon's pid and also its process group id.
+        let child = Command::new("ip")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("harness: spawn {}: {e}", args.join(" ")));
+        r.child = Some(child);
+    }
+
+    /// True while the router's daemon process has not exited.
+    pub fn running(&mut self, router: usize) -> bool {
+        match self.r_mut(router).child.as_mut() {
+            None => false,
+            Some(c) => c.try_wait().map(|s| s.is_none()).unwrap_or(false),
+        }
+    }
+
+    fn is_running(&self, router: usize) -> bool {
+        // For read-only paths (no try_wait on &self): ask /proc.
+        self.r(router)
+            .child
+            .as_ref()
+            .is_some_and(|c| pid_alive(c.id()))
+    }
+
+    fn addrs(&self, router: usize) -> Vec<String> {
+        // `inet 192.0.2.11/24 ...` -> "192.0.2.11/24"
+        let out = ip(&[
+            "-n",
+            self.ns(router),
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .unwrap_or_default();
+        out.lines()
+            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+            .map(String::from)
+            .collect()
+    }
+
+    /// The router dies silently: its link goes down first, so that nothing
+    /// it might say on the way out reaches the LAN, then its whole process
+    /// group gets SIGKILL. Whatever addresses it held stay on its (down)
+    /// eth0, as after a crash: keepalived may notice the link going down
+    /// and remove its VIPs before the SIGKILL lands, which is a race, so
+    /// the harness puts back any it removed. That makes every run the same:
+    /// on `revive` the daemon always finds its stale VIP and must clean up.
+    pub fn kill(&mut self, router: usize) {
+        assert!(
+            self.running(router),
+            "harness: kill: router {router} is not running"
+        );
+        let held = self.addrs(router);
+        let ns = self.ns(router).to_string();
+        ip_ok(&["-n", &ns, "link", "set", "eth0", "down"]);
+        let r = self.r_mut(router);
+        let mut child = r.child.take().unwrap();
+        killpg(child.id(), libc::SIGKILL);
+        let status = child.wait().expect("harness: wait");
+        self.note(router, &format!("killed (link down, SIGKILL): {status}"));
+        let now = self.addrs(router);
+        let lost: Vec<&String> = held.iter().filter(|a| !now.contains(a)).collect();
+        for a in &lost {
+            ip_ok(&["-n", &ns, "addr", "add", a, "dev", "eth0"]);
+        }
+        self.note(
+            router,
+            &format!("dead with addresses {held:?} (put back: {lost:?})"),
+        );
+    }
+
+    /// Link up, and the same daemon with the same config as last time.
+    pub fn revive(&mut self, router: usize) {
+        let (imp, conf) = self
+            .r(router)
+            .last
+            .clone()
+            .expect("harness: revive: never started");
+        ip_ok(&["-n", self.ns(router), "link", "set", "eth0", "up"]);
+        self.start(router, imp, &conf);
+    }
+
+    /// Graceful stop: SIGTERM to the daemon, wait for it to exit.
+    pub fn stop(&mut self, router: usize) -> ExitStatus {
+        assert!(
+            self.running(router),
+            "harness: stop: router {router} is not running"
+        );
+        let mut child = self.r_mut(router).child.take().unwrap();
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("harness: wait") {
+                break st;
+            }
+            if t0.elapsed() > EXIT_WAIT {
+                self.r_mut(router).child = Some(child);
+                panic!(
+                    "{}",
+                    self.diagnose(&format!(
+                        "router {router} did not exit within {EXIT_WAIT:?} of SIGTERM"
+                    ))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Anything left in its group (there should be nothing) goes too.
+        killpg(child.id(), libc::SIGKILL);
+        self.note(router, &format!("stopped (SIGTERM): {status}"));
+        status
+    }
+
+    pub fn link_up(&self, router: usize) -> bool {
+        let out =
+            ip(&["-n", self.ns(router), "-o", "link", "show", "dev", "eth0"]).unwrap_or_default();
+        // Flags look like <BROADCAST,MULTICAST,UP,LOWER_UP>.
+        out.split_whitespace().nth(2).is_some_and(|flags| {
+            flags
+                .trim_matches(|c| c == '<' || c == '>')
+                .split(',')
+                .any(|f| f == "UP")
+        })
+    }
+
+    /// Whether `vip` (any prefix length) is on the router's eth0.
+    pub fn holds_vip(&self, router: usize, vip: &str) -> bool {
+        self.addrs(router)
+            .iter()
+            .any(|a| a.split('/').next() == Some(vip))
+    }
+
+    /// Exactly `router` holds `vip`, with its daemon running: every other
+    /// router lacks it, except a killed one, which only has to have its
+    /// link down (it keeps its addresses, see `kill`).
+    pub fn sole_holder(&self, router: usize, vip: &str) -> bool {
+        self.routers().all(|i| {
+            let started = self.r(i).child.is_some();
+            if started && !self.is_running(i) {
+                // Started and not killed or stopped, yet gone: it crashed.
+                // Never "holds" then, so the wait fails with diagnostics.
+                return false;
+            }
+            if i == router {
+                started && self.holds_vip(i, vip)
+            } else {
+                // A killed router's link is down and may keep a stale VIP
+                // (see `kill`); any other router must not have it.
+                (!started && !self.link_up(i)) || !self.holds_vip(i, vip)
+            }
+        })
+    }
+
+    /// Panics with diagnostics if a daemon that was started (and not
+    /// killed or stopped since) has exited: waiting on would only time out.
+    fn check_crashed(&self, what: &str) {
+        if let Some(i) = self
+            .routers()
+            .find(|&i| self.r(i).child.is_some() && !self.is_running(i))
+        {
+            panic!(
+                "{}",
+                self.diagnose(&format!(
+                    "r{i}'s daemon exited unexpectedly, while checking: {what}"
+                ))
+            );
+        }
+    }
+
+    /// Polls `cond` every 100 ms until it holds; after `timeout`, panics
+    /// with the state of every router, their log tails and the capture.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut cond: impl FnMut() -> bool,
+    ) -> Duration {
+        let t0 = Instant::now();
+        loop {
+            if cond() {
+                return t0.elapsed();
+            }
+            self.check_crashed(what);
+            if t0.elapsed() > timeout {
+                panic!(
+                    "{}",
+                    self.diagnose(&format!("timed out after {timeout:?} waiting until {what}"))
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Checks `cond` every 100 ms for `duration`; panics the first time it
+    /// is false. A negative check ("nothing changes"), so it takes the
+    /// whole duration.
+    pub fn holds_for(&self, duration: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        loop {
+            self.check_crashed(what);
+            if !cond() {
+                let at = t0.elapsed();
+                panic!(
+                    "{}",
+                    self.diagnose(&format!(
+                        "stopped holding after {at:?} (of {duration:?}): {what}"
+                    ))
+                );
+            }
+            if t0.elapsed() >= duration {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until `router` is the sole holder of `vip`; returns how long.
+    pub fn wait_sole_holder(&self, router: usize, vip: &str, timeout: Duration) -> Duration {
+        self.wait_until(timeout, &format!("r{router} alone holds {vip}"), || {
+            self.sole_holder(router, vip)
+        })
+    }
+
+    /// `router` stays the sole holder of `vip` for `duration`.
+    pub fn sole_holder_for(&self, router: usize, vip: &str, duration: Duration) {
+        self.holds_for(duration, &format!("r{router} alone holds {vip}"), || {
+            self.sole_holder(router, vip)
+        })
+    }
+
+    /// The current end of the capture.
+    pub fn mark(&self) -> Mark {
+        Mark(
+            fs::metadata(&self.capture_file)
+                .map(|m| m.len())
+                .unwrap_or(0),
+        )
+    }
+
+    fn capture_since(&self, since: Mark) -> String {
+        let bytes = fs::read(&self.capture_file).unwrap_or_default();
+        let from = (since.0 as usize).min(bytes.len());
+        String::from_utf8_lossy(&bytes[from..]).into_owned()
+    }
+
+    /// Whether the capture shows, after `since`, a gratuitous ARP for `vip`
+    /// (request `who-has VIP tell VIP` or reply `VIP is-at`) whose
+    /// Ethernet source is `router`'s MAC.
+    pub fn garp_seen_from(&self, router: usize, vip: &str, since: Mark) -> bool {
+        let mac = self.mac(router);
+        self.capture_since(since)
+            .lines()
+            .any(|l| is_garp(l, mac, vip))
+    }
+
+    /// Waits (for tcpdump to catch up) until a GARP for `vip` from `router`
+    /// after `since` is in the capture.
+    pub fn wait_garp_from(&self, router: usize, vip: &str, since: Mark) {
+        self.wait_until(
+            CAPTURE_LAG,
+            &format!("a gratuitous ARP for {vip} from r{router} is captured"),
+            || self.garp_seen_from(router, vip, since),
+        );
+    }
+
+    /// VRRP adverts captured after `since`, in order.
+    pub fn adverts_since(&self, since: Mark) -> Vec<Advert> {
+        self.capture_since(since)
+            .lines()
+            .filter_map(parse_advert)
+            .collect()
+    }
+
+    /// Everything a failure message needs: each router's daemon state,
+    /// link, addresses and log tail, and the end of the capture.
+    pub fn diagnose(&self, what: &str) -> String {
+        let mut s = format!("\n==== {} [{}]: {what}\n", self.tag, self.dir.display());
+        for i in self.routers() {
+            let r = self.r(i);
+            let state = match &r.child {
+                Some(c) if pid_alive(c.id()) => format!("running, pid {}", c.id()),
+                Some(_) => "EXITED".to_string(),
+                None => "not running".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "---- r{i} ({}, {}, mac {}), daemon {state}, link {}, addresses {:?}",
+                r.ns,
+                r.addr,
+                r.mac,
+                if self.link_up(i) { "up" } else { "DOWN" },
+                self.addrs(i)
+            );
+            let _ = writeln!(s, "{}", tail(&r.log, 25));
+        }
+        let _ = writeln!(
+            s,
+            "---- capture (last 25 lines)\n{}",
+            tail(&self.capture_file, 25)
+        );
+        s
+    }
+}
+
+fn is_garp(line: &str, mac: &str, vip: &str) -> bool {
+    // 1795623884.288999 f6:89:11:00:73:64 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42:
+    //   Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100, length 28
+    //   Reply 192.0.2.100 is-at f6:89:11:00:73:64, length 28
+    let mut w = line.split_whitespace();
+    let (_time, src) = (w.next(), w.next());
+    if src != Some(mac) || !line.contains("ethertype ARP") {
+        return false;
+    }
+    let Some((_, arp)) = line
+        .split_once("ethertype ARP")
+        .and_then(|(_, r)| r.split_once(": "))
+    else {
+        return false;
+    };
+    let words: Vec<&str> = arp
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(','))
+        .collect();
+    match words.as_slice() {
+        ["Request", "who-has", target, rest @ ..] => {
+            let sender = rest.iter().skip_while(|w| **w != "tell").nth(1);
+            *target == vip && sender == Some(&vip)
+        }
+        ["Reply", sender, "is-at", ..] => *sender == vip,
+        _ => false,
+    }
+}
+
+fn parse_advert(line: &str) -> Option<Advert> {
+    // 1795623884.288692 f6:89:11:00:73:64 > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 54:
+    //   192.0.2.11 > 224.0.0.18: VRRPv2, Advertisement, vrid 50, prio 150, authtype simple, intvl 1s, length 20
+    let mut w = line.split_whitespace();
+    let time = w.next()?.parse().ok()?;
+    let src_mac = w.next()?.to_string();
+    let (_, l3) = line.split_once("length ")?.1.split_once(": ")?;
+    let mut w = l3.split_whitespace();
+    let src_ip = w.next()?.parse().ok()?;
+    let vrrp = l3.split_once(": VRRPv")?.1;
+    let version = vrrp.get(..1)?.parse().ok()?;
+    if !vrrp.contains("Advertisement") {
+        return None;
+    }
+    let field = |name: &str| -> Option<u8> {
+        let v = vrrp.split(", ").find_map(|f| f.strip_prefix(name))?;
+        v.trim().parse().ok()
+    };
+    Some(Advert {
+        time,
+        src_mac,
+        src_ip,
+        version,
+        vrid: field("vrid ")?,
+        priority: field("prio ")?,
+    })
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        // No panics in here: this often runs while a test is unwinding.
+        for r in &mut self.routers {
+            if let Some(mut c) = r.child.take() {
+                killpg(c.id(), libc::SIGKILL);
+                let _ = c.wait();
+            }
+        }
+        if let Some(mut c) = self.capture.take() {
+            killpg(c.id(), libc::SIGKILL);
+            let _ = c.wait();
+        }
+        for ns in self
+            .routers
+            .iter()
+            .map(|r| r.ns.clone())
+            .chain(self.switch_ns.take())
+        {
+            if let Err(e) = ip(&["netns", "del", &ns]) {
+                eprintln!("harness: WARNING: could not delete namespace: {e}");
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "harness: keeping logs and capture of failed test in {}",
+                self.dir.display()
+            );
+        } else if std::env::var_os("KEEPVIP_KEEP_LOGS").is_some() {
+            eprintln!(
+                "harness: KEEPVIP_KEEP_LOGS: logs and capture kept in {}",
+                self.dir.display()
+            );
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn garp_lines() {
+        let req = "1795623884.288999 f6:89:11:00:73:64 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100, length 28";
+        assert!(is_garp(req, "f6:89:11:00:73:64", "192.0.2.100"));
+        assert!(!is_garp(req, "f6:89:11:00:73:65", "192.0.2.100"));
+        assert!(!is_garp(req, "f6:89:11:00:73:64", "192.0.2.10"));
+        let plain = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 tell 192.0.2.100, length 28";
+        assert!(is_garp(plain, "aa:bb:cc:dd:ee:ff", "192.0.2.100"));
+        let ask = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 tell 192.0.2.11, length 28";
+        assert!(!is_garp(ask, "aa:bb:cc:dd:ee:ff", "192.0.2.100"));
+        let reply = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert!(is_garp(reply, "aa:bb:cc:dd:ee:ff", "192.0.2.100"));
+    }
+
+    #[test]
+    fn advert_lines() {
+        let v2 = "1795623884.288692 f6:89:11:00:73:64 > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 54: 192.0.2.11 > 224.0.0.18: VRRPv2, Advertisement, vrid 50, prio 150, authtype simple, intvl 1s, length 20";
+        let a = parse_advert(v2).unwrap();
+        assert_eq!(a.src_mac, "f6:89:11:00:73:64");
+        assert_eq!(a.src_ip, Ipv4Addr::new(192, 0, 2, 11));
+        assert_eq!((a.version, a.vrid, a.priority), (2, 50, 150));
+        let v3 = "2.5 aa:bb:cc:dd:ee:ff > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 46: 192.0.2.12 > 224.0.0.18: VRRPv3, Advertisement, vrid 7, prio 0, intvl 100cs, length 12";
+        let a = parse_advert(v3).unwrap();
+        assert_eq!((a.version, a.vrid, a.priority), (3, 7, 0));
+        let arp = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert_eq!(parse_advert(arp), None);
+    }
+}
