@@ -51,7 +51,7 @@ cross-aarch64:
 
 # Real checks on what users ship: see the script's header.
 check-static: static cross-aarch64
-	sh tests/static_checks.sh $(STATIC_BIN) $(AARCH64_BIN)
+	bash tests/static_checks.sh $(STATIC_BIN) $(AARCH64_BIN)
 
 install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/keepvip $(DESTDIR)$(DOCDIR)
