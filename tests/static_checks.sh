@@ -16,7 +16,9 @@
 #  5. `make install DESTDIR=...` lays out the files, and the installed
 #     binary accepts the installed config; a second install keeps it;
 #  6. (root) the sysvinit script starts, reloads and stops the static
-#     binary in a namespace, and one seed failover test runs with it.
+#     binary in a namespace; a traced run (strace) uses no system call
+#     outside the unit's SystemCallFilter and no socket family outside its
+#     RestrictAddressFamilies; one seed failover test runs with the binary.
 #
 # Every check fails loudly. KEEPVIP_SKIP_NETNS=1 skips part 6 (prints
 # SKIPPED); KEEPVIP_NO_SYSTEMD_ANALYZE=1 accepts a machine without
@@ -301,6 +303,71 @@ else
 		fail "sysvinit start"
 	fi
 	[ $failures -eq 0 ] || cat "$work/ns.log" >&2
+
+	# The systemd unit's SystemCallFilter=@system-service and
+	# RestrictAddressFamilies must allow what the daemon really does:
+	# trace a master's life (adverts, GARP, USR1/USR2/HUP, SIGTERM).
+	if ! command -v strace >/dev/null 2>&1; then
+		fail "strace not found (apt-get install strace): the unit's syscall filter is unchecked"
+	elif ! command -v systemd-analyze >/dev/null 2>&1; then
+		echo "NOT CHECKED: systemd-analyze missing; the unit's syscall filter was NOT checked" >&2
+	else
+		sed 's/priority 150/priority 255/' "$work/ns.conf" >"$work/owner.conf"
+		ip netns exec "$ns" strace -f -qq -o "$work/trace" "$x86" -n -l -f "$work/owner.conf" \
+			-p "$work/owner.pid" 2>"$work/owner.log" &
+		tracer=$!
+		if wait_for 50 test -s "$work/owner.pid" && wait_for 30 has_vip; then
+			daemon_pid=$(cat "$work/owner.pid")
+			for sig in USR1 USR2 HUP TERM; do
+				kill -"$sig" "$daemon_pid"
+				sleep 0.3
+			done
+		else
+			fail "traced daemon did not become master"
+			cat "$work/owner.log" >&2
+		fi
+		wait "$tracer"
+		declare -A group allowed
+		# systemd-analyze syscall-filter prints each group as a header line
+		# ("@name") followed by indented members (syscalls or @groups).
+		cur=
+		while IFS= read -r line; do
+			case $line in
+			@*) cur=$line ;;
+			*[![:space:]]*)
+				line=${line//[[:space:]]/}
+				[[ $line == \#* ]] || group[$cur]+=" $line"
+				;;
+			esac
+		done < <(systemd-analyze syscall-filter </dev/null 2>/dev/null)
+		add_group() {
+			local m
+			for m in ${group[$1]}; do
+				if [[ $m == @* ]]; then add_group "$m"; else allowed[$m]=1; fi
+			done
+		}
+		add_group @system-service
+		used=$(sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$work/trace" | sort -u)
+		denied=
+		for sc in $used; do
+			[ -n "${allowed[$sc]+x}" ] || denied="$denied $sc"
+		done
+		families=$(grep -o 'socket(AF_[A-Z0-9]*' "$work/trace" | sed 's/socket(//' | sort -u | tr '\n' ' ')
+		unit_families=$(sed -n 's/^RestrictAddressFamilies=//p' cross/systemd/keepvip.service)
+		bad_families=
+		for f in $families; do
+			[[ " $unit_families " == *" $f "* ]] || bad_families="$bad_families $f"
+		done
+		if [ "${#allowed[@]}" -lt 100 ] || [ -z "$used" ]; then
+			fail "syscall check: could not read @system-service (${#allowed[@]}) or the trace"
+		elif [ -n "$denied" ]; then
+			fail "the daemon uses system calls outside SystemCallFilter=@system-service:$denied"
+		elif [ -n "$bad_families" ]; then
+			fail "the daemon opens sockets outside RestrictAddressFamilies:$bad_families"
+		else
+			ok "unit hardening allows all $(echo "$used" | wc -l) system calls and the socket families ($families) the daemon used"
+		fi
+	fi
 	ip netns del "$ns"
 	ns=
 
