@@ -316,8 +316,9 @@ else
 		ip netns exec "$ns" strace -f -qq -o "$work/trace" "$x86" -n -l -f "$work/owner.conf" \
 			-p "$work/owner.pid" 2>"$work/owner.log" &
 		tracer=$!
-		if wait_for 50 test -s "$work/owner.pid" && wait_for 30 has_vip; then
-			daemon_pid=$(cat "$work/owner.pid")
+		daemon_pid=
+		wait_for 50 test -s "$work/owner.pid" && daemon_pid=$(cat "$work/owner.pid")
+		if [ -n "$daemon_pid" ] && wait_for 30 has_vip; then
 			for sig in USR1 USR2 HUP TERM; do
 				kill -"$sig" "$daemon_pid"
 				sleep 0.3
@@ -325,6 +326,7 @@ else
 		else
 			fail "traced daemon did not become master"
 			cat "$work/owner.log" >&2
+			[ -n "$daemon_pid" ] && kill -KILL "$daemon_pid"
 		fi
 		wait "$tracer"
 		declare -A group allowed
