@@ -301,6 +301,7 @@ else
 		[ $? -eq 3 ] && ok "sysvinit status after stop: 3 (not running)" || fail "sysvinit status after stop"
 	else
 		fail "sysvinit start"
+		[ -s "$work/ns.pid" ] && kill -KILL "$(cat "$work/ns.pid")" 2>/dev/null
 	fi
 	[ $failures -eq 0 ] || cat "$work/ns.log" >&2
 
