@@ -4,10 +4,13 @@
 use std::net::Ipv4Addr;
 
 use super::authentication::authentication;
+use super::command::notify_command;
 use super::model::{
-    Authentication, ConfigError, InitialState, InstanceConfig, Span, VirtualAddress, Warning,
+    Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
+    TrackedInterface, VirtualAddress, Warning,
 };
 use super::syntax::Statement;
+use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
     advert_interval_cs, block_of, error_at, expected_found, flag, integer, ipv4_address, single,
     warn_at, warn_unsupported,
@@ -15,9 +18,7 @@ use super::values::{
 use super::virtual_address::virtual_addresses;
 
 /// Priority of the address owner: master at once, never preempted.
-const OWNER_PRIORITY: u8 = 255;
-/// Linux interface names are at most IFNAMSIZ - 1 bytes.
-const MAX_INTERFACE_NAME: usize = 15;
+pub(crate) const OWNER_PRIORITY: u8 = 255;
 
 /// Instance values that `global_defs` may set for every instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +55,18 @@ struct Written {
     virtual_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
     garp_master_repeat: Option<u32>,
+    track_scripts: Vec<ScriptRef>,
+    track_interfaces: Vec<TrackedInterface>,
+    notify: NotifyCommands,
 }
 
+/// The instance, and its `track_script` lines still to be looked up once
+/// every `vrrp_script` is known (its `track_scripts` is empty until then).
 pub(crate) fn instance(
     statement: &Statement,
     defaults: InstanceDefaults,
     warnings: &mut Vec<Warning>,
-) -> Result<InstanceConfig, ConfigError> {
+) -> Result<(InstanceConfig, Vec<ScriptRef>), ConfigError> {
     let name = match statement.args.first() {
         Some(name) => name.clone(),
         None => {
@@ -79,12 +85,15 @@ pub(crate) fn instance(
     }
     let mut written = Written::default();
     for line in block_of(statement)? {
-        read_line(line, &mut written, warnings)?;
+        read_line(&name, line, &mut written, warnings)?;
     }
-    finish(name, statement.span.clone(), written, defaults, warnings)
+    let script_refs = std::mem::take(&mut written.track_scripts);
+    let config = finish(name, statement.span.clone(), written, defaults, warnings)?;
+    Ok((config, script_refs))
 }
 
 fn read_line(
+    name: &str,
     line: &Statement,
     w: &mut Written,
     warnings: &mut Vec<Warning>,
@@ -104,14 +113,7 @@ fn read_line(
         }
         "interface" => {
             let text = single(line, "an interface name", warnings)?;
-            if text.len() > MAX_INTERFACE_NAME || text.contains('/') {
-                return Err(expected_found(
-                    line,
-                    "an interface name of at most 15 bytes",
-                    text,
-                ));
-            }
-            w.interface = Some(text.to_string());
+            w.interface = Some(interface_name(line, text)?);
         }
         "virtual_router_id" => w.vrid = Some(narrow(integer(line, 1, 255, warnings)?)),
         "priority" => w.priority = Some(narrow(integer(line, 1, 255, warnings)?)),
@@ -145,7 +147,45 @@ fn read_line(
             w.garp_master_repeat = Some(integer(line, 0, u32::MAX, warnings)?);
         }
         "version" | "vrrp_version" => check_vrrp_version(line, warnings)?,
+        "track_script" => {
+            let block = block_of(line)?;
+            w.track_scripts
+                .extend(track_scripts(name, block, warnings)?);
+        }
+        "track_interface" => {
+            let block = block_of(line)?;
+            w.track_interfaces
+                .extend(track_interfaces(name, block, warnings)?);
+        }
+        "notify_master" => set_notify(name, line, &mut w.notify.master, warnings)?,
+        "notify_backup" => set_notify(name, line, &mut w.notify.backup, warnings)?,
+        "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
+        "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
+        "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
         _ => warn_unsupported(warnings, line),
+    }
+    Ok(())
+}
+
+/// A second `notify_*` of the same kind is ignored with keepalived's
+/// warning: the first one stays (unlike other keywords, where the last
+/// wins, because that is what keepalived runs).
+fn set_notify(
+    name: &str,
+    line: &Statement,
+    slot: &mut Option<Command>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let command = notify_command(line, warnings)?;
+    if slot.is_some() {
+        let message = format!(
+            "({name}) {} script already specified - ignoring {}",
+            line.keyword,
+            command.argv.join(" ")
+        );
+        warn_at(warnings, &line.span, message);
+    } else {
+        *slot = Some(command);
     }
     Ok(())
 }
@@ -234,6 +274,9 @@ fn finish(
         }
     }
 
+    let track_interfaces =
+        checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
+
     Ok(InstanceConfig {
         name,
         span,
@@ -251,9 +294,42 @@ fn finish(
             .garp_master_delay_s
             .unwrap_or(defaults.garp_master_delay_s),
         garp_master_repeat: w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat),
-        // Filled in by the tracking and notify work (issue 3).
+        // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
-        track_interfaces: Vec::new(),
-        notify: Default::default(),
+        track_interfaces,
+        notify: w.notify,
     })
+}
+
+/// keepalived's corrections, with its words (checked with keepalived -t):
+/// the instance's own interface is always tracked, so listing it is
+/// dropped; and the address owner's priority is fixed at 255, so a weight
+/// could only make it claim less than it owns: weighted lines are dropped.
+/// Weight 0 lines stay on the owner: a down link still means FAULT.
+fn checked_track_interfaces(
+    name: &str,
+    own_interface: &str,
+    priority: u8,
+    written: Vec<TrackedInterface>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<TrackedInterface> {
+    let mut kept = Vec::with_capacity(written.len());
+    for tracked in written {
+        if tracked.interface == own_interface {
+            let message = format!(
+                "({name}) Ignoring track_interface {} since own interface",
+                tracked.interface
+            );
+            warn_at(warnings, &tracked.span, message);
+        } else if priority == OWNER_PRIORITY && tracked.weight != 0 {
+            let message = format!(
+                "({name}) ignoring {} tracked interface due to address owner",
+                tracked.interface
+            );
+            warn_at(warnings, &tracked.span, message);
+        } else {
+            kept.push(tracked);
+        }
+    }
+    kept
 }

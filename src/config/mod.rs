@@ -3,18 +3,23 @@
 //! The pipeline, one file per step: `source` reads UTF-8 text, `lexer`
 //! splits it into tokens with spans, `include` splices in included files,
 //! `syntax` groups tokens into statements and blocks, and `parser` with
-//! `instance`, `authentication` and `virtual_address` turns statements into
-//! `model` values with keepalived's defaults.
+//! `instance`, `authentication`, `virtual_address`, `script` (vrrp_script),
+//! `tracking` (track_script, track_interface) and `command` (argv of
+//! scripts and notify commands) turns statements into `model` values with
+//! keepalived's defaults.
 
 mod authentication;
+mod command;
 mod glob;
 mod include;
 mod instance;
 mod lexer;
 pub mod model;
 mod parser;
+mod script;
 mod source;
 mod syntax;
+mod tracking;
 mod values;
 mod virtual_address;
 
@@ -22,7 +27,7 @@ mod virtual_address;
 mod tests;
 
 pub use model::{
-    Authentication, Config, ConfigError, InitialState, InstanceConfig, Span, VirtualAddress,
-    Warning,
+    Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
+    RunAs, ScriptConfig, Span, TrackedInterface, TrackedScript, VirtualAddress, Warning,
 };
 pub use parser::{load, parse_str};

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::include::tokens_with_includes;
-use super::instance::{check_vrrp_version, instance, InstanceDefaults};
-use super::model::{Config, ConfigError, Warning};
+use super::instance::{check_vrrp_version, instance, InstanceDefaults, OWNER_PRIORITY};
+use super::model::{Config, ConfigError, TrackedScript, Warning};
+use super::script::vrrp_script;
 use super::source::read_text;
 use super::syntax::{statements, Statement};
-use super::values::{block_of, error_at, integer, single, warn_unsupported};
+use super::tracking::ScriptRef;
+use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
@@ -35,17 +37,91 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     for statement in top.iter().filter(|s| s.keyword == "global_defs") {
         global_defs(statement, &mut config, &mut defaults, warnings)?;
     }
+    // track_script lines of each instance, by instance index.
+    let mut script_refs = Vec::new();
     for statement in top {
         match statement.keyword.as_str() {
             "global_defs" => {}
-            "vrrp_instance" => config
-                .instances
-                .push(instance(statement, defaults, warnings)?),
+            "vrrp_instance" => {
+                let (parsed, refs) = instance(statement, defaults, warnings)?;
+                config.instances.push(parsed);
+                script_refs.push(refs);
+            }
+            "vrrp_script" => add_script(&mut config, statement, warnings)?,
             _ => warn_unsupported(warnings, statement),
         }
     }
     check_instances_are_distinct(&config)?;
+    resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     Ok(config)
+}
+
+/// Script names are how instances refer to scripts, so two blocks with
+/// one name would leave a `track_script` line ambiguous. (keepalived 2.2.7
+/// accepts that silently; refusing it is keepvip's choice.)
+fn add_script(
+    config: &mut Config,
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let script = vrrp_script(statement, warnings)?;
+    if let Some(first) = config.scripts.iter().find(|s| s.name == script.name) {
+        return Err(error_at(
+            &script.span,
+            format!(
+                "vrrp_script {}: duplicate script name (first defined at {})",
+                script.name, first.span
+            ),
+        ));
+    }
+    config.scripts.push(script);
+    Ok(())
+}
+
+/// Turns each instance's track_script names into indexes into
+/// `config.scripts`, now that every vrrp_script block has been read
+/// (they may follow the instance in the file).
+///
+/// An unknown name is an error: keepalived 2.2.7 only warns ("track script
+/// NAME not found, ignoring...") and then runs without the check, which
+/// leaves the VIP on a node whose service is down; `keepvip -t` must catch
+/// that typo. keepalived 2.2.7 also does not find scripts defined after
+/// the instance; keepvip does.
+fn resolve_tracked_scripts(
+    config: &mut Config,
+    script_refs: Vec<Vec<ScriptRef>>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    for (instance, refs) in config.instances.iter_mut().zip(script_refs) {
+        for line in refs {
+            let Some(index) = config.scripts.iter().position(|s| s.name == line.name) else {
+                return Err(error_at(
+                    &line.span,
+                    format!("track_script: no vrrp_script named \"{}\"", line.name),
+                ));
+            };
+            let weight = line.weight.unwrap_or(config.scripts[index].weight);
+            // The owner's priority is fixed at 255: keepalived drops weighted
+            // scripts from it with these words. Weight 0 still means FAULT.
+            if instance.priority == OWNER_PRIORITY && weight != 0 {
+                warn_at(
+                    warnings,
+                    &line.span,
+                    format!(
+                        "({}) ignoring tracked script {} with weights due to address_owner",
+                        instance.name, line.name
+                    ),
+                );
+                continue;
+            }
+            instance.track_scripts.push(TrackedScript {
+                script: index,
+                weight,
+                span: line.span,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn global_defs(
@@ -64,6 +140,11 @@ fn global_defs(
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }
             "vrrp_version" | "version" => check_vrrp_version(line, warnings)?,
+            "script_user" => config.script_user = Some(run_as(line, warnings)?),
+            "enable_script_security" => {
+                flag(line, warnings)?;
+                config.script_security = true;
+            }
             _ => warn_unsupported(warnings, line),
         }
     }

@@ -102,7 +102,7 @@ fn article_nopreempt_pair_loads() {
 }
 
 #[test]
-fn article_reference_warns_and_clears_nopreempt() {
+fn article_reference_tracks_its_script_and_clears_nopreempt() {
     let (config, warnings) = load(&fixture("article_reference.conf")).unwrap();
     assert_eq!(config.router_id.as_deref(), Some("liuyazhuang133"));
     let vi = &config.instances[0];
@@ -116,14 +116,23 @@ fn article_reference_warns_and_clears_nopreempt() {
     let file = fixture("article_reference.conf");
     let at = |line: u32| format!("{}:{}: ", file.display(), line);
     let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
-    assert_eq!(text.len(), 3, "{text:#?}");
-    assert!(text[0].starts_with(&at(7)), "{}", text[0]);
-    assert!(text[0].contains("unknown/unsupported keyword 'vrrp_script'"));
-    assert!(text[0].contains("not implemented by keepvip yet, ignored"));
-    assert!(text[1].starts_with(&at(27)), "{}", text[1]);
-    assert!(text[1].contains("'track_script'"));
-    assert!(text[2].starts_with(&at(19)), "{}", text[2]);
-    assert!(text[2].contains("nopreempt will not work with initial state MASTER - clearing"));
+    assert_eq!(text.len(), 1, "{text:#?}");
+    assert!(text[0].starts_with(&at(19)), "{}", text[0]);
+    assert!(text[0].contains("nopreempt will not work with initial state MASTER - clearing"));
+
+    assert_eq!(config.scripts.len(), 1);
+    let chk = &config.scripts[0];
+    assert_eq!(chk.name, "chk_nginx");
+    assert_eq!(chk.span.line, 7);
+    assert_eq!(chk.command.argv, ["/etc/keepalived/nginx_check.sh"]);
+    assert_eq!(chk.command.span.line, 8);
+    assert_eq!((chk.interval_us, chk.timeout_us), (2_000_000, 2_000_000));
+    assert_eq!((chk.weight, chk.rise, chk.fall), (-20, 1, 1));
+    assert!(!chk.init_fail);
+    assert_eq!(vi.track_scripts.len(), 1);
+    assert_eq!(vi.track_scripts[0].script, 0);
+    assert_eq!(vi.track_scripts[0].weight, -20);
+    assert_eq!(vi.track_scripts[0].span.line, 28);
 }
 
 // ---- defaults and keepalived conventions ------------------------------
@@ -285,9 +294,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let text = format!(
         "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
-        instance_with(
-            " track_script {\n chk\n }\n notify_master \"/bin/x y\"\n unicast_peer {\n 192.0.2.2\n }"
-        )
+        instance_with(" track_file {\n chk\n }\n smtp_alert\n unicast_peer {\n 192.0.2.2\n }")
     );
     let (config, warnings) = parse(&text);
     assert_eq!(config.instances.len(), 1);
@@ -295,8 +302,8 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let expected = [
         ("r1.conf:1: ", "vrrp_sync_group"),
         ("r1.conf:6: ", "virtual_server"),
-        ("r1.conf:12: ", "track_script"),
-        ("r1.conf:15: ", "notify_master"),
+        ("r1.conf:12: ", "track_file"),
+        ("r1.conf:15: ", "smtp_alert"),
         ("r1.conf:16: ", "unicast_peer"),
     ];
     assert_eq!(text.len(), expected.len(), "{text:#?}");
@@ -421,6 +428,18 @@ fn arbitrary_input_never_panics() {
         "vrrp_instance X { advert_int 99999999999999999999.9 }",
         "vrrp_instance X { authentication { auth_pass } }",
         "\u{3000}{\u{3000}}",
+        "vrrp_script",
+        "vrrp_script X { script }",
+        "vrrp_script X { script \"'\" }",
+        "vrrp_script X { script ' }",
+        "vrrp_script X { script '' ' }",
+        "vrrp_script X { interval 99999999999999999999.9999999 }",
+        "vrrp_script X { weight -99999999999 }",
+        "vrrp_instance X { track_script { Y weight } }",
+        "vrrp_instance X { track_script { { } } }",
+        "vrrp_instance X { track_interface { weight weight } }",
+        "vrrp_instance X { notify \"\" }",
+        "global_defs { script_user }",
     ];
     for sample in samples {
         let _ = parse_str(sample, Path::new("fuzz.conf"));
@@ -558,4 +577,432 @@ fn missing_top_file_is_an_error_without_span() {
     assert!(err
         .message
         .starts_with("cannot read /nonexistent/keepvip/keepalived.conf"));
+}
+
+// ---- vrrp_script, track_script, track_interface, notify -------------------
+
+/// A vrrp_script block named `name` with `body` lines.
+fn script_block(name: &str, body: &str) -> String {
+    format!("vrrp_script {name} {{\n{body}\n}}\n")
+}
+
+#[test]
+fn vrrp_script_values_and_defaults() {
+    let text = format!(
+        "{}{}{}",
+        script_block("chk_min", " script /bin/true"),
+        script_block(
+            "chk_all",
+            " script \"/usr/bin/check --port 80\"\n interval 0.5\n timeout 3\n weight 10\n \
+             rise 2\n fall 3\n init_fail\n user nobody nogroup"
+        ),
+        instance_with(" track_script {\n  chk_min\n  chk_all\n }")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let min = &config.scripts[0];
+    assert_eq!((min.name.as_str(), min.span.line), ("chk_min", 1));
+    assert_eq!(min.command.argv, ["/bin/true"]);
+    assert_eq!((min.interval_us, min.timeout_us), (1_000_000, 1_000_000));
+    assert_eq!((min.weight, min.rise, min.fall), (0, 1, 1));
+    assert!(!min.init_fail);
+    assert_eq!(min.user, None);
+
+    let all = &config.scripts[1];
+    assert_eq!(all.command.argv, ["/usr/bin/check", "--port", "80"]);
+    assert_eq!(all.command.span.line, 5);
+    assert_eq!((all.interval_us, all.timeout_us), (500_000, 3_000_000));
+    assert_eq!((all.weight, all.rise, all.fall), (10, 2, 3));
+    assert!(all.init_fail);
+    let user = all.user.as_ref().unwrap();
+    assert_eq!(
+        (user.user.as_str(), user.group.as_deref()),
+        ("nobody", Some("nogroup"))
+    );
+
+    let vi = &config.instances[0];
+    let tracked: Vec<_> = vi
+        .track_scripts
+        .iter()
+        .map(|t| (t.script, t.weight, t.span.line))
+        .collect();
+    assert_eq!(tracked, [(0, 0, 18), (1, 10, 19)]);
+    assert_eq!(config.script_user, None);
+    assert!(!config.script_security);
+}
+
+#[test]
+fn timeout_defaults_to_the_interval_wherever_interval_is_written() {
+    let text = format!(
+        "{}{}",
+        script_block("c", " interval 7\n script /bin/true"),
+        instance_with("")
+    );
+    let (config, _) = parse(&text);
+    assert_eq!(config.scripts[0].timeout_us, 7_000_000);
+}
+
+#[test]
+fn sh_dash_c_with_inner_single_quotes() {
+    let text = format!(
+        "{}{}",
+        script_block("c", " script \"/bin/sh -c 'test -f /tmp/x'\""),
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        config.scripts[0].command.argv,
+        ["/bin/sh", "-c", "test -f /tmp/x"]
+    );
+}
+
+#[test]
+fn vrrp_script_errors_name_file_and_line() {
+    let with = |body: &str| error_of(&format!("! x\n{}", script_block("chk", body)));
+    assert_eq!(
+        with(" interval 2"),
+        "r1.conf:2: vrrp_script chk: missing 'script' (required)"
+    );
+    assert_eq!(with(" script \"\""), "r1.conf:3: script: empty command");
+    assert_eq!(
+        with(" script /bin/true\n weight 254"),
+        "r1.conf:4: weight: expected an integer -253..253, found \"254\""
+    );
+    assert_eq!(
+        with(" script /bin/true\n weight"),
+        "r1.conf:4: weight: missing argument, expected an integer -253..253"
+    );
+    assert_eq!(
+        with(" script /bin/true\n rise 0"),
+        "r1.conf:4: rise: expected an integer 1..2147483647, found \"0\""
+    );
+    assert!(with(" script /bin/true\n fall x").starts_with("r1.conf:4: fall: expected"));
+    assert!(with(" script /bin/true\n interval 0").starts_with("r1.conf:4: interval: expected"));
+    assert!(with(" script /bin/true\n timeout 5000").starts_with("r1.conf:4: timeout: expected"));
+    assert!(with(" script /bin/true\n user").starts_with("r1.conf:4: user: missing argument"));
+    assert_eq!(
+        error_of("vrrp_script {\n script /bin/true\n}\n"),
+        "r1.conf:1: vrrp_script: missing argument, expected a script name"
+    );
+    assert_eq!(
+        error_of("vrrp_script chk\n"),
+        "r1.conf:1: vrrp_script: expected '{' to open a block"
+    );
+    let twice = format!(
+        "{}{}",
+        script_block("chk", " script /bin/true"),
+        script_block("chk", " script /bin/false")
+    );
+    assert_eq!(
+        error_of(&twice),
+        "r1.conf:4: vrrp_script chk: duplicate script name (first defined at r1.conf:1)"
+    );
+}
+
+#[test]
+fn vrrp_script_warnings() {
+    let text = format!(
+        "{}{}",
+        script_block(
+            "chk",
+            " script /bin/echo a b\n weight -5 reverse\n init_fail x\n no_such_thing 1"
+        ),
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert_eq!(config.scripts[0].command.argv, ["/bin/echo"]);
+    assert_eq!(config.scripts[0].weight, -5);
+    let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+    assert_eq!(text.len(), 4, "{text:#?}");
+    assert!(
+        text[0].starts_with("r1.conf:2: script: extra values 'a b'"),
+        "{}",
+        text[0]
+    );
+    assert_eq!(
+        text[1],
+        "r1.conf:3: vrrp_script chk: 'weight ... reverse' is not supported by keepvip yet, \
+         the weight applies unreversed"
+    );
+    assert!(text[2].starts_with("r1.conf:4: init_fail: takes no value"));
+    assert!(text[3].starts_with("r1.conf:5: unknown/unsupported keyword 'no_such_thing'"));
+}
+
+#[test]
+fn track_script_line_weight_overrides_the_script_weight() {
+    let text = format!(
+        "{}{}",
+        script_block("chk_a", " script /bin/true\n weight -20"),
+        instance_with(" track_script {\n  chk_a weight 7\n }")
+    );
+    let (vi, warnings) = only_instance(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(vi.track_scripts[0].weight, 7);
+    assert_eq!(vi.track_scripts[0].span.line, 9);
+}
+
+#[test]
+fn scripts_defined_after_the_instance_are_found() {
+    let text = format!(
+        "{}{}{}",
+        instance_with(" track_script {\n  chk_late\n  chk_early weight -3\n }"),
+        script_block("chk_early", " script /bin/true\n weight 4"),
+        script_block("chk_late", " script /bin/false\n weight 9")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let names: Vec<_> = config.scripts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["chk_early", "chk_late"]);
+    let tracked: Vec<_> = config.instances[0]
+        .track_scripts
+        .iter()
+        .map(|t| (t.script, t.weight))
+        .collect();
+    assert_eq!(tracked, [(1, 9), (0, -3)]);
+}
+
+#[test]
+fn unknown_tracked_script_is_an_error_at_its_line() {
+    let text = format!(
+        "{}{}",
+        script_block("chk_ngnix", " script /bin/true"),
+        instance_with(" track_script {\n  chk_nginx\n }")
+    );
+    assert_eq!(
+        error_of(&text),
+        "r1.conf:8: track_script: no vrrp_script named \"chk_nginx\""
+    );
+    // With no vrrp_script at all, too; and inside an included file the
+    // included file's name and line are given (see the include tests).
+    assert_eq!(
+        error_of(&instance_with(" track_script { chk_x }")),
+        "r1.conf:4: track_script: no vrrp_script named \"chk_x\""
+    );
+}
+
+#[test]
+fn track_script_line_forms() {
+    let scripts = format!(
+        "{}{}",
+        script_block("chk_a", " script /bin/true\n weight 2"),
+        script_block("chk_b", " script /bin/true")
+    );
+    // keepalived takes one name per line: on `{ chk_a chk_b }` it tracks
+    // chk_a and warns about chk_b.
+    let (vi, warnings) = only_instance(&format!(
+        "{scripts}{}",
+        instance_with(" track_script { chk_a chk_b }")
+    ));
+    assert_eq!(vi.track_scripts.len(), 1);
+    assert_eq!(vi.track_scripts[0].script, 0);
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].starts_with(
+        "r1.conf:11: track_script chk_a: unknown option 'chk_b', ignored (one name per line"
+    ));
+
+    let (vi, warnings) = only_instance(&format!(
+        "{scripts}{}",
+        instance_with(
+            " track_script {\n  chk_a weight -1 reverse\n  chk_b weight 3 noreverse\n  chk_a\n }"
+        )
+    ));
+    let tracked: Vec<_> = vi
+        .track_scripts
+        .iter()
+        .map(|t| (t.script, t.weight))
+        .collect();
+    assert_eq!(tracked, [(0, -1), (1, 3)]);
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[0].starts_with("r1.conf:12: track_script chk_a: 'weight ... reverse'"));
+    assert_eq!(
+        warnings[1],
+        "r1.conf:14: (VI_1) duplicate track_script chk_a - ignoring"
+    );
+
+    let bad = |line: &str| error_of(&format!("{scripts}{}", instance_with(line)));
+    assert_eq!(
+        bad(" track_script {\n  chk_a weight 300\n }"),
+        "r1.conf:12: track_script chk_a: weight: expected an integer -253..253, found \"300\""
+    );
+    assert_eq!(
+        bad(" track_script {\n  chk_a weight\n }"),
+        "r1.conf:12: track_script chk_a: weight: missing argument, expected an integer -253..253"
+    );
+    assert_eq!(
+        bad(" track_script chk_a"),
+        "r1.conf:11: track_script: expected '{' to open a block"
+    );
+}
+
+#[test]
+fn weighted_tracking_is_dropped_on_the_address_owner() {
+    let scripts = format!(
+        "{}{}",
+        script_block("chk_w", " script /bin/true\n weight 5"),
+        script_block("chk_0", " script /bin/true")
+    );
+    let text = format!(
+        "{scripts}{}",
+        instance_with(
+            " priority 255\n track_script {\n  chk_w\n  chk_0\n }\n \
+             track_interface {\n  eth1 weight 10\n  eth2\n }"
+        )
+    );
+    let (vi, warnings) = only_instance(&text);
+    // Weight 0 entries stay: a failure still means FAULT for the owner.
+    let tracked: Vec<_> = vi.track_scripts.iter().map(|t| t.script).collect();
+    assert_eq!(tracked, [1]);
+    let interfaces: Vec<_> = vi
+        .track_interfaces
+        .iter()
+        .map(|t| t.interface.as_str())
+        .collect();
+    assert_eq!(interfaces, ["eth2"]);
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:17: (VI_1) ignoring eth1 tracked interface due to address owner",
+            "r1.conf:13: (VI_1) ignoring tracked script chk_w with weights due to address_owner",
+        ]
+    );
+    // state MASTER without a priority is the owner too.
+    let text = format!(
+        "{scripts}{}",
+        instance_with(" state MASTER\n track_script {\n  chk_w\n }")
+    );
+    let (vi, warnings) = only_instance(&text);
+    assert!(vi.track_scripts.is_empty());
+    assert_eq!(warnings.len(), 1);
+}
+
+#[test]
+fn track_interface_values_and_errors() {
+    let (vi, warnings) = only_instance(&instance_with(
+        " track_interface {\n  eth1\n  eth2 weight -10\n  eth3 weight 254\n  eth4 weight -254\n  \
+         eth0\n  eth1 weight 3\n  eth5 weight 2 reverse\n }",
+    ));
+    let tracked: Vec<_> = vi
+        .track_interfaces
+        .iter()
+        .map(|t| (t.interface.as_str(), t.weight, t.span.line))
+        .collect();
+    assert_eq!(
+        tracked,
+        [
+            ("eth1", 0, 5),
+            ("eth2", -10, 6),
+            ("eth3", 253, 7),
+            ("eth4", -253, 8),
+            ("eth5", 2, 11)
+        ]
+    );
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:7: (VI_1) weight for eth3 cannot be +/-254. Setting to +/-253",
+            "r1.conf:8: (VI_1) weight for eth4 cannot be +/-254. Setting to +/-253",
+            "r1.conf:10: (VI_1) duplicate track_interface eth1 - ignoring",
+            "r1.conf:11: track_interface eth5: 'weight ... reverse' is not supported by keepvip \
+             yet, the weight applies unreversed",
+            "r1.conf:9: (VI_1) Ignoring track_interface eth0 since own interface",
+        ]
+    );
+    assert_eq!(
+        error_of(&instance_with(" track_interface {\n  eth1 weight 255\n }")),
+        "r1.conf:5: track_interface eth1: weight: expected an integer -254..254, found \"255\""
+    );
+    assert_eq!(
+        error_of(&instance_with(" track_interface {\n  abcdefghijklmnop\n }")),
+        "r1.conf:5: abcdefghijklmnop: expected an interface name of at most 15 bytes, \
+         found \"abcdefghijklmnop\""
+    );
+}
+
+#[test]
+fn notify_commands() {
+    let (vi, warnings) = only_instance(&instance_with(
+        " notify_master /etc/keepalived/master.sh\n notify_backup \"/usr/bin/logger -t vrrp 'now backup'\"\n \
+         notify_fault \"/bin/fault.sh VG_1\"\n notify_stop /bin/stop\n notify /bin/any.sh",
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let argv = |c: &Option<super::Command>| c.as_ref().unwrap().argv.clone();
+    assert_eq!(argv(&vi.notify.master), ["/etc/keepalived/master.sh"]);
+    assert_eq!(
+        argv(&vi.notify.backup),
+        ["/usr/bin/logger", "-t", "vrrp", "now backup"]
+    );
+    assert_eq!(argv(&vi.notify.fault), ["/bin/fault.sh", "VG_1"]);
+    assert_eq!(argv(&vi.notify.stop), ["/bin/stop"]);
+    assert_eq!(argv(&vi.notify.any), ["/bin/any.sh"]);
+    assert_eq!(vi.notify.master.as_ref().unwrap().span.line, 4);
+
+    let (vi, warnings) = only_instance(&instance_with(
+        " notify_master /bin/a\n notify_master /bin/b\n notify_backup /bin/c nobody",
+    ));
+    assert_eq!(argv(&vi.notify.master), ["/bin/a"]);
+    assert_eq!(argv(&vi.notify.backup), ["/bin/c"]);
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert_eq!(
+        warnings[0],
+        "r1.conf:5: (VI_1) notify_master script already specified - ignoring /bin/b"
+    );
+    assert!(warnings[1].starts_with(
+        "r1.conf:6: notify_backup: running the command as 'nobody' is not supported by keepvip"
+    ));
+    assert_eq!(
+        error_of(&instance_with(" notify_fault")),
+        "r1.conf:4: notify_fault: missing argument, expected a command (quote it to pass \
+         arguments)"
+    );
+    assert_eq!(
+        error_of(&instance_with(" notify \"\"")),
+        "r1.conf:4: notify: empty command"
+    );
+}
+
+#[test]
+fn global_script_user_and_security() {
+    let text = format!(
+        "global_defs {{\n script_user keepalived_script users\n enable_script_security\n}}\n{}",
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let user = config.script_user.unwrap();
+    assert_eq!(
+        (user.user.as_str(), user.group.as_deref()),
+        ("keepalived_script", Some("users"))
+    );
+    assert!(config.script_security);
+    let (config, _) = parse(&format!(
+        "global_defs {{\n script_user nobody\n}}\n{}",
+        instance_with("")
+    ));
+    assert_eq!(config.script_user.unwrap().group, None);
+    assert_eq!(
+        error_of("global_defs {\n script_user\n}\n"),
+        "r1.conf:2: script_user: missing argument, expected a user name [and a group name]"
+    );
+}
+
+#[test]
+fn unknown_tracked_script_in_an_included_file_names_that_file() {
+    let dir = TempDir::new("trackinc");
+    dir.write(
+        "inst.conf",
+        instance_with(" track_script {\n  chk_typo\n }"),
+    );
+    let top = dir.write(
+        "top.conf",
+        "vrrp_script chk {\n script /bin/true\n}\ninclude inst.conf\n",
+    );
+    let err = load(&top).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:5: track_script: no vrrp_script named \"chk_typo\"",
+            dir.0.join("inst.conf").display()
+        )
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::model::{ConfigError, Span, Warning};
+use super::model::{ConfigError, RunAs, Span, Warning};
 use super::syntax::Statement;
 
 pub(crate) fn error_at(span: &Span, message: String) -> ConfigError {
@@ -126,6 +126,92 @@ pub(crate) fn integer(
         .flatten()
         .filter(|v| (min..=max).contains(v));
     value.ok_or_else(|| expected_found(statement, &expected, text))
+}
+
+/// A decimal integer with an optional sign, within `min..=max`; None if
+/// the text is anything else. For weights, which may be negative.
+pub(crate) fn signed_in_range(text: &str, min: i32, max: i32) -> Option<i32> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i32>().ok().filter(|v| (min..=max).contains(v))
+}
+
+/// Longest `interval`/`timeout` keepalived takes: 4294 s, the most
+/// microseconds a u32 holds.
+pub(crate) const MAX_SCRIPT_SECONDS: u64 = 4294;
+
+/// Decimal seconds (`2`, `0.5`, `1.25`) in microseconds, more than 0 and
+/// at most `MAX_SCRIPT_SECONDS`. Parsed by hand so that 0.1 s is exactly
+/// 100000 us, with no float in between.
+pub(crate) fn seconds_us(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<u64, ConfigError> {
+    let expected = format!("seconds, more than 0 and at most {MAX_SCRIPT_SECONDS} (e.g. 2 or 0.5)");
+    let text = single(statement, &expected, warnings)?;
+    let bad = || expected_found(statement, &expected, text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty())
+        || !all_digits(whole)
+        || !all_digits(fraction)
+        || fraction.len() > 6
+    {
+        return Err(bad());
+    }
+    // More than 4 digits is out of range anyway; this also keeps the
+    // parse below from overflowing.
+    let whole_s: u64 = match whole.trim_start_matches('0') {
+        "" => 0,
+        w if w.len() > 4 => return Err(bad()),
+        w => w.parse().map_err(|_| bad())?,
+    };
+    let fraction_us: u64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<6}").parse().map_err(|_| bad())?
+    };
+    let micros = whole_s * 1_000_000 + fraction_us;
+    if micros == 0 || micros > MAX_SCRIPT_SECONDS * 1_000_000 {
+        return Err(bad());
+    }
+    Ok(micros)
+}
+
+/// `USER [GROUP]` of `user` (in vrrp_script) and `script_user` (in
+/// global_defs). Names are kept as written; they are looked up when a
+/// script runs, so a config can be checked on another machine.
+pub(crate) fn run_as(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<RunAs, ConfigError> {
+    refuse_block(statement)?;
+    let Some(user) = statement.args.first() else {
+        return Err(error_at(
+            &statement.span,
+            format!(
+                "{}: missing argument, expected a user name [and a group name]",
+                statement.keyword
+            ),
+        ));
+    };
+    if statement.args.len() > 2 {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!(
+                "{}: extra values after '{}' ignored",
+                statement.keyword,
+                statement.args[..2].join(" ")
+            ),
+        );
+    }
+    Ok(RunAs {
+        user: user.clone(),
+        group: statement.args.get(1).cloned(),
+    })
 }
 
 /// An IPv4 address, with a clearer message for an IPv6 one.
@@ -270,6 +356,93 @@ mod tests {
             let got = advert_interval_cs(&statement("advert_int", &[bad]), &mut w);
             assert!(got.is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn signed_weights() {
+        assert_eq!(signed_in_range("-20", -253, 253), Some(-20));
+        assert_eq!(signed_in_range("+5", -253, 253), Some(5));
+        assert_eq!(signed_in_range("253", -253, 253), Some(253));
+        for bad in [
+            "254",
+            "-254",
+            "",
+            "-",
+            "+",
+            "1.5",
+            "0x1",
+            "--1",
+            "99999999999",
+        ] {
+            assert_eq!(signed_in_range(bad, -253, 253), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn script_seconds_are_exact_microseconds() {
+        let cases = [
+            ("1", 1_000_000),
+            ("2", 2_000_000),
+            ("0.5", 500_000),
+            (".1", 100_000),
+            ("1.25", 1_250_000),
+            ("0.000001", 1),
+            ("007", 7_000_000),
+            ("4294", 4_294_000_000),
+            ("4294.000", 4_294_000_000),
+        ];
+        for (text, us) in cases {
+            let mut w = Vec::new();
+            assert_eq!(
+                seconds_us(&statement("interval", &[text]), &mut w),
+                Ok(us),
+                "{text}"
+            );
+            assert!(w.is_empty());
+        }
+        for bad in [
+            "0",
+            "0.0",
+            "0.0000001",
+            "4294.5",
+            "4295",
+            "99999",
+            "-1",
+            "1,5",
+            ".",
+            "x",
+            "1e3",
+        ] {
+            let mut w = Vec::new();
+            assert!(
+                seconds_us(&statement("interval", &[bad]), &mut w).is_err(),
+                "{bad}"
+            );
+        }
+        let mut w = Vec::new();
+        let err = seconds_us(&statement("timeout", &["0"]), &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: timeout: expected seconds, more than 0 and at most 4294 (e.g. 2 or 0.5), \
+             found \"0\""
+        );
+    }
+
+    #[test]
+    fn run_as_user_and_group() {
+        let mut w = Vec::new();
+        let got = run_as(&statement("user", &["nobody"]), &mut w).unwrap();
+        assert_eq!((got.user.as_str(), got.group), ("nobody", None));
+        let got = run_as(&statement("user", &["nobody", "nogroup"]), &mut w).unwrap();
+        assert_eq!(got.group.as_deref(), Some("nogroup"));
+        assert!(w.is_empty());
+        run_as(&statement("user", &["a", "b", "c"]), &mut w).unwrap();
+        assert_eq!(w[0].message, "user: extra values after 'a b' ignored");
+        let err = run_as(&statement("script_user", &[]), &mut w).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.conf:7: script_user: missing argument, expected a user name [and a group name]"
+        );
     }
 
     #[test]

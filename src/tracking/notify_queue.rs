@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(q.next_action(NOTIFY_TIMEOUT), Some(NotifyAction::Kill(10)));
         assert_eq!(q.poll_timeout(NOTIFY_TIMEOUT), None);
         assert!(q.exited(10));
-        assert_eq!(q.next_action(NOTIFY_TIMEOUT + 1), Some(NotifyAction::Start(argv("next"))));
+        assert_eq!(
+            q.next_action(NOTIFY_TIMEOUT + 1),
+            Some(NotifyAction::Start(argv("next")))
+        );
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! `vrrp_script NAME { ... }` into a `ScriptConfig`, with keepalived's
+//! defaults.
+
+use super::command::script_command;
+use super::model::{Command, ConfigError, RunAs, ScriptConfig, Warning};
+use super::syntax::Statement;
+use super::values::{
+    block_of, error_at, expected_found, flag, integer, run_as, seconds_us, signed_in_range,
+    warn_at, warn_unsupported,
+};
+
+/// keepalived's weight range for scripts: a weight of 254 could lift a
+/// priority-1 instance to 255 and make it claim to own the addresses.
+pub(crate) const MAX_SCRIPT_WEIGHT: i32 = 253;
+/// keepalived stores rise and fall as a C int.
+const MAX_RISE_FALL: u32 = i32::MAX as u32;
+const DEFAULT_INTERVAL_US: u64 = 1_000_000;
+
+/// What the block said; a keyword given twice keeps its last value.
+#[derive(Default)]
+struct Written {
+    command: Option<Command>,
+    interval_us: Option<u64>,
+    timeout_us: Option<u64>,
+    weight: Option<i32>,
+    rise: Option<u32>,
+    fall: Option<u32>,
+    init_fail: bool,
+    user: Option<RunAs>,
+}
+
+pub(crate) fn vrrp_script(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<ScriptConfig, ConfigError> {
+    let Some(name) = statement.args.first().cloned() else {
+        return Err(error_at(
+            &statement.span,
+            "vrrp_script: missing argument, expected a script name".to_string(),
+        ));
+    };
+    if statement.args.len() > 1 {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!("vrrp_script {name}: extra values after the name ignored"),
+        );
+    }
+    let mut w = Written::default();
+    for line in block_of(statement)? {
+        read_line(&name, line, &mut w, warnings)?;
+    }
+    let Some(command) = w.command else {
+        return Err(error_at(
+            &statement.span,
+            format!("vrrp_script {name}: missing 'script' (required)"),
+        ));
+    };
+    let interval_us = w.interval_us.unwrap_or(DEFAULT_INTERVAL_US);
+    Ok(ScriptConfig {
+        name,
+        span: statement.span.clone(),
+        command,
+        interval_us,
+        // Default as documented by keepalived: a run may last one interval.
+        timeout_us: w.timeout_us.unwrap_or(interval_us),
+        weight: w.weight.unwrap_or(0),
+        rise: w.rise.unwrap_or(1),
+        fall: w.fall.unwrap_or(1),
+        init_fail: w.init_fail,
+        user: w.user,
+    })
+}
+
+fn read_line(
+    name: &str,
+    line: &Statement,
+    w: &mut Written,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    match line.keyword.as_str() {
+        "script" => w.command = Some(script_command(line, warnings)?),
+        "interval" => w.interval_us = Some(seconds_us(line, warnings)?),
+        "timeout" => w.timeout_us = Some(seconds_us(line, warnings)?),
+        "weight" => w.weight = Some(script_weight(name, line, warnings)?),
+        "rise" => w.rise = Some(integer(line, 1, MAX_RISE_FALL, warnings)?),
+        "fall" => w.fall = Some(integer(line, 1, MAX_RISE_FALL, warnings)?),
+        "init_fail" => {
+            flag(line, warnings)?;
+            w.init_fail = true;
+        }
+        "user" => w.user = Some(run_as(line, warnings)?),
+        _ => warn_unsupported(warnings, line),
+    }
+    Ok(())
+}
+
+/// `weight N [reverse]`.
+fn script_weight(
+    name: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<i32, ConfigError> {
+    let expected = format!("an integer -{MAX_SCRIPT_WEIGHT}..{MAX_SCRIPT_WEIGHT}");
+    if line.block.is_some() {
+        return Err(error_at(
+            &line.span,
+            "weight: does not take a '{' block".to_string(),
+        ));
+    }
+    let Some(text) = line.args.first() else {
+        return Err(error_at(
+            &line.span,
+            format!("weight: missing argument, expected {expected}"),
+        ));
+    };
+    let weight = signed_in_range(text, -MAX_SCRIPT_WEIGHT, MAX_SCRIPT_WEIGHT)
+        .ok_or_else(|| expected_found(line, &expected, text))?;
+    weight_options(
+        &format!("vrrp_script {name}"),
+        line,
+        &line.args[1..],
+        warnings,
+    );
+    Ok(weight)
+}
+
+/// The words after `weight N`. keepalived's `reverse` turns the adjustment
+/// around; keepvip does not do that yet, and says so rather than let the
+/// priority move the other way than the user asked. keepalived warns about
+/// and ignores any other word; so does keepvip.
+pub(crate) fn weight_options(
+    owner: &str,
+    line: &Statement,
+    options: &[String],
+    warnings: &mut Vec<Warning>,
+) {
+    for option in options {
+        let message = match option.as_str() {
+            // The default, spelled out.
+            "noreverse" | "no_reverse" => continue,
+            "reverse" => format!(
+                "{owner}: 'weight ... reverse' is not supported by keepvip yet, the weight \
+                 applies unreversed"
+            ),
+            other => format!("{owner}: unknown weight option '{other}', ignored"),
+        };
+        warn_at(warnings, &line.span, message);
+    }
+}
