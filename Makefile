@@ -2,8 +2,25 @@
 
 CARGO ?= cargo
 RELEASE_BIN := target/release/keepvip
+# Fully static musl builds; target settings live in cross/*.toml (cargo
+# --config files), never in a global ~/.cargo.
+STATIC_TARGET := x86_64-unknown-linux-musl
+STATIC_BIN := target/$(STATIC_TARGET)/release/keepvip
+AARCH64_TARGET := aarch64-unknown-linux-musl
+AARCH64_BIN := target/$(AARCH64_TARGET)/release/keepvip
 
-.PHONY: help build release test lint unit demo clean
+# make install: DESTDIR and PREFIX honoured; the service file's paths follow.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/keepvip
+# Which binary to install (default: the host release build).
+INSTALL_BIN ?= $(RELEASE_BIN)
+# systemd (the unit), sysv (the init.d script) or none.
+INIT ?= systemd
+
+.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean
 
 help:
 	@echo "make build    debug build"
@@ -11,6 +28,11 @@ help:
 	@echo "make test     format and lint checks, unit tests, namespace LAN tests (root)"
 	@echo "make unit     unit tests only (no root needed)"
 	@echo "make demo     two routers on a namespace LAN: failover and return (root)"
+	@echo "make static   fully static x86_64 musl binary ($(STATIC_BIN))"
+	@echo "make cross-aarch64  fully static aarch64 musl binary, linked by rust-lld"
+	@echo "make check-static   checks on both static binaries, init files, install,"
+	@echo "                    a namespace failover test with the static binary (root)"
+	@echo "make install  binary, example config, service file (DESTDIR, PREFIX, INIT=systemd|sysv|none)"
 
 build:
 	$(CARGO) build
@@ -18,6 +40,47 @@ build:
 release:
 	$(CARGO) build --release
 	@ls -l $(RELEASE_BIN) | awk '{print "$(RELEASE_BIN): " $$5 " bytes"}'
+
+static:
+	$(CARGO) build --release --locked --config cross/$(STATIC_TARGET).toml
+	@sh tests/print_size.sh $(STATIC_BIN)
+
+cross-aarch64:
+	$(CARGO) build --release --locked --config cross/$(AARCH64_TARGET).toml
+	@sh tests/print_size.sh $(AARCH64_BIN)
+
+# Real checks on what users ship: see the script's header.
+check-static: static cross-aarch64
+	bash tests/static_checks.sh $(STATIC_BIN) $(AARCH64_BIN)
+
+install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/keepvip $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/keepvip
+	install -m 0644 cross/keepvip.conf $(DESTDIR)$(DOCDIR)/keepvip.conf.example
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@# Never overwrite a config the user already has.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf ]; then \
+		echo "kept existing $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf"; \
+	else \
+		echo "install -m 0600 cross/keepvip.conf $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf"; \
+		install -m 0600 cross/keepvip.conf $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf; \
+	fi
+ifeq ($(INIT),systemd)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's#/usr/sbin/keepvip#$(SBINDIR)/keepvip#g' -e 's#/etc/keepvip/#$(SYSCONFDIR)/keepvip/#g' \
+		-e 's#/etc/default/keepvip#$(SYSCONFDIR)/default/keepvip#g' \
+		-e 's#/usr/share/doc/keepvip/#$(DOCDIR)/#g' \
+		cross/systemd/keepvip.service > $(DESTDIR)$(SYSTEMDUNITDIR)/keepvip.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/keepvip.service
+else ifeq ($(INIT),sysv)
+	install -d $(DESTDIR)$(SYSCONFDIR)/init.d
+	sed -e 's#/usr/sbin/keepvip#$(SBINDIR)/keepvip#g' -e 's#/etc/keepvip/#$(SYSCONFDIR)/keepvip/#g' \
+		-e 's#/etc/default/keepvip#$(SYSCONFDIR)/default/keepvip#g' \
+		cross/sysvinit/keepvip > $(DESTDIR)$(SYSCONFDIR)/init.d/keepvip
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/keepvip
+else ifneq ($(INIT),none)
+	$(error INIT must be systemd, sysv or none, not '$(INIT)')
+endif
 
 lint:
 	$(CARGO) fmt --all -- --check
