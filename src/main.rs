@@ -11,6 +11,7 @@ use log::{error, info, warn};
 
 use keepvip::config::{self, Authentication, Config, InitialState};
 use keepvip::daemon::{Daemon, Exit};
+use keepvip::sys::pidfile::PidFile;
 use keepvip::vrrp::timers::Timers;
 
 const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
@@ -129,6 +130,15 @@ fn load_config(path: &Path) -> Option<Config> {
 
 fn run(config: &Config, pid_file: Option<&Path>) -> ExitCode {
     info!("Starting keepvip {}", env!("CARGO_PKG_VERSION"));
+    // The pid file first: a second daemon must be refused before it
+    // touches any address of the first.
+    let _pid_file = match pid_file.map(PidFile::create).transpose() {
+        Ok(pid_file) => pid_file,
+        Err(e) => {
+            error!("pid file: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut daemon = match Daemon::new(config) {
         Ok(daemon) => daemon,
         Err(e) => {
@@ -136,16 +146,7 @@ fn run(config: &Config, pid_file: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(pid_file) = pid_file {
-        if let Err(e) = std::fs::write(pid_file, format!("{}\n", std::process::id())) {
-            error!("cannot write pid file {}: {e}", pid_file.display());
-            return ExitCode::FAILURE;
-        }
-    }
     let result = daemon.run();
-    if let Some(pid_file) = pid_file {
-        let _ = std::fs::remove_file(pid_file);
-    }
     match result {
         Ok(Exit::Stopped(signal)) => {
             info!("Stopped ({signal})");

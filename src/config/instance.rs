@@ -25,6 +25,7 @@ pub(crate) const OWNER_PRIORITY: u8 = 255;
 pub(crate) struct InstanceDefaults {
     pub garp_master_delay_s: u32,
     pub garp_master_repeat: u32,
+    pub garp_master_refresh_s: u32,
 }
 
 impl Default for InstanceDefaults {
@@ -34,6 +35,7 @@ impl Default for InstanceDefaults {
         InstanceDefaults {
             garp_master_delay_s: 5,
             garp_master_repeat: 5,
+            garp_master_refresh_s: 0,
         }
     }
 }
@@ -55,6 +57,7 @@ struct Written {
     virtual_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
     garp_master_repeat: Option<u32>,
+    garp_master_refresh_s: Option<u32>,
     track_scripts: Vec<ScriptRef>,
     track_interfaces: Vec<TrackedInterface>,
     notify: NotifyCommands,
@@ -145,6 +148,9 @@ fn read_line(
         }
         "garp_master_repeat" => {
             w.garp_master_repeat = Some(integer(line, 0, u32::MAX, warnings)?);
+        }
+        "garp_master_refresh" => {
+            w.garp_master_refresh_s = Some(integer(line, 0, 86_400, warnings)?);
         }
         "version" | "vrrp_version" => check_vrrp_version(line, warnings)?,
         "track_script" => {
@@ -294,6 +300,9 @@ fn finish(
             .garp_master_delay_s
             .unwrap_or(defaults.garp_master_delay_s),
         garp_master_repeat: w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat),
+        garp_master_refresh_s: w
+            .garp_master_refresh_s
+            .unwrap_or(defaults.garp_master_refresh_s),
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,

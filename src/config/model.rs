@@ -204,6 +204,9 @@ pub struct InstanceConfig {
     pub garp_master_delay_s: u32,
     /// Gratuitous ARPs per burst. Default 5.
     pub garp_master_repeat: u32,
+    /// `garp_master_refresh`: seconds between further bursts while master
+    /// (0, the default: none).
+    pub garp_master_refresh_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,

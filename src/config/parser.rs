@@ -136,6 +136,9 @@ fn global_defs(
             "vrrp_garp_master_delay" => {
                 defaults.garp_master_delay_s = integer(line, 0, u32::MAX, warnings)?;
             }
+            "vrrp_garp_master_refresh" => {
+                defaults.garp_master_refresh_s = integer(line, 0, 86_400, warnings)?;
+            }
             "vrrp_garp_master_repeat" => {
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }

@@ -274,6 +274,20 @@ fn global_defs_set_garp_defaults_wherever_they_are() {
 }
 
 #[test]
+fn garp_master_refresh_per_instance_or_global() {
+    let (vi, _) = only_instance(&instance_with(""));
+    assert_eq!(vi.garp_master_refresh_s, 0, "off by default");
+    let (vi, _) = only_instance(&instance_with(" garp_master_refresh 60"));
+    assert_eq!(vi.garp_master_refresh_s, 60);
+    let text = format!(
+        "global_defs {{\n vrrp_garp_master_refresh 30\n}}\n{}",
+        instance_with("")
+    );
+    assert_eq!(only_instance(&text).0.garp_master_refresh_s, 30);
+    assert!(error_of(&instance_with(" garp_master_refresh x")).starts_with("r1.conf:4: "));
+}
+
+#[test]
 fn vrrp_version() {
     let (_, w) = only_instance(&instance_with(" version 2"));
     assert!(w.is_empty());

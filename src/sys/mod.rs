@@ -9,6 +9,7 @@ pub mod arp;
 pub mod clock;
 pub mod interface;
 pub mod link_monitor;
+pub mod pidfile;
 pub mod process;
 pub mod rtnetlink;
 pub mod signals;

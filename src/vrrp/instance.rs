@@ -77,6 +77,8 @@ struct Deadlines {
     master_down: Option<Micros>,
     /// The second gratuitous ARP burst after becoming master.
     garp_repeat: Option<Micros>,
+    /// The next periodic burst (`garp_master_refresh`).
+    garp_refresh: Option<Micros>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +97,7 @@ pub struct Instance {
     virtual_addresses: Vec<Ipv4Addr>,
     authentication: Option<Authentication>,
     garp_master_delay: Micros,
+    garp_master_refresh: Micros,
 
     state: State,
     /// Held in FAULT by tracking; `start` goes straight to FAULT if set.
@@ -121,6 +124,7 @@ impl Instance {
             virtual_addresses: config.virtual_addresses.iter().map(|v| v.addr).collect(),
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
+            garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
             state: State::Initialize,
             faulty: false,
             deadlines: Deadlines::default(),
@@ -208,9 +212,16 @@ impl Instance {
                     let next = due + interval;
                     self.deadlines.advert = Some(if next > now { next } else { now + interval });
                 }
-                if self.deadlines.garp_repeat.is_some_and(|t| t <= now) {
-                    out.push(Action::SendGratuitousArp);
+                let repeat_due = self.deadlines.garp_repeat.is_some_and(|t| t <= now);
+                let refresh_due = self.deadlines.garp_refresh.is_some_and(|t| t <= now);
+                if repeat_due {
                     self.deadlines.garp_repeat = None;
+                }
+                if refresh_due {
+                    self.deadlines.garp_refresh = Some(now + self.garp_master_refresh);
+                }
+                if repeat_due || refresh_due {
+                    out.push(Action::SendGratuitousArp);
                 }
             }
             State::Initialize | State::Fault | State::Stopped => {}
@@ -373,6 +384,7 @@ impl Instance {
             advert: Some(now + self.timers().advert_interval),
             master_down: None,
             garp_repeat: (self.garp_master_delay > 0).then(|| now + self.garp_master_delay),
+            garp_refresh: (self.garp_master_refresh > 0).then(|| now + self.garp_master_refresh),
         };
     }
 
@@ -383,9 +395,8 @@ impl Instance {
             out.push(Action::RemoveVirtualAddresses);
         }
         self.deadlines = Deadlines {
-            advert: None,
             master_down: Some(now + self.timers().master_down),
-            garp_repeat: None,
+            ..Deadlines::default()
         };
     }
 

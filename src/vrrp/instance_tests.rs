@@ -397,3 +397,31 @@ fn backup_whose_priority_rises_preempts_the_master() {
     }
     assert_eq!(i.state(), State::Master);
 }
+
+#[test]
+fn garp_master_refresh_repeats_bursts_while_master() {
+    let mut config = instance_config(Backup, 255, true);
+    config.garp_master_delay_s = 0;
+    config.garp_master_refresh_s = 10;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    let mut bursts = Vec::new();
+    while let Some(at) = i.poll_timeout().filter(|t| *t <= 35 * SEC) {
+        let mut out = Vec::new();
+        i.handle_timeout(at, &mut out);
+        if out.contains(&Action::SendGratuitousArp) {
+            bursts.push(at);
+        }
+    }
+    assert_eq!(bursts, vec![10 * SEC, 20 * SEC, 30 * SEC]);
+    // Leaving master stops them.
+    i.handle_advert(
+        36 * SEC,
+        HIGHER_ADDRESS,
+        &advert_from(&i, 255),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert!(i.poll_timeout().unwrap() > 36 * SEC + 3 * SEC);
+}

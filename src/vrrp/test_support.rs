@@ -40,6 +40,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         }],
         garp_master_delay_s: 5,
         garp_master_repeat: 5,
+        garp_master_refresh_s: 0,
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         notify: Default::default(),
