@@ -24,6 +24,8 @@ pub struct Counters {
     pub notify_runs: u64,
     /// Notify commands that could not start, failed, or were killed.
     pub notify_failures: u64,
+    /// Virtual addresses put back after someone removed them.
+    pub addresses_restored: u64,
     pub discarded: [u64; Discard::ALL.len()],
 }
 
@@ -49,6 +51,7 @@ impl Counters {
             ("script_start_errors", self.script_start_errors),
             ("notify_runs", self.notify_runs),
             ("notify_failures", self.notify_failures),
+            ("addresses_restored", self.addresses_restored),
         ];
         for (name, value) in lines {
             let _ = writeln!(text, "{name} {value}");
@@ -148,6 +151,6 @@ mod tests {
         counters.discard(Discard::BadTtl);
         let text = counters.render();
         assert!(text.contains("discarded_bad_ttl 1\n"));
-        assert_eq!(text.lines().count(), 13 + Discard::ALL.len());
+        assert_eq!(text.lines().count(), 14 + Discard::ALL.len());
     }
 }

@@ -8,6 +8,7 @@ use log::{info, warn};
 use super::scripts::start_command;
 use super::Daemon;
 use crate::config::Command;
+use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::notify_queue::NotifyAction;
 use crate::tracking::schedule::{Outcome, RunAction};
@@ -130,17 +131,26 @@ impl Daemon {
                     .into_iter()
                     .map(|name| {
                         let up = crate::sys::interface::is_up(&name).unwrap_or(false);
-                        crate::sys::link_monitor::LinkEvent {
+                        NetEvent::Link(LinkEvent {
                             ifindex: 0,
                             name,
                             up,
-                        }
+                        })
                     })
                     .collect()
             }
         };
         let now = self.clock.now_us();
         for event in events {
+            let event = match event {
+                NetEvent::Link(event) => event,
+                NetEvent::AddressRemoved {
+                    ifindex, address, ..
+                } => {
+                    self.restore_removed_address(ifindex, address);
+                    continue;
+                }
+            };
             let Some(known) = self.link_up.get_mut(&event.name) else {
                 continue;
             };
@@ -162,6 +172,45 @@ impl Daemon {
                         .any(|t| t.interface == event.name);
                 if uses {
                     self.evaluate_tracking(index, now);
+                }
+            }
+        }
+    }
+
+    /// Someone removed an address: if it is a virtual address of a master,
+    /// it goes back at once (our own removals happen after leaving master,
+    /// so they never come here as a master's).
+    fn restore_removed_address(&mut self, ifindex: u32, address: std::net::IpAddr) {
+        for instance in &self.instances {
+            if instance.machine.state() != State::Master {
+                continue;
+            }
+            let vips = instance
+                .config
+                .virtual_addresses
+                .iter()
+                .zip(&instance.address_ifindex);
+            for (vip, vip_ifindex) in vips {
+                if *vip_ifindex != ifindex || std::net::IpAddr::V4(vip.addr) != address {
+                    continue;
+                }
+                let name = &instance.config.name;
+                warn!(
+                    "({name}) {}/{} was removed by someone else: restoring it",
+                    vip.addr, vip.prefix_len
+                );
+                self.counters.addresses_restored += 1;
+                match self
+                    .netlink
+                    .add_ipv4(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
+                {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => warn!("({name}) cannot restore {}: {e}", vip.addr),
+                }
+                let link = &self.links[instance.link];
+                for _ in 0..instance.config.garp_master_repeat.max(1) {
+                    let _ = link.arp.send(link.mac, vip.addr);
                 }
             }
         }

@@ -1,5 +1,7 @@
-//! Link state changes from the kernel: a NETLINK_ROUTE socket subscribed to
-//! RTMGRP_LINK, non-blocking, for the event loop to poll.
+//! Link and address changes from the kernel: a NETLINK_ROUTE socket
+//! subscribed to RTMGRP_LINK and RTMGRP_IPV4_IFADDR, non-blocking, for the
+//! event loop to poll. Address removals let a master put back a virtual
+//! address that someone deleted.
 //!
 //! Each RTM_NEWLINK / RTM_DELLINK carries an `ifinfomsg` and attributes:
 //!
@@ -13,13 +15,29 @@
 //! and an interface that is re-created comes back with a new index.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::rtnetlink::{attrs, ne_u32, split_messages};
 use super::socket::new_socket;
 
 const IFINFOMSG_LEN: usize = 16;
+const IFADDRMSG_LEN: usize = 8;
 const IFLA_IFNAME: u16 = libc::IFLA_IFNAME;
+const IFA_ADDRESS: u16 = libc::IFA_ADDRESS;
+const IFA_LOCAL: u16 = libc::IFA_LOCAL;
+
+/// What the kernel told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    Link(LinkEvent),
+    /// An address was removed from an interface (by us or anyone).
+    AddressRemoved {
+        ifindex: u32,
+        address: IpAddr,
+        prefix_len: u8,
+    },
+}
 
 /// One interface's state as an event reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +64,7 @@ impl LinkMonitor {
         // SAFETY: sockaddr_nl is plain data; zeroed is a valid value.
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        addr.nl_groups = libc::RTMGRP_LINK as u32;
+        addr.nl_groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR) as u32;
         // SAFETY: addr is a valid sockaddr_nl of the size passed.
         let rc = unsafe {
             libc::bind(
@@ -64,7 +82,7 @@ impl LinkMonitor {
     /// Every event queued now. An overrun socket (ENOBUFS: events were
     /// lost) is reported as an error of kind `OutOfMemory`, so that the
     /// caller re-reads the state of what it tracks.
-    pub fn read_events(&mut self) -> io::Result<Vec<LinkEvent>> {
+    pub fn read_events(&mut self) -> io::Result<Vec<NetEvent>> {
         let mut events = Vec::new();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -83,7 +101,7 @@ impl LinkMonitor {
                     _ => Err(err),
                 };
             }
-            events.extend(parse_link_events(&buf[..n as usize])?);
+            events.extend(parse_events(&buf[..n as usize])?);
         }
     }
 }
@@ -94,13 +112,17 @@ impl AsRawFd for LinkMonitor {
     }
 }
 
-/// The link events in one netlink datagram; other messages are skipped.
-pub fn parse_link_events(datagram: &[u8]) -> io::Result<Vec<LinkEvent>> {
+/// The events in one netlink datagram; other messages are skipped.
+pub fn parse_events(datagram: &[u8]) -> io::Result<Vec<NetEvent>> {
     let mut events = Vec::new();
     for message in split_messages(datagram)? {
         let deleted = match message.ty {
             libc::RTM_NEWLINK => false,
             libc::RTM_DELLINK => true,
+            libc::RTM_DELADDR => {
+                events.extend(parse_address_removal(message.payload)?);
+                continue;
+            }
             _ => continue,
         };
         let payload = message.payload;
@@ -119,13 +141,40 @@ pub fn parse_link_events(datagram: &[u8]) -> io::Result<Vec<LinkEvent>> {
         }
         let Some(name) = name else { continue };
         let running = libc::IFF_UP as u32 | libc::IFF_RUNNING as u32;
-        events.push(LinkEvent {
+        events.push(NetEvent::Link(LinkEvent {
             ifindex,
             name,
             up: !deleted && flags & running == running,
-        });
+        }));
     }
     Ok(events)
+}
+
+fn parse_address_removal(payload: &[u8]) -> io::Result<Option<NetEvent>> {
+    if payload.len() < IFADDRMSG_LEN || i32::from(payload[0]) != libc::AF_INET {
+        return Ok(None);
+    }
+    let prefix_len = payload[1];
+    let ifindex = ne_u32(&payload[4..8]);
+    let (mut local, mut peer) = (None, None);
+    for attr in attrs(&payload[IFADDRMSG_LEN..]) {
+        let (ty, value) = attr?;
+        if value.len() == 4 {
+            let addr = Ipv4Addr::new(value[0], value[1], value[2], value[3]);
+            match ty {
+                IFA_LOCAL => local = Some(addr),
+                IFA_ADDRESS => peer = Some(addr),
+                _ => {}
+            }
+        }
+    }
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS differs from
+    // it only on point-to-point links.
+    Ok(local.or(peer).map(|addr| NetEvent::AddressRemoved {
+        ifindex,
+        address: IpAddr::V4(addr),
+        prefix_len,
+    }))
 }
 
 #[cfg(test)]
@@ -166,10 +215,13 @@ mod tests {
             "eth0",
         ));
         datagram.extend(link_message(libc::RTM_DELLINK, 4, up, "eth1"));
-        let events = parse_link_events(&datagram).unwrap();
+        let events = parse_events(&datagram).unwrap();
         let states: Vec<_> = events
             .iter()
-            .map(|e| (e.ifindex, e.name.as_str(), e.up))
+            .map(|e| match e {
+                NetEvent::Link(e) => (e.ifindex, e.name.as_str(), e.up),
+                other => panic!("not a link event: {other:?}"),
+            })
             .collect();
         assert_eq!(
             states,
@@ -181,10 +233,34 @@ mod tests {
     fn malformed_datagram_is_an_error_not_a_panic() {
         let mut datagram = link_message(libc::RTM_NEWLINK, 3, 0, "eth0");
         datagram[0] = 200;
-        assert!(parse_link_events(&datagram).is_err());
+        assert!(parse_events(&datagram).is_err());
         let truncated = link_message(libc::RTM_NEWLINK, 3, 0, "eth0");
         for len in 0..truncated.len() {
-            let _ = parse_link_events(&truncated[..len]);
+            let _ = parse_events(&truncated[..len]);
         }
+    }
+
+    #[test]
+    fn parses_address_removal() {
+        let mut body = vec![libc::AF_INET as u8, 24, 0, 0];
+        body.extend_from_slice(&7u32.to_ne_bytes());
+        for ty in [IFA_ADDRESS, IFA_LOCAL] {
+            body.extend_from_slice(&8u16.to_ne_bytes());
+            body.extend_from_slice(&ty.to_ne_bytes());
+            body.extend_from_slice(&[192, 0, 2, 100]);
+        }
+        let mut msg = Vec::new();
+        msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        msg.extend_from_slice(&libc::RTM_DELADDR.to_ne_bytes());
+        msg.extend_from_slice(&[0; 10]);
+        msg.extend_from_slice(&body);
+        assert_eq!(
+            parse_events(&msg).unwrap(),
+            vec![NetEvent::AddressRemoved {
+                ifindex: 7,
+                address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
+                prefix_len: 24
+            }]
+        );
     }
 }

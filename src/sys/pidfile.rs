@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 /// Holds the lock until dropped; removes the file then.
 #[derive(Debug)]
 pub struct PidFile {
-    file: File,
+    /// Never read: holding the descriptor open is what holds the lock.
+    _file: File,
     path: PathBuf,
 }
 
@@ -46,7 +47,7 @@ impl PidFile {
         writeln!(file, "{}", std::process::id())?;
         file.flush()?;
         Ok(PidFile {
-            file,
+            _file: file,
             path: path.to_path_buf(),
         })
     }
