@@ -93,7 +93,7 @@ unit:
 # one test thread keeps their logs readable and the 2-core machines calm.
 test: lint
 	$(CARGO) test --lib --bins
-	$(CARGO) test --tests -- --test-threads=1
+	$(CARGO) test --test '*' -- --test-threads=1
 
 demo: release
 	sh tests/demo.sh $(RELEASE_BIN)
