@@ -18,6 +18,7 @@ pub mod model;
 mod parser;
 mod script;
 mod source;
+mod sync_group;
 mod syntax;
 mod tracking;
 mod values;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, TrackedInterface, TrackedScript, VirtualAddress, Warning,
+    RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
+    Warning,
 };
 pub use parser::{load, parse_str};

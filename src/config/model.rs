@@ -70,6 +70,21 @@ pub struct Config {
     /// `global_defs { enable_script_security }`: refuse scripts that a
     /// non-root user could modify.
     pub script_security: bool,
+    /// Every `vrrp_sync_group NAME { ... }`, in file order.
+    pub sync_groups: Vec<SyncGroupConfig>,
+}
+
+/// `vrrp_sync_group NAME { group { VI_1 VI_2 } notify_* ... }`: instances
+/// that change state together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroupConfig {
+    pub name: String,
+    pub span: Span,
+    /// Indexes into `Config::instances`; each instance is in one group at
+    /// most.
+    pub members: Vec<usize>,
+    /// The group's own notify commands; `notify` gets `GROUP NAME STATE`.
+    pub notify: NotifyCommands,
 }
 
 /// A user (and optionally a group) to run a script as, by name or number;

@@ -8,6 +8,7 @@ use super::instance::{check_vrrp_version, instance, InstanceDefaults, OWNER_PRIO
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::script::vrrp_script;
 use super::source::read_text;
+use super::sync_group::sync_group;
 use super::syntax::{statements, Statement};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
@@ -48,11 +49,17 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
                 script_refs.push(refs);
             }
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
+            "vrrp_sync_group" => {}
             _ => warn_unsupported(warnings, statement),
         }
     }
     check_instances_are_distinct(&config)?;
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
+    // Groups name instances, which may come later in the file.
+    for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
+        let group = sync_group(statement, &config, warnings)?;
+        config.sync_groups.push(group);
+    }
     Ok(config)
 }
 

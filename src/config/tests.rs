@@ -306,7 +306,7 @@ fn vrrp_version() {
 #[test]
 fn unknown_keywords_warn_and_skip_their_block() {
     let text = format!(
-        "vrrp_sync_group G {{\n group {{\n VI_1\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
+        "static_ipaddress {{\n group {{\n 192.0.2.50\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
         instance_with(" track_file {\n chk\n }\n smtp_alert\n unicast_peer {\n 192.0.2.2\n }")
     );
@@ -314,7 +314,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     assert_eq!(config.instances.len(), 1);
     let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
     let expected = [
-        ("r1.conf:1: ", "vrrp_sync_group"),
+        ("r1.conf:1: ", "static_ipaddress"),
         ("r1.conf:6: ", "virtual_server"),
         ("r1.conf:12: ", "track_file"),
         ("r1.conf:15: ", "smtp_alert"),
@@ -1019,4 +1019,31 @@ fn unknown_tracked_script_in_an_included_file_names_that_file() {
             dir.0.join("inst.conf").display()
         )
     );
+}
+
+#[test]
+fn sync_groups_name_their_instances() {
+    let second = instance_with("")
+        .replace("VI_1", "VI_2")
+        .replace("50", "51");
+    let text = format!(
+        "vrrp_sync_group VG_1 {{\n group {{\n  VI_1\n  VI_2\n }}\n notify_master \"/bin/true master\"\n}}\n{}{second}",
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let group = &config.sync_groups[0];
+    assert_eq!(group.name, "VG_1");
+    assert_eq!(group.members, vec![0, 1]);
+    assert_eq!(
+        group.notify.master.as_ref().unwrap().argv,
+        vec!["/bin/true", "master"]
+    );
+    let unknown = text.replace("  VI_2\n", "  VI_3\n");
+    assert_eq!(
+        error_of(&unknown),
+        "r1.conf:4: vrrp_sync_group VG_1: no vrrp_instance named \"VI_3\""
+    );
+    let twice = format!("{text}vrrp_sync_group VG_2 {{\n group {{\n  VI_2\n }}\n}}\n");
+    assert!(error_of(&twice).contains("VI_2 is already in vrrp_sync_group VG_1"));
 }

@@ -27,6 +27,7 @@ impl Daemon {
                         self.counters.became_master += 1;
                     }
                     self.queue_notify(index, to);
+                    self.follow_sync_group(index, from, to);
                 }
                 Action::SendAdvert(advert) => {
                     let link = &self.links[instance.link];

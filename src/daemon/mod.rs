@@ -9,9 +9,11 @@
 mod actions;
 mod dump;
 mod link;
+mod notify;
 mod packets;
 mod scripts;
 pub mod stats;
+mod sync_group;
 mod tracking;
 
 use std::collections::HashMap;
@@ -26,7 +28,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
 
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, SyncGroupConfig};
 use crate::sys::clock::MonotonicClock;
 use crate::sys::link_monitor::LinkMonitor;
 use crate::sys::rtnetlink::RtNetlink;
@@ -57,6 +59,16 @@ struct RunningInstance {
     address_ifindex: Vec<u32>,
     /// Its notify commands, run one at a time in transition order.
     notify: NotifyQueue,
+    /// Index into `Daemon::groups`, if it is in a sync group.
+    group: Option<usize>,
+}
+
+/// A `vrrp_sync_group` at run time.
+struct SyncGroup {
+    config: SyncGroupConfig,
+    /// The state the group last moved to, for its notify commands.
+    state: Option<crate::vrrp::instance::State>,
+    notify: NotifyQueue,
 }
 
 pub struct Daemon {
@@ -68,6 +80,7 @@ pub struct Daemon {
     links: Vec<Link>,
     instances: Vec<RunningInstance>,
     scripts: Vec<ScriptRuntime>,
+    groups: Vec<SyncGroup>,
     /// Up (and running) or not, by interface name, for every interface an
     /// instance uses or tracks; kept current by link events.
     link_up: HashMap<String, bool>,
@@ -141,6 +154,7 @@ impl Daemon {
                 link,
                 address_ifindex,
                 notify: NotifyQueue::default(),
+                group: None,
             };
             remove_stale_addresses(&mut netlink, &running);
             instances.push(running);
@@ -152,6 +166,20 @@ impl Daemon {
             .iter()
             .map(|script| ScriptRuntime::new(script, config, now))
             .collect();
+        let groups: Vec<SyncGroup> = config
+            .sync_groups
+            .iter()
+            .map(|group| SyncGroup {
+                config: group.clone(),
+                state: None,
+                notify: NotifyQueue::default(),
+            })
+            .collect();
+        for (index, group) in groups.iter().enumerate() {
+            for member in &group.config.members {
+                instances[*member].group = Some(index);
+            }
+        }
         let mut link_up = HashMap::new();
         for instance in &instances {
             let tracked = instance
@@ -173,6 +201,7 @@ impl Daemon {
             links,
             instances,
             scripts,
+            groups,
             link_up,
             script_user: config.script_user.clone(),
             script_security: config.script_security,
@@ -231,15 +260,16 @@ impl Daemon {
             return Some(Duration::ZERO);
         }
         let now = self.clock.now_us();
-        let instances = self.instances.iter().flat_map(|i| {
-            let notify = i.notify.poll_timeout(now);
-            i.machine.poll_timeout().into_iter().chain(notify)
-        });
+        let instances = self
+            .instances
+            .iter()
+            .filter_map(|i| i.machine.poll_timeout());
         let scripts = self
             .scripts
             .iter()
             .filter_map(|s| s.schedule.poll_timeout());
-        let earliest = instances.chain(scripts).min()?;
+        let notify = self.notify_poll_timeout(now);
+        let earliest = instances.chain(scripts).chain(notify).min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
     }
@@ -247,9 +277,7 @@ impl Daemon {
     fn run_due_timers(&mut self) {
         let now = self.clock.now_us();
         self.run_due_scripts(now);
-        for index in 0..self.instances.len() {
-            self.run_notify_queue(index, now);
-        }
+        self.run_notify_queues(now);
         for index in 0..self.instances.len() {
             if self.instances[index]
                 .machine

@@ -5,19 +5,13 @@
 
 use log::{info, warn};
 
-use super::scripts::start_command;
 use super::Daemon;
-use crate::config::Command;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
-use crate::tracking::notify_queue::NotifyAction;
 use crate::tracking::schedule::{Outcome, RunAction};
 use crate::tracking::verdict::{verdict, Tracked, Verdict};
 use crate::vrrp::instance::State;
-use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
-
-/// How long a stopping daemon waits for its last notify commands.
-const NOTIFY_GRACE_ON_EXIT: Micros = MICROS_PER_SECOND;
+use crate::vrrp::timers::Micros;
 
 impl Daemon {
     /// Starts, terminates and kills check scripts as their schedules say.
@@ -69,21 +63,8 @@ impl Daemon {
                 let _ = process::signal_group(pid, libc::SIGKILL);
                 let outcome = script.schedule.exited(how.success());
                 self.script_outcome(index, outcome, now);
-            } else if let Some(index) = self
-                .instances
-                .iter()
-                .position(|i| i.notify.running_pid() == Some(pid))
-            {
-                if !how.success() {
-                    self.counters.notify_failures += 1;
-                    warn!(
-                        "({}) notify command ended with {}",
-                        self.instances[index].config.name,
-                        describe(how)
-                    );
-                }
-                self.instances[index].notify.exited(pid);
-                self.run_notify_queue(index, now);
+            } else {
+                self.notify_command_ended(pid, how, now);
             }
         }
     }
@@ -254,107 +235,22 @@ impl Daemon {
             }
         }
         self.execute(index, actions);
-    }
-
-    /// Queues the notify commands of a transition to `to`.
-    pub(super) fn queue_notify(&mut self, index: usize, to: State) {
-        let instance = &mut self.instances[index];
-        let notify = &instance.config.notify;
-        let specific = match to {
-            State::Master => &notify.master,
-            State::Backup => &notify.backup,
-            State::Fault => &notify.fault,
-            State::Stopped => &notify.stop,
-            State::Initialize => &None,
-        };
-        let mut commands: Vec<Vec<String>> = specific.iter().map(|c| c.argv.clone()).collect();
-        if let (Some(any), false) = (&notify.any, to == State::Initialize) {
-            // keepalived's convention: "INSTANCE" name state priority.
-            let mut argv = any.argv.clone();
-            argv.extend([
-                "INSTANCE".to_string(),
-                instance.config.name.clone(),
-                to.to_string(),
-                instance.machine.priority().to_string(),
-            ]);
-            commands.push(argv);
-        }
-        for argv in commands {
-            instance.notify.push(argv);
-        }
-        let now = self.clock.now_us();
-        self.run_notify_queue(index, now);
-    }
-
-    /// Starts the next notify command, or kills one that overstayed.
-    pub(super) fn run_notify_queue(&mut self, index: usize, now: Micros) {
-        while let Some(action) = self.instances[index].notify.next_action(now) {
-            let instance = &mut self.instances[index];
-            match action {
-                NotifyAction::Start(argv) => {
-                    self.counters.notify_runs += 1;
-                    let command = Command {
-                        argv,
-                        span: instance.config.span.clone(),
-                    };
-                    match start_command(&command, self.script_user.as_ref(), self.script_security) {
-                        Ok(pid) => {
-                            instance.notify.started(Some(pid));
-                            return;
-                        }
-                        Err(why) => {
-                            self.counters.notify_failures += 1;
-                            warn!("({}) notify command not run: {why}", instance.config.name);
-                            instance.notify.started(None);
-                        }
-                    }
-                }
-                NotifyAction::Kill(pid) => {
-                    self.counters.notify_failures += 1;
-                    warn!(
-                        "({}) notify command still running after 30 s: killed",
-                        instance.config.name
-                    );
-                    let _ = process::signal_group(pid, libc::SIGKILL);
-                    return;
-                }
-            }
-        }
+        self.sync_group_faults(index, now);
     }
 
     /// On the way out: check scripts are stopped, and the last notify
-    /// commands (notify_stop above all) run in order, for at most a second
-    /// in all; what is still queued then is started without waiting.
+    /// commands (notify_stop above all) get their grace period.
     pub(super) fn finish_children(&mut self) {
         for script in &self.scripts {
             if let Some(pid) = script.pid {
                 let _ = process::signal_group(pid, libc::SIGTERM);
             }
         }
-        let deadline = self.clock.now_us() + NOTIFY_GRACE_ON_EXIT;
-        while self.clock.now_us() < deadline && self.instances.iter().any(|i| !i.notify.is_idle()) {
-            for (pid, _) in process::reap() {
-                for index in 0..self.instances.len() {
-                    self.instances[index].notify.exited(pid);
-                }
-            }
-            let now = self.clock.now_us();
-            for index in 0..self.instances.len() {
-                self.run_notify_queue(index, now);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        for index in 0..self.instances.len() {
-            // Abandon the running one (it goes on by itself) and start the rest.
-            if let Some(pid) = self.instances[index].notify.running_pid() {
-                self.instances[index].notify.exited(pid);
-            }
-            self.run_notify_queue(index, deadline);
-        }
+        self.finish_notify_commands();
     }
 }
 
-fn describe(how: ExitKind) -> String {
+pub(super) fn describe(how: ExitKind) -> String {
     match how {
         ExitKind::Exited(code) => format!("exit status {code}"),
         ExitKind::Signaled(signal) => format!("signal {signal}"),

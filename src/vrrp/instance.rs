@@ -100,8 +100,10 @@ pub struct Instance {
     garp_master_refresh: Micros,
 
     state: State,
-    /// Held in FAULT by tracking; `start` goes straight to FAULT if set.
-    faulty: bool,
+    /// Held in FAULT by its own tracking (scripts, interfaces).
+    tracking_fault: bool,
+    /// Held in FAULT because another member of its sync group is.
+    group_fault: bool,
     deadlines: Deadlines,
     /// While a lower-priority master has been seen for less than
     /// preempt_delay, it is still obeyed; this is when that ends.
@@ -126,7 +128,8 @@ impl Instance {
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
             garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
             state: State::Initialize,
-            faulty: false,
+            tracking_fault: false,
+            group_fault: false,
             deadlines: Deadlines::default(),
             preempt_allowed_at: None,
         }
@@ -175,7 +178,7 @@ impl Instance {
         if self.state != State::Initialize {
             return;
         }
-        if self.faulty {
+        if self.is_faulty() {
             self.enter(State::Fault, out);
         } else if self.priority == PRIORITY_OWNER {
             self.become_master(now, out);
@@ -250,10 +253,33 @@ impl Instance {
     /// (`false`). Entering FAULT gives up mastership the way a stop does;
     /// leaving it starts a fresh election as backup.
     pub fn set_fault(&mut self, now: Micros, faulty: bool, out: &mut Vec<Action>) {
-        if self.faulty == faulty {
+        let before = self.is_faulty();
+        self.tracking_fault = faulty;
+        self.fault_changed(now, before, out);
+    }
+
+    /// Another member of the sync group is (or no longer is) in FAULT: the
+    /// group goes to FAULT together.
+    pub fn set_group_fault(&mut self, now: Micros, held: bool, out: &mut Vec<Action>) {
+        let before = self.is_faulty();
+        self.group_fault = held;
+        self.fault_changed(now, before, out);
+    }
+
+    /// Whether its own tracking (not its group) holds it in FAULT.
+    pub fn tracking_fault(&self) -> bool {
+        self.tracking_fault
+    }
+
+    fn is_faulty(&self) -> bool {
+        self.tracking_fault || self.group_fault
+    }
+
+    fn fault_changed(&mut self, now: Micros, before: bool, out: &mut Vec<Action>) {
+        let faulty = self.is_faulty();
+        if faulty == before {
             return;
         }
-        self.faulty = faulty;
         match (faulty, self.state) {
             (_, State::Initialize | State::Stopped) => {}
             (true, State::Master) => {
@@ -274,6 +300,21 @@ impl Instance {
                 }
             }
             (false, _) => {}
+        }
+    }
+
+    /// A sync group member became master: so does this backup, so that
+    /// the group's addresses stay on one router.
+    pub fn follow_group_to_master(&mut self, now: Micros, out: &mut Vec<Action>) {
+        if self.state == State::Backup {
+            self.become_master(now, out);
+        }
+    }
+
+    /// A sync group member gave up mastership: so does this master.
+    pub fn follow_group_to_backup(&mut self, now: Micros, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.become_backup(now, out);
         }
     }
 

@@ -425,3 +425,33 @@ fn garp_master_refresh_repeats_bursts_while_master() {
     assert_eq!(i.state(), State::Backup);
     assert!(i.poll_timeout().unwrap() > 36 * SEC + 3 * SEC);
 }
+
+#[test]
+fn group_fault_and_own_fault_hold_independently() {
+    let mut i = master(100);
+    i.set_group_fault(10 * SEC, true, &mut Vec::new());
+    assert_eq!(i.state(), State::Fault);
+    i.set_fault(11 * SEC, true, &mut Vec::new());
+    i.set_group_fault(12 * SEC, false, &mut Vec::new());
+    assert_eq!(i.state(), State::Fault, "still held by its own tracking");
+    assert!(i.tracking_fault());
+    i.set_fault(13 * SEC, false, &mut Vec::new());
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn group_members_follow_to_master_and_back() {
+    let mut i = started(100, true);
+    let mut out = Vec::new();
+    i.follow_group_to_master(SEC, &mut out);
+    assert_eq!(i.state(), State::Master);
+    assert!(out.contains(&Action::AddVirtualAddresses));
+    let mut out = Vec::new();
+    i.follow_group_to_backup(2 * SEC, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    assert!(out.contains(&Action::RemoveVirtualAddresses));
+    // Following never pulls an instance out of FAULT.
+    i.set_fault(3 * SEC, true, &mut Vec::new());
+    i.follow_group_to_master(4 * SEC, &mut Vec::new());
+    assert_eq!(i.state(), State::Fault);
+}

@@ -1,0 +1,203 @@
+//! Notify commands of instances and sync groups: queued on each transition,
+//! run one at a time per owner in transition order, never waited for in the
+//! loop, killed when they overstay.
+
+use log::warn;
+
+use super::scripts::start_command;
+use super::tracking::describe;
+use super::Daemon;
+use crate::config::{Command, NotifyCommands};
+use crate::sys::process::{self, ExitKind};
+use crate::tracking::notify_queue::{NotifyAction, NotifyQueue};
+use crate::vrrp::instance::State;
+use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
+
+/// How long a stopping daemon waits for its last notify commands.
+const NOTIFY_GRACE_ON_EXIT: Micros = MICROS_PER_SECOND;
+
+/// Whose notify queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Notifier {
+    Instance(usize),
+    Group(usize),
+}
+
+/// The command for a transition to `to`: the specific `notify_*` one, then
+/// the generic `notify` with keepalived's arguments appended.
+fn commands_for(notify: &NotifyCommands, to: State, generic_args: Vec<String>) -> Vec<Vec<String>> {
+    let specific = match to {
+        State::Master => &notify.master,
+        State::Backup => &notify.backup,
+        State::Fault => &notify.fault,
+        State::Stopped => &notify.stop,
+        State::Initialize => return Vec::new(),
+    };
+    let mut commands: Vec<Vec<String>> = specific.iter().map(|c| c.argv.clone()).collect();
+    if let Some(any) = &notify.any {
+        let mut argv = any.argv.clone();
+        argv.extend(generic_args);
+        commands.push(argv);
+    }
+    commands
+}
+
+impl Daemon {
+    fn queue(&mut self, who: Notifier) -> &mut NotifyQueue {
+        match who {
+            Notifier::Instance(i) => &mut self.instances[i].notify,
+            Notifier::Group(g) => &mut self.groups[g].notify,
+        }
+    }
+
+    fn notifier_name(&self, who: Notifier) -> String {
+        match who {
+            Notifier::Instance(i) => self.instances[i].config.name.clone(),
+            Notifier::Group(g) => format!("group {}", self.groups[g].config.name),
+        }
+    }
+
+    fn notifiers(&self) -> impl Iterator<Item = Notifier> {
+        let instances = (0..self.instances.len()).map(Notifier::Instance);
+        instances.chain((0..self.groups.len()).map(Notifier::Group))
+    }
+
+    /// Queues an instance's notify commands for its transition to `to`.
+    pub(super) fn queue_notify(&mut self, index: usize, to: State) {
+        let instance = &self.instances[index];
+        // keepalived's convention: INSTANCE name state priority.
+        let args = vec![
+            "INSTANCE".to_string(),
+            instance.config.name.clone(),
+            to.to_string(),
+            instance.machine.priority().to_string(),
+        ];
+        let commands = commands_for(&instance.config.notify, to, args);
+        self.push_and_run(Notifier::Instance(index), commands);
+    }
+
+    /// Queues a sync group's notify commands (`notify` gets GROUP name state).
+    pub(super) fn queue_group_notify(&mut self, group: usize, to: State) {
+        let config = &self.groups[group].config;
+        let args = vec!["GROUP".to_string(), config.name.clone(), to.to_string()];
+        let commands = commands_for(&config.notify, to, args);
+        self.push_and_run(Notifier::Group(group), commands);
+    }
+
+    fn push_and_run(&mut self, who: Notifier, commands: Vec<Vec<String>>) {
+        for argv in commands {
+            self.queue(who).push(argv);
+        }
+        let now = self.clock.now_us();
+        self.run_notify_queue(who, now);
+    }
+
+    /// Every queue's due work: starts and kills.
+    pub(super) fn run_notify_queues(&mut self, now: Micros) {
+        for who in self.notifiers().collect::<Vec<_>>() {
+            self.run_notify_queue(who, now);
+        }
+    }
+
+    pub(super) fn notify_poll_timeout(&self, now: Micros) -> Option<Micros> {
+        let instances = self.instances.iter().map(|i| &i.notify);
+        let groups = self.groups.iter().map(|g| &g.notify);
+        instances
+            .chain(groups)
+            .filter_map(|q| q.poll_timeout(now))
+            .min()
+    }
+
+    /// Starts the next command of a queue, or kills one that overstayed.
+    fn run_notify_queue(&mut self, who: Notifier, now: Micros) {
+        while let Some(action) = self.queue(who).next_action(now) {
+            match action {
+                NotifyAction::Start(argv) => {
+                    self.counters.notify_runs += 1;
+                    let span = match who {
+                        Notifier::Instance(i) => self.instances[i].config.span.clone(),
+                        Notifier::Group(g) => self.groups[g].config.span.clone(),
+                    };
+                    let command = Command { argv, span };
+                    match start_command(&command, self.script_user.as_ref(), self.script_security) {
+                        Ok(pid) => {
+                            self.queue(who).started(Some(pid));
+                            return;
+                        }
+                        Err(why) => {
+                            self.counters.notify_failures += 1;
+                            warn!(
+                                "({}) notify command not run: {why}",
+                                self.notifier_name(who)
+                            );
+                            self.queue(who).started(None);
+                        }
+                    }
+                }
+                NotifyAction::Kill(pid) => {
+                    self.counters.notify_failures += 1;
+                    warn!(
+                        "({}) notify command still running after 30 s: killed",
+                        self.notifier_name(who)
+                    );
+                    let _ = process::signal_group(pid, libc::SIGKILL);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A reaped child that was not a check script: a notify command.
+    pub(super) fn notify_command_ended(&mut self, pid: u32, how: ExitKind, now: Micros) {
+        let Some(who) = self.notifiers().find(|w| {
+            let queue = match *w {
+                Notifier::Instance(i) => &self.instances[i].notify,
+                Notifier::Group(g) => &self.groups[g].notify,
+            };
+            queue.running_pid() == Some(pid)
+        }) else {
+            return;
+        };
+        if !how.success() {
+            self.counters.notify_failures += 1;
+            warn!(
+                "({}) notify command ended with {}",
+                self.notifier_name(who),
+                describe(how)
+            );
+        }
+        self.queue(who).exited(pid);
+        self.run_notify_queue(who, now);
+    }
+
+    /// On the way out, the last commands run in order for at most a second
+    /// in all; what is still queued then is started without waiting.
+    pub(super) fn finish_notify_commands(&mut self) {
+        let deadline = self.clock.now_us() + NOTIFY_GRACE_ON_EXIT;
+        let all: Vec<Notifier> = self.notifiers().collect();
+        while self.clock.now_us() < deadline && all.iter().any(|w| !self.queue_ref(*w).is_idle()) {
+            for (pid, _) in process::reap() {
+                for who in &all {
+                    self.queue(*who).exited(pid);
+                }
+            }
+            let now = self.clock.now_us();
+            self.run_notify_queues(now);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for who in all {
+            // Abandon the running one (it goes on by itself), start the rest.
+            if let Some(pid) = self.queue(who).running_pid() {
+                self.queue(who).exited(pid);
+            }
+            self.run_notify_queue(who, deadline);
+        }
+    }
+
+    fn queue_ref(&self, who: Notifier) -> &NotifyQueue {
+        match who {
+            Notifier::Instance(i) => &self.instances[i].notify,
+            Notifier::Group(g) => &self.groups[g].notify,
+        }
+    }
+}
