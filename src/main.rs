@@ -10,11 +10,12 @@ use argh::FromArgs;
 use log::{error, info, warn};
 
 use keepvip::config::{self, Authentication, Config, InitialState};
-use keepvip::daemon::{Daemon, Exit};
+use keepvip::daemon::{Daemon, Exit, Options};
 use keepvip::sys::pidfile::PidFile;
 use keepvip::vrrp::timers::Timers;
 
 const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+const DEFAULT_STATUS_SOCKET: &str = "/run/keepvip.sock";
 
 #[derive(FromArgs)]
 /// keepvip: a small VRRP daemon that runs the vrrp_* part of keepalived.conf.
@@ -50,6 +51,32 @@ struct Cli {
     /// accepted for keepalived compatibility: keepvip only runs the VRRP part
     #[argh(switch, short = 'P', long = "vrrp")]
     _vrrp: bool,
+
+    /// the unix socket `keepvip status` asks (default /run/keepvip.sock)
+    #[argh(option, long = "status-socket")]
+    status_socket: Option<PathBuf>,
+
+    #[argh(subcommand)]
+    command: Option<Subcommand>,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Subcommand {
+    Status(StatusCommand),
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "status")]
+/// show the running daemon's instances (asks its status socket)
+struct StatusCommand {
+    /// print JSON instead of a table
+    #[argh(switch)]
+    json: bool,
+
+    /// the daemon's status socket (default /run/keepvip.sock)
+    #[argh(option)]
+    socket: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +84,22 @@ fn main() -> ExitCode {
     if cli.version {
         println!("keepvip {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Some(Subcommand::Status(status)) = &cli.command {
+        let socket = status
+            .socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET));
+        return match keepvip::daemon::status_socket::query(&socket, status.json) {
+            Ok(answer) => {
+                print!("{answer}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("keepvip status: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     init_logging(cli.log_detail);
     let path = cli
@@ -88,7 +131,13 @@ fn main() -> ExitCode {
         error!("{}: no vrrp_instance to run", path.display());
         return ExitCode::FAILURE;
     }
-    run(&config, cli.pid.as_deref())
+    let options = Options {
+        status_socket: Some(
+            cli.status_socket
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
+        ),
+    };
+    run(&config, cli.pid.as_deref(), &options)
 }
 
 fn init_logging(detail: bool) {
@@ -128,7 +177,7 @@ fn load_config(path: &Path) -> Option<Config> {
     }
 }
 
-fn run(config: &Config, pid_file: Option<&Path>) -> ExitCode {
+fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode {
     info!("Starting keepvip {}", env!("CARGO_PKG_VERSION"));
     // The pid file first: a second daemon must be refused before it
     // touches any address of the first.
@@ -139,7 +188,7 @@ fn run(config: &Config, pid_file: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut daemon = match Daemon::new(config) {
+    let mut daemon = match Daemon::new(config, options) {
         Ok(daemon) => daemon,
         Err(e) => {
             error!("cannot start: {e}");

@@ -63,7 +63,7 @@ write_config r1 150
 write_config r2 100
 
 start() { # router
-    ip netns exec "$TAG-$1" "$BIN" -n -l -f "$DIR/$1.conf" >>"$DIR/$1.log" 2>&1 &
+    ip netns exec "$TAG-$1" "$BIN" -n -l -f "$DIR/$1.conf" --status-socket "$DIR/$1.sock" >>"$DIR/$1.log" 2>&1 &
     PIDS="$PIDS $!"
     eval "PID_$1=$!"
 }

@@ -194,3 +194,49 @@ fn a_sync_group_moves_together() {
         "{groups:?}"
     );
 }
+
+#[test]
+fn status_answers_with_a_table_and_json() {
+    let Some(mut lan) = Lan::new("ops-status", 2) else {
+        return;
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, 150, ""));
+    lan.start(R2, Impl::Keepvip, &config(2, 100, ""));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let bin =
+        std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+    let ask = |router: usize, json: bool| {
+        let socket = lan.dir().join(format!("r{router}")).join("status.sock");
+        let mut command = Command::new(&bin);
+        command.arg("status").arg("--socket").arg(&socket);
+        if json {
+            command.arg("--json");
+        }
+        let started = std::time::Instant::now();
+        let output = command.output().unwrap();
+        eprintln!("status of r{router} answered in {:?}", started.elapsed());
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let table = ask(R1, false);
+    let line = table.lines().find(|l| l.starts_with("VI_1")).expect(&table);
+    assert!(
+        line.contains("MASTER") && line.contains("150") && line.contains("192.0.2.100/24"),
+        "{table}"
+    );
+    let json = ask(R2, true);
+    assert!(
+        json.starts_with("{\"instances\":[{\"name\":\"VI_1\",\"state\":\"BACKUP\""),
+        "{json}"
+    );
+    assert!(json.contains("\"priority\":100"), "{json}");
+    // The socket is root's only.
+    let socket = lan.dir().join("r1").join("status.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use log::{error, info};
 
+use super::status_report::InstanceStatus;
 use super::Daemon;
 
 impl Daemon {
@@ -34,6 +35,45 @@ impl Daemon {
         match std::fs::write(&path, text) {
             Ok(()) => info!("wrote {}", path.display()),
             Err(e) => error!("cannot write {}: {e}", path.display()),
+        }
+    }
+
+    /// Every instance as `keepvip status` shows it.
+    pub(super) fn status_snapshot(&self) -> Vec<InstanceStatus> {
+        self.instances
+            .iter()
+            .map(|i| InstanceStatus {
+                name: i.config.name.clone(),
+                state: i.machine.state().to_string(),
+                interface: i.config.interface.clone(),
+                vrid: i.machine.vrid(),
+                priority: i.machine.priority(),
+                base_priority: i.machine.base_priority(),
+                virtual_addresses: i
+                    .config
+                    .virtual_addresses
+                    .iter()
+                    .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                    .collect(),
+                sync_group: i.group.map(|g| self.groups[g].config.name.clone()),
+            })
+            .collect()
+    }
+
+    pub(super) fn accept_status_clients(&mut self) {
+        let now = self.clock.now_us();
+        if let Some(status) = &mut self.status {
+            status.accept(self.poll.registry(), now);
+        }
+    }
+
+    pub(super) fn serve_status_client(&mut self, token: mio::Token) {
+        if !self.status.as_ref().is_some_and(|s| s.owns(token)) {
+            return;
+        }
+        let snapshot = self.status_snapshot();
+        if let Some(status) = &mut self.status {
+            status.serve(self.poll.registry(), token, || snapshot);
         }
     }
 }

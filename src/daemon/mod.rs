@@ -13,6 +13,8 @@ mod notify;
 mod packets;
 mod scripts;
 pub mod stats;
+pub mod status_report;
+pub mod status_socket;
 mod sync_group;
 mod tracking;
 
@@ -38,11 +40,20 @@ use crate::vrrp::instance::Instance;
 use link::Link;
 use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
+use status_socket::StatusSocket;
 
 pub use scripts::unrunnable_commands;
 
 const SIGNALS: Token = Token(usize::MAX);
 const LINK_EVENTS: Token = Token(usize::MAX - 1);
+const STATUS_LISTENER: Token = Token(usize::MAX - 2);
+
+/// Settings of the daemon that are not in keepalived.conf.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Where `keepvip status` finds us; None: no status socket.
+    pub status_socket: Option<PathBuf>,
+}
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
 const READ_BATCH: usize = 64;
@@ -81,6 +92,7 @@ pub struct Daemon {
     instances: Vec<RunningInstance>,
     scripts: Vec<ScriptRuntime>,
     groups: Vec<SyncGroup>,
+    status: Option<StatusSocket>,
     /// Up (and running) or not, by interface name, for every interface an
     /// instance uses or tracks; kept current by link events.
     link_up: HashMap<String, bool>,
@@ -102,7 +114,7 @@ pub enum Exit {
 impl Daemon {
     /// Opens every socket the config needs and removes stale virtual
     /// addresses left by an earlier run, but starts no instance yet.
-    pub fn new(config: &Config) -> io::Result<Daemon> {
+    pub fn new(config: &Config, options: &Options) -> io::Result<Daemon> {
         let poll = Poll::new()?;
         let signals = Signals::new()?;
         poll.registry().register(
@@ -159,6 +171,17 @@ impl Daemon {
             remove_stale_addresses(&mut netlink, &running);
             instances.push(running);
         }
+        // A daemon without its status socket still fails over: warn only.
+        let status = options.status_socket.as_deref().and_then(|path| {
+            StatusSocket::bind(path, poll.registry(), STATUS_LISTENER)
+                .map_err(|e| {
+                    warn!(
+                        "status socket {}: {e}; `keepvip status` will not work",
+                        path.display()
+                    )
+                })
+                .ok()
+        });
         let clock = MonotonicClock::new();
         let now = clock.now_us();
         let scripts = config
@@ -202,6 +225,7 @@ impl Daemon {
             instances,
             scripts,
             groups,
+            status,
             link_up,
             script_user: config.script_user.clone(),
             script_security: config.script_security,
@@ -241,7 +265,9 @@ impl Daemon {
                         }
                     }
                     LINK_EVENTS => self.handle_link_events(),
-                    Token(link) => self.links[link].more_to_read = true,
+                    STATUS_LISTENER => self.accept_status_clients(),
+                    Token(link) if link < self.links.len() => self.links[link].more_to_read = true,
+                    token => self.serve_status_client(token),
                 }
             }
             for link in 0..self.links.len() {
@@ -269,7 +295,8 @@ impl Daemon {
             .iter()
             .filter_map(|s| s.schedule.poll_timeout());
         let notify = self.notify_poll_timeout(now);
-        let earliest = instances.chain(scripts).chain(notify).min()?;
+        let status = self.status.as_ref().and_then(|s| s.poll_timeout());
+        let earliest = instances.chain(scripts).chain(notify).chain(status).min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
     }
@@ -278,6 +305,9 @@ impl Daemon {
         let now = self.clock.now_us();
         self.run_due_scripts(now);
         self.run_notify_queues(now);
+        if let Some(status) = &mut self.status {
+            status.expire(self.poll.registry(), now);
+        }
         for index in 0..self.instances.len() {
             if self.instances[index]
                 .machine

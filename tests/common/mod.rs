@@ -426,6 +426,9 @@ impl Lan {
                     conf,
                     "-p".into(),
                     pid,
+                    // One status socket per router, not the shared default.
+                    "--status-socket".into(),
+                    r.dir.join("status.sock").to_str().unwrap().to_string(),
                 ]);
             }
             Impl::Keepalived => {

@@ -1,0 +1,205 @@
+//! The status socket: a unix stream socket, root only (mode 0600), that
+//! answers `status` (a table) or `json` with a snapshot and closes. Each
+//! client is served from the event loop without ever blocking it.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use log::{debug, warn};
+use mio::net::{UnixListener, UnixStream};
+use mio::{Interest, Registry, Token};
+
+use super::status_report::{render_json, render_table, InstanceStatus};
+use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
+
+/// Tokens for clients are taken from here up, far from the links' tokens.
+const FIRST_CLIENT_TOKEN: usize = 1 << 30;
+/// A client that has not asked within this time is dropped.
+const CLIENT_TIMEOUT: Micros = 2 * MICROS_PER_SECOND;
+/// Requests are one short word; anything longer is not a client of ours.
+const MAX_REQUEST: usize = 64;
+
+struct Client {
+    stream: UnixStream,
+    request: Vec<u8>,
+    reply: Option<Vec<u8>>,
+    written: usize,
+    deadline: Micros,
+}
+
+pub struct StatusSocket {
+    listener: UnixListener,
+    path: PathBuf,
+    clients: HashMap<Token, Client>,
+    next_token: usize,
+}
+
+impl StatusSocket {
+    /// Binds `path` (replacing a stale socket file, never a live one).
+    pub fn bind(path: &Path, registry: &Registry, token: Token) -> io::Result<StatusSocket> {
+        if path.exists() {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("{} is in use by another running daemon", path.display()),
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+        let mut listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        registry.register(&mut listener, token, Interest::READABLE)?;
+        Ok(StatusSocket {
+            listener,
+            path: path.to_path_buf(),
+            clients: HashMap::new(),
+            next_token: FIRST_CLIENT_TOKEN,
+        })
+    }
+
+    pub fn owns(&self, token: Token) -> bool {
+        self.clients.contains_key(&token)
+    }
+
+    /// Accepts every waiting client.
+    pub fn accept(&mut self, registry: &Registry, now: Micros) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let token = Token(self.next_token);
+                    self.next_token = self.next_token.wrapping_add(1).max(FIRST_CLIENT_TOKEN);
+                    if registry
+                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                        .is_ok()
+                    {
+                        self.clients.insert(
+                            token,
+                            Client {
+                                stream,
+                                request: Vec::new(),
+                                reply: None,
+                                written: 0,
+                                deadline: now + CLIENT_TIMEOUT,
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warn!("status socket: accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads the client's request, answers it with `snapshot()`, writes as
+    /// much as the socket takes; drops the client when done or broken.
+    pub fn serve(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        snapshot: impl FnOnce() -> Vec<InstanceStatus>,
+    ) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let done = match client.progress(snapshot) {
+            Ok(done) => done,
+            Err(e) => {
+                debug!("status client: {e}");
+                true
+            }
+        };
+        if done {
+            if let Some(mut client) = self.clients.remove(&token) {
+                let _ = registry.deregister(&mut client.stream);
+            }
+        }
+    }
+
+    /// Drops clients that never asked.
+    pub fn expire(&mut self, registry: &Registry, now: Micros) {
+        let stale: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in stale {
+            if let Some(mut client) = self.clients.remove(&token) {
+                let _ = registry.deregister(&mut client.stream);
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Micros> {
+        self.clients.values().map(|c| c.deadline).min()
+    }
+}
+
+impl Drop for StatusSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Client {
+    /// True when the client is finished with.
+    fn progress(&mut self, snapshot: impl FnOnce() -> Vec<InstanceStatus>) -> io::Result<bool> {
+        if self.reply.is_none() {
+            let mut buf = [0u8; MAX_REQUEST];
+            loop {
+                match self.stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        self.request.extend_from_slice(&buf[..n]);
+                        if self.request.contains(&b'\n') || self.request.len() >= MAX_REQUEST {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if !self.request.contains(&b'\n') {
+                            return Ok(false);
+                        }
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let request = String::from_utf8_lossy(&self.request);
+            let reply = match request.trim() {
+                "status" | "" => render_table(&snapshot()),
+                "json" => render_json(&snapshot()),
+                other => format!("unknown request {other:?}: ask \"status\" or \"json\"\n"),
+            };
+            self.reply = Some(reply.into_bytes());
+        }
+        let reply = self.reply.as_deref().unwrap_or_default();
+        while self.written < reply.len() {
+            match self.stream.write(&reply[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The client side, for `keepvip status`: asks and returns the answer.
+pub fn query(path: &Path, json: bool) -> io::Result<String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{}: {e} (is keepvip running?)", path.display()),
+        )
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    stream.write_all(if json { b"json\n" } else { b"status\n" })?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
