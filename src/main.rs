@@ -132,6 +132,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let options = Options {
+        config_path: path.clone(),
         status_socket: Some(
             cli.status_socket
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),

@@ -240,3 +240,107 @@ fn status_answers_with_a_table_and_json() {
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// Rewrites a running router's config file (the harness keeps it in the
+/// router's directory) and sends SIGHUP.
+fn reload_with(lan: &mut Lan, router: usize, text: &str) {
+    let path = lan.dir().join(format!("r{router}")).join("keepalived.conf");
+    std::fs::write(&path, text).unwrap();
+    lan.signal(router, libc::SIGHUP);
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn reload_keeps_unchanged_instances_refuses_broken_configs_and_applies_priority() {
+    let Some(mut lan) = Lan::new("ops-reload", 2) else {
+        return;
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, 150, ""));
+    lan.start(R2, Impl::Keepvip, &config(2, 100, ""));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // 1. The same config with a comment on top (every line moves): nothing
+    //    happens on the wire or to the address.
+    let transitions_before = count(&lan.log(R1), "Entering");
+    let mark = lan.mark();
+    reload_with(
+        &mut lan,
+        R1,
+        &format!("! edited by a test\n{}", config(1, 150, "")),
+    );
+    lan.wait_until(Duration::from_secs(10), "reload done", || {
+        lan.log(R1).contains("Reload complete")
+    });
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(4));
+    assert_eq!(
+        count(&lan.log(R1), "Entering"),
+        transitions_before,
+        "{}",
+        lan.diagnose("state changed")
+    );
+    assert!(
+        !lan.log(R1).contains("removing VIPs"),
+        "{}",
+        lan.diagnose("VIP removed")
+    );
+    let adverts = lan.adverts_since(mark);
+    assert!(adverts.iter().all(|a| a.priority == 150), "{adverts:?}");
+    for pair in adverts.windows(2) {
+        assert!(pair[1].time - pair[0].time <= 1.5, "gap in {adverts:?}");
+    }
+
+    // 2. A broken config: refused with file and line, nothing changes.
+    let broken = config(1, 150, "").replace("priority 150", "priority 1500");
+    reload_with(&mut lan, R1, &broken);
+    lan.wait_until(Duration::from_secs(10), "reload refused", || {
+        lan.log(R1).contains("keeping the running one")
+    });
+    assert!(
+        lan.log(R1)
+            .contains("keepalived.conf:8: priority: expected an integer 1..255"),
+        "{}",
+        lan.diagnose("no file:line in the refusal")
+    );
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(4));
+
+    // 3. Priority lowered below the backup's: the backup preempts.
+    let mark = lan.mark();
+    reload_with(&mut lan, R1, &config(1, 50, ""));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_garp_from(R2, VIP, mark);
+    assert!(
+        lan.adverts_since(mark).iter().any(|a| a.priority == 50),
+        "r1 announced its new priority"
+    );
+}
+
+#[test]
+fn reload_adds_and_removes_instances() {
+    let Some(mut lan) = Lan::new("ops-reload2", 1) else {
+        return;
+    };
+    const VIP2: &str = "192.0.2.101";
+    let second = format!(
+        "vrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 53\n    priority 150\n    advert_int 1\n\
+         \x20   virtual_ipaddress {{\n        {VIP2}/24\n    }}\n}}\n"
+    );
+    lan.start(R1, Impl::Keepvip, &config(1, 150, ""));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    reload_with(&mut lan, R1, &format!("{}{second}", config(1, 150, "")));
+    lan.wait_sole_holder(R1, VIP2, ELECTION);
+    assert!(lan.holds_vip(R1, VIP), "VI_1 kept its address");
+    // VI_1 removed: it stops cleanly and gives up its address.
+    let only_second = format!("global_defs {{\n    router_id r1\n}}\n{second}");
+    reload_with(&mut lan, R1, &only_second);
+    lan.wait_until(Duration::from_secs(10), "VI_1 gave up its VIP", || {
+        !lan.holds_vip(R1, VIP)
+    });
+    assert!(lan.holds_vip(R1, VIP2));
+    assert!(lan
+        .log(R1)
+        .contains("(VI_1) not in the new configuration: stopping it"));
+}

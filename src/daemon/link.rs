@@ -8,7 +8,12 @@ use crate::sys::arp::GratuitousArp;
 use crate::sys::interface;
 use crate::sys::vrrp_socket::VrrpSocket;
 
+/// What makes two instances share a link's sockets: the interface, and
+/// the advert source they ask for.
+pub type LinkKey = (String, Option<Ipv4Addr>);
+
 pub struct Link {
+    pub key: LinkKey,
     pub name: String,
     pub ifindex: u32,
     pub mac: [u8; 6],
@@ -25,6 +30,7 @@ impl Link {
     /// Opens the sockets of `name`, sending from `source` when given (an
     /// instance's `mcast_src_ip`), else from the interface's primary address.
     pub fn open(name: &str, source: Option<Ipv4Addr>) -> io::Result<Link> {
+        let source_wanted = source;
         let with_context =
             |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
@@ -39,6 +45,7 @@ impl Link {
             VrrpSocket::open(name, ifindex, source).map_err(|e| with_context("VRRP socket", e))?;
         let arp = GratuitousArp::open(ifindex).map_err(|e| with_context("ARP socket", e))?;
         Ok(Link {
+            key: (name.to_string(), source_wanted),
             name: name.to_string(),
             ifindex,
             mac,

@@ -11,6 +11,7 @@ mod dump;
 mod link;
 mod notify;
 mod packets;
+mod reload;
 mod scripts;
 pub mod stats;
 pub mod status_report;
@@ -20,7 +21,6 @@ mod tracking;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +51,8 @@ const STATUS_LISTENER: Token = Token(usize::MAX - 2);
 /// Settings of the daemon that are not in keepalived.conf.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The file the config came from: SIGHUP reads it again.
+    pub config_path: PathBuf,
     /// Where `keepvip status` finds us; None: no status socket.
     pub status_socket: Option<PathBuf>,
 }
@@ -103,6 +105,8 @@ pub struct Daemon {
     log_limiter: LogLimiter,
     /// Where SIGUSR1/SIGUSR2 write their files.
     dump_dir: PathBuf,
+    /// What SIGHUP reloads.
+    config_path: PathBuf,
 }
 
 /// How the loop ended.
@@ -122,55 +126,13 @@ impl Daemon {
             SIGNALS,
             Interest::READABLE,
         )?;
-        let mut netlink = RtNetlink::open()?;
+        let netlink = RtNetlink::open()?;
         let link_monitor = LinkMonitor::open()?;
         poll.registry().register(
             &mut SourceFd(&link_monitor.as_raw_fd()),
             LINK_EVENTS,
             Interest::READABLE,
         )?;
-        let mut links: Vec<Link> = Vec::new();
-        let mut link_of: HashMap<(String, Option<Ipv4Addr>), usize> = HashMap::new();
-        let mut instances = Vec::new();
-        for config in &config.instances {
-            let key = (config.interface.clone(), config.mcast_src_ip);
-            let link = match link_of.get(&key) {
-                Some(index) => *index,
-                None => {
-                    let link = Link::open(&config.interface, config.mcast_src_ip)?;
-                    let index = links.len();
-                    poll.registry().register(
-                        &mut SourceFd(&link.socket.as_raw_fd()),
-                        Token(index),
-                        Interest::READABLE,
-                    )?;
-                    links.push(link);
-                    link_of.insert(key, index);
-                    index
-                }
-            };
-            let mut address_ifindex = Vec::new();
-            for vip in &config.virtual_addresses {
-                let ifindex = match &vip.dev {
-                    Some(dev) => crate::sys::interface::ifindex(dev).map_err(|e| {
-                        io::Error::new(e.kind(), format!("{}: dev {dev}: {e}", vip.span))
-                    })?,
-                    None => links[link].ifindex,
-                };
-                address_ifindex.push(ifindex);
-            }
-            let machine = Instance::new(config, links[link].source);
-            let running = RunningInstance {
-                config: config.clone(),
-                machine,
-                link,
-                address_ifindex,
-                notify: NotifyQueue::default(),
-                group: None,
-            };
-            remove_stale_addresses(&mut netlink, &running);
-            instances.push(running);
-        }
         // A daemon without its status socket still fails over: warn only.
         let status = options.status_socket.as_deref().and_then(|path| {
             StatusSocket::bind(path, poll.registry(), STATUS_LISTENER)
@@ -182,72 +144,33 @@ impl Daemon {
                 })
                 .ok()
         });
-        let clock = MonotonicClock::new();
-        let now = clock.now_us();
-        let scripts = config
-            .scripts
-            .iter()
-            .map(|script| ScriptRuntime::new(script, config, now))
-            .collect();
-        let groups: Vec<SyncGroup> = config
-            .sync_groups
-            .iter()
-            .map(|group| SyncGroup {
-                config: group.clone(),
-                state: None,
-                notify: NotifyQueue::default(),
-            })
-            .collect();
-        for (index, group) in groups.iter().enumerate() {
-            for member in &group.config.members {
-                instances[*member].group = Some(index);
-            }
-        }
-        let mut link_up = HashMap::new();
-        for instance in &instances {
-            let tracked = instance
-                .config
-                .track_interfaces
-                .iter()
-                .map(|t| &t.interface);
-            for name in std::iter::once(&instance.config.interface).chain(tracked) {
-                let up = crate::sys::interface::is_up(name).unwrap_or(false);
-                link_up.insert(name.clone(), up);
-            }
-        }
-        Ok(Daemon {
+        let mut daemon = Daemon {
             poll,
-            clock,
+            clock: MonotonicClock::new(),
             signals,
             netlink,
             link_monitor,
-            links,
-            instances,
-            scripts,
-            groups,
+            links: Vec::new(),
+            instances: Vec::new(),
+            scripts: Vec::new(),
+            groups: Vec::new(),
             status,
-            link_up,
-            script_user: config.script_user.clone(),
-            script_security: config.script_security,
+            link_up: HashMap::new(),
+            script_user: None,
+            script_security: false,
+            config_path: options.config_path.clone(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
-        })
+        };
+        daemon.apply_config(config)?;
+        Ok(daemon)
     }
-
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<Exit> {
-        let now = self.clock.now_us();
-        for index in 0..self.instances.len() {
-            // Tracking first, so an instance whose link is down or whose
-            // init_fail check is down starts in FAULT or at its priority.
-            self.evaluate_tracking(index, now);
-            let mut actions = Vec::new();
-            self.instances[index].machine.start(now, &mut actions);
-            self.execute(index, actions);
-        }
+        self.start_new_instances();
         let mut events = Events::with_capacity(64);
         loop {
             let timeout = self.poll_timeout();
@@ -331,9 +254,7 @@ impl Daemon {
                     self.stop_all();
                     return Ok(Some(Exit::Stopped(signal)));
                 }
-                Signal::SIGHUP => {
-                    warn!("SIGHUP: reloading is not implemented yet; the running configuration is unchanged");
-                }
+                Signal::SIGHUP => self.reload(),
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),
                 Signal::SIGUSR2 => self.write_dump("keepvip.stats", self.counters.render()),
                 Signal::SIGCHLD => self.reap_children(),

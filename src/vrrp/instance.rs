@@ -135,6 +135,24 @@ impl Instance {
         }
     }
 
+    /// Takes a reloaded config of the same virtual router (same name,
+    /// interface and VRID) without leaving its state: no flap on the wire.
+    /// The effective priority is left to tracking, which runs right after
+    /// with the new base priority and announces a change at once.
+    pub fn reconfigure(&mut self, config: &InstanceConfig) {
+        self.base_priority = config.priority;
+        self.interval_cs = config.advert_int_cs;
+        self.preempt = config.preempt;
+        self.preempt_delay = Micros::from(config.preempt_delay_s) * MICROS_PER_SECOND;
+        self.virtual_addresses = config.virtual_addresses.iter().map(|v| v.addr).collect();
+        self.authentication = config.authentication;
+        self.garp_master_delay = Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND;
+        self.garp_master_refresh = Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND;
+        if self.state != State::Master {
+            self.deadlines.garp_refresh = None;
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -1,0 +1,377 @@
+//! Applying a configuration: at start, and again on SIGHUP.
+//!
+//! A reload that does not parse changes nothing. One that does keeps every
+//! instance whose virtual router is the same (name, interface, VRID, advert
+//! source) in its state, with its addresses: settings that changed are
+//! taken in place, so an unchanged instance makes no noise on the wire and
+//! a changed priority is announced by the next advert. Instances that are
+//! gone or became another virtual router stop cleanly (priority 0 if
+//! master, addresses removed); new ones start as at boot.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::AsRawFd;
+
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
+
+use super::link::{Link, LinkKey};
+use super::scripts::{unrunnable_commands, ScriptRuntime};
+use super::{remove_stale_addresses, Daemon, RunningInstance, SyncGroup};
+use crate::config::{Config, InstanceConfig, Span};
+use crate::tracking::notify_queue::NotifyQueue;
+use crate::vrrp::instance::{Instance, State};
+
+impl Daemon {
+    /// SIGHUP.
+    pub(super) fn reload(&mut self) {
+        let path = self.config_path.clone();
+        info!("Reloading {}", path.display());
+        let config = match crate::config::load(&path) {
+            Ok((config, warnings)) => {
+                for warning in warnings {
+                    warn!("{warning}");
+                }
+                config
+            }
+            Err(e) => {
+                error!("reload: {e}");
+                error!("reload: the new configuration is not valid; keeping the running one");
+                return;
+            }
+        };
+        for problem in unrunnable_commands(&config) {
+            error!("{problem}; each run will count as failed");
+        }
+        match self.apply_config(&config) {
+            Ok(()) => {
+                self.start_new_instances();
+                info!("Reload complete: {} instance(s)", self.instances.len());
+            }
+            Err(e) => {
+                error!("reload: {e}");
+                error!("reload: could not apply the new configuration; keeping the running one");
+            }
+        }
+    }
+
+    /// Makes the running state match `config`. Everything that can fail
+    /// (opening sockets, finding interfaces) is done before anything is
+    /// changed, so an error leaves the daemon as it was.
+    pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        // 1. The fallible part: sockets for links we do not have yet, and
+        //    the interface of every `dev` address.
+        let keys: Vec<LinkKey> = config
+            .instances
+            .iter()
+            .map(|i| (i.interface.clone(), i.mcast_src_ip))
+            .fold(Vec::new(), |mut keys, key| {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+                keys
+            });
+        let mut opened: HashMap<LinkKey, Link> = HashMap::new();
+        for key in &keys {
+            if !self.links.iter().any(|l| &l.key == key) {
+                opened.insert(key.clone(), Link::open(&key.0, key.1)?);
+            }
+        }
+        let mut dev_ifindex: HashMap<String, u32> = HashMap::new();
+        for vip in config.instances.iter().flat_map(|i| &i.virtual_addresses) {
+            if let Some(dev) = &vip.dev {
+                let ifindex = crate::sys::interface::ifindex(dev).map_err(|e| {
+                    io::Error::new(e.kind(), format!("{}: dev {dev}: {e}", vip.span))
+                })?;
+                dev_ifindex.insert(dev.clone(), ifindex);
+            }
+        }
+
+        // 2. Instances that leave: stopped while everything they use is
+        //    still in place.
+        let now = self.clock.now_us();
+        for index in 0..self.instances.len() {
+            let old = &self.instances[index];
+            let kept = config
+                .instances
+                .iter()
+                .any(|new| same_router(&old.config, new));
+            if !kept && old.machine.state() != State::Initialize {
+                info!(
+                    "({}) not in the new configuration: stopping it",
+                    old.config.name
+                );
+                let mut actions = Vec::new();
+                self.instances[index].machine.stop(now, &mut actions);
+                self.execute(index, actions);
+            }
+        }
+
+        // 3. Links: keep, open, or close; tokens follow the new order.
+        let mut old_links: Vec<Link> = std::mem::take(&mut self.links);
+        for link in &old_links {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&link.socket.as_raw_fd()));
+        }
+        for (index, key) in keys.iter().enumerate() {
+            let link = match old_links.iter().position(|l| &l.key == key) {
+                Some(pos) => old_links.swap_remove(pos),
+                None => opened.remove(key).expect("opened above"),
+            };
+            self.poll.registry().register(
+                &mut SourceFd(&link.socket.as_raw_fd()),
+                Token(index),
+                Interest::READABLE,
+            )?;
+            self.links.push(link);
+        }
+        // Whatever is left in old_links closes here.
+        drop(old_links);
+
+        // 4. Instances: kept ones take their new settings, new ones wait
+        //    in INIT for start_new_instances.
+        let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
+        for new in &config.instances {
+            let link = keys
+                .iter()
+                .position(|k| *k == (new.interface.clone(), new.mcast_src_ip))
+                .expect("every instance's link is in keys");
+            let address_ifindex: Vec<u32> = new
+                .virtual_addresses
+                .iter()
+                .map(|vip| match &vip.dev {
+                    Some(dev) => dev_ifindex[dev],
+                    None => self.links[link].ifindex,
+                })
+                .collect();
+            let kept = old_instances
+                .iter()
+                .position(|old| same_router(&old.config, new));
+            let running = match kept {
+                Some(pos) => {
+                    let mut old = old_instances.swap_remove(pos);
+                    if !same_settings(&old.config, new) {
+                        info!("({}) configuration changed: applying it in place", new.name);
+                        self.move_addresses(&old, new, &address_ifindex);
+                        old.machine.reconfigure(new);
+                    }
+                    RunningInstance {
+                        config: new.clone(),
+                        machine: old.machine,
+                        link,
+                        address_ifindex,
+                        notify: old.notify,
+                        group: None,
+                    }
+                }
+                None => {
+                    let running = RunningInstance {
+                        config: new.clone(),
+                        machine: Instance::new(new, self.links[link].source),
+                        link,
+                        address_ifindex,
+                        notify: NotifyQueue::default(),
+                        group: None,
+                    };
+                    remove_stale_addresses(&mut self.netlink, &running);
+                    running
+                }
+            };
+            self.instances.push(running);
+        }
+
+        // 5. Scripts: an unchanged one keeps its health and running child.
+        let mut old_scripts = std::mem::take(&mut self.scripts);
+        for script in &config.scripts {
+            let kept = old_scripts
+                .iter()
+                .position(|old| without_span(old.config.clone()) == without_span(script.clone()));
+            let runtime = match kept {
+                Some(pos) => old_scripts.swap_remove(pos),
+                None => ScriptRuntime::new(script, config, now),
+            };
+            self.scripts.push(runtime);
+        }
+        for dropped in old_scripts {
+            if let Some(pid) = dropped.pid {
+                let _ = crate::sys::process::signal_group(pid, libc::SIGKILL);
+            }
+        }
+        self.script_user = config.script_user.clone();
+        self.script_security = config.script_security;
+
+        // 6. Sync groups, keeping the state a same-named group had.
+        let old_groups = std::mem::take(&mut self.groups);
+        for (index, group) in config.sync_groups.iter().enumerate() {
+            let state = old_groups
+                .iter()
+                .find(|g| g.config.name == group.name)
+                .and_then(|g| g.state);
+            self.groups.push(SyncGroup {
+                config: group.clone(),
+                state,
+                notify: NotifyQueue::default(),
+            });
+            for member in &group.members {
+                self.instances[*member].group = Some(index);
+            }
+        }
+
+        // 7. Link states of every interface now used or tracked.
+        let mut link_up = HashMap::new();
+        for instance in &self.instances {
+            let tracked = instance
+                .config
+                .track_interfaces
+                .iter()
+                .map(|t| &t.interface);
+            for name in std::iter::once(&instance.config.interface).chain(tracked) {
+                let up = self
+                    .link_up
+                    .get(name)
+                    .copied()
+                    .unwrap_or_else(|| crate::sys::interface::is_up(name).unwrap_or(false));
+                link_up.insert(name.clone(), up);
+            }
+        }
+        self.link_up = link_up;
+
+        // 8. Tracking with the new weights and priorities, for the kept ones.
+        for index in 0..self.instances.len() {
+            if self.instances[index].machine.state() != State::Initialize {
+                self.evaluate_tracking(index, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the instances still in INIT: all of them at boot, the new
+    /// ones after a reload.
+    pub(super) fn start_new_instances(&mut self) {
+        let now = self.clock.now_us();
+        for index in 0..self.instances.len() {
+            if self.instances[index].machine.state() != State::Initialize {
+                continue;
+            }
+            // Tracking first, so an instance whose link is down or whose
+            // init_fail check is down starts in FAULT or at its priority.
+            self.evaluate_tracking(index, now);
+            let mut actions = Vec::new();
+            self.instances[index].machine.start(now, &mut actions);
+            self.execute(index, actions);
+        }
+    }
+
+    /// A master whose address list changed: the addresses that went are
+    /// removed, the new ones added and announced; the others stay put.
+    fn move_addresses(&mut self, old: &RunningInstance, new: &InstanceConfig, new_ifindex: &[u32]) {
+        if old.machine.state() != State::Master {
+            return;
+        }
+        let name = &new.name;
+        let old_vips: Vec<_> = old
+            .config
+            .virtual_addresses
+            .iter()
+            .zip(&old.address_ifindex)
+            .collect();
+        let new_vips: Vec<_> = new.virtual_addresses.iter().zip(new_ifindex).collect();
+        let same = |a: &(&crate::config::VirtualAddress, &u32),
+                    b: &(&crate::config::VirtualAddress, &u32)| {
+            a.0.addr == b.0.addr && a.0.prefix_len == b.0.prefix_len && a.1 == b.1
+        };
+        for gone in old_vips
+            .iter()
+            .filter(|o| !new_vips.iter().any(|n| same(o, n)))
+        {
+            info!(
+                "({name}) removing {}/{} (no longer configured)",
+                gone.0.addr, gone.0.prefix_len
+            );
+            let _ = self
+                .netlink
+                .del_ipv4(*gone.1, gone.0.addr, gone.0.prefix_len);
+        }
+        let link = &self.links[old.link];
+        for added in new_vips
+            .iter()
+            .filter(|n| !old_vips.iter().any(|o| same(o, n)))
+        {
+            info!(
+                "({name}) adding {}/{} (newly configured)",
+                added.0.addr, added.0.prefix_len
+            );
+            match self.netlink.add_ipv4(
+                *added.1,
+                added.0.addr,
+                added.0.prefix_len,
+                added.0.label.as_deref(),
+            ) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => error!("({name}) cannot add {}: {e}", added.0.addr),
+            }
+            for _ in 0..new.garp_master_repeat {
+                let _ = link.arp.send(link.mac, added.0.addr);
+            }
+        }
+    }
+}
+
+/// The same virtual router: what an instance *is*, as opposed to how it is
+/// tuned. A change here is a different instance.
+fn same_router(old: &InstanceConfig, new: &InstanceConfig) -> bool {
+    old.name == new.name
+        && old.interface == new.interface
+        && old.vrid == new.vrid
+        && old.mcast_src_ip == new.mcast_src_ip
+}
+
+/// Equal apart from where in the files things were written: moving a
+/// block, or editing another one above it, is no change.
+fn same_settings(old: &InstanceConfig, new: &InstanceConfig) -> bool {
+    normalized(old.clone()) == normalized(new.clone())
+}
+
+fn placeholder_span() -> Span {
+    Span {
+        file: std::rc::Rc::new(std::path::PathBuf::new()),
+        line: 0,
+    }
+}
+
+fn normalized(mut config: InstanceConfig) -> InstanceConfig {
+    config.span = placeholder_span();
+    for vip in &mut config.virtual_addresses {
+        vip.span = placeholder_span();
+    }
+    for tracked in &mut config.track_scripts {
+        tracked.span = placeholder_span();
+    }
+    for tracked in &mut config.track_interfaces {
+        tracked.span = placeholder_span();
+    }
+    let notify = &mut config.notify;
+    for command in [
+        &mut notify.master,
+        &mut notify.backup,
+        &mut notify.fault,
+        &mut notify.stop,
+        &mut notify.any,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        command.span = placeholder_span();
+    }
+    config
+}
+
+fn without_span(mut script: crate::config::ScriptConfig) -> crate::config::ScriptConfig {
+    script.span = placeholder_span();
+    script.command.span = placeholder_span();
+    script
+}
