@@ -344,3 +344,27 @@ fn reload_adds_and_removes_instances() {
         .log(R1)
         .contains("(VI_1) not in the new configuration: stopping it"));
 }
+
+#[test]
+fn an_interface_that_is_deleted_and_recreated_is_picked_up_again() {
+    let Some(mut lan) = Lan::new("ops-recreate", 2) else {
+        return;
+    };
+    lan.start(R1, Impl::Keepvip, &config(1, 150, ""));
+    lan.start(R2, Impl::Keepvip, &config(2, 100, ""));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    // The NIC goes away and comes back with a new index (and MAC): r2 takes
+    // over meanwhile, and r1, with its sockets reopened, takes the VIP back.
+    lan.recreate_eth0(R1);
+    lan.wait_until(ELECTION, "r2 holds the VIP while r1's NIC is gone", || {
+        lan.holds_vip(R2, VIP)
+    });
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let mark = lan.mark();
+    lan.wait_garp_from(R1, VIP, mark);
+    assert!(
+        lan.log(R1).contains("was re-created"),
+        "{}",
+        lan.diagnose("no reopen")
+    );
+}

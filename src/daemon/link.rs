@@ -21,6 +21,9 @@ pub struct Link {
     pub source: Ipv4Addr,
     pub socket: VrrpSocket,
     pub arp: GratuitousArp,
+    /// The interface was deleted (and maybe re-created with a new index):
+    /// these sockets are dead until reopened.
+    pub stale: bool,
     /// The last read stopped at the batch limit, not at an empty socket:
     /// read again before sleeping (mio is edge triggered).
     pub more_to_read: bool,
@@ -52,6 +55,7 @@ impl Link {
             source,
             socket,
             arp,
+            stale: false,
             more_to_read: false,
         })
     }

@@ -3,7 +3,11 @@
 //! SIGCHLD, link events from rtnetlink, and the verdict of it all applied
 //! to the instances that track it. Nothing here waits on a child.
 
+use std::os::fd::AsRawFd;
+
 use log::{info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
 
 use super::Daemon;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
@@ -121,41 +125,101 @@ impl Daemon {
                     .collect()
             }
         };
-        let now = self.clock.now_us();
         for event in events {
-            let event = match event {
-                NetEvent::Link(event) => event,
+            match event {
+                NetEvent::Link(event) => self.refresh_link(&event.name, Some(event.up)),
                 NetEvent::AddressRemoved {
                     ifindex, address, ..
-                } => {
-                    self.restore_removed_address(ifindex, address);
-                    continue;
-                }
-            };
-            let Some(known) = self.link_up.get_mut(&event.name) else {
-                continue;
-            };
-            if *known == event.up {
-                continue;
-            }
-            *known = event.up;
-            info!(
-                "Netlink reports {} {}",
-                event.name,
-                if event.up { "up" } else { "down" }
-            );
-            for index in 0..self.instances.len() {
-                let config = &self.instances[index].config;
-                let uses = config.interface == event.name
-                    || config
-                        .track_interfaces
+                } => self.restore_removed_address(ifindex, address),
+                // A re-created interface may get its address after it came
+                // up: that is when its sockets can be opened again.
+                NetEvent::AddressAdded { ifindex, .. } => {
+                    let names: Vec<String> = self
+                        .links
                         .iter()
-                        .any(|t| t.interface == event.name);
-                if uses {
-                    self.evaluate_tracking(index, now);
+                        .filter(|l| {
+                            l.stale && crate::sys::interface::ifindex(&l.name).ok() == Some(ifindex)
+                        })
+                        .map(|l| l.name.clone())
+                        .collect();
+                    for name in names {
+                        self.refresh_link(&name, None);
+                    }
                 }
             }
         }
+    }
+
+    /// Brings what we know of interface `name` up to date: its state for
+    /// tracking and, if it was deleted and created again (a new ifindex),
+    /// the sockets bound to it. An interface whose sockets cannot be opened
+    /// yet counts as down.
+    fn refresh_link(&mut self, name: &str, up: Option<bool>) {
+        if !self.link_up.contains_key(name) {
+            return;
+        }
+        let mut up = up.unwrap_or_else(|| crate::sys::interface::is_up(name).unwrap_or(false));
+        let current = crate::sys::interface::ifindex(name).ok();
+        for index in 0..self.links.len() {
+            if self.links[index].name != name {
+                continue;
+            }
+            if current != Some(self.links[index].ifindex) {
+                self.links[index].stale = true;
+            }
+            if !self.links[index].stale {
+                continue;
+            }
+            if up {
+                if let Err(e) = self.reopen_link(index) {
+                    info!("{name} is back but not usable yet: {e}");
+                    up = false;
+                }
+            } else {
+                up = false;
+            }
+        }
+        let now = self.clock.now_us();
+        let known = self.link_up.get_mut(name).expect("checked above");
+        if *known == up {
+            return;
+        }
+        *known = up;
+        info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+        for index in 0..self.instances.len() {
+            let config = &self.instances[index].config;
+            let uses = config.interface == name
+                || config.track_interfaces.iter().any(|t| t.interface == name);
+            if uses {
+                self.evaluate_tracking(index, now);
+            }
+        }
+    }
+
+    /// New sockets for a link whose interface was re-created, under the
+    /// same token; its instances' addresses follow the new ifindex.
+    fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
+        let (name, source) = self.links[index].key.clone();
+        let fresh = super::link::Link::open(&name, source)?;
+        let registry = self.poll.registry();
+        let old = &self.links[index];
+        let _ = registry.deregister(&mut SourceFd(&old.socket.as_raw_fd()));
+        registry.register(
+            &mut SourceFd(&fresh.socket.as_raw_fd()),
+            Token(index),
+            Interest::READABLE,
+        )?;
+        let (old_ifindex, new_ifindex) = (old.ifindex, fresh.ifindex);
+        info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
+        self.links[index] = fresh;
+        for instance in &mut self.instances {
+            for ifindex in &mut instance.address_ifindex {
+                if *ifindex == old_ifindex {
+                    *ifindex = new_ifindex;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Someone removed an address: if it is a virtual address of a master,

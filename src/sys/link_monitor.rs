@@ -37,6 +37,11 @@ pub enum NetEvent {
         address: IpAddr,
         prefix_len: u8,
     },
+    /// An address was added to an interface.
+    AddressAdded {
+        ifindex: u32,
+        address: IpAddr,
+    },
 }
 
 /// One interface's state as an event reported it.
@@ -119,8 +124,9 @@ pub fn parse_events(datagram: &[u8]) -> io::Result<Vec<NetEvent>> {
         let deleted = match message.ty {
             libc::RTM_NEWLINK => false,
             libc::RTM_DELLINK => true,
-            libc::RTM_DELADDR => {
-                events.extend(parse_address_removal(message.payload)?);
+            libc::RTM_DELADDR | libc::RTM_NEWADDR => {
+                let removed = message.ty == libc::RTM_DELADDR;
+                events.extend(parse_address_event(message.payload, removed)?);
                 continue;
             }
             _ => continue,
@@ -150,7 +156,7 @@ pub fn parse_events(datagram: &[u8]) -> io::Result<Vec<NetEvent>> {
     Ok(events)
 }
 
-fn parse_address_removal(payload: &[u8]) -> io::Result<Option<NetEvent>> {
+fn parse_address_event(payload: &[u8], removed: bool) -> io::Result<Option<NetEvent>> {
     if payload.len() < IFADDRMSG_LEN || i32::from(payload[0]) != libc::AF_INET {
         return Ok(None);
     }
@@ -170,10 +176,17 @@ fn parse_address_removal(payload: &[u8]) -> io::Result<Option<NetEvent>> {
     }
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS differs from
     // it only on point-to-point links.
-    Ok(local.or(peer).map(|addr| NetEvent::AddressRemoved {
-        ifindex,
-        address: IpAddr::V4(addr),
-        prefix_len,
+    Ok(local.or(peer).map(|addr| {
+        let address = IpAddr::V4(addr);
+        if removed {
+            NetEvent::AddressRemoved {
+                ifindex,
+                address,
+                prefix_len,
+            }
+        } else {
+            NetEvent::AddressAdded { ifindex, address }
+        }
     }))
 }
 

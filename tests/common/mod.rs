@@ -583,6 +583,35 @@ impl Lan {
         self.note(router, &format!("link set {state}"));
     }
 
+    /// Deletes the router's eth0 (its veth pair goes with it) and makes a
+    /// new one, with a new index and MAC, the daemon left running: a NIC
+    /// that disappears and comes back.
+    pub fn recreate_eth0(&mut self, router: usize) {
+        let ns = self.ns(router).to_string();
+        let sw = self.switch_ns.clone().expect("harness: no switch");
+        let port = format!("p{router}");
+        ip_ok(&["-n", &ns, "link", "del", "eth0"]);
+        self.note(router, "eth0 deleted");
+        std::thread::sleep(Duration::from_millis(500));
+        ip_ok(&[
+            "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]);
+        ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
+        ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
+        ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
+        let cidr = format!("{}/24", self.addr(router));
+        ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
+        let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
+        let mac = link
+            .split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+            .to_string();
+        self.r_mut(router).mac = mac;
+        self.note(router, "eth0 re-created");
+    }
+
     /// Sends `signal` to the router's daemon (it must be running).
     pub fn signal(&mut self, router: usize, signal: libc::c_int) {
         let pid = self
