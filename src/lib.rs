@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod explain;
 pub mod sys;
 pub mod tracking;
 pub mod vrrp;

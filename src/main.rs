@@ -64,6 +64,23 @@ struct Cli {
 #[argh(subcommand)]
 enum Subcommand {
     Status(StatusCommand),
+    Explain(ExplainCommand),
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "explain")]
+/// show what a set of routers' configs will do, before deploying them:
+/// a simulated start, master death, return, check failure and stop per
+/// VRID, and what makes the routers misbehave (exit 1 on a certain
+/// split brain, 2 on a config that does not load)
+struct ExplainCommand {
+    /// print JSON instead of text
+    #[argh(switch)]
+    json: bool,
+
+    /// one keepalived.conf per router (its file name names the router)
+    #[argh(positional)]
+    configs: Vec<PathBuf>,
 }
 
 #[derive(FromArgs)]
@@ -100,6 +117,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if let Some(Subcommand::Explain(explain)) = &cli.command {
+        return run_explain(explain);
     }
     init_logging(cli.log_detail);
     let path = cli
@@ -206,6 +226,41 @@ fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode 
             error!("event loop failed: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run_explain(command: &ExplainCommand) -> ExitCode {
+    if command.configs.is_empty() {
+        eprintln!("keepvip explain: give one config file per router");
+        return ExitCode::from(2);
+    }
+    let mut routers = Vec::new();
+    for path in &command.configs {
+        match config::load(path) {
+            Ok((config, warnings)) => routers.push(keepvip::explain::RouterConfig {
+                name: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.display().to_string()),
+                config,
+                warnings,
+            }),
+            Err(e) => {
+                eprintln!("keepvip explain: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let report = keepvip::explain::explain(&routers);
+    if command.json {
+        print!("{}", keepvip::explain::render_json(&report));
+    } else {
+        print!("{}", keepvip::explain::render_text(&report));
+    }
+    if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

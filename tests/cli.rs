@@ -157,3 +157,58 @@ fn unknown_keywords_are_warnings_not_errors() {
     assert!(text.contains("virtual_server"), "{text}");
     assert!(text.contains("unicast_peer"), "{text}");
 }
+
+#[test]
+fn explain_the_article_literal_example() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    let output = keepvip()
+        .arg("explain")
+        .arg(fixtures.join("article_nopreempt_lb01.conf"))
+        .arg(fixtures.join("article_nopreempt_lb02.conf"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("article_nopreempt_lb01 takes back the VIP: priority 150 > 100 and article_nopreempt_lb01 preempts"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "article_nopreempt_lb02.conf:5: warning: VRID 50: nopreempt on article_nopreempt_lb02"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_exits_non_zero_on_a_certain_split_brain() {
+    let scratch = Scratch::new("explain");
+    let body = |password: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n priority 100\n \
+             authentication {{\n  auth_type PASS\n  auth_pass {password}\n }}\n virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+        )
+    };
+    let r1 = scratch.write("r1.conf", &body("1111"));
+    let r2 = scratch.write("r2.conf", &body("2222"));
+    let output = keepvip()
+        .arg("explain")
+        .arg("--json")
+        .arg(&r1)
+        .arg(&r2)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json = String::from_utf8_lossy(&output.stdout);
+    assert!(json.contains("\"severity\":\"error\""), "{json}");
+    assert!(json.ends_with("\"errors\":true}\n"), "{json}");
+    let bad = scratch.write("r3.conf", "vrrp_instance {\n");
+    let output = keepvip()
+        .arg("explain")
+        .arg(&r1)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

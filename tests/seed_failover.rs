@@ -9,6 +9,7 @@
 mod common;
 
 use common::{Impl, Lan, ELECTION};
+use keepvip::explain::{run_story, RouterConfig, StartOrder};
 use std::time::{Duration, Instant};
 
 const VIP: &str = "192.0.2.100";
@@ -62,6 +63,43 @@ fn config(router: usize, n: &Node) -> String {
     )
 }
 
+/// What `keepvip explain` predicts for these two routers, started as the
+/// test starts them: who holds the VIP at start, after the first master
+/// dies, and after it returns ("r1" / "r2"). Each test asserts that the
+/// real routers on the namespace LAN do exactly that, so explain cannot
+/// drift from the daemon.
+fn explained(nodes: (&Node, &Node), order: StartOrder) -> Vec<String> {
+    let routers: Vec<RouterConfig> = [(R1, nodes.0), (R2, nodes.1)]
+        .into_iter()
+        .map(|(r, n)| {
+            let path = format!("r{r}.conf");
+            let (config, warnings) =
+                keepvip::config::parse_str(&config(r, n), std::path::Path::new(&path))
+                    .expect("seed config loads");
+            RouterConfig {
+                name: format!("r{r}"),
+                config,
+                warnings,
+            }
+        })
+        .collect();
+    let groups = keepvip::explain::groups(&routers);
+    assert_eq!(groups.len(), 1, "one VRID");
+    let steps = run_story(&groups[0], &order);
+    steps
+        .iter()
+        .take(3)
+        .map(|step| match step.holders.as_slice() {
+            [one] => one.clone(),
+            other => panic!("explain predicts {other:?} at {:?}", step.event),
+        })
+        .collect()
+}
+
+fn router_name(r: usize) -> String {
+    format!("r{r}")
+}
+
 /// Prints how long each step took, so slow runs show where the time went.
 struct Steps {
     tag: &'static str,
@@ -95,6 +133,11 @@ fn preemptive(
     high: usize,
 ) -> Option<(Lan, Steps)> {
     let low = if high == R1 { R2 } else { R1 };
+    assert_eq!(
+        explained((&nodes.0, &nodes.1), StartOrder::Together),
+        [router_name(high), router_name(low), router_name(high)],
+        "keepvip explain disagrees with this case's expectations"
+    );
     let mut lan = Lan::new(tag, 2)?;
     let s = Steps::new(tag, imps);
 
@@ -191,14 +234,20 @@ fn case3_low_master(tag: &'static str, imps: (Impl, Impl)) {
 /// and stays backup.
 fn nopreempt(tag: &'static str, imps: (Impl, Impl), first: usize) {
     let second = if first == R1 { R2 } else { R1 };
+    let nodes = (node("BACKUP", 150, true), node("BACKUP", 100, true));
+    assert_eq!(
+        explained(
+            (&nodes.0, &nodes.1),
+            StartOrder::Sequence(vec![first - 1, second - 1])
+        ),
+        [router_name(first), router_name(second), router_name(second)],
+        "keepvip explain disagrees with this case's expectations"
+    );
     let Some(mut lan) = Lan::new(tag, 2) else {
         return;
     };
     let s = Steps::new(tag, imps);
-    let confs = [
-        config(R1, &node("BACKUP", 150, true)),
-        config(R2, &node("BACKUP", 100, true)),
-    ];
+    let confs = [config(R1, &nodes.0), config(R2, &nodes.1)];
     let imp = |r: usize| if r == R1 { imps.0 } else { imps.1 };
 
     let m = lan.mark();

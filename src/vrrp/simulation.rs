@@ -112,6 +112,16 @@ impl SimLan {
         self.routers[index].alive = false;
     }
 
+    /// What tracking would do on a real router: move its effective priority
+    /// or hold it in FAULT (a check script failing, a link going down).
+    pub fn set_tracking(&mut self, index: usize, priority: u8, fault: bool) {
+        let mut actions = Vec::new();
+        let instance = &mut self.routers[index].instance;
+        instance.set_priority(self.now, priority, &mut actions);
+        instance.set_fault(self.now, fault, &mut actions);
+        self.apply(index, actions);
+    }
+
     /// Runs the LAN until `now + duration`.
     pub fn run_for(&mut self, duration: Micros) {
         let until = self.now + duration;

@@ -1,0 +1,201 @@
+//! explain on the seed article's cases and on configs that misbehave.
+
+use std::path::Path;
+
+use super::*;
+use crate::config::parse_str;
+
+fn router(name: &str, body: &str) -> RouterConfig {
+    let text = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n advert_int 1\n{body}\n \
+         authentication {{\n  auth_type PASS\n  auth_pass 1111\n }}\n virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+    );
+    let (config, warnings) = parse_str(&text, Path::new(&format!("{name}.conf"))).unwrap();
+    RouterConfig {
+        name: name.to_string(),
+        config,
+        warnings,
+    }
+}
+
+fn holders(steps: &[Step]) -> Vec<String> {
+    steps.iter().map(|s| s.holders.join("+")).collect()
+}
+
+#[test]
+fn article_cases_preempt_back() {
+    for (r1, r2, first) in [
+        (
+            " state MASTER\n priority 150",
+            " state MASTER\n priority 100",
+            "r1",
+        ),
+        (
+            " state MASTER\n priority 150",
+            " state BACKUP\n priority 100",
+            "r1",
+        ),
+        (
+            " state MASTER\n priority 100",
+            " state BACKUP\n priority 150",
+            "r2",
+        ),
+        (
+            " state BACKUP\n priority 150",
+            " state BACKUP\n priority 100\n nopreempt",
+            "r1",
+        ),
+    ] {
+        let report = explain(&[router("r1", r1), router("r2", r2)]);
+        let other = if first == "r1" { "r2" } else { "r1" };
+        let steps = holders(&report.groups[0].story);
+        assert_eq!(steps[..3], [first, other, first], "{r1} / {r2}");
+        assert_eq!(steps[3], other, "a graceful stop hands over");
+        assert!(!report.has_errors());
+    }
+}
+
+#[test]
+fn article_literal_example_is_flagged() {
+    let report = explain(&[
+        router("r1", " state BACKUP\n priority 150"),
+        router("r2", " state BACKUP\n priority 100\n nopreempt"),
+    ]);
+    let story = &report.groups[0].story;
+    assert!(
+        story[2]
+            .why
+            .contains("r1 takes back the VIP: priority 150 > 100 and r1 preempts"),
+        "{story:?}"
+    );
+    let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("nopreempt on r2 (priority 100) has no effect")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("r1 has the highest priority (150) and preempts")),
+        "{messages:?}"
+    );
+    assert!(report.findings.iter().all(|f| f.span.line == 1));
+}
+
+#[test]
+fn nopreempt_on_both_makes_the_start_order_decide() {
+    let routers = [
+        router("r1", " state BACKUP\n priority 150\n nopreempt"),
+        router("r2", " state BACKUP\n priority 100\n nopreempt"),
+    ];
+    let report = explain(&routers);
+    let orders = &report.groups[0].start_orders;
+    assert!(
+        orders.contains(&("r1, then r2 first".to_string(), "r1".to_string())),
+        "{orders:?}"
+    );
+    assert!(
+        orders.contains(&("r2, then r1 first".to_string(), "r2".to_string())),
+        "{orders:?}"
+    );
+    let group = &groups(&routers)[0];
+    let steps = run_story(group, &StartOrder::Sequence(vec![1, 0]));
+    assert_eq!(holders(&steps)[..3], ["r2", "r1", "r1"]);
+    assert!(steps[0].why.contains("started first"), "{:?}", steps[0]);
+    assert!(
+        steps[2]
+            .why
+            .contains("r2's priority 100 is not higher than 150"),
+        "{:?}",
+        steps[2]
+    );
+    let r1_first = run_story(group, &StartOrder::Sequence(vec![0, 1]));
+    assert_eq!(holders(&r1_first)[..3], ["r1", "r2", "r2"]);
+    assert!(r1_first[2]
+        .why
+        .contains("r1 has the higher priority (150 > 100) but nopreempt"));
+}
+
+#[test]
+fn state_master_clearing_nopreempt_is_a_finding() {
+    let report = explain(&[
+        router("r1", " state MASTER\n priority 150\n nopreempt"),
+        router("r2", " state BACKUP\n priority 100"),
+    ]);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| {
+            f.message
+                .contains("nopreempt will not work with initial state MASTER")
+        })
+        .expect("cleared nopreempt reported");
+    assert_eq!(finding.span.to_string(), "r1.conf:7", "the nopreempt line");
+}
+
+#[test]
+fn mismatched_password_or_interval_is_a_certain_split_brain() {
+    let report = explain(&[
+        router("r1", " priority 150"),
+        router("r2", " priority 100").clone(),
+    ]);
+    assert!(!report.has_errors());
+    let mut r2 = router("r2", " priority 100");
+    if let Some(crate::config::Authentication::Password(p)) =
+        &mut r2.config.instances[0].authentication
+    {
+        p[0] = b'2';
+    }
+    let report = explain(&[router("r1", " priority 150"), r2]);
+    assert!(report.has_errors());
+    assert_eq!(
+        report.groups[0].story[0].holders.len(),
+        2,
+        "the simulation shows the split brain"
+    );
+    let mut r2 = router("r2", " priority 100");
+    r2.config.instances[0].advert_int_cs = 200;
+    let report = explain(&[router("r1", " priority 150"), r2]);
+    assert!(report.has_errors());
+    assert!(render_json(&report).contains("\"errors\":true"));
+}
+
+#[test]
+fn a_weight_too_small_to_move_the_vip_is_flagged() {
+    let check = "vrrp_script chk {\n script \"/bin/true\"\n weight -20\n}\n";
+    let (with_script, warnings) = parse_str(
+        &format!(
+            "{check}vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n priority 150\n \
+             track_script {{\n  chk\n }}\n authentication {{\n  auth_type PASS\n  auth_pass 1111\n }}\n \
+             virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+        ),
+        Path::new("r1.conf"),
+    )
+    .unwrap();
+    let r1 = RouterConfig {
+        name: "r1".to_string(),
+        config: with_script,
+        warnings,
+    };
+    let report = explain(&[r1, router("r2", " priority 100")]);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.message.contains("cannot change the master"))
+        .expect("useless weight reported");
+    assert!(
+        finding
+            .message
+            .contains("150 - 20 = 130 is still above 100"),
+        "{}",
+        finding.message
+    );
+    let story = &report.groups[0].story;
+    let failed = story
+        .iter()
+        .find(|s| s.event.contains("check fails"))
+        .expect("check step");
+    assert_eq!(failed.holders, ["r1"]);
+}
