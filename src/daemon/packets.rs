@@ -55,10 +55,14 @@ impl Daemon {
                 self.counters.adverts_received += 1;
                 if received.advert.priority == PRIORITY_STOPPING {
                     self.counters.priority_zero_received += 1;
-                    info!(
-                        "({}) Backup received priority 0 advertisement",
-                        instance.config.name
-                    );
+                    // Rare in normal life, so keepalived's line is kept; but
+                    // a peer stuck sending them must not flood the log.
+                    if self.log_limiter.allow(LogKey::PriorityZero, now).is_some() {
+                        info!(
+                            "({}) Backup received priority 0 advertisement",
+                            instance.config.name
+                        );
+                    }
                 }
                 if accepted.address_list_differs {
                     self.counters.address_list_mismatch += 1;

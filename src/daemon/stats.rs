@@ -74,15 +74,18 @@ pub enum LogKey {
     Discard(Discard),
     /// A peer advertises other virtual addresses than ours.
     AddressListMismatch,
+    /// A master leaving (priority 0).
+    PriorityZero,
 }
 
 impl LogKey {
-    const COUNT: usize = Discard::ALL.len() + 1;
+    const COUNT: usize = Discard::ALL.len() + 2;
 
     fn index(self) -> usize {
         match self {
             LogKey::Discard(reason) => reason.index(),
             LogKey::AddressListMismatch => Discard::ALL.len(),
+            LogKey::PriorityZero => Discard::ALL.len() + 1,
         }
     }
 }
