@@ -3,7 +3,7 @@
 CARGO ?= cargo
 RELEASE_BIN := target/release/keepvip
 
-.PHONY: help build release test lint unit demo clean
+.PHONY: help build release test lint unit demo clean sim
 
 help:
 	@echo "make build    debug build"
@@ -11,6 +11,7 @@ help:
 	@echo "make test     format and lint checks, unit tests, namespace LAN tests (root)"
 	@echo "make unit     unit tests only (no root needed)"
 	@echo "make demo     two routers on a namespace LAN: failover and return (root)"
+	@echo "make sim      the randomised LAN simulation over SIM_SEEDS seeds, release build"
 
 build:
 	$(CARGO) build
@@ -34,6 +35,14 @@ test: lint
 
 demo: release
 	sh tests/demo.sh $(RELEASE_BIN)
+
+# The simulation property test runs 5,000 seeds in every `cargo test`; this
+# runs many more, optimised (without LTO, which only slows the build).
+SIM_SEEDS ?= 200000
+SIM_FIRST_SEED ?= 0
+sim:
+	CARGO_PROFILE_RELEASE_LTO=false KEEPVIP_SIM_SEEDS=$(SIM_SEEDS) KEEPVIP_SIM_FIRST_SEED=$(SIM_FIRST_SEED) \
+		$(CARGO) test --release --lib random_lans_keep_one_rightful_master -- --nocapture
 
 clean:
 	$(CARGO) clean
