@@ -3,7 +3,7 @@
 CARGO ?= cargo
 RELEASE_BIN := target/release/keepvip
 
-.PHONY: help build release test lint unit demo clean sim
+.PHONY: help build release test lint unit demo clean sim flood-compare fuzz soak
 
 help:
 	@echo "make build    debug build"
@@ -12,6 +12,9 @@ help:
 	@echo "make unit     unit tests only (no root needed)"
 	@echo "make demo     two routers on a namespace LAN: failover and return (root)"
 	@echo "make sim      the randomised LAN simulation over SIM_SEEDS seeds, release build"
+	@echo "make flood-compare  the bad-packet flood at keepvip and at keepalived, figures side by side (root)"
+	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)"
+	@echo "make soak     SOAK_INSTANCES instances, a failover every few seconds, SOAK_SECONDS (root)"
 
 build:
 	$(CARGO) build
@@ -43,6 +46,10 @@ SIM_FIRST_SEED ?= 0
 sim:
 	CARGO_PROFILE_RELEASE_LTO=false KEEPVIP_SIM_SEEDS=$(SIM_SEEDS) KEEPVIP_SIM_FIRST_SEED=$(SIM_FIRST_SEED) \
 		$(CARGO) test --release --lib random_lans_keep_one_rightful_master -- --nocapture
+
+# Not asserted for keepalived: the figures are printed, keepvip's asserted.
+flood-compare:
+	$(CARGO) test --test flood -- --include-ignored --nocapture --test-threads=1
 
 clean:
 	$(CARGO) clean

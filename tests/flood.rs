@@ -367,12 +367,15 @@ fn run_flood(lan: &mut Lan, master: Impl, backup: Impl) -> Outcome {
         .filter(|a| a.src_ip == master_addr && a.vrid == VRID && a.priority > 0)
         .map(|a| a.time)
         .collect();
-    let max_gap = from_master
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .fold(0.0, f64::max)
-        // No advert at all from the master is the largest gap there is.
-        .max(if from_master.len() < 2 { flood_secs } else { 0.0 });
+    // tcpdump -tt prints wall-clock seconds: bracket the adverts with the
+    // flood's start and now, so that silence at either end is a gap too.
+    let end = epoch_secs();
+    let bounds = [end - flood_secs - 1.5]
+        .into_iter()
+        .chain(from_master.iter().copied())
+        .chain([end]);
+    let times: Vec<f64> = bounds.collect();
+    let max_gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
     let backup_addr = lan.addr(BACKUP);
     let backup_took_over = adverts.iter().any(|a| a.src_ip == backup_addr && a.vrid == VRID)
         || lan.holds_vip(BACKUP, VIP);
@@ -384,6 +387,13 @@ fn run_flood(lan: &mut Lan, master: Impl, backup: Impl) -> Outcome {
         backup_took_over,
         log_lines: lan.log(MASTER).lines().count() - log_before,
     }
+}
+
+fn epoch_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// Only the two daemons' adverts are captured: tcpdump printing the flood
