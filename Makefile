@@ -47,6 +47,18 @@ sim:
 	CARGO_PROFILE_RELEASE_LTO=false KEEPVIP_SIM_SEEDS=$(SIM_SEEDS) KEEPVIP_SIM_FIRST_SEED=$(SIM_FIRST_SEED) \
 		$(CARGO) test --release --lib random_lans_keep_one_rightful_master -- --nocapture
 
+# libFuzzer through cargo fuzz (nightly). Each target starts from its seeds
+# (captured packets; the seed article's configs) and its regressions, and
+# grows a corpus in tests/fuzz/corpus/ (not committed). A crash is saved in
+# tests/fuzz/artifacts/TARGET/: copy it into tests/fuzz/regressions/TARGET/,
+# where `cargo test --test fuzz_corpus` replays it on stable from then on.
+FUZZ_SECONDS ?= 60
+FUZZ = cd tests/fuzz && $(CARGO) +nightly fuzz run --fuzz-dir .
+fuzz:
+	mkdir -p tests/fuzz/corpus/advert tests/fuzz/corpus/config
+	$(FUZZ) advert corpus/advert seeds/advert regressions/advert -- -max_total_time=$(FUZZ_SECONDS)
+	$(FUZZ) config corpus/config ../fixtures/seed regressions/config -- -max_total_time=$(FUZZ_SECONDS) -dict=config.dict
+
 # Not asserted for keepalived: the figures are printed, keepvip's asserted.
 flood-compare:
 	$(CARGO) test --test flood -- --include-ignored --nocapture --test-threads=1

@@ -283,7 +283,11 @@ fn raw_socket_drops(ns: &str) -> u64 {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .skip(1)
-        .filter(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(":0070")))
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(":0070"))
+        })
         .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
         .sum()
 }
@@ -377,7 +381,9 @@ fn run_flood(lan: &mut Lan, master: Impl, backup: Impl) -> Outcome {
     let times: Vec<f64> = bounds.collect();
     let max_gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
     let backup_addr = lan.addr(BACKUP);
-    let backup_took_over = adverts.iter().any(|a| a.src_ip == backup_addr && a.vrid == VRID)
+    let backup_took_over = adverts
+        .iter()
+        .any(|a| a.src_ip == backup_addr && a.vrid == VRID)
         || lan.holds_vip(BACKUP, VIP);
     Outcome {
         sent,
