@@ -59,6 +59,17 @@ fuzz:
 	$(FUZZ) advert corpus/advert seeds/advert regressions/advert -- -max_total_time=$(FUZZ_SECONDS)
 	$(FUZZ) config corpus/config ../fixtures/seed regressions/config -- -max_total_time=$(FUZZ_SECONDS) -dict=config.dict
 
+# Minutes of failovers with many instances; not CI. VRRPv2 only for now, so
+# whole-second intervals (SOAK_ADVERT_INT=0.02 once VRRPv3 is in).
+SOAK_INSTANCES ?= 50
+SOAK_SECONDS ?= 600
+SOAK_ADVERT_INT ?= 1
+soak:
+	$(CARGO) build --release
+	KEEPVIP_BIN=$(RELEASE_BIN) SOAK_INSTANCES=$(SOAK_INSTANCES) SOAK_SECONDS=$(SOAK_SECONDS) \
+		SOAK_ADVERT_INT=$(SOAK_ADVERT_INT) \
+		$(CARGO) test --test soak -- --ignored --nocapture --test-threads=1
+
 # Not asserted for keepalived: the figures are printed, keepvip's asserted.
 flood-compare:
 	$(CARGO) test --test flood -- --include-ignored --nocapture --test-threads=1
