@@ -28,6 +28,7 @@ mod tests;
 
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, TrackedInterface, TrackedScript, VirtualAddress, Warning,
+    RunAs, ScriptConfig, Span, TrackedInterface, TrackedScript, VirtualAddress, VrrpVersion,
+    Warning,
 };
 pub use parser::{load, parse_str};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::include::tokens_with_includes;
-use super::instance::{check_vrrp_version, instance, InstanceDefaults, OWNER_PRIORITY};
+use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::script::vrrp_script;
 use super::source::read_text;
@@ -139,7 +139,7 @@ fn global_defs(
             "vrrp_garp_master_repeat" => {
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }
-            "vrrp_version" | "version" => check_vrrp_version(line, warnings)?,
+            "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             "enable_script_security" => {
                 flag(line, warnings)?;

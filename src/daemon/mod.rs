@@ -16,7 +16,7 @@ mod tracking;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -105,17 +105,18 @@ impl Daemon {
             Interest::READABLE,
         )?;
         let mut links: Vec<Link> = Vec::new();
-        let mut link_of: HashMap<(String, Option<Ipv4Addr>), usize> = HashMap::new();
+        let mut link_of: HashMap<(String, bool, Option<IpAddr>), usize> = HashMap::new();
         let mut instances = Vec::new();
         for config in &config.instances {
-            let key = (config.interface.clone(), config.mcast_src_ip);
+            let source = config.source_address();
+            let key = (config.interface.clone(), config.is_ipv6(), source);
             let link = match link_of.get(&key) {
                 Some(index) => *index,
                 None => {
-                    let link = Link::open(&config.interface, config.mcast_src_ip)?;
+                    let link = Link::open(&config.interface, config.is_ipv6(), source)?;
                     let index = links.len();
                     poll.registry().register(
-                        &mut SourceFd(&link.socket.as_raw_fd()),
+                        &mut SourceFd(&link.as_raw_fd()),
                         Token(index),
                         Interest::READABLE,
                     )?;
@@ -305,7 +306,7 @@ fn remove_stale_addresses(netlink: &mut RtNetlink, instance: &RunningInstance) {
         .iter()
         .zip(&instance.address_ifindex)
     {
-        match netlink.del_ipv4(*ifindex, vip.addr, vip.prefix_len) {
+        match netlink.del_ip(*ifindex, vip.addr, vip.prefix_len) {
             Ok(true) => info!(
                 "({}) removed stale {}/{}",
                 instance.config.name, vip.addr, vip.prefix_len

@@ -71,15 +71,18 @@ pub enum LogKey {
     Discard(Discard),
     /// A peer advertises other virtual addresses than ours.
     AddressListMismatch,
+    /// A VRRPv3 peer advertises another interval than ours.
+    IntervalMismatch,
 }
 
 impl LogKey {
-    const COUNT: usize = Discard::ALL.len() + 1;
+    const COUNT: usize = Discard::ALL.len() + 2;
 
     fn index(self) -> usize {
         match self {
             LogKey::Discard(reason) => reason.index(),
             LogKey::AddressListMismatch => Discard::ALL.len(),
+            LogKey::IntervalMismatch => Discard::ALL.len() + 1,
         }
     }
 }
