@@ -148,7 +148,9 @@ fn unknown_keywords_are_warnings_not_errors() {
     let scratch = Scratch::new("unknown");
     let config = scratch.write(
         "r1.conf",
-        &format!("virtual_server 192.0.2.1 80 {{\n    lb_algo rr\n}}\n{INSTANCE}    smtp_alert\n}}\n"),
+        &format!(
+            "virtual_server 192.0.2.1 80 {{\n    lb_algo rr\n}}\n{INSTANCE}    smtp_alert\n}}\n"
+        ),
     );
     let output = check(&config);
     assert!(output.status.success(), "{}", stderr(&output));
