@@ -171,8 +171,8 @@ fn check_fast_takeover(lan: &Lan, since: common::Mark) {
     let all = lan.adverts_since(common::Mark::START);
     let last_r1 = all
         .iter()
-        .filter(|a| a.src_mac == lan.mac(R1) && a.time < first_r2.time)
-        .last()
+        .rev()
+        .find(|a| a.src_mac == lan.mac(R1) && a.time < first_r2.time)
         .expect("r1 advert");
     let gap = first_r2.time - last_r1.time;
     eprintln!("takeover on the wire: {gap:.3} s after r1's last advert");
