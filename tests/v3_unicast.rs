@@ -260,3 +260,42 @@ mod unicast_v3_ipv6 {
         keepalived_master_keepvip_backup: "u36-kv", Keepalived, Keepvip;
     );
 }
+
+/// A unicast instance hears only its listed peers: r3 (keepalived,
+/// priority 200) sends unicast adverts to r2, but r2 (keepvip) lists only
+/// r1, so it drops them, counts them as unknown_peer, and becomes master
+/// itself.
+#[test]
+fn adverts_from_unlisted_sources_are_dropped() {
+    const R3: usize = 3;
+    let Some(mut lan) = Lan::new("u-drop", 3) else {
+        return;
+    };
+    let mode = Mode::UnicastV2;
+    let vip = mode.vip();
+    let c2 = config(&lan, R2, 100, mode);
+    // r3 claims the same VRID with a higher priority, talking to r2.
+    let c3 = config(&lan, R1, 200, mode).replace(
+        &format!("unicast_src_ip {}", lan.addr(R1)),
+        &format!("unicast_src_ip {}", lan.addr(R3)),
+    );
+    lan.start(R3, Impl::Keepalived, &c3);
+    lan.start(R2, Impl::Keepvip, &c2);
+    lan.wait_until(ELECTION, "r2 and r3 both hold the VIP", || {
+        lan.holds_vip(R2, vip) && lan.holds_vip(R3, vip)
+    });
+    let stats = lan.dir().join("r2").join("keepvip.stats");
+    let _ = std::fs::remove_file(&stats);
+    lan.signal(R2, libc::SIGUSR2);
+    lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
+        std::fs::read_to_string(&stats).is_ok_and(|t| t.contains("discarded_unknown_peer"))
+    });
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let dropped: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("discarded_unknown_peer "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(dropped >= 2, "stats:\n{text}");
+    assert!(lan.log(R2).contains("unknown_peer"), "{}", lan.log(R2));
+}

@@ -151,8 +151,10 @@ fn global_defs(
     Ok(())
 }
 
-/// Two instances with one name, or on one link with one VRID, would fight
-/// over the same virtual router.
+/// Two instances with one name, or on one link with one VRID and family,
+/// would fight over the same virtual router. (An IPv4 and an IPv6 instance
+/// may share a VRID: RFC 5798 section 5.2.3 keeps them apart, and so do
+/// keepalived and our sockets.)
 fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
     let mut by_name = HashMap::new();
     let mut by_link = HashMap::new();
@@ -166,7 +168,11 @@ fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
                 ),
             ));
         }
-        let link = (instance.interface.as_str(), instance.vrid);
+        let link = (
+            instance.interface.as_str(),
+            instance.vrid,
+            instance.is_ipv6(),
+        );
         if let Some(first) = by_link.insert(link, instance) {
             return Err(error_at(
                 &instance.span,

@@ -349,6 +349,24 @@ fn ipv6_instances_are_v3_with_host_routes_by_default() {
 }
 
 #[test]
+fn ipv4_and_ipv6_instances_may_share_a_vrid() {
+    let text = format!(
+        "{}{}",
+        instance_with(""),
+        ipv6_instance("", "  2001:db8::100")
+            .replace("virtual_router_id 52", "virtual_router_id 50")
+    );
+    let (config, _) = parse(&text);
+    assert_eq!(config.instances.len(), 2);
+    let twice = format!(
+        "{}{}",
+        instance_with(""),
+        instance_with("").replace("VI_1", "VI_2")
+    );
+    assert!(error_of(&twice).contains("virtual_router_id 50 is already used"));
+}
+
+#[test]
 fn unicast_peers_and_source() {
     let (vi, w) = only_instance(&instance_with(
         " unicast_src_ip 192.0.2.11\n unicast_peer {\n  192.0.2.12\n  192.0.2.13 min_ttl 3\n }",
