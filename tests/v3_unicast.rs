@@ -284,6 +284,10 @@ fn adverts_from_unlisted_sources_are_dropped() {
     lan.wait_until(ELECTION, "r2 and r3 both hold the VIP", || {
         lan.holds_vip(R2, vip) && lan.holds_vip(R3, vip)
     });
+    // r3 keeps talking to r2 every second; r2 must not give way.
+    lan.holds_for(Duration::from_secs(3), "r2 keeps the VIP", || {
+        lan.holds_vip(R2, vip)
+    });
     let stats = lan.dir().join("r2").join("keepvip.stats");
     let _ = std::fs::remove_file(&stats);
     lan.signal(R2, libc::SIGUSR2);
