@@ -229,7 +229,7 @@ impl AsFd for VrrpSocket {
 }
 
 /// The interface name as SO_BINDTODEVICE wants it: NUL-padded IFNAMSIZ.
-fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
+pub(super) fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
     if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ || ifname.contains('\0') {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -243,7 +243,11 @@ fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
 
 /// SO_BINDTODEVICE: receive only from, and send only through, this
 /// interface, whatever the routing table says.
-fn bind_to_device(fd: &OwnedFd, device: &[u8; libc::IFNAMSIZ], ifname: &str) -> io::Result<()> {
+pub(super) fn bind_to_device(
+    fd: &OwnedFd,
+    device: &[u8; libc::IFNAMSIZ],
+    ifname: &str,
+) -> io::Result<()> {
     setsockopt_named(
         fd,
         libc::SOL_SOCKET,
@@ -254,7 +258,7 @@ fn bind_to_device(fd: &OwnedFd, device: &[u8; libc::IFNAMSIZ], ifname: &str) -> 
 }
 
 /// Classic BPF `ret #0`: accept zero bytes of every packet, i.e. none.
-fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
+pub(super) fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
     // linux/filter.h; declared here because libc only has them for some
     // targets.
     #[repr(C)]

@@ -1,12 +1,14 @@
 //! Builders for unit tests of the core: instance configs without a parser.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::config::{Authentication, InitialState, InstanceConfig, Span, VirtualAddress};
+use crate::config::{
+    Authentication, InitialState, InstanceConfig, Span, VirtualAddress, VrrpVersion,
+};
 
-pub const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+pub const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
 
 fn span() -> Span {
     Span {
@@ -26,10 +28,13 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         interface: "eth0".to_string(),
         vrid: 50,
         priority,
+        version: VrrpVersion::V2,
         advert_int_cs: 100,
         preempt,
         preempt_delay_s: 0,
         mcast_src_ip: None,
+        unicast_src_ip: None,
+        unicast_peers: Vec::new(),
         authentication: Some(Authentication::Password(password)),
         virtual_addresses: vec![VirtualAddress {
             addr: VIP,
@@ -45,4 +50,13 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         track_interfaces: Vec::new(),
         notify: Default::default(),
     }
+}
+
+/// The same instance over VRRPv3 at `interval_cs`, no authentication.
+pub fn v3_instance_config(priority: u8, preempt: bool, interval_cs: u16) -> InstanceConfig {
+    let mut config = instance_config(InitialState::Backup, priority, preempt);
+    config.version = VrrpVersion::V3;
+    config.advert_int_cs = interval_cs;
+    config.authentication = None;
+    config
 }
