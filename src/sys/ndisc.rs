@@ -11,7 +11,7 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, setsockopt_named};
+use super::socket::{check_sent, new_socket, setsockopt_named};
 use super::vrrp6_socket::{in6_addr, sockaddr_in6};
 use super::vrrp_socket::{bind_to_device, device_name};
 
@@ -106,16 +106,7 @@ impl NeighbourAdvert {
             std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut libc::in6_pktinfo, info);
             libc::sendmsg(self.fd.as_raw_fd(), &msg, 0)
         };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != message.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send of neighbour advertisement",
-            ));
-        }
-        Ok(())
+        check_sent(n, message.len(), "neighbour advertisement")
     }
 }
 

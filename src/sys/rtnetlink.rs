@@ -31,7 +31,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, setsockopt};
+use super::socket::{new_socket, send_datagram, setsockopt};
 
 // Message types and flags, as u16 the way they sit in nlmsghdr.
 const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
@@ -337,29 +337,7 @@ impl RtNetlink {
     }
 
     fn send(&self, msg: &[u8]) -> io::Result<()> {
-        let addr = kernel_addr();
-        // SAFETY: msg is a valid buffer; addr a valid sockaddr_nl of the
-        // given length.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.as_ptr() as *const libc::c_void,
-                msg.len(),
-                0,
-                &addr as *const libc::sockaddr_nl as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != msg.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send on netlink socket",
-            ));
-        }
-        Ok(())
+        send_datagram(&self.fd, msg, &kernel_addr(), "netlink message")
     }
 
     /// Receive one datagram from the kernel into `self.buf`; its length.

@@ -17,7 +17,7 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, setsockopt_named};
+use super::socket::{new_socket, send_datagram, setsockopt_named};
 use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
 
 /// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2).
@@ -165,28 +165,12 @@ impl Vrrp6Socket {
 
     /// Sends `payload` (a VRRP message) to `dst`, the group or a peer.
     pub fn send_to(&self, payload: &[u8], dst: Ipv6Addr) -> io::Result<()> {
-        let sa = sockaddr_in6(dst, self.ifindex);
-        // SAFETY: payload and sa are valid for the lengths given.
-        let n = unsafe {
-            libc::sendto(
-                self.send.as_raw_fd(),
-                payload.as_ptr() as *const libc::c_void,
-                payload.len(),
-                0,
-                &sa as *const libc::sockaddr_in6 as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != payload.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send on VRRP socket",
-            ));
-        }
-        Ok(())
+        send_datagram(
+            &self.send,
+            payload,
+            &sockaddr_in6(dst, self.ifindex),
+            "VRRP advert",
+        )
     }
 
     /// Reads one datagram's payload into `buf`. `Ok(None)` when nothing is

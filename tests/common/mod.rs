@@ -161,6 +161,45 @@ fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Router `i`'s eth0: a veth pair created from inside the switch namespace
+/// with the peer put straight into the router's (the host namespace never
+/// sees it), on the bridge, up, with its IPv4 and IPv6 addresses. Returns
+/// its MAC.
+fn plug_router(sw: &str, ns: &str, i: usize) -> String {
+    let port = format!("p{i}");
+    ip_ok(&[
+        "-n", sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns,
+    ]);
+    ip_ok(&["-n", sw, "link", "set", &port, "master", "br0"]);
+    ip_ok(&["-n", sw, "link", "set", &port, "up"]);
+    // No duplicate address detection on the test LAN: the
+    // link-local address (the VRRPv3 source) and the global IPv6
+    // address are usable at once instead of after a second or two.
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.eth0.accept_dad=0",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("harness: {e}"));
+    ip_ok(&["-n", ns, "link", "set", "eth0", "up"]);
+    let cidr = format!("192.0.2.{}/24", 10 + i);
+    ip_ok(&["-n", ns, "addr", "add", &cidr, "dev", "eth0"]);
+    let cidr6 = format!("{}/64", router_ipv6(i));
+    ip_ok(&["-n", ns, "addr", "add", &cidr6, "dev", "eth0", "nodad"]);
+    let link = ip_ok(&["-n", ns, "-o", "link", "show", "dev", "eth0"]);
+    link.split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+        .to_string()
+}
+
 fn killpg(pgid: u32, sig: libc::c_int) {
     // The harness puts every process it starts in its own group, so the
     // group id is the child's pid and the signal reaches keepalived's
@@ -289,41 +328,8 @@ impl Lan {
             });
             // Created from inside the switch namespace with the peer put
             // straight into the router's: the host namespace never sees it.
-            let port = format!("p{i}");
-            ip_ok(&[
-                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
-                &ns,
-            ]);
-            ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
-            ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
-            // No duplicate address detection on the test LAN: the
-            // link-local address (the VRRPv3 source) and the global IPv6
-            // address are usable at once instead of after a second or two.
-            run(
-                "ip",
-                &[
-                    "netns",
-                    "exec",
-                    &ns,
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.eth0.accept_dad=0",
-                ],
-            )
-            .unwrap_or_else(|e| panic!("harness: {e}"));
             ip_ok(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
-            let cidr = format!("192.0.2.{}/24", 10 + i);
-            ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
-            let cidr6 = format!("{}/64", router_ipv6(i));
-            ip_ok(&["-n", &ns, "addr", "add", &cidr6, "dev", "eth0", "nodad"]);
-            let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
-            let mac = link
-                .split_whitespace()
-                .skip_while(|w| *w != "link/ether")
-                .nth(1)
-                .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
-                .to_string();
+            let mac = plug_router(&sw, &ns, i);
             lan.routers.last_mut().unwrap().mac = mac;
         }
         lan.start_capture(filter);
@@ -646,25 +652,10 @@ impl Lan {
     pub fn recreate_eth0(&mut self, router: usize) {
         let ns = self.ns(router).to_string();
         let sw = self.switch_ns.clone().expect("harness: no switch");
-        let port = format!("p{router}");
         ip_ok(&["-n", &ns, "link", "del", "eth0"]);
         self.note(router, "eth0 deleted");
         std::thread::sleep(Duration::from_millis(500));
-        ip_ok(&[
-            "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-        ]);
-        ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
-        ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
-        ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
-        let cidr = format!("{}/24", self.addr(router));
-        ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
-        let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
-        let mac = link
-            .split_whitespace()
-            .skip_while(|w| *w != "link/ether")
-            .nth(1)
-            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
-            .to_string();
+        let mac = plug_router(&sw, &ns, router);
         self.r_mut(router).mac = mac;
         self.note(router, "eth0 re-created");
     }
