@@ -5,7 +5,7 @@
 #
 #  1. both are statically linked (file, and no PT_INTERP/NEEDED), of the
 #     right architecture; the x86_64 one is within the size ceiling
-#     (KEEPVIP_SIZE_BUDGET_KIB, default 768: a regression guard; the aim of
+#     (KEEPVIP_SIZE_BUDGET_KIB, default 1024: a regression guard; the aim of
 #     600 KiB is reported, not enforced, see README "Binary size");
 #  2. --version and -t on the example configs (and a broken one, which
 #     must be refused) natively and, for aarch64, under qemu-aarch64-static;
@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 x86=${1:?usage: $0 X86_64_STATIC_BIN AARCH64_STATIC_BIN}
 arm=${2:?usage: $0 X86_64_STATIC_BIN AARCH64_STATIC_BIN}
-budget_kib=${KEEPVIP_SIZE_BUDGET_KIB:-768}
+budget_kib=${KEEPVIP_SIZE_BUDGET_KIB:-1024}
 aim_kib=600
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 qemu=${QEMU_AARCH64:-qemu-aarch64-static}
@@ -117,6 +117,13 @@ for arch in x86 arm; do
 done
 configs=(cross/keepvip.conf cross/openwrt/keepvip/files/keepvip.conf tests/fixtures/seed/*.conf)
 for conf in "${configs[@]}"; do
+	# The article's check script does not exist here, and -t rightly
+	# refuses a missing script: check the rest of that config with one
+	# that does.
+	if grep -q nginx_check.sh "$conf"; then
+		sed 's#/etc/keepalived/nginx_check.sh#/bin/true#' "$conf" >"$work/$(basename "$conf")"
+		conf="$work/$(basename "$conf")"
+	fi
 	if ! run_x86 -t -f "$conf" >"$work/x86.out" 2>"$work/x86.err"; then
 		fail "x86: -t refused $conf: $(cat "$work/x86.err")"
 		continue
