@@ -14,4 +14,5 @@ pub mod process;
 pub mod rtnetlink;
 pub mod signals;
 mod socket;
+pub mod timer;
 pub mod vrrp_socket;

@@ -435,10 +435,15 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Micros, out: &mut Vec<Action>) {
-        self.enter(State::Master, out);
-        out.push(Action::AddVirtualAddresses);
+        // The advert and the gratuitous ARP first, in RFC 3768 6.4.2's
+        // order: they are what ends the failover on the wire. Adding the
+        // addresses is a netlink round trip that takes milliseconds when
+        // the kernel's RTNL lock is busy, and would delay both; a packet
+        // for the VIP arriving in between is lost either way.
         out.push(Action::SendAdvert(self.advert(self.priority)));
         out.push(Action::SendGratuitousArp);
+        self.enter(State::Master, out);
+        out.push(Action::AddVirtualAddresses);
         self.deadlines = Deadlines {
             advert: Some(now + self.timers().advert_interval),
             master_down: None,

@@ -81,13 +81,13 @@ fn backup_takes_over_when_master_down_fires() {
     assert_eq!(
         out,
         vec![
+            Action::SendAdvert(i.advert(100)),
+            Action::SendGratuitousArp,
             Action::StateChanged {
                 from: State::Backup,
                 to: State::Master
             },
             Action::AddVirtualAddresses,
-            Action::SendAdvert(i.advert(100)),
-            Action::SendGratuitousArp,
         ]
     );
 }
