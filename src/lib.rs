@@ -9,6 +9,7 @@
 pub mod config;
 pub mod daemon;
 pub mod explain;
+pub mod json;
 pub mod sys;
 pub mod tracking;
 pub mod vrrp;

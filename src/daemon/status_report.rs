@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::json;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub name: String,
@@ -52,19 +54,23 @@ pub fn render_json(instances: &[InstanceStatus]) -> String {
         if n > 0 {
             text.push(',');
         }
-        let addresses: Vec<String> = i.virtual_addresses.iter().map(|a| json_string(a)).collect();
+        let addresses: Vec<String> = i
+            .virtual_addresses
+            .iter()
+            .map(|a| json::string(a))
+            .collect();
         let group = i
             .sync_group
             .as_deref()
-            .map(json_string)
+            .map(json::string)
             .unwrap_or_else(|| "null".to_string());
         let _ = write!(
             text,
             "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"priority\":{},\
              \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}]}}",
-            json_string(&i.name),
-            json_string(&i.state),
-            json_string(&i.interface),
+            json::string(&i.name),
+            json::string(&i.state),
+            json::string(&i.interface),
             i.vrid,
             i.priority,
             i.base_priority,
@@ -73,25 +79,6 @@ pub fn render_json(instances: &[InstanceStatus]) -> String {
     }
     text.push_str("]}\n");
     text
-}
-
-/// A JSON string literal: names come from the config file, so quote and
-/// escape them properly.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

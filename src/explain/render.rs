@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, Severity};
+use crate::json;
 
 fn severity_word(severity: Severity) -> &'static str {
     match severity {
@@ -58,65 +59,45 @@ pub fn render_text(report: &Report) -> String {
     out
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn json_list(items: impl IntoIterator<Item = String>) -> String {
-    format!("[{}]", items.into_iter().collect::<Vec<_>>().join(","))
-}
-
 pub fn render_json(report: &Report) -> String {
     let groups = report.groups.iter().map(|g| {
         let orders = g.start_orders.iter().map(|(order, master)| {
             format!(
                 "{{\"order\":{},\"master\":{}}}",
-                json_string(order),
-                json_string(master)
+                json::string(order),
+                json::string(master)
             )
         });
         let steps = g.story.iter().map(|s| {
             format!(
                 "{{\"event\":{},\"holders\":{},\"why\":{}}}",
-                json_string(&s.event),
-                json_list(s.holders.iter().map(|h| json_string(h))),
-                json_string(&s.why)
+                json::string(&s.event),
+                json::list(s.holders.iter().map(|h| json::string(h))),
+                json::string(&s.why)
             )
         });
         format!(
             "{{\"vrid\":{},\"routers\":{},\"start_orders\":{},\"steps\":{}}}",
             g.vrid,
-            json_list(g.routers.iter().map(|r| json_string(r))),
-            json_list(orders),
-            json_list(steps)
+            json::list(g.routers.iter().map(|r| json::string(r))),
+            json::list(orders),
+            json::list(steps)
         )
     });
     let findings = report.findings.iter().map(|f| {
         format!(
             "{{\"severity\":{},\"router\":{},\"file\":{},\"line\":{},\"message\":{}}}",
-            json_string(severity_word(f.severity)),
-            json_string(&f.router),
-            json_string(&f.span.file.display().to_string()),
+            json::string(severity_word(f.severity)),
+            json::string(&f.router),
+            json::string(&f.span.file.display().to_string()),
             f.span.line,
-            json_string(&f.message)
+            json::string(&f.message)
         )
     });
     format!(
         "{{\"groups\":{},\"findings\":{},\"errors\":{}}}\n",
-        json_list(groups),
-        json_list(findings),
+        json::list(groups),
+        json::list(findings),
         report.has_errors()
     )
 }

@@ -1,9 +1,13 @@
 //! A LAN of routers in memory: real [`Instance`] state machines, a fake
-//! clock, adverts delivered to every live router after a fixed latency.
+//! clock, adverts delivered to every live router of the same VRID after a
+//! latency.
 //!
 //! It exists so that whole scenarios (the seed article's four cases, start
 //! orders, deaths and returns) are tested against the same state machine the
-//! daemon runs, in milliseconds and without root.
+//! daemon runs, in milliseconds and without root. Faults (packet loss, delay
+//! jitter, partitions) are drawn from a seeded [`SplitMix64`], so that a
+//! randomised run is replayed exactly from its seed; with none set, the LAN
+//! is lossless and every delivery takes exactly `latency`.
 
 use std::net::Ipv4Addr;
 
@@ -25,21 +29,79 @@ pub struct SimRouter {
     pub holds_addresses: bool,
     pub garp_bursts: u32,
     pub adverts_sent: u32,
+    /// When an advert last reached it (accepted or not), for exact timer
+    /// checks.
+    pub last_heard: Option<Micros>,
 }
 
 /// A state change, for timelines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub at: Micros,
+    /// The router's index on the LAN.
+    pub index: usize,
     pub router: String,
     pub from: State,
     pub to: State,
 }
 
+/// One advert on its way from one router to one other: each receiver has
+/// its own copy, so loss and delay are drawn per receiver, as on a switch.
 struct InFlight {
     deliver_at: Micros,
     from: usize,
+    to: usize,
     advert: Advert,
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed generator whose
+/// whole state is one seed, so a failing run is replayed from its number.
+/// Not for anything but simulations.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n` > 0); the modulo bias is irrelevant at the
+    /// sizes simulations use.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `per_mille` / 1000.
+    pub fn chance(&mut self, per_mille: u32) -> bool {
+        self.below(1000) < u64::from(per_mille)
+    }
+}
+
+/// What the LAN does to packets, changeable at any time.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Each delivery (one sender to one receiver) is lost with this
+    /// probability, in thousandths.
+    pub loss_per_mille: u32,
+    /// Each delivery takes `latency` plus up to this much more, so adverts
+    /// from different senders can cross (one sender's stay in order).
+    pub jitter: Micros,
+    /// A partition: routers deliver only to routers in the same segment.
+    /// Empty (or too short) means every router is in segment 0.
+    pub segments: Vec<u8>,
 }
 
 pub struct SimLan {
@@ -47,19 +109,62 @@ pub struct SimLan {
     latency: Micros,
     routers: Vec<SimRouter>,
     in_flight: Vec<InFlight>,
+    faults: Faults,
+    rng: SplitMix64,
+    /// Deliveries dropped by `faults.loss_per_mille` or a partition.
+    pub lost: u64,
     pub transitions: Vec<Transition>,
 }
 
 impl SimLan {
     /// `latency` is how long an advert takes to reach the other routers.
     pub fn new(latency: Micros) -> SimLan {
+        SimLan::with_seed(latency, 0)
+    }
+
+    /// A LAN whose faults, once set, are drawn from `seed`.
+    pub fn with_seed(latency: Micros, seed: u64) -> SimLan {
         SimLan {
             now: 0,
             latency,
             routers: Vec::new(),
             in_flight: Vec::new(),
+            faults: Faults::default(),
+            rng: SplitMix64::new(seed),
+            lost: 0,
             transitions: Vec::new(),
         }
+    }
+
+    pub fn latency(&self) -> Micros {
+        self.latency
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Applies to adverts sent from now on; those in flight keep their fate.
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.faults = faults;
+    }
+
+    /// How many routers were added.
+    pub fn len(&self) -> usize {
+        self.routers.len()
+    }
+
+    /// Adverts sent and not yet delivered (or lost).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routers.is_empty()
+    }
+
+    fn segment(&self, index: usize) -> u8 {
+        self.faults.segments.get(index).copied().unwrap_or(0)
     }
 
     pub fn now(&self) -> Micros {
@@ -78,6 +183,7 @@ impl SimLan {
             holds_addresses: false,
             garp_bursts: 0,
             adverts_sent: 0,
+            last_heard: None,
         });
         self.routers.len() - 1
     }
@@ -124,13 +230,26 @@ impl SimLan {
 
     /// Runs the LAN until `now + duration`.
     pub fn run_for(&mut self, duration: Micros) {
+        let never_fails = |_: &SimLan| Ok::<(), String>(());
+        let _ = self.run_checked(duration, never_fails);
+    }
+
+    /// [`SimLan::run_for`], calling `check` after every instant at which
+    /// something happened; stops at the first error, with the clock there.
+    pub fn run_checked(
+        &mut self,
+        duration: Micros,
+        mut check: impl FnMut(&SimLan) -> Result<(), String>,
+    ) -> Result<(), String> {
         let until = self.now + duration;
         while let Some(at) = self.next_event().filter(|at| *at <= until) {
             self.now = self.now.max(at);
             self.deliver_due();
             self.fire_due_timers();
+            check(self)?;
         }
         self.now = until;
+        Ok(())
     }
 
     /// [`SimLan::run_for`] in whole seconds.
@@ -168,25 +287,68 @@ impl SimLan {
 
     fn deliver_due(&mut self) {
         let now = self.now;
-        let (due, later): (Vec<_>, Vec<_>) =
+        let (mut due, later): (Vec<_>, Vec<_>) =
             self.in_flight.drain(..).partition(|p| p.deliver_at <= now);
         self.in_flight = later;
+        // In arrival order: with jitter, another sender's later advert may
+        // arrive first. The sort is stable, so one sender's stay in order.
+        due.sort_by_key(|p| p.deliver_at);
         for packet in due {
-            let source = self.routers[packet.from].address;
-            for index in 0..self.routers.len() {
-                if index == packet.from || !self.routers[index].alive {
-                    continue;
-                }
-                let mut actions = Vec::new();
-                // A refused advert is simply not acted on, as on a real LAN.
-                let _ = self.routers[index].instance.handle_advert(
-                    now,
-                    source,
-                    &packet.advert,
-                    &mut actions,
-                );
-                self.apply(index, actions);
+            let index = packet.to;
+            // Dead by now (killed after the advert left): the frame is lost.
+            if !self.routers[index].alive {
+                continue;
             }
+            let source = self.routers[packet.from].address;
+            self.routers[index].last_heard = Some(now);
+            let mut actions = Vec::new();
+            // A refused advert is simply not acted on, as on a real LAN.
+            let _ = self.routers[index].instance.handle_advert(
+                now,
+                source,
+                &packet.advert,
+                &mut actions,
+            );
+            self.apply(index, actions);
+        }
+    }
+
+    /// Puts one copy of `advert` on the wire for every router that can hear
+    /// it: alive, same VRID (the daemon hands an advert only to the instance
+    /// of its VRID), same segment, and not lost.
+    fn send(&mut self, from: usize, advert: Advert) {
+        for to in 0..self.routers.len() {
+            let receiver = &self.routers[to];
+            if to == from || !receiver.alive || receiver.instance.vrid() != advert.vrid {
+                continue;
+            }
+            let partitioned = self.segment(to) != self.segment(from);
+            let loss = self.faults.loss_per_mille;
+            if partitioned || (loss > 0 && self.rng.chance(loss)) {
+                self.lost += 1;
+                continue;
+            }
+            let jitter = match self.faults.jitter {
+                0 => 0,
+                max => self.rng.range(0, max),
+            };
+            // A switch port is a FIFO: frames from one sender to one
+            // receiver never overtake each other (a priority 0 sent right
+            // after an advert must not arrive first), though frames from
+            // different senders may cross.
+            let queued_behind = self
+                .in_flight
+                .iter()
+                .filter(|p| p.from == from && p.to == to)
+                .map(|p| p.deliver_at)
+                .max()
+                .unwrap_or(0);
+            self.in_flight.push(InFlight {
+                deliver_at: (self.now + self.latency + jitter).max(queued_behind),
+                from,
+                to,
+                advert: advert.clone(),
+            });
         }
     }
 
@@ -208,17 +370,14 @@ impl SimLan {
             match action {
                 Action::SendAdvert(advert) => {
                     router.adverts_sent += 1;
-                    self.in_flight.push(InFlight {
-                        deliver_at: self.now + self.latency,
-                        from: index,
-                        advert,
-                    });
+                    self.send(index, advert);
                 }
                 Action::AddVirtualAddresses => router.holds_addresses = true,
                 Action::RemoveVirtualAddresses => router.holds_addresses = false,
                 Action::SendGratuitousArp => router.garp_bursts += 1,
                 Action::StateChanged { from, to } => self.transitions.push(Transition {
                     at: self.now,
+                    index,
                     router: router.name.clone(),
                     from,
                     to,
@@ -231,3 +390,7 @@ impl SimLan {
 #[cfg(test)]
 #[path = "simulation_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "simulation_properties.rs"]
+mod properties;

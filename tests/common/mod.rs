@@ -226,6 +226,12 @@ impl Lan {
     /// when namespaces are unavailable and KEEPVIP_SKIP_NETNS=1; the test
     /// then returns early. `tag` must be unique among tests.
     pub fn new(tag: &str, n: usize) -> Option<Lan> {
+        Lan::with_capture_filter(tag, n, "ip proto 112 or arp")
+    }
+
+    /// Like [`Lan::new`] with another tcpdump filter: under a packet flood
+    /// tcpdump must print only what the test looks at, or it drops packets.
+    pub fn with_capture_filter(tag: &str, n: usize, filter: &str) -> Option<Lan> {
         assert!((1..=200).contains(&n));
         if unsafe { libc::geteuid() } != 0 {
             return skip_or_panic("not running as root");
@@ -297,11 +303,11 @@ impl Lan {
                 .to_string();
             lan.routers.last_mut().unwrap().mac = mac;
         }
-        lan.start_capture();
+        lan.start_capture(filter);
         Some(lan)
     }
 
-    fn start_capture(&mut self) {
+    fn start_capture(&mut self, filter: &str) {
         let sw = self.switch_ns.clone().unwrap();
         let out = File::create(&self.capture_file).expect("harness: create capture file");
         let errpath = self.dir.join("capture.err");
@@ -312,7 +318,7 @@ impl Lan {
             .args([
                 "netns", "exec", &sw, "tcpdump", "-i", "br0", "-l", "-n", "-e", "-tt",
             ])
-            .args(["--immediate-mode", "ip proto 112 or arp"])
+            .args(["--immediate-mode", filter])
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
