@@ -344,19 +344,48 @@ fn cpu(imp: Impl, secs: u64, version: u8, advert_int: &str) -> (f64, f64) {
     std::thread::sleep(Duration::from_secs(6));
     let pgid = lan.pid(1).expect("running");
     let since = lan.mark();
-    let t0 = Instant::now();
-    let cpu0 = group_cpu_ns(pgid);
-    std::thread::sleep(Duration::from_secs(secs));
-    let cpu1 = group_cpu_ns(pgid);
-    let wall = t0.elapsed().as_secs_f64();
-    // Let tcpdump catch up before counting.
-    std::thread::sleep(Duration::from_millis(500));
-    let adverts = lan.adverts_since(since);
-    let span = match (adverts.first(), adverts.last()) {
-        (Some(a), Some(b)) if b.time > a.time => b.time - a.time,
-        _ => f64::NAN,
+    let unix_now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
     };
-    let rate = adverts.len() as f64 / span;
+    let t0 = Instant::now();
+    let (cpu0, from) = (group_cpu_ns(pgid), unix_now());
+    std::thread::sleep(Duration::from_secs(secs));
+    let (cpu1, to) = (group_cpu_ns(pgid), unix_now());
+    let wall = t0.elapsed().as_secs_f64();
+    // Let tcpdump catch up before counting what crossed the wire in the
+    // same window (capture times are wall-clock too).
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = lan
+        .adverts_since(since)
+        .iter()
+        .filter(|a| (from..to).contains(&a.time))
+        .count();
+    let rate = seen as f64 / (to - from);
+    if imp == Impl::Keepvip {
+        // What keepvip itself counted: a send it could not make shows here.
+        let path = lan.dir().join("r1").join("keepvip.stats");
+        let _ = fs::remove_file(&path);
+        lan.signal(1, libc::SIGUSR2);
+        lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
+            fs::read_to_string(&path).is_ok_and(|t| t.contains("discarded_"))
+        });
+        let stats = fs::read_to_string(&path).unwrap_or_default();
+        let counter = |name: &str| {
+            stats
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .unwrap_or("?")
+                .to_string()
+        };
+        eprintln!(
+            "  keepvip counters: adverts_sent {}, send_errors {}",
+            counter("adverts_sent"),
+            counter("send_errors")
+        );
+    }
     let share = (cpu1 - cpu0) as f64 / 1e9 / wall * 100.0;
     eprintln!(
         "  {} CPU: {share:.2} % of a core over {wall:.1} s, {rate:.0} adverts/s on the wire",

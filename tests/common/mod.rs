@@ -314,9 +314,13 @@ impl Lan {
         let err = File::create(&errpath).expect("harness: create capture.err");
         // -l: line-buffered so the file is current; --immediate-mode: no
         // kernel-side batching, which would delay packets by up to a second.
+        // -B: in immediate mode libpcap's ring holds buffer / 64 KiB frames,
+        // only 32 with the default 2 MiB, so a burst of 100 adverts (100
+        // instances falling due together) lost 68 of them in the capture.
         let child = Command::new("ip")
             .args([
-                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-l", "-n", "-e", "-tt",
+                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-B", "32768", "-l", "-n", "-e",
+                "-tt",
             ])
             .args(["--immediate-mode", filter])
             .stdin(Stdio::null())
