@@ -306,15 +306,27 @@ fn describe(config: &Config) -> String {
                 String::new()
             }
         );
+        let version = match i.version {
+            config::VrrpVersion::V2 => 2,
+            config::VrrpVersion::V3 => 3,
+        };
         let _ = writeln!(
             text,
-            "  advert_int {}.{:02}s master_down {} usecs",
+            "  VRRPv{version} {} advert_int {}.{:02}s master_down {} usecs",
+            if i.is_ipv6() { "IPv6" } else { "IPv4" },
             i.advert_int_cs / 100,
             i.advert_int_cs % 100,
             timers.master_down
         );
         if let Some(source) = i.mcast_src_ip {
             let _ = writeln!(text, "  mcast_src_ip {source}");
+        }
+        if let Some(source) = i.unicast_src_ip {
+            let _ = writeln!(text, "  unicast_src_ip {source}");
+        }
+        if !i.unicast_peers.is_empty() {
+            let peers: Vec<String> = i.unicast_peers.iter().map(|p| p.to_string()).collect();
+            let _ = writeln!(text, "  unicast_peer {}", peers.join(" "));
         }
         let auth = match i.authentication {
             Some(Authentication::Password(_)) => "PASS",

@@ -148,14 +148,16 @@ fn unknown_keywords_are_warnings_not_errors() {
     let scratch = Scratch::new("unknown");
     let config = scratch.write(
         "r1.conf",
-        &format!("virtual_server 192.0.2.1 80 {{\n    lb_algo rr\n}}\n{INSTANCE}    unicast_peer {{\n        192.0.2.12\n    }}\n}}\n"),
+        &format!(
+            "virtual_server 192.0.2.1 80 {{\n    lb_algo rr\n}}\n{INSTANCE}    smtp_alert\n}}\n"
+        ),
     );
     let output = check(&config);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stderr(&output);
     assert!(text.contains(&format!("{}:1:", config.display())), "{text}");
     assert!(text.contains("virtual_server"), "{text}");
-    assert!(text.contains("unicast_peer"), "{text}");
+    assert!(text.contains("smtp_alert"), "{text}");
 }
 
 #[test]

@@ -60,8 +60,8 @@ enum Kind {
     Ttl64,
     WrongPassword,
     CountPastEnd,
-    /// VRRPv3 with a max advert interval of 0. Until keepvip speaks v3
-    /// (being added), it is a version keepvip does not run: bad_version.
+    /// VRRPv3 with a max advert interval of 0, checksum right: the codec
+    /// parses v3 and refuses the interval before any instance sees it.
     V3IntervalZero,
     UnknownVrid,
     /// Our VRID, priority 254 (would win), but a bad checksum.
@@ -85,7 +85,8 @@ impl Kind {
     fn counter(self) -> &'static str {
         match self {
             Kind::Truncated | Kind::CountPastEnd => "discarded_truncated",
-            Kind::WrongVersion | Kind::V3IntervalZero => "discarded_bad_version",
+            Kind::WrongVersion => "discarded_bad_version",
+            Kind::V3IntervalZero => "discarded_zero_interval",
             Kind::WrongType => "discarded_bad_type",
             Kind::BadChecksum | Kind::HigherPriorityBadChecksum => "discarded_bad_checksum",
             Kind::Ttl64 => "discarded_bad_ttl",

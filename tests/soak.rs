@@ -128,7 +128,7 @@ fn soak_failover_every_few_seconds() {
     // Adverts: per VRID, two in a row from the same router must be at most
     // two intervals apart (one late interval); a change of master is a
     // change of source, not a gap.
-    let mut by_vrid: BTreeMap<u8, Vec<(f64, std::net::Ipv4Addr)>> = BTreeMap::new();
+    let mut by_vrid: BTreeMap<u8, Vec<(f64, std::net::IpAddr)>> = BTreeMap::new();
     for a in lan.adverts_since(mark) {
         if a.priority > 0 {
             by_vrid.entry(a.vrid).or_default().push((a.time, a.src_ip));

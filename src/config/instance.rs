@@ -1,19 +1,19 @@
 //! `vrrp_instance NAME { ... }` into an `InstanceConfig`, with keepalived's
 //! defaults and its corrections of contradictory settings.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
-    TrackedInterface, VirtualAddress, Warning,
+    TrackedInterface, VirtualAddress, VrrpVersion, Warning,
 };
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
-    advert_interval_cs, block_of, error_at, expected_found, flag, integer, ipv4_address, single,
-    warn_at, warn_unsupported,
+    advert_interval_cs, advert_interval_v3_cs, block_of, error_at, expected_found, flag, integer,
+    ip_address, single, warn_at, warn_unsupported,
 };
 use super::virtual_address::virtual_addresses;
 
@@ -26,6 +26,8 @@ pub(crate) struct InstanceDefaults {
     pub garp_master_delay_s: u32,
     pub garp_master_repeat: u32,
     pub garp_master_refresh_s: u32,
+    /// `vrrp_version`.
+    pub version: VrrpVersion,
 }
 
 impl Default for InstanceDefaults {
@@ -36,6 +38,7 @@ impl Default for InstanceDefaults {
             garp_master_delay_s: 5,
             garp_master_repeat: 5,
             garp_master_refresh_s: 0,
+            version: VrrpVersion::V2,
         }
     }
 }
@@ -48,12 +51,16 @@ struct Written {
     interface: Option<String>,
     vrid: Option<u8>,
     priority: Option<u8>,
-    advert_int_cs: Option<u16>,
+    version: Option<(VrrpVersion, Span)>,
+    /// Read once the version is known: its units depend on it.
+    advert_int: Option<Statement>,
     /// `nopreempt` (Some(span)) or `preempt` (None) last.
     nopreempt_at: Option<Span>,
     preempt_delay: Option<(u32, Span)>,
-    mcast_src_ip: Option<Ipv4Addr>,
-    authentication: Option<Authentication>,
+    mcast_src_ip: Option<(IpAddr, Span)>,
+    unicast_src_ip: Option<(IpAddr, Span)>,
+    unicast_peers: Vec<(IpAddr, Span)>,
+    authentication: Option<(Authentication, Span)>,
     virtual_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
     garp_master_repeat: Option<u32>,
@@ -120,7 +127,11 @@ fn read_line(
         }
         "virtual_router_id" => w.vrid = Some(narrow(integer(line, 1, 255, warnings)?)),
         "priority" => w.priority = Some(narrow(integer(line, 1, 255, warnings)?)),
-        "advert_int" => w.advert_int_cs = Some(advert_interval_cs(line, warnings)?),
+        "advert_int" => {
+            // Checked for a value now; its units wait for the version.
+            single(line, "seconds", &mut Vec::new())?;
+            w.advert_int = Some(line.clone());
+        }
         "nopreempt" => {
             flag(line, warnings)?;
             w.nopreempt_at = Some(line.span.clone());
@@ -134,10 +145,21 @@ fn read_line(
             w.preempt_delay = Some((integer(line, 0, 1000, warnings)?, line.span.clone()));
         }
         "mcast_src_ip" => {
-            let text = single(line, "an IPv4 address", warnings)?;
-            w.mcast_src_ip = Some(ipv4_address(line, text, "addresses")?);
+            let text = single(line, "an IPv4 or IPv6 address", warnings)?;
+            w.mcast_src_ip = Some((ip_address(line, text)?, line.span.clone()));
         }
-        "authentication" => w.authentication = authentication(line, warnings)?,
+        "unicast_src_ip" => {
+            let text = single(line, "an IPv4 or IPv6 address", warnings)?;
+            w.unicast_src_ip = Some((ip_address(line, text)?, line.span.clone()));
+        }
+        "unicast_peer" => {
+            for peer in block_of(line)? {
+                w.unicast_peers.push(unicast_peer(peer, warnings)?);
+            }
+        }
+        "authentication" => {
+            w.authentication = authentication(line, warnings)?.map(|a| (a, line.span.clone()));
+        }
         "virtual_ipaddress" => {
             let block = block_of(line)?;
             w.virtual_addresses
@@ -152,7 +174,9 @@ fn read_line(
         "garp_master_refresh" => {
             w.garp_master_refresh_s = Some(integer(line, 0, 86_400, warnings)?);
         }
-        "version" | "vrrp_version" => check_vrrp_version(line, warnings)?,
+        "version" | "vrrp_version" => {
+            w.version = Some((vrrp_version(line, warnings)?, line.span.clone()));
+        }
         "track_script" => {
             let block = block_of(line)?;
             w.track_scripts
@@ -196,19 +220,115 @@ fn set_notify(
     Ok(())
 }
 
-/// VRRPv2 is all keepvip speaks for now; say so instead of silently
-/// talking v2 to v3 peers.
-pub(crate) fn check_vrrp_version(
+/// `version 2|3` in an instance, `vrrp_version 2|3` in global_defs.
+pub(crate) fn vrrp_version(
     line: &Statement,
     warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+) -> Result<VrrpVersion, ConfigError> {
     match single(line, "2 or 3", warnings)? {
-        "2" => Ok(()),
-        "3" => Err(error_at(
-            &line.span,
-            format!("{}: VRRPv3 is not supported yet", line.keyword),
-        )),
+        "2" => Ok(VrrpVersion::V2),
+        "3" => Ok(VrrpVersion::V3),
         other => Err(expected_found(line, "2 or 3", other)),
+    }
+}
+
+/// One `unicast_peer` line: an address, and keepalived's optional
+/// `min_ttl N` / `max_ttl N`, which keepvip does not check (warned).
+fn unicast_peer(
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(IpAddr, Span), ConfigError> {
+    if line.block.is_some() {
+        return Err(error_at(
+            &line.span,
+            format!(
+                "unicast_peer: '{}' does not take a '{{' block",
+                line.keyword
+            ),
+        ));
+    }
+    let addr = ip_address(line, &line.keyword)?;
+    let mut options = line.args.iter();
+    while let Some(option) = options.next() {
+        match option.as_str() {
+            "min_ttl" | "max_ttl" => {
+                let value = options.next().map(String::as_str).unwrap_or("");
+                warn_at(
+                    warnings,
+                    &line.span,
+                    format!(
+                        "unicast_peer {addr}: '{option} {value}' is not supported by keepvip \
+                         yet, ignored"
+                    ),
+                );
+            }
+            other => warn_at(
+                warnings,
+                &line.span,
+                format!("unicast_peer {addr}: unknown option '{other}', ignored"),
+            ),
+        }
+    }
+    Ok((addr, line.span.clone()))
+}
+
+/// The instance's family, from its first address as keepalived decides it;
+/// an address of the other family is an error (keepalived 2.2.7 says
+/// "address family must match VRRP instance" and fails `-t`).
+fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
+    let ipv6 = w.virtual_addresses[0].addr.is_ipv6();
+    let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+    let mismatch = |span: &Span, what: &str, addr: &IpAddr| {
+        error_at(
+            span,
+            format!(
+                "({name}) {what} {addr} is not {}, the family of the instance's first \
+                 virtual address: one instance cannot mix IPv4 and IPv6",
+                family(ipv6)
+            ),
+        )
+    };
+    for vip in &w.virtual_addresses {
+        if vip.addr.is_ipv6() != ipv6 {
+            return Err(mismatch(&vip.span, "virtual address", &vip.addr));
+        }
+    }
+    for (addr, span) in &w.unicast_peers {
+        if addr.is_ipv6() != ipv6 {
+            return Err(mismatch(span, "unicast_peer", addr));
+        }
+    }
+    for (what, source) in [
+        ("mcast_src_ip", &w.mcast_src_ip),
+        ("unicast_src_ip", &w.unicast_src_ip),
+    ] {
+        if let Some((addr, span)) = source {
+            if addr.is_ipv6() != ipv6 {
+                return Err(mismatch(span, what, addr));
+            }
+        }
+    }
+    Ok(ipv6)
+}
+
+/// The version in force: the instance's, else global_defs'; IPv6 is always
+/// VRRPv3 (RFC 3768 has no IPv6), as in keepalived.
+fn resolve_version(
+    name: &str,
+    ipv6: bool,
+    w: &Written,
+    defaults: InstanceDefaults,
+    warnings: &mut Vec<Warning>,
+) -> VrrpVersion {
+    match &w.version {
+        Some((VrrpVersion::V2, span)) if ipv6 => {
+            let message = format!("({name}) VRRPv2 cannot carry IPv6 addresses: using version 3");
+            warn_at(warnings, span, message);
+            VrrpVersion::V3
+        }
+        Some((version, _)) => *version,
+        None if ipv6 => VrrpVersion::V3,
+        None => defaults.version,
     }
 }
 
@@ -225,11 +345,27 @@ fn finish(
             format!("vrrp_instance {name}: missing '{what}' (required)"),
         )
     };
-    let interface = w.interface.ok_or_else(|| missing("interface"))?;
+    let interface = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
     if w.virtual_addresses.is_empty() {
         return Err(missing("virtual_ipaddress (at least one address)"));
     }
+    let ipv6 = check_families(&name, &w)?;
+    let version = resolve_version(&name, ipv6, &w, defaults, warnings);
+    let advert_int_cs = match (&w.advert_int, version) {
+        (None, _) => 100,
+        (Some(line), VrrpVersion::V2) => advert_interval_cs(line, warnings)?,
+        (Some(line), VrrpVersion::V3) => advert_interval_v3_cs(line, warnings)?,
+    };
+    let authentication = match (w.authentication, version) {
+        (Some((_, span)), VrrpVersion::V3) => {
+            let message =
+                format!("({name}) VRRP version 3 does not support authentication. Ignoring.");
+            warn_at(warnings, &span, message);
+            None
+        }
+        (auth, _) => auth.map(|(a, _)| a),
+    };
 
     // keepalived: `state MASTER` without a priority means the owner (255);
     // priority 255 without a state means MASTER.
@@ -290,11 +426,14 @@ fn finish(
         interface,
         vrid,
         priority,
-        advert_int_cs: w.advert_int_cs.unwrap_or(100),
+        version,
+        advert_int_cs,
         preempt,
         preempt_delay_s,
-        mcast_src_ip: w.mcast_src_ip,
-        authentication: w.authentication,
+        mcast_src_ip: w.mcast_src_ip.map(|(a, _)| a),
+        unicast_src_ip: w.unicast_src_ip.map(|(a, _)| a),
+        unicast_peers: w.unicast_peers.into_iter().map(|(a, _)| a).collect(),
+        authentication,
         virtual_addresses: w.virtual_addresses,
         garp_master_delay_s: w
             .garp_master_delay_s

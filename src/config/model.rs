@@ -5,7 +5,7 @@
 //! file and line a value came from, for messages a user can act on.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -177,11 +177,21 @@ pub enum Authentication {
     Password([u8; 8]),
 }
 
+/// The VRRP version an instance speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpVersion {
+    /// RFC 3768: IPv4, whole-second intervals, optional PASS authentication.
+    V2,
+    /// RFC 5798: IPv4 or IPv6, centisecond intervals, no authentication.
+    V3,
+}
+
 /// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualAddress {
-    pub addr: Ipv4Addr,
-    /// 32 when the line gives none, as keepalived does.
+    /// Every address of an instance is of the same family.
+    pub addr: IpAddr,
+    /// 32 (IPv4) or 128 (IPv6) when the line gives none, as keepalived does.
     pub prefix_len: u8,
     /// `dev IF`: the interface to add it on, if not the instance's own.
     pub dev: Option<String>,
@@ -202,16 +212,28 @@ pub struct InstanceConfig {
     pub vrid: u8,
     /// 1..=255. Default 100, or 255 under `state MASTER` with no priority.
     pub priority: u8,
-    /// Advertisement interval in centiseconds. VRRPv2 carries whole seconds,
-    /// so for now this is a multiple of 100 in 100..=25500. Default 100.
+    /// `version` (or `global_defs { vrrp_version }`); IPv6 instances are
+    /// always v3. Default v2.
+    pub version: VrrpVersion,
+    /// Advertisement interval in centiseconds. VRRPv2 carries whole seconds
+    /// (a multiple of 100 in 100..=25500), VRRPv3 centiseconds (1..=4095).
+    /// Default 100.
     pub advert_int_cs: u16,
     /// False with `nopreempt` (cleared under state MASTER / priority 255).
     pub preempt: bool,
     /// `preempt_delay` in seconds, 0..=1000; 0 when preempt is off.
     pub preempt_delay_s: u32,
     /// `mcast_src_ip`: the advert source instead of the interface's primary
-    /// address.
-    pub mcast_src_ip: Option<Ipv4Addr>,
+    /// address (IPv6: its link-local address).
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`: the source of adverts, ahead of mcast_src_ip
+    /// (keepalived keeps one source for both keywords).
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer { ADDR ... }`: when not empty, adverts go to each peer
+    /// by unicast instead of to the group, and only adverts from a listed
+    /// peer are accepted.
+    pub unicast_peers: Vec<IpAddr>,
+    /// Always None for VRRPv3, which has no authentication.
     pub authentication: Option<Authentication>,
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Seconds after becoming master before the second gratuitous ARP burst
@@ -225,4 +247,19 @@ pub struct InstanceConfig {
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,
+}
+
+impl InstanceConfig {
+    /// Whether the instance runs over IPv6: its addresses say so (the
+    /// parser requires at least one, all of one family).
+    pub fn is_ipv6(&self) -> bool {
+        self.virtual_addresses
+            .first()
+            .is_some_and(|v| v.addr.is_ipv6())
+    }
+
+    /// The address adverts are sent from when the config names one.
+    pub fn source_address(&self) -> Option<IpAddr> {
+        self.unicast_src_ip.or(self.mcast_src_ip)
+    }
 }

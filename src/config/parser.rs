@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::include::tokens_with_includes;
-use super::instance::{check_vrrp_version, instance, InstanceDefaults, OWNER_PRIORITY};
+use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::script::vrrp_script;
 use super::source::read_text;
@@ -149,7 +149,7 @@ fn global_defs(
             "vrrp_garp_master_repeat" => {
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }
-            "vrrp_version" | "version" => check_vrrp_version(line, warnings)?,
+            "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             "enable_script_security" => {
                 flag(line, warnings)?;
@@ -161,8 +161,10 @@ fn global_defs(
     Ok(())
 }
 
-/// Two instances with one name, or on one link with one VRID, would fight
-/// over the same virtual router.
+/// Two instances with one name, or on one link with one VRID and family,
+/// would fight over the same virtual router. (An IPv4 and an IPv6 instance
+/// may share a VRID: RFC 5798 section 5.2.3 keeps them apart, and so do
+/// keepalived and our sockets.)
 fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
     let mut by_name = HashMap::new();
     let mut by_link = HashMap::new();
@@ -176,7 +178,11 @@ fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
                 ),
             ));
         }
-        let link = (instance.interface.as_str(), instance.vrid);
+        let link = (
+            instance.interface.as_str(),
+            instance.vrid,
+            instance.is_ipv6(),
+        );
         if let Some(first) = by_link.insert(link, instance) {
             return Err(error_at(
                 &instance.span,

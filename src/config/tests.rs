@@ -4,7 +4,9 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use super::{load, parse_str, Authentication, Config, InitialState, InstanceConfig, Warning};
+use super::{
+    load, parse_str, Authentication, Config, InitialState, InstanceConfig, VrrpVersion, Warning,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -109,7 +111,7 @@ fn article_reference_tracks_its_script_and_clears_nopreempt() {
     assert_eq!(vi.initial_state, InitialState::Master);
     assert_eq!((vi.vrid, vi.priority, vi.advert_int_cs), (33, 100, 100));
     assert!(vi.preempt, "nopreempt under state MASTER is cleared");
-    assert_eq!(vi.mcast_src_ip, Some(Ipv4Addr::new(192, 0, 2, 133)));
+    assert_eq!(vi.mcast_src_ip, Some(Ipv4Addr::new(192, 0, 2, 133).into()));
     assert_eq!(vi.authentication, password(b"1111"));
     assert_eq!(vi.virtual_addresses[0].addr, Ipv4Addr::new(192, 0, 2, 130));
 
@@ -255,9 +257,11 @@ fn virtual_address_errors() {
         format!("vrrp_instance VI_1 {{\ninterface eth0\nvirtual_router_id 9\nvirtual_ipaddress {{\n{line}\n}}\n}}\n")
     };
     assert_eq!(
-        error_of(&vip("2001:db8::1")),
-        "r1.conf:5: 2001:db8::1: IPv6 virtual addresses are not supported yet, found \"2001:db8::1\""
+        error_of(&vip("2001:db8::1\n192.0.2.1")),
+        "r1.conf:6: (VI_1) virtual address 192.0.2.1 is not IPv6, the family of the instance's \
+         first virtual address: one instance cannot mix IPv4 and IPv6"
     );
+    assert!(error_of(&vip("2001:db8::1/129")).contains("expected a prefix length 0..128"));
     assert!(error_of(&vip("192.0.2.300")).starts_with("r1.conf:5: "));
     assert!(error_of(&vip("192.0.2.3/33")).contains("expected a prefix length 0..32"));
     assert!(error_of(&vip("192.0.2.3 dev")).contains("'dev' needs a value"));
@@ -289,15 +293,127 @@ fn garp_master_refresh_per_instance_or_global() {
 
 #[test]
 fn vrrp_version() {
-    let (_, w) = only_instance(&instance_with(" version 2"));
+    let (vi, w) = only_instance(&instance_with(" version 2"));
     assert!(w.is_empty());
-    assert_eq!(
-        error_of(&instance_with(" version 3")),
-        "r1.conf:4: version: VRRPv3 is not supported yet"
+    assert_eq!(vi.version, VrrpVersion::V2);
+    let (vi, w) = only_instance(&instance_with(" version 3\n advert_int 0.1"));
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!((vi.version, vi.advert_int_cs), (VrrpVersion::V3, 10));
+    // global_defs sets the default, wherever it is; an instance overrides.
+    let text = format!("{}global_defs {{\n vrrp_version 3\n}}\n", instance_with(""));
+    assert_eq!(only_instance(&text).0.version, VrrpVersion::V3);
+    let text = format!(
+        "{}global_defs {{\n vrrp_version 3\n}}\n",
+        instance_with(" version 2\n advert_int 0.1")
     );
+    let (vi, w) = only_instance(&text);
+    // v2 rounds the interval to whole seconds, with a warning.
     assert_eq!(
-        error_of("global_defs {\n vrrp_version 3\n}\n"),
-        "r1.conf:2: vrrp_version: VRRPv3 is not supported yet"
+        (vi.version, vi.advert_int_cs, w.len()),
+        (VrrpVersion::V2, 100, 1)
+    );
+    assert!(error_of(&instance_with(" version 4")).contains("expected 2 or 3"));
+}
+
+#[test]
+fn v3_interval_is_read_after_the_version_wherever_it_is() {
+    // advert_int before version: the units follow the version in force.
+    let (vi, w) = only_instance(&instance_with(" advert_int 0.25\n version 3"));
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(vi.advert_int_cs, 25);
+    let (vi, w) = only_instance(&instance_with(" version 3\n advert_int 41"));
+    assert_eq!(vi.advert_int_cs, 4095);
+    assert!(
+        w[0].contains("out of range. Must be less than 40.96s"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn v3_ignores_authentication_with_keepalived_warning() {
+    let (vi, w) = only_instance(&instance_with(
+        " version 3\n authentication {\n auth_type PASS\n auth_pass 1111\n }",
+    ));
+    assert_eq!(vi.authentication, None);
+    assert_eq!(
+        w,
+        vec!["r1.conf:5: (VI_1) VRRP version 3 does not support authentication. Ignoring."]
+    );
+}
+
+fn ipv6_instance(extra: &str, vips: &str) -> String {
+    format!(
+        "vrrp_instance V6 {{\n interface eth0\n virtual_router_id 52\n{extra}\n \
+         virtual_ipaddress {{\n{vips}\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn ipv6_instances_are_v3_with_host_routes_by_default() {
+    let (vi, w) = only_instance(&ipv6_instance("", "  2001:db8::100\n  2001:db8::101/64"));
+    assert!(w.is_empty(), "{w:?}");
+    assert!(vi.is_ipv6());
+    assert_eq!(vi.version, VrrpVersion::V3);
+    assert_eq!(vi.virtual_addresses[0].prefix_len, 128);
+    assert_eq!(vi.virtual_addresses[1].prefix_len, 64);
+    // An explicit version 2 cannot carry IPv6: v3, with a warning.
+    let (vi, w) = only_instance(&ipv6_instance(" version 2", "  2001:db8::100"));
+    assert_eq!(vi.version, VrrpVersion::V3);
+    assert!(w[0].contains("VRRPv2 cannot carry IPv6"), "{w:?}");
+}
+
+#[test]
+fn ipv4_and_ipv6_instances_may_share_a_vrid() {
+    let text = format!(
+        "{}{}",
+        instance_with(""),
+        ipv6_instance("", "  2001:db8::100")
+            .replace("virtual_router_id 52", "virtual_router_id 50")
+    );
+    let (config, _) = parse(&text);
+    assert_eq!(config.instances.len(), 2);
+    let twice = format!(
+        "{}{}",
+        instance_with(""),
+        instance_with("").replace("VI_1", "VI_2")
+    );
+    assert!(error_of(&twice).contains("virtual_router_id 50 is already used"));
+}
+
+#[test]
+fn unicast_peers_and_source() {
+    let (vi, w) = only_instance(&instance_with(
+        " unicast_src_ip 192.0.2.11\n unicast_peer {\n  192.0.2.12\n  192.0.2.13 min_ttl 3\n }",
+    ));
+    assert_eq!(vi.unicast_src_ip, Some("192.0.2.11".parse().unwrap()));
+    assert_eq!(vi.source_address(), vi.unicast_src_ip);
+    assert_eq!(
+        vi.unicast_peers,
+        vec![
+            "192.0.2.12".parse::<std::net::IpAddr>().unwrap(),
+            "192.0.2.13".parse().unwrap()
+        ]
+    );
+    assert_eq!(w.len(), 1);
+    assert!(w[0].contains("'min_ttl 3' is not supported"), "{w:?}");
+    let (vi, _) = only_instance(&ipv6_instance(
+        " unicast_src_ip 2001:db8::11\n unicast_peer {\n 2001:db8::12\n }",
+        "  2001:db8::100",
+    ));
+    assert_eq!(
+        vi.unicast_peers,
+        vec!["2001:db8::12".parse::<std::net::IpAddr>().unwrap()]
+    );
+    // Families must agree.
+    assert!(
+        error_of(&instance_with(" unicast_peer {\n  2001:db8::12\n }"))
+            .contains("(VI_1) unicast_peer 2001:db8::12 is not IPv4")
+    );
+    assert!(error_of(&instance_with(" unicast_src_ip 2001:db8::11"))
+        .contains("(VI_1) unicast_src_ip 2001:db8::11 is not IPv4"));
+    assert!(
+        error_of(&instance_with(" unicast_peer {\n  192.0.2.300\n }"))
+            .contains("expected an IPv4 or IPv6 address")
     );
 }
 
@@ -308,7 +424,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let text = format!(
         "static_ipaddress {{\n group {{\n 192.0.2.50\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
-        instance_with(" track_file {\n chk\n }\n smtp_alert\n unicast_peer {\n 192.0.2.2\n }")
+        instance_with(" track_file {\n chk\n }\n smtp_alert\n v3_checksum_as_v2")
     );
     let (config, warnings) = parse(&text);
     assert_eq!(config.instances.len(), 1);
@@ -318,7 +434,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
         ("r1.conf:6: ", "virtual_server"),
         ("r1.conf:12: ", "track_file"),
         ("r1.conf:15: ", "smtp_alert"),
-        ("r1.conf:16: ", "unicast_peer"),
+        ("r1.conf:16: ", "v3_checksum_as_v2"),
     ];
     assert_eq!(text.len(), expected.len(), "{text:#?}");
     for (got, (at, keyword)) in text.iter().zip(expected) {

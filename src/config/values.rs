@@ -1,7 +1,7 @@
 //! Checked reading of a statement's values. Every failure names the keyword
 //! and what was expected, and the caller's span gives file and line.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use super::model::{ConfigError, RunAs, Span, Warning};
 use super::syntax::Statement;
@@ -214,25 +214,58 @@ pub(crate) fn run_as(
     })
 }
 
-/// An IPv4 address, with a clearer message for an IPv6 one.
-pub(crate) fn ipv4_address(
+/// An IPv4 or IPv6 address.
+pub(crate) fn ip_address(statement: &Statement, text: &str) -> Result<IpAddr, ConfigError> {
+    text.parse::<IpAddr>()
+        .map_err(|_| expected_found(statement, "an IPv4 or IPv6 address", text))
+}
+
+/// `advert_int` for VRRPv3, in centiseconds, which the v3 wire carries:
+/// 0.01..=40.95 s. Longer is cut to 40.95 s with keepalived's warning;
+/// digits past the centisecond are dropped, with a warning.
+pub(crate) fn advert_interval_v3_cs(
     statement: &Statement,
-    text: &str,
-    what: &str,
-) -> Result<Ipv4Addr, ConfigError> {
-    if let Ok(addr) = text.parse::<Ipv4Addr>() {
-        return Ok(addr);
+    warnings: &mut Vec<Warning>,
+) -> Result<u16, ConfigError> {
+    const EXPECTED: &str = "seconds 0.01..40.95 (VRRPv3 centiseconds)";
+    let text = single(statement, EXPECTED, warnings)?;
+    let bad = || expected_found(statement, EXPECTED, text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return Err(bad());
     }
-    if text.parse::<Ipv6Addr>().is_ok() {
-        return Err(error_at(
+    // keepalived's parser takes at most 255 s before the v3 check.
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok().filter(|w| *w <= 255).ok_or_else(bad)?
+    };
+    let digit = |i: usize| u32::from(fraction.as_bytes().get(i).map_or(0, |b| b - b'0'));
+    let cs = whole * 100 + digit(0) * 10 + digit(1);
+    if cs == 0 {
+        return Err(bad());
+    }
+    if fraction.bytes().skip(2).any(|b| b != b'0') {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!("advert_int {text}: VRRPv3 carries centiseconds, {cs} cs used"),
+        );
+    }
+    // The 12-bit interval field of the v3 header.
+    let max = 4095;
+    if cs > max {
+        warn_at(
+            warnings,
             &statement.span,
             format!(
-                "{}: IPv6 {what} are not supported yet, found \"{text}\"",
-                statement.keyword
+                "VRRPv3 advertisement interval {text}s is out of range. Must be less than \
+                 40.96s. Setting to 40.95s"
             ),
-        ));
+        );
     }
-    Err(expected_found(statement, "an IPv4 address", text))
+    Ok(u16::try_from(cs.min(max)).unwrap_or(4095))
 }
 
 /// `advert_int` in centiseconds. keepalived takes decimal seconds but
@@ -446,15 +479,37 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_gets_its_own_message() {
+    fn addresses_of_both_families() {
         let s = statement("mcast_src_ip", &[]);
         assert_eq!(
-            ipv4_address(&s, "192.0.2.1", "addresses"),
-            Ok(Ipv4Addr::new(192, 0, 2, 1))
+            ip_address(&s, "192.0.2.1"),
+            Ok(IpAddr::from([192, 0, 2, 1]))
         );
-        let err = ipv4_address(&s, "2001:db8::1", "addresses").unwrap_err();
-        assert!(err.message.contains("IPv6 addresses are not supported yet"));
-        let err = ipv4_address(&s, "192.0.2", "addresses").unwrap_err();
-        assert!(err.message.contains("expected an IPv4 address"));
+        assert!(ip_address(&s, "2001:db8::1").unwrap().is_ipv6());
+        let err = ip_address(&s, "192.0.2").unwrap_err();
+        assert!(err.message.contains("expected an IPv4 or IPv6 address"));
+    }
+
+    #[test]
+    fn v3_advert_int_is_exact_centiseconds() {
+        for (text, cs, warns) in [
+            ("1", 100, false),
+            ("0.1", 10, false),
+            ("0.01", 1, false),
+            (".5", 50, false),
+            ("40.95", 4095, false),
+            ("41", 4095, true),
+            ("255", 4095, true),
+            ("0.015", 1, true),
+        ] {
+            let mut w = Vec::new();
+            let got = advert_interval_v3_cs(&statement("advert_int", &[text]), &mut w);
+            assert_eq!(got, Ok(cs), "{text}");
+            assert_eq!(!w.is_empty(), warns, "{text}: {w:?}");
+        }
+        for bad in ["0", "0.001", "256", "-1", "abc", ".", "1.2.3"] {
+            let got = advert_interval_v3_cs(&statement("advert_int", &[bad]), &mut Vec::new());
+            assert!(got.is_err(), "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::model::{VirtualAddress, Warning};
 use super::syntax::Statement;
-use super::values::{error_at, expected_found, ipv4_address, warn_at};
+use super::values::{error_at, expected_found, ip_address, warn_at};
 use super::ConfigError;
 
 /// keepalived options that take a value and that keepvip does not act on.
@@ -53,16 +53,21 @@ fn virtual_address(
         Some((addr, prefix)) => (addr, Some(prefix)),
         None => (text, None),
     };
-    let addr = ipv4_address(line, addr_text, "virtual addresses")?;
+    let addr = ip_address(line, addr_text)?;
+    // A host route when no prefix is given: /32, or /128 for IPv6 (what
+    // keepalived 2.2.7 adds).
+    let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix_len = match prefix_text {
-        None => 32,
+        None => max,
         Some(p) => p
             .bytes()
             .all(|b| b.is_ascii_digit())
             .then(|| p.parse::<u8>().ok())
             .flatten()
-            .filter(|&len| len <= 32)
-            .ok_or_else(|| expected_found(line, "a prefix length 0..32 after '/'", p))?,
+            .filter(|&len| len <= max)
+            .ok_or_else(|| {
+                expected_found(line, &format!("a prefix length 0..{max} after '/'"), p)
+            })?,
     };
     let mut vip = VirtualAddress {
         addr,

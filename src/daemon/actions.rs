@@ -6,6 +6,7 @@ use std::io;
 use log::{debug, error, info};
 
 use super::Daemon;
+use crate::vrrp::advert::Endpoints;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 
 impl Daemon {
@@ -31,18 +32,33 @@ impl Daemon {
                 }
                 Action::SendAdvert(advert) => {
                     let link = &self.links[instance.link];
-                    match link.socket.send(&advert.to_bytes()) {
-                        Ok(()) => {
-                            self.counters.adverts_sent += 1;
-                            if advert.priority == PRIORITY_STOPPING {
-                                self.counters.priority_zero_sent += 1;
-                                info!("({name}) sent 0 priority");
+                    let group = [link.group()];
+                    // Unicast peers each get their own copy; the v3
+                    // checksum covers the destination, so each is encoded
+                    // for it.
+                    let destinations = match instance.config.unicast_peers.as_slice() {
+                        [] => &group[..],
+                        peers => peers,
+                    };
+                    for &destination in destinations {
+                        let ends = Endpoints {
+                            source: link.source,
+                            destination,
+                        };
+                        match link.send(&advert.to_bytes(&ends), destination) {
+                            Ok(()) => self.counters.adverts_sent += 1,
+                            Err(e) => {
+                                self.counters.send_errors += 1;
+                                debug!(
+                                    "({name}) advert to {destination} not sent on {}: {e}",
+                                    link.name
+                                );
                             }
                         }
-                        Err(e) => {
-                            self.counters.send_errors += 1;
-                            debug!("({name}) advert not sent on {}: {e}", link.name);
-                        }
+                    }
+                    if advert.priority == PRIORITY_STOPPING {
+                        self.counters.priority_zero_sent += 1;
+                        info!("({name}) sent 0 priority");
                     }
                 }
                 Action::AddVirtualAddresses => {
@@ -53,7 +69,7 @@ impl Daemon {
                         .iter()
                         .zip(&instance.address_ifindex)
                     {
-                        match self.netlink.add_ipv4(
+                        match self.netlink.add_ip(
                             *ifindex,
                             vip.addr,
                             vip.prefix_len,
@@ -75,7 +91,7 @@ impl Daemon {
                         .iter()
                         .zip(&instance.address_ifindex)
                     {
-                        if let Err(e) = self.netlink.del_ipv4(*ifindex, vip.addr, vip.prefix_len) {
+                        if let Err(e) = self.netlink.del_ip(*ifindex, vip.addr, vip.prefix_len) {
                             error!(
                                 "({name}) cannot remove {}/{}: {e}",
                                 vip.addr, vip.prefix_len
@@ -85,14 +101,16 @@ impl Daemon {
                 }
                 Action::SendGratuitousArp => {
                     let link = &self.links[instance.link];
+                    let what = if instance.config.is_ipv6() {
+                        "unsolicited neighbour advertisements"
+                    } else {
+                        "gratuitous ARPs"
+                    };
                     for vip in &instance.config.virtual_addresses {
-                        info!(
-                            "({name}) Sending gratuitous ARPs on {} for {}",
-                            link.name, vip.addr
-                        );
+                        info!("({name}) Sending {what} on {} for {}", link.name, vip.addr);
                         for _ in 0..instance.config.garp_master_repeat {
-                            if let Err(e) = link.arp.send(link.mac, vip.addr) {
-                                debug!("({name}) gratuitous ARP for {} not sent: {e}", vip.addr);
+                            if let Err(e) = link.announce(vip.addr) {
+                                debug!("({name}) announcement of {} not sent: {e}", vip.addr);
                             }
                         }
                     }

@@ -1,16 +1,54 @@
-//! The per-interface resources: one VRRP socket pair and one ARP socket for
-//! every interface that carries at least one instance.
+//! The per-interface resources: one VRRP socket pair and one announcer
+//! (gratuitous ARP for IPv4, unsolicited neighbour advertisements for
+//! IPv6) for every interface, family and source that carries an instance.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
 
 use crate::sys::arp::GratuitousArp;
 use crate::sys::interface;
-use crate::sys::vrrp_socket::VrrpSocket;
+use crate::sys::ndisc::NeighbourAdvert;
+use crate::sys::vrrp6_socket::{Received6, Vrrp6Socket, VRRP_GROUP_V6};
+use crate::sys::vrrp_socket::{VrrpSocket, VRRP_GROUP_V4};
+use crate::vrrp::discard::RawPacket;
 
-/// What makes two instances share a link's sockets: the interface, and
-/// the advert source they ask for.
-pub type LinkKey = (String, Option<Ipv4Addr>);
+enum Sockets {
+    V4 {
+        vrrp: VrrpSocket,
+        arp: GratuitousArp,
+    },
+    V6 {
+        vrrp: Vrrp6Socket,
+        ndisc: NeighbourAdvert,
+    },
+}
+
+/// What one read returned: for IPv4 the header is in the buffer, for IPv6
+/// the socket layer says what the header held.
+pub enum Received {
+    V4(usize),
+    V6(Received6),
+}
+
+impl Received {
+    /// The packet for the core's decoder, over the buffer it was read into.
+    pub fn packet<'a>(&self, buf: &'a [u8]) -> RawPacket<'a> {
+        match *self {
+            Received::V4(len) => RawPacket::Ipv4(&buf[..len]),
+            Received::V6(r) => RawPacket::Ipv6 {
+                payload: &buf[..r.len],
+                source: r.source,
+                destination: r.destination,
+                hop_limit: r.hop_limit,
+            },
+        }
+    }
+}
+
+/// What makes two instances share a link's sockets: the interface, the
+/// family, and the advert source they ask for.
+pub type LinkKey = (String, bool, Option<IpAddr>);
 
 pub struct Link {
     pub key: LinkKey,
@@ -18,9 +56,8 @@ pub struct Link {
     pub ifindex: u32,
     pub mac: [u8; 6],
     /// The source of our adverts on this link.
-    pub source: Ipv4Addr,
-    pub socket: VrrpSocket,
-    pub arp: GratuitousArp,
+    pub source: IpAddr,
+    sockets: Sockets,
     /// The interface was deleted (and maybe re-created with a new index):
     /// these sockets are dead until reopened.
     pub stale: bool,
@@ -30,33 +67,98 @@ pub struct Link {
 }
 
 impl Link {
-    /// Opens the sockets of `name`, sending from `source` when given (an
-    /// instance's `mcast_src_ip`), else from the interface's primary address.
-    pub fn open(name: &str, source: Option<Ipv4Addr>) -> io::Result<Link> {
+    /// Opens the sockets of `name` for IPv6 or IPv4, sending from `source`
+    /// when given (an instance's `unicast_src_ip`/`mcast_src_ip`), else
+    /// from the interface's primary IPv4 or its IPv6 link-local address.
+    pub fn open(name: &str, ipv6: bool, source: Option<IpAddr>) -> io::Result<Link> {
         let source_wanted = source;
         let with_context =
             |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
         let mac =
             interface::hardware_address(name).map_err(|e| with_context("hardware address", e))?;
-        let source = match source {
-            Some(source) => source,
-            None => interface::primary_ipv4(name)
-                .map_err(|e| with_context("no IPv4 address to send from", e))?,
+        let (source, sockets) = if ipv6 {
+            let source = match source {
+                Some(IpAddr::V6(source)) => source,
+                _ => interface::link_local_ipv6(name)
+                    .map_err(|e| with_context("no IPv6 link-local address to send from", e))?,
+            };
+            let vrrp = Vrrp6Socket::open(name, ifindex, source)
+                .map_err(|e| with_context("VRRP IPv6 socket", e))?;
+            let ndisc = NeighbourAdvert::open(name, ifindex)
+                .map_err(|e| with_context("neighbour advertisement socket", e))?;
+            (IpAddr::V6(source), Sockets::V6 { vrrp, ndisc })
+        } else {
+            let source = match source {
+                Some(IpAddr::V4(source)) => source,
+                _ => interface::primary_ipv4(name)
+                    .map_err(|e| with_context("no IPv4 address to send from", e))?,
+            };
+            let vrrp = VrrpSocket::open(name, ifindex, source)
+                .map_err(|e| with_context("VRRP socket", e))?;
+            let arp = GratuitousArp::open(ifindex).map_err(|e| with_context("ARP socket", e))?;
+            (IpAddr::V4(source), Sockets::V4 { vrrp, arp })
         };
-        let socket =
-            VrrpSocket::open(name, ifindex, source).map_err(|e| with_context("VRRP socket", e))?;
-        let arp = GratuitousArp::open(ifindex).map_err(|e| with_context("ARP socket", e))?;
         Ok(Link {
-            key: (name.to_string(), source_wanted),
+            key: (name.to_string(), ipv6, source_wanted),
             name: name.to_string(),
             ifindex,
             mac,
             source,
-            socket,
-            arp,
+            sockets,
             stale: false,
             more_to_read: false,
         })
+    }
+
+    /// The VRRP group of this link's family.
+    pub fn group(&self) -> IpAddr {
+        match self.sockets {
+            Sockets::V4 { .. } => VRRP_GROUP_V4.into(),
+            Sockets::V6 { .. } => VRRP_GROUP_V6.into(),
+        }
+    }
+
+    /// Sends a VRRP message to `destination` (the group or a peer).
+    pub fn send(&self, payload: &[u8], destination: IpAddr) -> io::Result<()> {
+        match (&self.sockets, destination) {
+            (Sockets::V4 { vrrp, .. }, IpAddr::V4(dst)) => vrrp.send_to(payload, dst),
+            (Sockets::V6 { vrrp, .. }, IpAddr::V6(dst)) => vrrp.send_to(payload, dst),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{destination}: not this link's address family"),
+            )),
+        }
+    }
+
+    /// Reads one packet into `buf`; `Ok(None)` when the socket is empty.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        match &self.sockets {
+            Sockets::V4 { vrrp, .. } => Ok(vrrp.recv(buf)?.map(Received::V4)),
+            Sockets::V6 { vrrp, .. } => Ok(vrrp.recv(buf)?.map(Received::V6)),
+        }
+    }
+
+    /// One gratuitous ARP or unsolicited neighbour advertisement for
+    /// `address`, which must be of this link's family.
+    pub fn announce(&self, address: IpAddr) -> io::Result<()> {
+        match (&self.sockets, address) {
+            (Sockets::V4 { arp, .. }, IpAddr::V4(a)) => arp.send(self.mac, a),
+            (Sockets::V6 { ndisc, .. }, IpAddr::V6(a)) => ndisc.send(self.mac, a),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{address}: not this link's address family"),
+            )),
+        }
+    }
+}
+
+/// The receiving socket's descriptor, for registering with mio.
+impl AsRawFd for Link {
+    fn as_raw_fd(&self) -> RawFd {
+        match &self.sockets {
+            Sockets::V4 { vrrp, .. } => vrrp.as_raw_fd(),
+            Sockets::V6 { vrrp, .. } => vrrp.as_raw_fd(),
+        }
     }
 }

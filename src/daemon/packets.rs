@@ -1,13 +1,13 @@
 //! Received packets: read in bounded batches, decoded by the core, handed
 //! to the instance of their VRID, and every refusal counted.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use log::{info, warn};
 
 use super::stats::LogKey;
 use super::{Daemon, READ_BATCH, RECV_BUFFER};
-use crate::vrrp::discard::{decode_packet, Discard};
+use crate::vrrp::discard::{decode_packet, Discard, RawPacket};
 use crate::vrrp::instance::PRIORITY_STOPPING;
 use crate::vrrp::timers::Micros;
 
@@ -16,8 +16,8 @@ impl Daemon {
     pub(super) fn read_link(&mut self, link: usize) {
         let mut buf = [0u8; RECV_BUFFER];
         for _ in 0..READ_BATCH {
-            match self.links[link].socket.recv(&mut buf) {
-                Ok(Some(len)) => self.handle_packet(link, &buf[..len]),
+            match self.links[link].recv(&mut buf) {
+                Ok(Some(received)) => self.handle_packet(link, received.packet(&buf)),
                 Ok(None) => {
                     self.links[link].more_to_read = false;
                     return;
@@ -31,9 +31,9 @@ impl Daemon {
         }
     }
 
-    fn handle_packet(&mut self, link: usize, bytes: &[u8]) {
+    fn handle_packet(&mut self, link: usize, packet: RawPacket<'_>) {
         let now = self.clock.now_us();
-        let received = match decode_packet(bytes) {
+        let received = match decode_packet(packet) {
             Ok(received) => received,
             Err(reason) => return self.discard(reason, None, now),
         };
@@ -77,13 +77,27 @@ impl Daemon {
                         );
                     }
                 }
+                if accepted.interval_differs
+                    && self
+                        .log_limiter
+                        .allow(LogKey::IntervalMismatch, now)
+                        .is_some()
+                {
+                    warn!(
+                        "({}) advertisement from {} has interval {} cs, ours is {} cs: accepted (VRRPv3)",
+                        instance.config.name,
+                        received.source,
+                        received.advert.interval_cs,
+                        instance.config.advert_int_cs
+                    );
+                }
                 self.execute(index, actions);
             }
             Err(reason) => self.discard(reason, Some(received.source), now),
         }
     }
 
-    fn discard(&mut self, reason: Discard, source: Option<Ipv4Addr>, now: Micros) {
+    fn discard(&mut self, reason: Discard, source: Option<IpAddr>, now: Micros) {
         self.counters.discard(reason);
         // Our own adverts come back on some setups; not worth a line.
         if reason == Discard::OwnAdvert {

@@ -65,7 +65,7 @@ impl Daemon {
         let keys: Vec<LinkKey> = config
             .instances
             .iter()
-            .map(|i| (i.interface.clone(), i.mcast_src_ip))
+            .map(|i| (i.interface.clone(), i.is_ipv6(), i.source_address()))
             .fold(Vec::new(), |mut keys, key| {
                 if !keys.contains(&key) {
                     keys.push(key);
@@ -75,7 +75,7 @@ impl Daemon {
         let mut opened: HashMap<LinkKey, Link> = HashMap::new();
         for key in &keys {
             if !self.links.iter().any(|l| &l.key == key) {
-                opened.insert(key.clone(), Link::open(&key.0, key.1)?);
+                opened.insert(key.clone(), Link::open(&key.0, key.1, key.2)?);
             }
         }
         let mut dev_ifindex: HashMap<String, u32> = HashMap::new();
@@ -114,7 +114,7 @@ impl Daemon {
             let _ = self
                 .poll
                 .registry()
-                .deregister(&mut SourceFd(&link.socket.as_raw_fd()));
+                .deregister(&mut SourceFd(&link.as_raw_fd()));
         }
         for (index, key) in keys.iter().enumerate() {
             let link = match old_links.iter().position(|l| &l.key == key) {
@@ -122,7 +122,7 @@ impl Daemon {
                 None => opened.remove(key).expect("opened above"),
             };
             self.poll.registry().register(
-                &mut SourceFd(&link.socket.as_raw_fd()),
+                &mut SourceFd(&link.as_raw_fd()),
                 Token(index),
                 Interest::READABLE,
             )?;
@@ -137,7 +137,7 @@ impl Daemon {
         for new in &config.instances {
             let link = keys
                 .iter()
-                .position(|k| *k == (new.interface.clone(), new.mcast_src_ip))
+                .position(|k| *k == (new.interface.clone(), new.is_ipv6(), new.source_address()))
                 .expect("every instance's link is in keys");
             let address_ifindex: Vec<u32> = new
                 .virtual_addresses
@@ -291,9 +291,7 @@ impl Daemon {
                 "({name}) removing {}/{} (no longer configured)",
                 gone.0.addr, gone.0.prefix_len
             );
-            let _ = self
-                .netlink
-                .del_ipv4(*gone.1, gone.0.addr, gone.0.prefix_len);
+            let _ = self.netlink.del_ip(*gone.1, gone.0.addr, gone.0.prefix_len);
         }
         let link = &self.links[old.link];
         for added in new_vips
@@ -304,7 +302,7 @@ impl Daemon {
                 "({name}) adding {}/{} (newly configured)",
                 added.0.addr, added.0.prefix_len
             );
-            match self.netlink.add_ipv4(
+            match self.netlink.add_ip(
                 *added.1,
                 added.0.addr,
                 added.0.prefix_len,
@@ -315,7 +313,7 @@ impl Daemon {
                 Err(e) => error!("({name}) cannot add {}: {e}", added.0.addr),
             }
             for _ in 0..new.garp_master_repeat {
-                let _ = link.arp.send(link.mac, added.0.addr);
+                let _ = link.announce(added.0.addr);
             }
         }
     }
@@ -327,7 +325,9 @@ fn same_router(old: &InstanceConfig, new: &InstanceConfig) -> bool {
     old.name == new.name
         && old.interface == new.interface
         && old.vrid == new.vrid
-        && old.mcast_src_ip == new.mcast_src_ip
+        && old.version == new.version
+        && old.is_ipv6() == new.is_ipv6()
+        && old.source_address() == new.source_address()
 }
 
 /// Equal apart from where in the files things were written: moving a

@@ -76,6 +76,8 @@ pub enum LogKey {
     AddressListMismatch,
     /// A master leaving (priority 0).
     PriorityZero,
+    /// A VRRPv3 peer advertises another interval than ours.
+    IntervalMismatch,
 }
 
 impl LogKey {
@@ -86,6 +88,7 @@ impl LogKey {
             LogKey::Discard(reason) => reason.index(),
             LogKey::AddressListMismatch => Discard::ALL.len(),
             LogKey::PriorityZero => Discard::ALL.len() + 1,
+            LogKey::IntervalMismatch => Discard::ALL.len() + 2,
         }
     }
 }

@@ -199,13 +199,13 @@ impl Daemon {
     /// New sockets for a link whose interface was re-created, under the
     /// same token; its instances' addresses follow the new ifindex.
     fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
-        let (name, source) = self.links[index].key.clone();
-        let fresh = super::link::Link::open(&name, source)?;
+        let (name, ipv6, source) = self.links[index].key.clone();
+        let fresh = super::link::Link::open(&name, ipv6, source)?;
         let registry = self.poll.registry();
         let old = &self.links[index];
-        let _ = registry.deregister(&mut SourceFd(&old.socket.as_raw_fd()));
+        let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
         registry.register(
-            &mut SourceFd(&fresh.socket.as_raw_fd()),
+            &mut SourceFd(&fresh.as_raw_fd()),
             Token(index),
             Interest::READABLE,
         )?;
@@ -236,7 +236,7 @@ impl Daemon {
                 .iter()
                 .zip(&instance.address_ifindex);
             for (vip, vip_ifindex) in vips {
-                if *vip_ifindex != ifindex || std::net::IpAddr::V4(vip.addr) != address {
+                if *vip_ifindex != ifindex || vip.addr != address {
                     continue;
                 }
                 let name = &instance.config.name;
@@ -247,7 +247,7 @@ impl Daemon {
                 self.counters.addresses_restored += 1;
                 match self
                     .netlink
-                    .add_ipv4(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
+                    .add_ip(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
                 {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -255,7 +255,7 @@ impl Daemon {
                 }
                 let link = &self.links[instance.link];
                 for _ in 0..instance.config.garp_master_repeat.max(1) {
-                    let _ = link.arp.send(link.mac, vip.addr);
+                    let _ = link.announce(vip.addr);
                 }
             }
         }

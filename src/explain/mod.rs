@@ -81,12 +81,10 @@ pub fn groups(routers: &[RouterConfig]) -> Vec<Group> {
                 router: router.name.clone(),
                 instance: instance.clone(),
                 check_weights: instance.track_scripts.iter().map(|t| t.weight).collect(),
-                address: instance.mcast_src_ip.unwrap_or(Ipv4Addr::new(
-                    192,
-                    0,
-                    2,
-                    10 + (n as u8).min(200),
-                )),
+                address: match instance.source_address() {
+                    Some(std::net::IpAddr::V4(source)) => source,
+                    _ => Ipv4Addr::new(192, 0, 2, 10 + (n as u8).min(200)),
+                },
             };
             match groups.iter_mut().find(|g| g.vrid == instance.vrid) {
                 Some(group) => group.members.push(member),

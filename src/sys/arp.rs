@@ -5,7 +5,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::socket::new_socket;
+use super::socket::{new_socket, send_datagram};
 
 /// Length of the frame we send: 14 bytes of Ethernet header, 28 of ARP.
 /// No padding to the 60-byte Ethernet minimum: the NIC pads, and keepalived
@@ -55,27 +55,7 @@ impl GratuitousArp {
         // The frame carries its own Ethernet header (SOCK_RAW); the address
         // says which device and which protocol to tag the skb with.
         let addr = link_addr(self.ifindex, ETH_P_ARP.to_be());
-        // SAFETY: frame and addr are valid for the lengths given.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr() as *const libc::c_void,
-                frame.len(),
-                0,
-                &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != frame.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send of ARP frame",
-            ));
-        }
-        Ok(())
+        send_datagram(&self.fd, &frame, &addr, "ARP frame")
     }
 }
 

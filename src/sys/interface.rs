@@ -5,7 +5,7 @@
 //! start-up (index, primary address, MAC) and to poll link state.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::socket::new_socket;
@@ -43,6 +43,45 @@ pub fn primary_ipv4(name: &str) -> io::Result<Ipv4Addr> {
     // s_addr is in network byte order, i.e. its bytes in memory are the
     // address in the usual order.
     Ok(Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()))
+}
+
+/// The interface's IPv6 link-local address, the source of VRRPv3 adverts
+/// over IPv6 (RFC 5798 section 5.1.2.1), read from /proc/net/if_inet6
+/// (one line per address: hex address, ifindex, prefix, scope, flags,
+/// name). Tentative addresses (still in duplicate address detection) are
+/// skipped: the kernel refuses to send from them.
+///
+/// Fails with `AddrNotAvailable` when there is none (yet).
+pub fn link_local_ipv6(name: &str) -> io::Result<Ipv6Addr> {
+    check_name(name)?;
+    let table = std::fs::read_to_string("/proc/net/if_inet6")
+        .map_err(|e| annotate(e, name, "/proc/net/if_inet6"))?;
+    link_local_in(&table, name).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{name}: no usable IPv6 link-local address"),
+        )
+    })
+}
+
+/// The parsing half of [`link_local_ipv6`].
+fn link_local_in(table: &str, name: &str) -> Option<Ipv6Addr> {
+    const SCOPE_LINK: u32 = 0x20;
+    const IFA_F_TENTATIVE: u32 = 0x40;
+    const IFA_F_DADFAILED: u32 = 0x08;
+    table.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [hex, _index, _prefix, scope, flags, ifname] = f[..] else {
+            return None;
+        };
+        let scope = u32::from_str_radix(scope, 16).ok()?;
+        let flags = u32::from_str_radix(flags, 16).ok()?;
+        if ifname != name || scope != SCOPE_LINK || flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0
+        {
+            return None;
+        }
+        u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
+    })
 }
 
 /// The interface's 6-byte hardware (MAC) address (`SIOCGIFHWADDR`).
@@ -175,6 +214,20 @@ mod tests {
             hardware_address("lo").unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
+    }
+
+    #[test]
+    fn link_local_from_proc_table() {
+        let table = "20010db8000000000000000000000011 02 40 00 80     eth0\n\
+                     fe80000000000000b85d65fffe7522cf 02 40 20 80     eth0\n\
+                     fe800000000000000000000000000001 03 40 20 40     eth1\n";
+        assert_eq!(
+            link_local_in(table, "eth0"),
+            Some("fe80::b85d:65ff:fe75:22cf".parse().unwrap())
+        );
+        // Tentative: not usable yet.
+        assert_eq!(link_local_in(table, "eth1"), None);
+        assert_eq!(link_local_in(table, "eth2"), None);
     }
 
     #[test]

@@ -264,6 +264,35 @@ mod tests {
     }
 
     #[test]
+    fn runs_as_another_user_when_asked() {
+        // Only root can switch users; elsewhere this says so and stops.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("runs_as_another_user_when_asked: NOT RUN, needs root (CI runs it as root)");
+            return;
+        }
+        let Ok(nobody) = resolve_identity("nobody", None) else {
+            panic!("no user 'nobody' on this machine");
+        };
+        let dir = std::env::temp_dir().join(format!("keepvip-runas-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let out = dir.join("id");
+        let script = format!("id -u > {} && id -g >> {}", out.display(), out.display());
+        let argv: Vec<String> = ["/bin/sh", "-c", &script]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pid = spawn(&argv, Some(&nobody)).unwrap();
+        let mut status = 0;
+        // SAFETY: blocking waitpid on our own child.
+        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        let ids = std::fs::read_to_string(&out).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(ids, format!("{}\n{}\n", nobody.uid, nobody.gid));
+    }
+
+    #[test]
     fn finds_executables_and_explains_what_is_wrong() {
         assert!(find_executable("sh").is_ok());
         assert!(find_executable("/bin/sh").is_ok());

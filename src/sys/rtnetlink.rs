@@ -28,10 +28,10 @@
 //! 4-byte boundary; the length fields never include the trailing padding.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, setsockopt};
+use super::socket::{new_socket, send_datagram, setsockopt};
 
 // Message types and flags, as u16 the way they sit in nlmsghdr.
 const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
@@ -56,6 +56,11 @@ const NLMSGERR_ATTR_MSG: u16 = 1;
 const IFA_ADDRESS: u16 = libc::IFA_ADDRESS;
 const IFA_LOCAL: u16 = libc::IFA_LOCAL;
 const IFA_LABEL: u16 = libc::IFA_LABEL;
+/// 32-bit address flags (linux/if_addr.h); ifa_flags holds only 8.
+const IFA_FLAGS: u16 = 8;
+/// Do not run duplicate address detection: a VIP must answer at once, and
+/// a tentative address cannot even be a source.
+const IFA_F_NODAD: u8 = 0x02;
 
 /// The top two bits of rta_type are flags (nested, net byte order), not
 /// part of the type.
@@ -157,7 +162,21 @@ impl RtNetlink {
         prefix_len: u8,
         label: Option<&str>,
     ) -> io::Result<()> {
-        check_prefix(prefix_len)?;
+        self.add_ip(ifindex, addr.into(), prefix_len, label)
+    }
+
+    /// [`RtNetlink::add_ipv4`] for either family. IPv6 addresses are added
+    /// with `nodad` (usable at once, as keepalived adds its VIPs) and
+    /// without a label, which the kernel has only for IPv4.
+    pub fn add_ip(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        label: Option<&str>,
+    ) -> io::Result<()> {
+        check_prefix(addr, prefix_len)?;
+        let label = label.filter(|_| addr.is_ipv4());
         if let Some(label) = label {
             if label.is_empty() || label.len() >= libc::IFNAMSIZ || label.contains('\0') {
                 return Err(io::Error::new(
@@ -186,7 +205,12 @@ impl RtNetlink {
     /// (EADDRNOTAVAIL, or ENOENT from some kernels), so that "make sure it
     /// is gone" needs no listing first.
     pub fn del_ipv4(&mut self, ifindex: u32, addr: Ipv4Addr, prefix_len: u8) -> io::Result<bool> {
-        check_prefix(prefix_len)?;
+        self.del_ip(ifindex, addr.into(), prefix_len)
+    }
+
+    /// [`RtNetlink::del_ipv4`] for either family.
+    pub fn del_ip(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<bool> {
+        check_prefix(addr, prefix_len)?;
         let seq = self.next_seq();
         let msg = addr_request(
             RTM_DELADDR,
@@ -313,29 +337,7 @@ impl RtNetlink {
     }
 
     fn send(&self, msg: &[u8]) -> io::Result<()> {
-        let addr = kernel_addr();
-        // SAFETY: msg is a valid buffer; addr a valid sockaddr_nl of the
-        // given length.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.as_ptr() as *const libc::c_void,
-                msg.len(),
-                0,
-                &addr as *const libc::sockaddr_nl as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != msg.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send on netlink socket",
-            ));
-        }
-        Ok(())
+        send_datagram(&self.fd, msg, &kernel_addr(), "netlink message")
     }
 
     /// Receive one datagram from the kernel into `self.buf`; its length.
@@ -398,11 +400,16 @@ fn kernel_addr() -> libc::sockaddr_nl {
     addr
 }
 
-fn check_prefix(prefix_len: u8) -> io::Result<()> {
-    if prefix_len > 32 {
+fn check_prefix(addr: IpAddr, prefix_len: u8) -> io::Result<()> {
+    let (family, max) = if addr.is_ipv4() {
+        ("IPv4", 32)
+    } else {
+        ("IPv6", 128)
+    };
+    if prefix_len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("IPv4 prefix length {prefix_len} > 32"),
+            format!("{family} prefix length {prefix_len} > {max}"),
         ));
     }
     Ok(())
@@ -442,9 +449,14 @@ fn finish_message(buf: &mut [u8]) {
 
 /// Append an ifaddrmsg.
 fn push_ifaddrmsg(buf: &mut Vec<u8>, family: u8, prefix_len: u8, ifindex: u32) {
+    push_ifaddrmsg_flags(buf, family, prefix_len, 0, ifindex);
+}
+
+/// Append an ifaddrmsg with `flags` (IFA_F_* below 256) in ifa_flags.
+fn push_ifaddrmsg_flags(buf: &mut Vec<u8>, family: u8, prefix_len: u8, flags: u8, ifindex: u32) {
     buf.push(family);
     buf.push(prefix_len);
-    buf.push(0); // ifa_flags: none (IFA_F_* beyond 8 bits go in IFA_FLAGS)
+    buf.push(flags); // IFA_F_* beyond 8 bits would go in IFA_FLAGS
     buf.push(libc::RT_SCOPE_UNIVERSE); // global scope, as `ip addr add` uses
     buf.extend_from_slice(&ifindex.to_ne_bytes());
 }
@@ -459,8 +471,10 @@ fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     buf.resize(buf.len() + (align4(len) - len), 0);
 }
 
-/// An RTM_NEWADDR or RTM_DELADDR message for one IPv4 address.
+/// An RTM_NEWADDR or RTM_DELADDR message for one address.
 ///
+/// IPv6 addresses carry IFA_F_NODAD, in ifa_flags and again in the 32-bit
+/// IFA_FLAGS attribute, which newer kernels read instead.
 /// Both IFA_LOCAL and IFA_ADDRESS carry the address: on a broadcast link
 /// they are the same (IFA_ADDRESS is the peer on point-to-point links), and
 /// the kernel matches deletions on both.
@@ -469,16 +483,27 @@ fn addr_request(
     flags: u16,
     seq: u32,
     ifindex: u32,
-    addr: Ipv4Addr,
+    addr: impl Into<IpAddr>,
     prefix_len: u8,
     label: Option<&str>,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(64);
+    let mut buf = Vec::with_capacity(80);
     begin_message(&mut buf, ty, flags, seq);
-    push_ifaddrmsg(&mut buf, libc::AF_INET as u8, prefix_len, ifindex);
     // Addresses go in network byte order, i.e. the octets as written.
-    push_attr(&mut buf, IFA_LOCAL, &addr.octets());
-    push_attr(&mut buf, IFA_ADDRESS, &addr.octets());
+    match addr.into() {
+        IpAddr::V4(addr) => {
+            push_ifaddrmsg(&mut buf, libc::AF_INET as u8, prefix_len, ifindex);
+            push_attr(&mut buf, IFA_LOCAL, &addr.octets());
+            push_attr(&mut buf, IFA_ADDRESS, &addr.octets());
+        }
+        IpAddr::V6(addr) => {
+            let family = libc::AF_INET6 as u8;
+            push_ifaddrmsg_flags(&mut buf, family, prefix_len, IFA_F_NODAD, ifindex);
+            push_attr(&mut buf, IFA_LOCAL, &addr.octets());
+            push_attr(&mut buf, IFA_ADDRESS, &addr.octets());
+            push_attr(&mut buf, IFA_FLAGS, &u32::from(IFA_F_NODAD).to_ne_bytes());
+        }
+    }
     if let Some(label) = label {
         // The kernel wants a NUL-terminated string.
         let mut bytes = label.as_bytes().to_vec();
@@ -704,6 +729,24 @@ mod tests {
         want.extend_from_slice(&3u16.to_ne_bytes());
         want.extend_from_slice(b"eth0:1\0\0");
         assert_eq!(msg, want);
+    }
+
+    #[test]
+    fn ipv6_newaddr_is_nodad() {
+        let addr: std::net::Ipv6Addr = "2001:db8::100".parse().unwrap();
+        let msg = addr_request(RTM_NEWADDR, NLM_F_REQUEST, 1, 3, addr, 128, None);
+        // ifaddrmsg: AF_INET6, /128, IFA_F_NODAD, scope universe, ifindex 3
+        assert_eq!(
+            &msg[16..24],
+            &[libc::AF_INET6 as u8, 128, IFA_F_NODAD, 0, 3, 0, 0, 0]
+        );
+        // IFA_LOCAL and IFA_ADDRESS (4 + 16 each), then IFA_FLAGS (4 + 4).
+        assert_eq!(msg.len(), 24 + 20 + 20 + 8);
+        assert_eq!(&msg[28..44], &addr.octets());
+        assert_eq!(&msg[64..66], &8u16.to_ne_bytes());
+        assert_eq!(&msg[66..68], &IFA_FLAGS.to_ne_bytes());
+        assert_eq!(&msg[68..72], &2u32.to_ne_bytes());
+        assert_eq!(ne_u32(&msg[..4]) as usize, msg.len());
     }
 
     #[test]

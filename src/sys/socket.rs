@@ -55,3 +55,41 @@ pub(crate) fn setsockopt_named<T>(
 ) -> io::Result<()> {
     setsockopt(fd, level, name, value).map_err(|e| io::Error::new(e.kind(), format!("{what}: {e}")))
 }
+
+/// sendto(2) of one whole datagram to `addr` (a `sockaddr_in`,
+/// `sockaddr_in6`, `sockaddr_ll`, `sockaddr_nl`...). A datagram socket
+/// sends all or nothing; a short count is still reported, naming `what`.
+pub(crate) fn send_datagram<A>(
+    fd: &OwnedFd,
+    payload: &[u8],
+    addr: &A,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: payload is valid for its length; addr is a plain sockaddr
+    // struct of the size passed.
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            payload.as_ptr() as *const libc::c_void,
+            payload.len(),
+            0,
+            addr as *const A as *const libc::sockaddr,
+            std::mem::size_of::<A>() as libc::socklen_t,
+        )
+    };
+    check_sent(n, payload.len(), what)
+}
+
+/// The result of a send call that must move `expected` bytes.
+pub(crate) fn check_sent(n: isize, expected: usize, what: &str) -> io::Result<()> {
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if n as usize != expected {
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("short send of {what}"),
+        ));
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, setsockopt_named};
+use super::socket::{new_socket, send_datagram, setsockopt_named};
 
 /// IP protocol number of VRRP (IANA).
 pub const IPPROTO_VRRP: libc::c_int = 112;
@@ -151,28 +151,7 @@ impl VrrpSocket {
     /// Send `payload` to `dst`: the group, or a unicast peer
     /// (keepalived's `unicast_peer`).
     pub fn send_to(&self, payload: &[u8], dst: Ipv4Addr) -> io::Result<()> {
-        let sa = sockaddr_in(dst);
-        // SAFETY: payload and sa are valid for the lengths given.
-        let n = unsafe {
-            libc::sendto(
-                self.send.as_raw_fd(),
-                payload.as_ptr() as *const libc::c_void,
-                payload.len(),
-                0,
-                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != payload.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "short send on VRRP socket",
-            ));
-        }
-        Ok(())
+        send_datagram(&self.send, payload, &sockaddr_in(dst), "VRRP advert")
     }
 
     /// Read one datagram: the IPv4 header (with options, if any) followed by
@@ -229,7 +208,7 @@ impl AsFd for VrrpSocket {
 }
 
 /// The interface name as SO_BINDTODEVICE wants it: NUL-padded IFNAMSIZ.
-fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
+pub(super) fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
     if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ || ifname.contains('\0') {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -243,7 +222,11 @@ fn device_name(ifname: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
 
 /// SO_BINDTODEVICE: receive only from, and send only through, this
 /// interface, whatever the routing table says.
-fn bind_to_device(fd: &OwnedFd, device: &[u8; libc::IFNAMSIZ], ifname: &str) -> io::Result<()> {
+pub(super) fn bind_to_device(
+    fd: &OwnedFd,
+    device: &[u8; libc::IFNAMSIZ],
+    ifname: &str,
+) -> io::Result<()> {
     setsockopt_named(
         fd,
         libc::SOL_SOCKET,
@@ -254,7 +237,7 @@ fn bind_to_device(fd: &OwnedFd, device: &[u8; libc::IFNAMSIZ], ifname: &str) -> 
 }
 
 /// Classic BPF `ret #0`: accept zero bytes of every packet, i.e. none.
-fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
+pub(super) fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
     // linux/filter.h; declared here because libc only has them for some
     // targets.
     #[repr(C)]

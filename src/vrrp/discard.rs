@@ -6,9 +6,9 @@
 //! log into the bottleneck).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
-use super::advert::{Advert, AdvertError};
+use super::advert::{Advert, AdvertError, Endpoints};
 use super::ipv4::{Ipv4Error, Ipv4Header, PROTOCOL_VRRP, VRRP_TTL};
 
 /// The reasons a packet does not reach, or is refused by, an instance.
@@ -32,11 +32,13 @@ pub enum Discard {
     IntervalMismatch,
     /// Our own advert, looped back.
     OwnAdvert,
+    /// The instance has unicast peers and the source is none of them.
+    UnknownPeer,
 }
 
 impl Discard {
     /// Every reason, for the statistics table.
-    pub const ALL: [Discard; 14] = [
+    pub const ALL: [Discard; 15] = [
         Discard::MalformedIp,
         Discard::NotVrrp,
         Discard::BadTtl,
@@ -51,6 +53,7 @@ impl Discard {
         Discard::BadPassword,
         Discard::IntervalMismatch,
         Discard::OwnAdvert,
+        Discard::UnknownPeer,
     ];
 
     /// A stable name for logs and statistics files.
@@ -70,6 +73,7 @@ impl Discard {
             Discard::BadPassword => "bad_password",
             Discard::IntervalMismatch => "interval_mismatch",
             Discard::OwnAdvert => "own_advert",
+            Discard::UnknownPeer => "unknown_peer",
         }
     }
 
@@ -89,7 +93,7 @@ impl From<AdvertError> for Discard {
         match error {
             AdvertError::Truncated => Discard::Truncated,
             AdvertError::TrailingBytes => Discard::BadLength,
-            AdvertError::UnsupportedVersion(_) => Discard::BadVersion,
+            AdvertError::UnsupportedVersion(_) | AdvertError::WrongFamily => Discard::BadVersion,
             AdvertError::UnknownType(_) => Discard::BadType,
             AdvertError::BadChecksum => Discard::BadChecksum,
             AdvertError::ZeroInterval => Discard::ZeroInterval,
@@ -103,28 +107,69 @@ impl From<Ipv4Error> for Discard {
     }
 }
 
+/// A packet as a raw socket delivered it, with what the kernel told about
+/// it: an IPv4 socket hands over the IP header too, an IPv6 socket only the
+/// payload (the header's fields come from recvmsg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawPacket<'a> {
+    Ipv4(&'a [u8]),
+    Ipv6 {
+        payload: &'a [u8],
+        source: Ipv6Addr,
+        destination: Ipv6Addr,
+        hop_limit: u8,
+    },
+}
+
 /// An advert that passed the checks every instance shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedAdvert {
-    pub source: Ipv4Addr,
+    pub source: IpAddr,
+    pub destination: IpAddr,
     pub advert: Advert,
 }
 
-/// Decodes what a raw IPv4 socket delivered: IP header, protocol, TTL 255,
-/// then the advert itself.
-pub fn decode_packet(bytes: &[u8]) -> Result<ReceivedAdvert, Discard> {
-    let header = Ipv4Header::parse(bytes)?;
-    if header.protocol != PROTOCOL_VRRP {
-        return Err(Discard::NotVrrp);
-    }
+/// Decodes what a raw socket delivered: IP header (IPv4), protocol, TTL
+/// or hop limit 255 for multicast, then the advert itself.
+///
+/// Unicast adverts are not held to 255: keepalived 2.2.7 sends its IPv6
+/// unicast adverts with hop limit 64 (see the captures), and an instance
+/// with peers accepts only its listed peers anyway.
+pub fn decode_packet(packet: RawPacket<'_>) -> Result<ReceivedAdvert, Discard> {
+    let (payload, ends, ttl) = match packet {
+        RawPacket::Ipv4(bytes) => {
+            let header = Ipv4Header::parse(bytes)?;
+            if header.protocol != PROTOCOL_VRRP {
+                return Err(Discard::NotVrrp);
+            }
+            let ends = Endpoints {
+                source: header.source.into(),
+                destination: header.destination.into(),
+            };
+            (&bytes[header.payload], ends, header.ttl)
+        }
+        RawPacket::Ipv6 {
+            payload,
+            source,
+            destination,
+            hop_limit,
+        } => {
+            let ends = Endpoints {
+                source: source.into(),
+                destination: destination.into(),
+            };
+            (payload, ends, hop_limit)
+        }
+    };
     // Checked before the payload: a packet from off-link is dropped however
-    // well formed it is (RFC 3768 section 7.1).
-    if header.ttl != VRRP_TTL {
+    // well formed it is (RFC 3768 section 7.1, RFC 5798 section 7.1).
+    if ends.destination.is_multicast() && ttl != VRRP_TTL {
         return Err(Discard::BadTtl);
     }
-    let advert = Advert::parse(&bytes[header.payload])?;
+    let advert = Advert::parse(payload, &ends)?;
     Ok(ReceivedAdvert {
-        source: header.source,
+        source: ends.source,
+        destination: ends.destination,
         advert,
     })
 }
@@ -133,16 +178,12 @@ pub fn decode_packet(bytes: &[u8]) -> Result<ReceivedAdvert, Discard> {
 mod tests {
     use super::*;
 
-    const KEEPALIVED_PACKET: [u8; 40] = [
-        0x45, 0xc0, 0x00, 0x28, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0x18, 0x87, 0xc0, 0x00, 0x02,
-        0x0b, 0xe0, 0x00, 0x00, 0x12, 0x21, 0x32, 0x96, 0x01, 0x01, 0x01, 0x23, 0x04, 0xc0, 0x00,
-        0x02, 0x64, 0x31, 0x31, 0x31, 0x31, 0x00, 0x00, 0x00, 0x00,
-    ];
+    use crate::vrrp::test_support::KEEPALIVED_PACKET;
 
     #[test]
     fn decodes_keepalived_packet() {
-        let received = decode_packet(&KEEPALIVED_PACKET).unwrap();
-        assert_eq!(received.source, Ipv4Addr::new(192, 0, 2, 11));
+        let received = decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET)).unwrap();
+        assert_eq!(received.source, IpAddr::from([192, 0, 2, 11]));
         assert_eq!(received.advert.vrid, 50);
         assert_eq!(received.advert.priority, 150);
     }
@@ -151,21 +192,69 @@ mod tests {
     fn drops_ttl_other_than_255() {
         let mut packet = KEEPALIVED_PACKET;
         packet[8] = 64;
-        assert_eq!(decode_packet(&packet), Err(Discard::BadTtl));
+        assert_eq!(
+            decode_packet(RawPacket::Ipv4(&packet)),
+            Err(Discard::BadTtl)
+        );
     }
 
     #[test]
     fn drops_other_protocols_and_bad_payloads() {
         let mut packet = KEEPALIVED_PACKET;
         packet[9] = 17;
-        assert_eq!(decode_packet(&packet), Err(Discard::NotVrrp));
+        assert_eq!(
+            decode_packet(RawPacket::Ipv4(&packet)),
+            Err(Discard::NotVrrp)
+        );
         let mut packet = KEEPALIVED_PACKET;
         packet[30] ^= 0xff;
-        assert_eq!(decode_packet(&packet), Err(Discard::BadChecksum));
         assert_eq!(
-            decode_packet(&KEEPALIVED_PACKET[..10]),
+            decode_packet(RawPacket::Ipv4(&packet)),
+            Err(Discard::BadChecksum)
+        );
+        assert_eq!(
+            decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET[..10])),
             Err(Discard::MalformedIp)
         );
+    }
+
+    /// keepalived's v3 advert for 2001:db8::100 to ff02::12 (captures/).
+    const KEEPALIVED_V3_V6: [u8; 24] = [
+        0x31, 0x34, 0x96, 0x01, 0x00, 0x64, 0xcb, 0xec, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0x01, 0x00,
+    ];
+
+    fn ipv6(destination: &str, hop_limit: u8) -> RawPacket<'static> {
+        RawPacket::Ipv6 {
+            payload: &KEEPALIVED_V3_V6,
+            source: "fe80::b85d:65ff:fe75:22cf".parse().unwrap(),
+            destination: destination.parse().unwrap(),
+            hop_limit,
+        }
+    }
+
+    #[test]
+    fn decodes_keepalived_ipv6_packet_and_checks_hop_limit() {
+        let received = decode_packet(ipv6("ff02::12", 255)).unwrap();
+        assert_eq!(received.advert.vrid, 52);
+        assert_eq!(decode_packet(ipv6("ff02::12", 254)), Err(Discard::BadTtl));
+    }
+
+    #[test]
+    fn unicast_is_not_held_to_hop_limit_255() {
+        // keepalived sends IPv6 unicast adverts with hop limit 64. The
+        // checksum then fails (it was computed for ff02::12), which shows
+        // the hop limit check was passed.
+        assert_eq!(
+            decode_packet(ipv6("2001:db8::12", 64)),
+            Err(Discard::BadChecksum)
+        );
+        let mut packet = KEEPALIVED_PACKET;
+        packet[8] = 64;
+        // Destination 192.0.2.12 instead of the group: IP checksum is not
+        // ours to check, the VRRPv2 checksum does not cover it.
+        packet[16..20].copy_from_slice(&[192, 0, 2, 12]);
+        assert!(decode_packet(RawPacket::Ipv4(&packet)).is_ok());
     }
 
     #[test]

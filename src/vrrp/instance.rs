@@ -7,12 +7,12 @@
 //! clock and touches no socket, so every rule below is a unit test.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use super::advert::{Advert, AuthType};
+use super::advert::{Advert, AuthType, Version};
 use super::discard::Discard;
 use super::timers::{Micros, Timers, MICROS_PER_SECOND};
-use crate::config::{Authentication, InstanceConfig};
+use crate::config::{Authentication, InstanceConfig, VrrpVersion};
 
 /// The priority of the router that owns the virtual addresses: master at
 /// once, never preempted.
@@ -49,7 +49,7 @@ impl fmt::Display for State {
 /// What the daemon must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send this advert to the group.
+    /// Send this advert to the group, or to every unicast peer.
     SendAdvert(Advert),
     AddVirtualAddresses,
     RemoveVirtualAddresses,
@@ -68,6 +68,9 @@ pub struct Accepted {
     /// Its address list is not ours. Logged and accepted, as keepalived
     /// 2.3.3 and RFC 9568 do: dropping it would make two masters.
     pub address_list_differs: bool,
+    /// VRRPv3: its interval is not ours. Accepted (a backup learns it);
+    /// the daemon logs it, rate-limited.
+    pub interval_differs: bool,
 }
 
 /// The timers in force; `None` means not armed.
@@ -89,12 +92,21 @@ pub struct Instance {
     base_priority: u8,
     /// The priority in force: what adverts carry and elections compare.
     priority: u8,
+    version: VrrpVersion,
+    /// Our own advertisement interval: what we send as master.
     interval_cs: u16,
+    /// Master_Adver_Interval (RFC 5798 section 6.1): the interval of the
+    /// master we listen to, learned from its adverts; a backup's skew and
+    /// master_down follow it. VRRPv2 drops other intervals, so there it is
+    /// always ours.
+    master_interval_cs: u16,
     preempt: bool,
     preempt_delay: Micros,
     /// The source of our adverts, compared on equal priority.
-    address: Ipv4Addr,
-    virtual_addresses: Vec<Ipv4Addr>,
+    address: IpAddr,
+    virtual_addresses: Vec<IpAddr>,
+    /// When not empty, only adverts from these sources are accepted.
+    unicast_peers: Vec<IpAddr>,
     authentication: Option<Authentication>,
     garp_master_delay: Micros,
     garp_master_refresh: Micros,
@@ -112,18 +124,22 @@ pub struct Instance {
 
 impl Instance {
     /// `address` is the source of our adverts: `mcast_src_ip` or the
-    /// interface's primary address, which the daemon looks up.
-    pub fn new(config: &InstanceConfig, address: Ipv4Addr) -> Instance {
+    /// interface's primary address (IPv6: its link-local address), which the
+    /// daemon looks up.
+    pub fn new(config: &InstanceConfig, address: impl Into<IpAddr>) -> Instance {
         Instance {
             name: config.name.clone(),
             vrid: config.vrid,
             base_priority: config.priority,
             priority: config.priority,
+            version: config.version,
             interval_cs: config.advert_int_cs,
+            master_interval_cs: config.advert_int_cs,
             preempt: config.preempt,
             preempt_delay: Micros::from(config.preempt_delay_s) * MICROS_PER_SECOND,
-            address,
+            address: address.into(),
             virtual_addresses: config.virtual_addresses.iter().map(|v| v.addr).collect(),
+            unicast_peers: config.unicast_peers.clone(),
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
             garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
@@ -148,8 +164,14 @@ impl Instance {
         self.authentication = config.authentication;
         self.garp_master_delay = Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND;
         self.garp_master_refresh = Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND;
+        self.unicast_peers = config.unicast_peers.clone();
         if self.state != State::Master {
             self.deadlines.garp_refresh = None;
+        }
+        // A v2 backup compares every advert with its own interval; a v3
+        // one keeps what it learned from the master until the next advert.
+        if self.version == VrrpVersion::V2 || self.state != State::Backup {
+            self.master_interval_cs = self.interval_cs;
         }
     }
 
@@ -173,12 +195,24 @@ impl Instance {
         self.base_priority
     }
 
-    pub fn address(&self) -> Ipv4Addr {
+    pub fn address(&self) -> IpAddr {
         self.address
     }
 
+    /// The master's advertisement interval as a backup knows it.
+    pub fn master_interval_cs(&self) -> u16 {
+        self.master_interval_cs
+    }
+
+    /// The timers in force, recomputed from the priority and the intervals
+    /// whenever asked, so a change of either is never half applied: adverts
+    /// at our own interval, skew and master_down from the master's.
     pub fn timers(&self) -> Timers {
-        Timers::new(self.priority, self.interval_cs)
+        let listening = Timers::new(self.priority, self.master_interval_cs);
+        Timers {
+            advert_interval: Timers::new(self.priority, self.interval_cs).advert_interval,
+            ..listening
+        }
     }
 
     /// The earliest time at which [`Instance::handle_timeout`] has work.
@@ -341,35 +375,56 @@ impl Instance {
     pub fn handle_advert(
         &mut self,
         now: Micros,
-        source: Ipv4Addr,
+        source: impl Into<IpAddr>,
         advert: &Advert,
         out: &mut Vec<Action>,
     ) -> Result<Accepted, Discard> {
+        let source = source.into();
         let accepted = self.check_advert(source, advert)?;
         match self.state {
-            State::Backup => self.backup_receives(now, advert.priority),
-            State::Master => self.master_receives(now, source, advert.priority, out),
+            State::Backup => self.backup_receives(now, advert),
+            State::Master => self.master_receives(now, source, advert, out),
             State::Initialize | State::Fault | State::Stopped => {}
         }
         Ok(accepted)
     }
 
-    /// The checks that depend on our configuration (RFC 3768 section 7.1).
-    fn check_advert(&self, source: Ipv4Addr, advert: &Advert) -> Result<Accepted, Discard> {
+    /// The checks that depend on our configuration (RFC 3768 section 7.1,
+    /// RFC 5798 section 7.1).
+    fn check_advert(&self, source: IpAddr, advert: &Advert) -> Result<Accepted, Discard> {
         if source == self.address {
             return Err(Discard::OwnAdvert);
         }
-        match (&self.authentication, advert.auth_type) {
-            (None, AuthType::None) => {}
-            (Some(Authentication::Password(password)), AuthType::Password) => {
-                if !constant_time_eq(password, &advert.auth_data) {
-                    return Err(Discard::BadPassword);
+        if !self.unicast_peers.is_empty() && !self.unicast_peers.contains(&source) {
+            return Err(Discard::UnknownPeer);
+        }
+        let interval_differs = advert.interval_cs != self.interval_cs;
+        match (self.version, advert.version) {
+            (
+                VrrpVersion::V2,
+                Version::V2 {
+                    auth_type,
+                    auth_data,
+                },
+            ) => {
+                match (&self.authentication, auth_type) {
+                    (None, AuthType::None) => {}
+                    (Some(Authentication::Password(password)), AuthType::Password) => {
+                        if !constant_time_eq(password, &auth_data) {
+                            return Err(Discard::BadPassword);
+                        }
+                    }
+                    _ => return Err(Discard::AuthTypeMismatch),
+                }
+                // RFC 3768 section 7.1: every router of a VRID runs one
+                // interval, and a v2 advert that differs is dropped.
+                if interval_differs {
+                    return Err(Discard::IntervalMismatch);
                 }
             }
-            _ => return Err(Discard::AuthTypeMismatch),
-        }
-        if advert.interval_cs != self.interval_cs {
-            return Err(Discard::IntervalMismatch);
+            // RFC 5798 has the backup follow the master's interval instead.
+            (VrrpVersion::V3, Version::V3) => {}
+            _ => return Err(Discard::BadVersion),
         }
         let mut ours = self.virtual_addresses.clone();
         let mut theirs = advert.addresses.clone();
@@ -377,21 +432,26 @@ impl Instance {
         theirs.sort_unstable();
         Ok(Accepted {
             address_list_differs: ours != theirs,
+            interval_differs,
         })
     }
 
-    fn backup_receives(&mut self, now: Micros, priority: u8) {
-        let timers = self.timers();
+    fn backup_receives(&mut self, now: Micros, advert: &Advert) {
+        let priority = advert.priority;
         if priority == PRIORITY_STOPPING {
             // The master is leaving: the best backup goes first.
-            self.deadlines.master_down = Some(now + timers.skew);
+            self.deadlines.master_down = Some(now + self.timers().skew);
             return;
         }
         if !self.preempt || priority >= self.priority {
+            // RFC 5798 section 6.4.2: this is our master; follow its
+            // interval, then restart master_down with it.
+            self.master_interval_cs = advert.interval_cs;
             self.preempt_allowed_at = None;
-            self.deadlines.master_down = Some(now + timers.master_down);
+            self.deadlines.master_down = Some(now + self.timers().master_down);
             return;
         }
+        let timers = self.timers();
         // A lower-priority master and we preempt: ignore it, so master_down
         // fires and we take over; but with preempt_delay, obey it a while
         // longer first.
@@ -408,20 +468,26 @@ impl Instance {
     fn master_receives(
         &mut self,
         now: Micros,
-        source: Ipv4Addr,
-        priority: u8,
+        source: IpAddr,
+        advert: &Advert,
         out: &mut Vec<Action>,
     ) {
+        let priority = advert.priority;
         if priority == PRIORITY_STOPPING {
             // Someone else thought it was master and is leaving: make sure
             // backups hear that we are here before their skew runs out.
             self.send_advert_now(now, out);
             return;
         }
-        let they_win = priority > self.priority
-            || (priority == self.priority && u32::from(source) > u32::from(self.address));
+        // Both addresses are of the instance's family, where IpAddr's order
+        // is the numeric order RFC 5798 compares.
+        let they_win =
+            priority > self.priority || (priority == self.priority && source > self.address);
         if they_win {
             self.become_backup(now, out);
+            // RFC 5798 section 6.4.3: and follow the new master's interval.
+            self.master_interval_cs = advert.interval_cs;
+            self.deadlines.master_down = Some(now + self.timers().master_down);
         } else {
             // A lower router thinks it is master: tell it at once, as
             // keepalived does, rather than leave two masters for a second.
@@ -454,6 +520,8 @@ impl Instance {
 
     fn become_backup(&mut self, now: Micros, out: &mut Vec<Action>) {
         let was_master = self.state == State::Master;
+        // Until a master is heard, assume it runs our interval.
+        self.master_interval_cs = self.interval_cs;
         self.enter(State::Backup, out);
         if was_master {
             out.push(Action::RemoveVirtualAddresses);
@@ -473,17 +541,25 @@ impl Instance {
 
     /// The advert this instance sends with `priority`.
     pub fn advert(&self, priority: u8) -> Advert {
-        let (auth_type, auth_data) = match self.authentication {
-            Some(Authentication::Password(password)) => (AuthType::Password, password),
-            None => (AuthType::None, [0; 8]),
+        let version = match self.version {
+            VrrpVersion::V2 => {
+                let (auth_type, auth_data) = match self.authentication {
+                    Some(Authentication::Password(password)) => (AuthType::Password, password),
+                    None => (AuthType::None, [0; 8]),
+                };
+                Version::V2 {
+                    auth_type,
+                    auth_data,
+                }
+            }
+            VrrpVersion::V3 => Version::V3,
         };
         Advert {
+            version,
             vrid: self.vrid,
             priority,
             interval_cs: self.interval_cs,
             addresses: self.virtual_addresses.clone(),
-            auth_type,
-            auth_data,
         }
     }
 }

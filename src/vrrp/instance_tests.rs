@@ -3,6 +3,7 @@
 use super::*;
 use crate::config::InitialState::{Backup, Master};
 use crate::vrrp::test_support::{instance_config, VIP};
+use std::net::Ipv4Addr;
 
 const US: Micros = 1;
 const SEC: Micros = 1_000_000 * US;
@@ -266,13 +267,17 @@ fn stopping_backup_sends_nothing() {
 fn refuses_wrong_password_auth_type_and_interval() {
     let mut i = started(100, true);
     let mut advert = advert_from(&i, 150);
-    advert.auth_data[0] = b'2';
+    if let Version::V2 { auth_data, .. } = &mut advert.version {
+        auth_data[0] = b'2';
+    }
     assert_eq!(
         i.handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new()),
         Err(Discard::BadPassword)
     );
     let mut advert = advert_from(&i, 150);
-    advert.auth_type = AuthType::None;
+    if let Version::V2 { auth_type, .. } = &mut advert.version {
+        *auth_type = AuthType::None;
+    }
     assert_eq!(
         i.handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new()),
         Err(Discard::AuthTypeMismatch)
@@ -291,7 +296,7 @@ fn refuses_wrong_password_auth_type_and_interval() {
 fn different_address_list_is_accepted_and_reported() {
     let mut i = started(100, true);
     let mut advert = advert_from(&i, 150);
-    advert.addresses = vec![VIP, Ipv4Addr::new(192, 0, 2, 101)];
+    advert.addresses = vec![VIP, Ipv4Addr::new(192, 0, 2, 101).into()];
     let accepted = i
         .handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
         .unwrap();
@@ -454,4 +459,156 @@ fn group_members_follow_to_master_and_back() {
     i.set_fault(3 * SEC, true, &mut Vec::new());
     i.follow_group_to_master(4 * SEC, &mut Vec::new());
     assert_eq!(i.state(), State::Fault);
+}
+
+// ---- VRRPv3 and unicast peers -------------------------------------------
+
+use crate::vrrp::test_support::v3_instance_config;
+
+fn v3_started(priority: u8, interval_cs: u16) -> Instance {
+    let mut i = Instance::new(&v3_instance_config(priority, true, interval_cs), ME);
+    i.start(0, &mut Vec::new());
+    i
+}
+
+fn v3_advert(priority: u8, interval_cs: u16) -> Advert {
+    Advert {
+        version: Version::V3,
+        vrid: 50,
+        priority,
+        interval_cs,
+        addresses: vec![VIP],
+    }
+}
+
+#[test]
+fn v3_timers_run_on_centiseconds() {
+    // 0.1 s, priority 100: skew 60937 us, master_down 360937 us.
+    let i = v3_started(100, 10);
+    assert_eq!(i.poll_timeout(), Some(360_937));
+    let mut i = i;
+    let mut out = Vec::new();
+    i.handle_timeout(360_937, &mut out);
+    assert_eq!(i.state(), State::Master);
+    // Adverts every 100 ms, v3, no authentication.
+    assert_eq!(i.poll_timeout(), Some(460_937));
+    assert_eq!(i.advert(100).version, Version::V3);
+}
+
+#[test]
+fn v3_backup_learns_the_masters_interval() {
+    // RFC 5798 6.4.2: Master_Adver_Interval from the advert, master_down
+    // recomputed with it. Ours is 1 s, the master's 0.5 s.
+    let mut i = v3_started(100, 100);
+    let accepted = i
+        .handle_advert(SEC, HIGHER_ADDRESS, &v3_advert(150, 50), &mut Vec::new())
+        .unwrap();
+    assert!(accepted.interval_differs);
+    assert_eq!(i.master_interval_cs(), 50);
+    // 3 * 0.5 s + (256 - 100) * 0.5 s / 256 = 1.5 s + 304687 us.
+    assert_eq!(i.timers().master_down, 1_804_687);
+    assert_eq!(i.poll_timeout(), Some(SEC + 1_804_687));
+    // Our own adverts keep our interval.
+    assert_eq!(i.timers().advert_interval, SEC);
+    // Priority 0: skew from the learned interval too.
+    i.handle_advert(2 * SEC, HIGHER_ADDRESS, &v3_advert(0, 50), &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.poll_timeout(), Some(2 * SEC + 304_687));
+    // The master slows down to 2 s: learned again.
+    i.handle_advert(
+        2 * SEC,
+        HIGHER_ADDRESS,
+        &v3_advert(150, 200),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(i.master_interval_cs(), 200);
+    assert_eq!(
+        i.poll_timeout(),
+        Some(2 * SEC + Timers::new(100, 200).master_down)
+    );
+}
+
+#[test]
+fn v3_backup_ignores_the_interval_of_a_master_it_will_preempt() {
+    let mut i = v3_started(100, 100);
+    i.handle_advert(SEC, LOWER_ADDRESS, &v3_advert(50, 400), &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.master_interval_cs(), 100);
+    assert_eq!(i.poll_timeout(), Some(i.timers().master_down));
+}
+
+#[test]
+fn v3_master_yielding_learns_the_new_masters_interval() {
+    let mut i = v3_started(100, 100);
+    let down = i.poll_timeout().unwrap();
+    i.handle_timeout(down, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    i.handle_advert(down, HIGHER_ADDRESS, &v3_advert(200, 20), &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.master_interval_cs(), 20);
+    assert_eq!(
+        i.poll_timeout(),
+        Some(down + Timers::new(100, 20).master_down)
+    );
+    // Back to master and down again (e.g. a fault): our own interval until
+    // a master is heard.
+    i.set_fault(down, true, &mut Vec::new());
+    i.set_fault(down, false, &mut Vec::new());
+    assert_eq!(i.master_interval_cs(), 100);
+}
+
+#[test]
+fn versions_must_match() {
+    let mut v3 = v3_started(100, 100);
+    let v2_advert = instance(150, true).advert(150);
+    assert_eq!(
+        v3.handle_advert(SEC, HIGHER_ADDRESS, &v2_advert, &mut Vec::new()),
+        Err(Discard::BadVersion)
+    );
+    let mut v2 = started(100, true);
+    assert_eq!(
+        v2.handle_advert(SEC, HIGHER_ADDRESS, &v3_advert(150, 100), &mut Vec::new()),
+        Err(Discard::BadVersion)
+    );
+}
+
+#[test]
+fn unicast_instance_accepts_only_its_peers() {
+    let mut config = v3_instance_config(100, true, 100);
+    config.unicast_peers = vec![HIGHER_ADDRESS.into()];
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    assert_eq!(
+        i.handle_advert(SEC, LOWER_ADDRESS, &v3_advert(150, 100), &mut Vec::new()),
+        Err(Discard::UnknownPeer)
+    );
+    assert_eq!(i.poll_timeout(), Some(i.timers().master_down));
+    assert!(i
+        .handle_advert(SEC, HIGHER_ADDRESS, &v3_advert(150, 100), &mut Vec::new())
+        .is_ok());
+    assert_eq!(i.poll_timeout(), Some(SEC + i.timers().master_down));
+}
+
+#[test]
+fn ipv6_ties_break_on_the_higher_address() {
+    let mut config = v3_instance_config(100, true, 100);
+    config.virtual_addresses[0].addr = "2001:db8::100".parse().unwrap();
+    config.virtual_addresses[0].prefix_len = 128;
+    let me: IpAddr = "fe80::11".parse().unwrap();
+    let mut i = Instance::new(&config, me);
+    i.start(0, &mut Vec::new());
+    let down = i.poll_timeout().unwrap();
+    i.handle_timeout(down, &mut Vec::new());
+    let mut advert = v3_advert(100, 100);
+    advert.addresses = vec!["2001:db8::100".parse().unwrap()];
+    let lower: IpAddr = "fe80::10".parse().unwrap();
+    i.handle_advert(down, lower, &advert, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    let higher: IpAddr = "fe80::12".parse().unwrap();
+    i.handle_advert(down, higher, &advert, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.state(), State::Backup);
 }

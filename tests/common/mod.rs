@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -55,12 +55,17 @@ const NS_PREFIX: &str = "kvlan";
 #[derive(Clone, Copy, Debug)]
 pub struct Mark(u64);
 
+impl Mark {
+    /// The beginning of the capture.
+    pub const START: Mark = Mark(0);
+}
+
 /// One VRRP advert as tcpdump printed it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Advert {
     pub time: f64,
     pub src_mac: String,
-    pub src_ip: Ipv4Addr,
+    pub src_ip: IpAddr,
     /// 2 or 3.
     pub version: u8,
     pub vrid: u8,
@@ -159,6 +164,45 @@ fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Router `i`'s eth0: a veth pair created from inside the switch namespace
+/// with the peer put straight into the router's (the host namespace never
+/// sees it), on the bridge, up, with its IPv4 and IPv6 addresses. Returns
+/// its MAC.
+fn plug_router(sw: &str, ns: &str, i: usize) -> String {
+    let port = format!("p{i}");
+    ip_ok(&[
+        "-n", sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns,
+    ]);
+    ip_ok(&["-n", sw, "link", "set", &port, "master", "br0"]);
+    ip_ok(&["-n", sw, "link", "set", &port, "up"]);
+    // No duplicate address detection on the test LAN: the
+    // link-local address (the VRRPv3 source) and the global IPv6
+    // address are usable at once instead of after a second or two.
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.eth0.accept_dad=0",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("harness: {e}"));
+    ip_ok(&["-n", ns, "link", "set", "eth0", "up"]);
+    let cidr = format!("192.0.2.{}/24", 10 + i);
+    ip_ok(&["-n", ns, "addr", "add", &cidr, "dev", "eth0"]);
+    let cidr6 = format!("{}/64", router_ipv6(i));
+    ip_ok(&["-n", ns, "addr", "add", &cidr6, "dev", "eth0", "nodad"]);
+    let link = ip_ok(&["-n", ns, "-o", "link", "show", "dev", "eth0"]);
+    link.split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+        .to_string()
+}
+
 fn killpg(pgid: u32, sig: libc::c_int) {
     // The harness puts every process it starts in its own group, so the
     // group id is the child's pid and the signal reaches keepalived's
@@ -226,7 +270,12 @@ impl Lan {
     /// when namespaces are unavailable and KEEPVIP_SKIP_NETNS=1; the test
     /// then returns early. `tag` must be unique among tests.
     pub fn new(tag: &str, n: usize) -> Option<Lan> {
-        Lan::with_capture_filter(tag, n, "ip proto 112 or arp")
+        Lan::with_capture_filter(
+            tag,
+            n,
+            // VRRP of both families, ARP, and neighbour advertisements.
+            "ip proto 112 or arp or ip6 proto 112 or (icmp6 and ip6[40] == 136)",
+        )
     }
 
     /// Like [`Lan::new`] with another tcpdump filter: under a packet flood
@@ -283,24 +332,8 @@ impl Lan {
             });
             // Created from inside the switch namespace with the peer put
             // straight into the router's: the host namespace never sees it.
-            let port = format!("p{i}");
-            ip_ok(&[
-                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
-                &ns,
-            ]);
-            ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
-            ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
             ip_ok(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
-            let cidr = format!("192.0.2.{}/24", 10 + i);
-            ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
-            let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
-            let mac = link
-                .split_whitespace()
-                .skip_while(|w| *w != "link/ether")
-                .nth(1)
-                .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
-                .to_string();
+            let mac = plug_router(&sw, &ns, i);
             lan.routers.last_mut().unwrap().mac = mac;
         }
         lan.start_capture(filter);
@@ -379,6 +412,12 @@ impl Lan {
 
     pub fn addr(&self, router: usize) -> Ipv4Addr {
         self.r(router).addr
+    }
+
+    /// The router's global IPv6 address (2001:db8::/64, no DAD).
+    pub fn addr6(&self, router: usize) -> Ipv6Addr {
+        self.r(router);
+        router_ipv6(router)
     }
 
     pub fn mac(&self, router: usize) -> &str {
@@ -513,20 +552,18 @@ impl Lan {
     }
 
     fn addrs(&self, router: usize) -> Vec<String> {
-        // `inet 192.0.2.11/24 ...` -> "192.0.2.11/24"
-        let out = ip(&[
-            "-n",
-            self.ns(router),
-            "-4",
-            "-o",
-            "addr",
-            "show",
-            "dev",
-            "eth0",
-        ])
-        .unwrap_or_default();
+        // `inet 192.0.2.11/24 ...` -> "192.0.2.11/24", and the same for
+        // `inet6`; link-local addresses are the kernel's, not the daemon's,
+        // and are left out so that `kill` never puts one back.
+        let out =
+            ip(&["-n", self.ns(router), "-o", "addr", "show", "dev", "eth0"]).unwrap_or_default();
         out.lines()
-            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .skip_while(|w| *w != "inet" && *w != "inet6")
+                    .nth(1)
+            })
+            .filter(|a| !a.starts_with("fe80:"))
             .map(String::from)
             .collect()
     }
@@ -570,6 +607,26 @@ impl Lan {
             .clone()
             .expect("harness: revive: never started");
         ip_ok(&["-n", self.ns(router), "link", "set", "eth0", "up"]);
+        // IPv6 daemons send from the link-local address, which the kernel
+        // adds again when the link comes up: do not start before it.
+        self.wait_until(
+            Duration::from_secs(5),
+            "eth0 has a link-local address",
+            || {
+                ip(&[
+                    "-n",
+                    self.ns(router),
+                    "-6",
+                    "-o",
+                    "addr",
+                    "show",
+                    "dev",
+                    "eth0",
+                ])
+                .unwrap_or_default()
+                .contains("inet6 fe80:")
+            },
+        );
         self.start(router, imp, &conf);
     }
 
@@ -619,25 +676,10 @@ impl Lan {
     pub fn recreate_eth0(&mut self, router: usize) {
         let ns = self.ns(router).to_string();
         let sw = self.switch_ns.clone().expect("harness: no switch");
-        let port = format!("p{router}");
         ip_ok(&["-n", &ns, "link", "del", "eth0"]);
         self.note(router, "eth0 deleted");
         std::thread::sleep(Duration::from_millis(500));
-        ip_ok(&[
-            "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-        ]);
-        ip_ok(&["-n", &sw, "link", "set", &port, "master", "br0"]);
-        ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
-        ip_ok(&["-n", &ns, "link", "set", "eth0", "up"]);
-        let cidr = format!("{}/24", self.addr(router));
-        ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]);
-        let link = ip_ok(&["-n", &ns, "-o", "link", "show", "dev", "eth0"]);
-        let mac = link
-            .split_whitespace()
-            .skip_while(|w| *w != "link/ether")
-            .nth(1)
-            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
-            .to_string();
+        let mac = plug_router(&sw, &ns, router);
         self.r_mut(router).mac = mac;
         self.note(router, "eth0 re-created");
     }
@@ -790,12 +832,39 @@ impl Lan {
 
     /// Whether the capture shows, after `since`, a gratuitous ARP for `vip`
     /// (request `who-has VIP tell VIP` or reply `VIP is-at`) whose
-    /// Ethernet source is `router`'s MAC.
+    /// Ethernet source is `router`'s MAC; for an IPv6 `vip`, an unsolicited
+    /// neighbour advertisement for it.
     pub fn garp_seen_from(&self, router: usize, vip: &str, since: Mark) -> bool {
         let mac = self.mac(router);
         self.capture_since(since)
             .lines()
-            .any(|l| is_garp(l, mac, vip))
+            .any(|l| is_garp(l, mac, vip) || is_unsolicited_na(l, mac, vip))
+    }
+
+    /// Runs a verbose tcpdump (`-vv`, which verifies VRRP checksums) on
+    /// the bridge for `duration` and returns what it printed: VRRP of both
+    /// families.
+    pub fn verbose_capture(&self, duration: Duration) -> String {
+        let sw = self.switch_ns.clone().unwrap();
+        let secs = format!("{}", duration.as_secs_f64());
+        // `timeout` ends tcpdump (status 124): what it printed is the
+        // result either way.
+        let out = Command::new("ip")
+            .args(["netns", "exec", &sw, "timeout", &secs])
+            .args([
+                "tcpdump",
+                "-i",
+                "br0",
+                "-n",
+                "-vv",
+                "-l",
+                "--immediate-mode",
+            ])
+            .arg("ip proto 112 or ip6 proto 112")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("harness: tcpdump -vv: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Waits (for tcpdump to catch up) until a GARP for `vip` from `router`
@@ -885,6 +954,23 @@ fn is_garp(line: &str, mac: &str, vip: &str) -> bool {
         ["Reply", sender, "is-at", ..] => *sender == vip,
         _ => false,
     }
+}
+
+/// The global IPv6 address the harness gives router `i`.
+fn router_ipv6(i: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + i as u16)
+}
+
+fn is_unsolicited_na(line: &str, mac: &str, vip: &str) -> bool {
+    // 1.0 aa:bb:cc:dd:ee:ff > 33:33:00:00:00:01, ethertype IPv6 (0x86dd), length 86:
+    //   2001:db8::100 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32
+    let mut w = line.split_whitespace();
+    let (_time, src) = (w.next(), w.next());
+    src == Some(mac)
+        && line.contains("ICMP6, neighbor advertisement")
+        && line
+            .split_once("tgt is ")
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(&format!("{vip},")))
 }
 
 fn parse_advert(line: &str) -> Option<Advert> {
@@ -977,12 +1063,24 @@ mod parse_tests {
         let v2 = "1795623884.288692 f6:89:11:00:73:64 > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 54: 192.0.2.11 > 224.0.0.18: VRRPv2, Advertisement, vrid 50, prio 150, authtype simple, intvl 1s, length 20";
         let a = parse_advert(v2).unwrap();
         assert_eq!(a.src_mac, "f6:89:11:00:73:64");
-        assert_eq!(a.src_ip, Ipv4Addr::new(192, 0, 2, 11));
+        assert_eq!(a.src_ip, IpAddr::from([192, 0, 2, 11]));
         assert_eq!((a.version, a.vrid, a.priority), (2, 50, 150));
         let v3 = "2.5 aa:bb:cc:dd:ee:ff > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 46: 192.0.2.12 > 224.0.0.18: VRRPv3, Advertisement, vrid 7, prio 0, intvl 100cs, length 12";
         let a = parse_advert(v3).unwrap();
         assert_eq!((a.version, a.vrid, a.priority), (3, 7, 0));
         let arp = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
         assert_eq!(parse_advert(arp), None);
+        let v6 = "3.5 aa:bb:cc:dd:ee:ff > 33:33:00:00:00:12, ethertype IPv6 (0x86dd), length 78: fe80::1 > ff02::12: VRRPv3, Advertisement, vrid 52, prio 150, intvl 100cs, length 24";
+        let a = parse_advert(v6).unwrap();
+        assert_eq!(a.src_ip, "fe80::1".parse::<IpAddr>().unwrap());
+        assert_eq!((a.version, a.vrid, a.priority), (3, 52, 150));
+    }
+
+    #[test]
+    fn neighbour_advertisement_lines() {
+        let na = "1.0 aa:bb:cc:dd:ee:ff > 33:33:00:00:00:01, ethertype IPv6 (0x86dd), length 86: 2001:db8::100 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32";
+        assert!(is_unsolicited_na(na, "aa:bb:cc:dd:ee:ff", "2001:db8::100"));
+        assert!(!is_unsolicited_na(na, "aa:bb:cc:dd:ee:fe", "2001:db8::100"));
+        assert!(!is_unsolicited_na(na, "aa:bb:cc:dd:ee:ff", "2001:db8::10"));
     }
 }

@@ -1,0 +1,291 @@
+//! Raw IPv6 sockets for next header 112 (VRRP) on one interface.
+//!
+//! Unlike IPv4, a raw IPv6 socket never hands over the IP header: the
+//! source comes from recvmsg's address, and the hop limit and destination
+//! from ancillary data (IPV6_RECVHOPLIMIT, IPV6_RECVPKTINFO), which the
+//! core needs to check the hop limit and the VRRPv3 checksum. As for IPv4
+//! the sender and receiver are two sockets: the sender is bound to our
+//! source (the link-local address, or unicast_src_ip), the receiver stays
+//! unbound and joins ff02::12.
+//!
+//! IPV6_CHECKSUM is deliberately not set: the kernel would then compute a
+//! checksum at an offset of our choosing, but VRRP's is computed by the
+//! codec, and on a raw socket of protocol 112 the kernel leaves it alone
+//! unless asked.
+
+use std::io;
+use std::net::Ipv6Addr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use super::socket::{new_socket, send_datagram, setsockopt_named};
+use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
+
+/// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2).
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+const RCVBUF: libc::c_int = 256 * 1024;
+
+/// What recvmsg said about one datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received6 {
+    /// Bytes of VRRP payload in the caller's buffer.
+    pub len: usize,
+    pub source: Ipv6Addr,
+    /// The packet's destination (our address or the group); unspecified if
+    /// the kernel did not say.
+    pub destination: Ipv6Addr,
+    /// 0 if the kernel did not say, which the core then refuses for
+    /// multicast.
+    pub hop_limit: u8,
+}
+
+#[derive(Debug)]
+pub struct Vrrp6Socket {
+    recv: OwnedFd,
+    send: OwnedFd,
+    ifindex: u32,
+}
+
+impl Vrrp6Socket {
+    /// Opens both sockets on `ifname` (index `ifindex`), sending from
+    /// `source`, an address of that interface. Needs CAP_NET_RAW.
+    pub fn open(ifname: &str, ifindex: u32, source: Ipv6Addr) -> io::Result<Self> {
+        let device = device_name(ifname)?;
+        let recv = new_socket(
+            libc::AF_INET6,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            IPPROTO_VRRP,
+        )?;
+        bind_to_device(&recv, &device, ifname)?;
+        let join = libc::ipv6_mreq {
+            ipv6mr_multiaddr: in6_addr(VRRP_GROUP_V6),
+            ipv6mr_interface: ifindex,
+        };
+        setsockopt_named(
+            &recv,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_ADD_MEMBERSHIP,
+            &join,
+            &format!("{ifname}: IPV6_ADD_MEMBERSHIP {VRRP_GROUP_V6}"),
+        )?;
+        let on: libc::c_int = 1;
+        setsockopt_named(
+            &recv,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVHOPLIMIT,
+            &on,
+            "IPV6_RECVHOPLIMIT",
+        )?;
+        setsockopt_named(
+            &recv,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVPKTINFO,
+            &on,
+            "IPV6_RECVPKTINFO",
+        )?;
+        let _ = setsockopt_named(
+            &recv,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &RCVBUF,
+            "SO_RCVBUF",
+        );
+
+        let send = new_socket(
+            libc::AF_INET6,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            IPPROTO_VRRP,
+        )?;
+        bind_to_device(&send, &device, ifname)?;
+        let sa = sockaddr_in6(source, ifindex);
+        // SAFETY: sa is a valid sockaddr_in6 and the length is its size.
+        let rc = unsafe {
+            libc::bind(
+                send.as_raw_fd(),
+                &sa as *const libc::sockaddr_in6 as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("{ifname}: bind to source {source}: {e}"),
+            ));
+        }
+        // Hop limit 255 on both paths (RFC 5798 section 5.1.2.3), so peers
+        // that check it on unicast too are satisfied.
+        let hops: libc::c_int = 255;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_HOPS,
+            &hops,
+            "IPV6_MULTICAST_HOPS",
+        )?;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_UNICAST_HOPS,
+            &hops,
+            "IPV6_UNICAST_HOPS",
+        )?;
+        // Traffic class 0xc0, as keepalived marks its IPv6 adverts.
+        let tclass: libc::c_int = 0xc0;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_TCLASS,
+            &tclass,
+            "IPV6_TCLASS",
+        )?;
+        let off: libc::c_int = 0;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_LOOP,
+            &off,
+            "IPV6_MULTICAST_LOOP",
+        )?;
+        let out_if = ifindex as libc::c_int;
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_IF,
+            &out_if,
+            "IPV6_MULTICAST_IF",
+        )?;
+        attach_drop_all_filter(&send)?;
+        Ok(Vrrp6Socket {
+            recv,
+            send,
+            ifindex,
+        })
+    }
+
+    /// Sends `payload` (a VRRP message) to `dst`, the group or a peer.
+    pub fn send_to(&self, payload: &[u8], dst: Ipv6Addr) -> io::Result<()> {
+        send_datagram(
+            &self.send,
+            payload,
+            &sockaddr_in6(dst, self.ifindex),
+            "VRRP advert",
+        )
+    }
+
+    /// Reads one datagram's payload into `buf`. `Ok(None)` when nothing is
+    /// waiting; a datagram longer than `buf` is dropped and the next read.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received6>> {
+        loop {
+            // SAFETY: all-zero is valid for these plain-data structs.
+            let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            // u64s, so the control buffer is aligned for cmsghdr.
+            let mut control = [0u64; 32];
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+                iov_len: buf.len(),
+            };
+            // SAFETY: as above.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_name = &mut from as *mut libc::sockaddr_in6 as *mut libc::c_void;
+            msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            // SAFETY: msg points at live buffers of the lengths it states.
+            let n = unsafe { libc::recvmsg(self.recv.as_raw_fd(), &mut msg, 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.raw_os_error() {
+                    Some(libc::EAGAIN) => Ok(None),
+                    Some(libc::EINTR) => continue,
+                    _ => Err(e),
+                };
+            }
+            if msg.msg_flags & libc::MSG_TRUNC != 0 {
+                log::warn!(
+                    "dropped a protocol-112 IPv6 datagram longer than {}",
+                    buf.len()
+                );
+                continue;
+            }
+            let mut received = Received6 {
+                len: n as usize,
+                source: Ipv6Addr::from(from.sin6_addr.s6_addr),
+                destination: Ipv6Addr::UNSPECIFIED,
+                hop_limit: 0,
+            };
+            // SAFETY: the CMSG_* walk stays within msg_controllen, which
+            // the kernel set to what it wrote; data is read unaligned.
+            unsafe {
+                let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+                while !cmsg.is_null() {
+                    let data = libc::CMSG_DATA(cmsg);
+                    match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
+                        (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                            let hops = std::ptr::read_unaligned(data as *const libc::c_int);
+                            received.hop_limit = u8::try_from(hops).unwrap_or(0);
+                        }
+                        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                            let info = std::ptr::read_unaligned(data as *const libc::in6_pktinfo);
+                            received.destination = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                        }
+                        _ => {}
+                    }
+                    cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+                }
+            }
+            return Ok(Some(received));
+        }
+    }
+}
+
+impl AsRawFd for Vrrp6Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.recv.as_raw_fd()
+    }
+}
+
+impl AsFd for Vrrp6Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.recv.as_fd()
+    }
+}
+
+pub(super) fn in6_addr(ip: Ipv6Addr) -> libc::in6_addr {
+    libc::in6_addr {
+        s6_addr: ip.octets(),
+    }
+}
+
+/// A sockaddr_in6; link-scoped addresses (fe80::/10, ff02::/16) need the
+/// interface as scope id, others ignore it.
+pub(super) fn sockaddr_in6(ip: Ipv6Addr, ifindex: u32) -> libc::sockaddr_in6 {
+    // SAFETY: sockaddr_in6 is plain data; zero is a valid value.
+    let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    sa.sin6_addr = in6_addr(ip);
+    let link_scoped = ip.is_unicast_link_local() || ip.octets()[..2] == [0xff, 0x02];
+    if link_scoped {
+        sa.sin6_scope_id = ifindex;
+    }
+    sa
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_scoped_addresses_carry_the_interface() {
+        assert_eq!(sockaddr_in6(VRRP_GROUP_V6, 7).sin6_scope_id, 7);
+        let ll: Ipv6Addr = "fe80::1".parse().unwrap();
+        assert_eq!(sockaddr_in6(ll, 7).sin6_scope_id, 7);
+        let global: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let sa = sockaddr_in6(global, 7);
+        assert_eq!(sa.sin6_scope_id, 0);
+        assert_eq!(sa.sin6_addr.s6_addr, global.octets());
+        assert_eq!(sa.sin6_port, 0);
+    }
+}
