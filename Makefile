@@ -20,7 +20,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean sim flood-compare fuzz soak
+.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean sim flood-compare fuzz soak bench
 
 help:
 	@echo "make build    debug build"
@@ -32,6 +32,8 @@ help:
 	@echo "make cross-aarch64  fully static aarch64 musl binary, linked by rust-lld"
 	@echo "make check-static   checks on both static binaries, init files, install,"
 	@echo "                    a namespace failover test with the static binary (root)"
+	@echo "make bench    keepvip vs keepalived on a namespace LAN: failover, GARP,"
+	@echo "              memory, CPU, size, start-up; a Markdown table (root, minutes)"
 	@echo "make install  binary, example config, service file (DESTDIR, PREFIX, INIT=systemd|sysv|none)"
 	@echo "make sim      the randomised LAN simulation over SIM_SEEDS seeds, release build"
 	@echo "make flood-compare  the bad-packet flood at keepvip and at keepalived, figures side by side (root)"
@@ -98,6 +100,11 @@ unit:
 test: lint
 	$(CARGO) test --lib --bins
 	$(CARGO) test --test '*' -- --test-threads=1
+
+# Not part of `make test`: minutes long, and it measures rather than asserts.
+# The static binary is what ships, so it is the one measured.
+bench: static
+	KEEPVIP_BIN=$(CURDIR)/$(STATIC_BIN) $(CARGO) test --release --test bench -- --ignored --nocapture --test-threads=1
 
 demo: release
 	sh tests/demo.sh $(RELEASE_BIN)

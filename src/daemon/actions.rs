@@ -6,7 +6,7 @@ use std::io;
 use log::{debug, error, info};
 
 use super::Daemon;
-use crate::vrrp::advert::Endpoints;
+use crate::vrrp::advert::{Endpoints, MAX_ADVERT_LEN};
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 
 impl Daemon {
@@ -40,12 +40,16 @@ impl Daemon {
                         [] => &group[..],
                         peers => peers,
                     };
+                    // On the stack: an advert is sent every interval by
+                    // every master, so the path allocates nothing.
+                    let mut buf = [0u8; MAX_ADVERT_LEN];
                     for &destination in destinations {
                         let ends = Endpoints {
                             source: link.source,
                             destination,
                         };
-                        match link.send(&advert.to_bytes(&ends), destination) {
+                        let len = advert.emit(&mut buf, &ends);
+                        match link.send(&buf[..len], destination) {
                             Ok(()) => self.counters.adverts_sent += 1,
                             Err(e) => {
                                 self.counters.send_errors += 1;

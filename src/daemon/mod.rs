@@ -35,6 +35,7 @@ use crate::sys::clock::MonotonicClock;
 use crate::sys::link_monitor::LinkMonitor;
 use crate::sys::rtnetlink::RtNetlink;
 use crate::sys::signals::Signals;
+use crate::sys::timer::DeadlineTimer;
 use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::Instance;
 use link::Link;
@@ -47,6 +48,7 @@ pub use scripts::unrunnable_commands;
 const SIGNALS: Token = Token(usize::MAX);
 const LINK_EVENTS: Token = Token(usize::MAX - 1);
 const STATUS_LISTENER: Token = Token(usize::MAX - 2);
+const DEADLINE: Token = Token(usize::MAX - 3);
 
 /// Settings of the daemon that are not in keepalived.conf.
 #[derive(Debug, Clone, Default)]
@@ -88,6 +90,8 @@ pub struct Daemon {
     poll: Poll,
     clock: MonotonicClock,
     signals: Signals,
+    /// Wakes the loop on the microsecond; see `sys::timer`.
+    timer: DeadlineTimer,
     netlink: RtNetlink,
     link_monitor: LinkMonitor,
     links: Vec<Link>,
@@ -126,6 +130,12 @@ impl Daemon {
             SIGNALS,
             Interest::READABLE,
         )?;
+        let timer = DeadlineTimer::new()?;
+        poll.registry().register(
+            &mut SourceFd(&timer.as_raw_fd()),
+            DEADLINE,
+            Interest::READABLE,
+        )?;
         let netlink = RtNetlink::open()?;
         let link_monitor = LinkMonitor::open()?;
         poll.registry().register(
@@ -148,6 +158,7 @@ impl Daemon {
             poll,
             clock: MonotonicClock::new(),
             signals,
+            timer,
             netlink,
             link_monitor,
             links: Vec::new(),
@@ -174,6 +185,13 @@ impl Daemon {
         let mut events = Events::with_capacity(64);
         loop {
             let timeout = self.poll_timeout();
+            // The poll timeout only has millisecond resolution: the timer
+            // wakes us on time, the poll timeout stays as a fallback.
+            if let Some(after) = timeout.filter(|t| !t.is_zero()) {
+                if let Err(e) = self.timer.arm(after) {
+                    warn!("deadline timer: {e}");
+                }
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -188,6 +206,8 @@ impl Daemon {
                         }
                     }
                     LINK_EVENTS => self.handle_link_events(),
+                    // Only a wake-up: the next turn re-arms it.
+                    DEADLINE => {}
                     STATUS_LISTENER => self.accept_status_clients(),
                     Token(link) if link < self.links.len() => self.links[link].more_to_read = true,
                     token => self.serve_status_client(token),

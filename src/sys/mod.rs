@@ -15,5 +15,6 @@ pub mod process;
 pub mod rtnetlink;
 pub mod signals;
 mod socket;
+pub mod timer;
 pub mod vrrp6_socket;
 pub mod vrrp_socket;

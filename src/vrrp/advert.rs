@@ -35,6 +35,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use super::checksum;
 
@@ -44,6 +45,9 @@ const TYPE_ADVERTISEMENT: u8 = 1;
 const HEADER_LEN: usize = 8;
 /// VRRPv2 always carries 8 bytes of authentication data, even when unused.
 const V2_AUTH_DATA_LEN: usize = 8;
+/// The longest message [`Advert::emit`] writes: 255 IPv6 addresses (v3),
+/// or 255 IPv4 addresses and the auth data (v2), whichever is longer.
+pub const MAX_ADVERT_LEN: usize = HEADER_LEN + 255 * 16;
 /// The IP protocol number of VRRP, summed into the v3 pseudo-header.
 const PROTOCOL_VRRP: u8 = 112;
 /// v3's interval field is 12 bits of centiseconds.
@@ -114,7 +118,9 @@ pub struct Advert {
     /// seconds, so there it is always a multiple of 100.
     pub interval_cs: u16,
     /// All of the endpoints' family (the count octet cannot say otherwise).
-    pub addresses: Vec<IpAddr>,
+    /// Shared, so that an instance hands out the advert it sends every
+    /// interval without copying its address list each time.
+    pub addresses: Rc<[IpAddr]>,
 }
 
 /// The IP source and destination of the packet that carries (or will
@@ -420,7 +426,7 @@ mod tests {
             vrid: 50,
             priority: 150,
             interval_cs: 100,
-            addresses: vec![Ipv4Addr::new(192, 0, 2, 100).into()],
+            addresses: vec![Ipv4Addr::new(192, 0, 2, 100).into()].into(),
         }
     }
 
@@ -430,7 +436,7 @@ mod tests {
             vrid,
             priority: 150,
             interval_cs,
-            addresses: vec![address.parse().unwrap()],
+            addresses: vec![address.parse().unwrap()].into(),
         }
     }
 
@@ -453,7 +459,7 @@ mod tests {
     fn keepalived_v2_unicast_round_trips() {
         let mut want = keepalived_advert();
         want.vrid = 53;
-        want.addresses = vec![Ipv4Addr::new(192, 0, 2, 103).into()];
+        want.addresses = vec![Ipv4Addr::new(192, 0, 2, 103).into()].into();
         let ends = v4([192, 0, 2, 11], [192, 0, 2, 12]);
         round_trip(&KEEPALIVED_V2_UNICAST, &ends, &want);
     }

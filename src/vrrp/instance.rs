@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use super::advert::{Advert, AuthType, Version};
 use super::discard::Discard;
@@ -104,7 +105,7 @@ pub struct Instance {
     preempt_delay: Micros,
     /// The source of our adverts, compared on equal priority.
     address: IpAddr,
-    virtual_addresses: Vec<IpAddr>,
+    virtual_addresses: Rc<[IpAddr]>,
     /// When not empty, only adverts from these sources are accepted.
     unicast_peers: Vec<IpAddr>,
     authentication: Option<Authentication>,
@@ -426,12 +427,8 @@ impl Instance {
             (VrrpVersion::V3, Version::V3) => {}
             _ => return Err(Discard::BadVersion),
         }
-        let mut ours = self.virtual_addresses.clone();
-        let mut theirs = advert.addresses.clone();
-        ours.sort_unstable();
-        theirs.sort_unstable();
         Ok(Accepted {
-            address_list_differs: ours != theirs,
+            address_list_differs: !same_addresses(&self.virtual_addresses, &advert.addresses),
             interval_differs,
         })
     }
@@ -501,10 +498,15 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Micros, out: &mut Vec<Action>) {
-        self.enter(State::Master, out);
-        out.push(Action::AddVirtualAddresses);
+        // The advert and the gratuitous ARP first, in RFC 3768 6.4.2's
+        // order: they are what ends the failover on the wire. Adding the
+        // addresses is a netlink round trip that takes milliseconds when
+        // the kernel's RTNL lock is busy, and would delay both; a packet
+        // for the VIP arriving in between is lost either way.
         out.push(Action::SendAdvert(self.advert(self.priority)));
         out.push(Action::SendGratuitousArp);
+        self.enter(State::Master, out);
+        out.push(Action::AddVirtualAddresses);
         self.deadlines = Deadlines {
             advert: Some(now + self.timers().advert_interval),
             master_down: None,
@@ -557,6 +559,19 @@ impl Instance {
             addresses: self.virtual_addresses.clone(),
         }
     }
+}
+
+/// The same addresses, in any order. Peers almost always list them in the
+/// same order, which is checked without allocating; only a different order
+/// pays for sorting copies.
+fn same_addresses(ours: &[IpAddr], theirs: &[IpAddr]) -> bool {
+    if ours == theirs {
+        return true;
+    }
+    let (mut ours, mut theirs) = (ours.to_vec(), theirs.to_vec());
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    ours == theirs
 }
 
 /// Compares without an early exit, so the time taken does not tell an

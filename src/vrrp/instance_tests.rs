@@ -82,13 +82,13 @@ fn backup_takes_over_when_master_down_fires() {
     assert_eq!(
         out,
         vec![
+            Action::SendAdvert(i.advert(100)),
+            Action::SendGratuitousArp,
             Action::StateChanged {
                 from: State::Backup,
                 to: State::Master
             },
             Action::AddVirtualAddresses,
-            Action::SendAdvert(i.advert(100)),
-            Action::SendGratuitousArp,
         ]
     );
 }
@@ -296,7 +296,7 @@ fn refuses_wrong_password_auth_type_and_interval() {
 fn different_address_list_is_accepted_and_reported() {
     let mut i = started(100, true);
     let mut advert = advert_from(&i, 150);
-    advert.addresses = vec![VIP, Ipv4Addr::new(192, 0, 2, 101).into()];
+    advert.addresses = vec![VIP, Ipv4Addr::new(192, 0, 2, 101).into()].into();
     let accepted = i
         .handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
         .unwrap();
@@ -477,7 +477,7 @@ fn v3_advert(priority: u8, interval_cs: u16) -> Advert {
         vrid: 50,
         priority,
         interval_cs,
-        addresses: vec![VIP],
+        addresses: vec![VIP].into(),
     }
 }
 
@@ -602,7 +602,7 @@ fn ipv6_ties_break_on_the_higher_address() {
     let down = i.poll_timeout().unwrap();
     i.handle_timeout(down, &mut Vec::new());
     let mut advert = v3_advert(100, 100);
-    advert.addresses = vec!["2001:db8::100".parse().unwrap()];
+    advert.addresses = vec!["2001:db8::100".parse().unwrap()].into();
     let lower: IpAddr = "fe80::10".parse().unwrap();
     i.handle_advert(down, lower, &advert, &mut Vec::new())
         .unwrap();

@@ -91,6 +91,9 @@ pub struct Lan {
     routers: Vec<Router>,
     capture: Option<Child>,
     capture_file: PathBuf,
+    /// Start daemons with `-D` (debug log lines); on by default, the bench
+    /// turns it off so that logging does not weigh on what it measures.
+    debug_log: bool,
     /// Held for the Lan's whole life (fields drop after `Drop::drop`), so
     /// namespace tests run one at a time and do not overload the machine.
     _lock: File,
@@ -297,6 +300,7 @@ impl Lan {
             switch_ns: None,
             routers: Vec::new(),
             capture: None,
+            debug_log: true,
             _lock: lock,
         };
 
@@ -343,9 +347,13 @@ impl Lan {
         let err = File::create(&errpath).expect("harness: create capture.err");
         // -l: line-buffered so the file is current; --immediate-mode: no
         // kernel-side batching, which would delay packets by up to a second.
+        // -B: in immediate mode libpcap's ring holds buffer / 64 KiB frames,
+        // only 32 with the default 2 MiB, so a burst of 100 adverts (100
+        // instances falling due together) lost 68 of them in the capture.
         let child = Command::new("ip")
             .args([
-                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-l", "-n", "-e", "-tt",
+                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-B", "32768", "-l", "-n", "-e",
+                "-tt",
             ])
             .args(["--immediate-mode", filter])
             .stdin(Stdio::null())
@@ -446,6 +454,7 @@ impl Lan {
             !self.running(router),
             "harness: router {router} is already running"
         );
+        let debug_log = self.debug_log;
         let r = self.r_mut(router);
         r.last = Some((imp, config.to_string()));
         r.starts += 1;
@@ -462,11 +471,11 @@ impl Lan {
             Impl::Keepvip => {
                 let bin = std::env::var("KEEPVIP_BIN")
                     .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+                args.extend([bin, "-n".into(), "-l".into()]);
+                if debug_log {
+                    args.push("-D".into());
+                }
                 args.extend([
-                    bin,
-                    "-n".into(),
-                    "-l".into(),
-                    "-D".into(),
                     "-f".into(),
                     conf,
                     "-p".into(),
@@ -482,7 +491,11 @@ impl Lan {
                 // its own. -P: VRRP only, no checker process.
                 let vrrp = r.dir.join("vrrp.pid").to_str().unwrap().to_string();
                 let chk = r.dir.join("checkers.pid").to_str().unwrap().to_string();
-                args.extend(["keepalived", "-n", "-l", "-D", "-P", "-f"].map(String::from));
+                args.extend(["keepalived", "-n", "-l"].map(String::from));
+                if debug_log {
+                    args.push("-D".into());
+                }
+                args.extend(["-P", "-f"].map(String::from));
                 args.extend([conf, "-p".into(), pid, "-r".into(), vrrp, "-c".into(), chk]);
             }
         }
@@ -509,6 +522,17 @@ impl Lan {
             .spawn()
             .unwrap_or_else(|e| panic!("harness: spawn {}: {e}", args.join(" ")));
         r.child = Some(child);
+    }
+
+    /// Whether daemons started from now on get `-D`.
+    pub fn set_debug_log(&mut self, on: bool) {
+        self.debug_log = on;
+    }
+
+    /// The pid of the router's daemon, which is also its process group id
+    /// (keepalived's VRRP child is in the same group).
+    pub fn pid(&self, router: usize) -> Option<u32> {
+        self.r(router).child.as_ref().map(|c| c.id())
     }
 
     /// True while the router's daemon process has not exited.
@@ -851,6 +875,17 @@ impl Lan {
             &format!("a gratuitous ARP for {vip} from r{router} is captured"),
             || self.garp_seen_from(router, vip, since),
         );
+    }
+
+    /// Capture times of the gratuitous ARPs for `vip` from `router` after
+    /// `since`, in order.
+    pub fn garp_times_since(&self, router: usize, vip: &str, since: Mark) -> Vec<f64> {
+        let mac = self.mac(router);
+        self.capture_since(since)
+            .lines()
+            .filter(|l| is_garp(l, mac, vip))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
     }
 
     /// VRRP adverts captured after `since`, in order.
