@@ -8,9 +8,8 @@
 //! lost, none on two); r2, which runs throughout, keeps a flat resident
 //! memory; and no master's advert is later than one interval past due.
 //!
-//! SOAK_ADVERT_INT is in seconds. The issue asks for 0.02, which needs
-//! VRRPv3 (centisecond intervals; being added): until then keepvip speaks
-//! VRRPv2 only, whose intervals are whole seconds, so the default is 1.
+//! SOAK_ADVERT_INT is in seconds (default 0.02, as the issue asks): the
+//! instances speak VRRPv3, whose intervals have centisecond resolution.
 //! SOAK_SECONDS (default 600) is the total time.
 
 mod common;
@@ -37,7 +36,7 @@ fn config(router: usize, priority: u8, instances: usize, advert_int: &str) -> St
     for i in 1..=instances {
         text += &format!(
             "vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth0\n    \
-             virtual_router_id {i}\n    priority {priority}\n    advert_int {advert_int}\n    \
+             virtual_router_id {i}\n    priority {priority}\n    version 3\n    advert_int {advert_int}\n    \
              virtual_ipaddress {{\n        {}\n    }}\n}}\n",
             vip(i)
         );
@@ -85,7 +84,7 @@ fn rss_kib(lan: &Lan, router: usize) -> u64 {
 fn soak_failover_every_few_seconds() {
     let instances: usize = env_or("SOAK_INSTANCES", 50);
     let seconds: u64 = env_or("SOAK_SECONDS", 600);
-    let advert_int: String = env_or("SOAK_ADVERT_INT", "1".to_string());
+    let advert_int: String = env_or("SOAK_ADVERT_INT", "0.02".to_string());
     let interval: f64 = advert_int.parse().expect("SOAK_ADVERT_INT");
     assert!((1..=150).contains(&instances));
     let filter = "ip proto 112 and (src host 192.0.2.11 or src host 192.0.2.12)";
