@@ -93,3 +93,19 @@ pub(crate) fn check_sent(n: isize, expected: usize, what: &str) -> io::Result<()
     }
     Ok(())
 }
+
+/// bind(2) to `addr` (any plain sockaddr struct).
+pub(crate) fn bind_to<A>(fd: &OwnedFd, addr: &A) -> io::Result<()> {
+    // SAFETY: addr is a plain sockaddr struct of the size passed.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            addr as *const A as *const libc::sockaddr,
+            std::mem::size_of::<A>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -17,7 +17,7 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, send_datagram, setsockopt_named};
+use super::socket::{bind_to, new_socket, send_datagram, setsockopt_named};
 use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
 
 /// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2).
@@ -98,21 +98,9 @@ impl Vrrp6Socket {
         )?;
         bind_to_device(&send, &device, ifname)?;
         let sa = sockaddr_in6(source, ifindex);
-        // SAFETY: sa is a valid sockaddr_in6 and the length is its size.
-        let rc = unsafe {
-            libc::bind(
-                send.as_raw_fd(),
-                &sa as *const libc::sockaddr_in6 as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            return Err(io::Error::new(
-                e.kind(),
-                format!("{ifname}: bind to source {source}: {e}"),
-            ));
-        }
+        bind_to(&send, &sa).map_err(|e| {
+            io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
+        })?;
         // Hop limit 255 on both paths (RFC 5798 section 5.1.2.3), so peers
         // that check it on unicast too are satisfied.
         let hops: libc::c_int = 255;

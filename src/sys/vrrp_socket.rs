@@ -14,7 +14,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{new_socket, send_datagram, setsockopt_named};
+use super::socket::{bind_to, new_socket, send_datagram, setsockopt_named};
 
 /// IP protocol number of VRRP (IANA).
 pub const IPPROTO_VRRP: libc::c_int = 112;
@@ -79,21 +79,9 @@ impl VrrpSocket {
         )?;
         bind_to_device(&send, &device, ifname)?;
         let sa = sockaddr_in(source);
-        // SAFETY: sa is a valid sockaddr_in and the length is its size.
-        let rc = unsafe {
-            libc::bind(
-                send.as_raw_fd(),
-                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            return Err(io::Error::new(
-                e.kind(),
-                format!("{ifname}: bind to source {source}: {e}"),
-            ));
-        }
+        bind_to(&send, &sa).map_err(|e| {
+            io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
+        })?;
         // VRRP requires TTL 255 on send, and receivers drop anything else,
         // which proves the packet did not cross a router. Multicast and
         // unicast (peers) use different options; set both.
