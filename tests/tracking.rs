@@ -11,6 +11,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Impl, Lan, ELECTION};
@@ -352,4 +353,48 @@ fn failing_weight_zero_check_is_fault() {
     );
     fs::write(&flag, "").unwrap();
     lan.wait_sole_holder(R1, VIP, CHECK_TAKEOVER);
+}
+
+#[test]
+fn notify_runs_as_the_user_the_config_names() {
+    let Some(mut lan) = Lan::new("trk-notify-user", 1) else {
+        return;
+    };
+    // A directory nobody may write to, and a script anybody may run.
+    let out = lan.dir().join("as-nobody");
+    fs::create_dir_all(&out).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
+    let record = out.join("uid");
+    let script = lan.dir().join("whoami.sh");
+    write_executable(
+        &script,
+        &format!("#!/bin/sh\nid -u > {}\n", record.display()),
+    );
+    let text = config(
+        1,
+        &Node {
+            priority: 150,
+            ..Default::default()
+        },
+    )
+    .replace(
+        "    virtual_ipaddress",
+        &format!(
+            "    notify_master \"{}\" nobody\n    virtual_ipaddress",
+            script.display()
+        ),
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(Duration::from_secs(10), "notify_master ran", || {
+        record.exists()
+    });
+    let uid = fs::read_to_string(&record).unwrap();
+    let nobody = Command::new("id").args(["-u", "nobody"]).output().unwrap();
+    assert_eq!(uid.trim(), String::from_utf8_lossy(&nobody.stdout).trim());
+    assert_ne!(
+        uid.trim(),
+        "0",
+        "ran as root although the config says nobody"
+    );
 }

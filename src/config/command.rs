@@ -2,7 +2,7 @@
 //! shell, so the text is split into argv here, once, where a mistake can
 //! still be reported with its file and line.
 
-use super::model::{Command, ConfigError, Warning};
+use super::model::{Command, ConfigError, RunAs, Warning};
 use super::syntax::Statement;
 use super::values::{error_at, warn_at};
 
@@ -97,6 +97,7 @@ pub(crate) fn command_and_rest(line: &Statement) -> Result<(Command, &[String]),
     }
     let command = Command {
         argv,
+        run_as: None,
         span: line.span.clone(),
     };
     Ok((command, &line.args[used..]))
@@ -145,28 +146,20 @@ pub(crate) fn script_command(
     Ok(command)
 }
 
-/// `notify_* CMD [USER [GROUP]]`. keepvip has nowhere to keep a per-command
-/// user yet, so one is reported and the command runs as the global
-/// script_user (or root), like every script without its own user.
+/// `notify_* CMD [USER [GROUP]]`, as keepalived reads it: one or two words
+/// after the command name who runs it.
 pub(crate) fn notify_command(
     line: &Statement,
     warnings: &mut Vec<Warning>,
 ) -> Result<Command, ConfigError> {
-    let (command, rest) = command_and_rest(line)?;
+    let (mut command, rest) = command_and_rest(line)?;
     match rest {
         [] => {}
-        [_] | [_, _] => {
-            let who = rest.join(" ");
-            warn_at(
-                warnings,
-                &line.span,
-                format!(
-                    "{}: running the command as '{who}' is not supported by keepvip yet, it \
-                     runs as the global script_user (root if none); quote the command if \
-                     '{who}' was meant as arguments",
-                    line.keyword
-                ),
-            );
+        [user] | [user, _] => {
+            command.run_as = Some(RunAs {
+                user: user.clone(),
+                group: rest.get(1).cloned(),
+            });
         }
         _ => warn_at(
             warnings,
@@ -322,10 +315,14 @@ mod tests {
         let mut w = Vec::new();
         let command = notify_command(&line("notify_master /bin/x nobody nogroup"), &mut w).unwrap();
         assert_eq!(command.argv, ["/bin/x"]);
-        assert_eq!(w.len(), 1);
-        assert!(w[0].message.starts_with(
-            "notify_master: running the command as 'nobody nogroup' is not supported"
-        ));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            command.run_as,
+            Some(RunAs {
+                user: "nobody".to_string(),
+                group: Some("nogroup".to_string())
+            })
+        );
 
         let mut w = Vec::new();
         notify_command(&line("notify /bin/x a b c"), &mut w).unwrap();

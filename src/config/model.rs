@@ -100,6 +100,9 @@ pub struct RunAs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     pub argv: Vec<String>,
+    /// `notify_* CMD USER [GROUP]`: who runs it; None: the global
+    /// script_user (root if none). Check scripts use their block's `user`.
+    pub run_as: Option<RunAs>,
     /// Where it was configured, for run-time messages.
     pub span: Span,
 }

@@ -30,7 +30,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
 
-use crate::config::{Config, InstanceConfig, SyncGroupConfig};
+use crate::config::{Command, Config, InstanceConfig, SyncGroupConfig};
 use crate::sys::clock::MonotonicClock;
 use crate::sys::link_monitor::LinkMonitor;
 use crate::sys::rtnetlink::RtNetlink;
@@ -73,7 +73,7 @@ struct RunningInstance {
     /// instance's interface).
     address_ifindex: Vec<u32>,
     /// Its notify commands, run one at a time in transition order.
-    notify: NotifyQueue,
+    notify: NotifyQueue<Command>,
     /// Index into `Daemon::groups`, if it is in a sync group.
     group: Option<usize>,
 }
@@ -83,7 +83,7 @@ struct SyncGroup {
     config: SyncGroupConfig,
     /// The state the group last moved to, for its notify commands.
     state: Option<crate::vrrp::instance::State>,
-    notify: NotifyQueue,
+    notify: NotifyQueue<Command>,
 }
 
 pub struct Daemon {

@@ -25,7 +25,7 @@ pub(super) enum Notifier {
 
 /// The command for a transition to `to`: the specific `notify_*` one, then
 /// the generic `notify` with keepalived's arguments appended.
-fn commands_for(notify: &NotifyCommands, to: State, generic_args: Vec<String>) -> Vec<Vec<String>> {
+fn commands_for(notify: &NotifyCommands, to: State, generic_args: Vec<String>) -> Vec<Command> {
     let specific = match to {
         State::Master => &notify.master,
         State::Backup => &notify.backup,
@@ -33,17 +33,17 @@ fn commands_for(notify: &NotifyCommands, to: State, generic_args: Vec<String>) -
         State::Stopped => &notify.stop,
         State::Initialize => return Vec::new(),
     };
-    let mut commands: Vec<Vec<String>> = specific.iter().map(|c| c.argv.clone()).collect();
+    let mut commands: Vec<Command> = specific.iter().cloned().collect();
     if let Some(any) = &notify.any {
-        let mut argv = any.argv.clone();
-        argv.extend(generic_args);
-        commands.push(argv);
+        let mut command = any.clone();
+        command.argv.extend(generic_args);
+        commands.push(command);
     }
     commands
 }
 
 impl Daemon {
-    fn queue(&mut self, who: Notifier) -> &mut NotifyQueue {
+    fn queue(&mut self, who: Notifier) -> &mut NotifyQueue<Command> {
         match who {
             Notifier::Instance(i) => &mut self.instances[i].notify,
             Notifier::Group(g) => &mut self.groups[g].notify,
@@ -84,9 +84,9 @@ impl Daemon {
         self.push_and_run(Notifier::Group(group), commands);
     }
 
-    fn push_and_run(&mut self, who: Notifier, commands: Vec<Vec<String>>) {
-        for argv in commands {
-            self.queue(who).push(argv);
+    fn push_and_run(&mut self, who: Notifier, commands: Vec<Command>) {
+        for command in commands {
+            self.queue(who).push(command);
         }
         let now = self.clock.now_us();
         self.run_notify_queue(who, now);
@@ -112,14 +112,11 @@ impl Daemon {
     fn run_notify_queue(&mut self, who: Notifier, now: Micros) {
         while let Some(action) = self.queue(who).next_action(now) {
             match action {
-                NotifyAction::Start(argv) => {
+                NotifyAction::Start(command) => {
                     self.counters.notify_runs += 1;
-                    let span = match who {
-                        Notifier::Instance(i) => self.instances[i].config.span.clone(),
-                        Notifier::Group(g) => self.groups[g].config.span.clone(),
-                    };
-                    let command = Command { argv, span };
-                    match start_command(&command, self.script_user.as_ref(), self.script_security) {
+                    // Its own `USER [GROUP]`, else the global script_user.
+                    let run_as = command.run_as.as_ref().or(self.script_user.as_ref());
+                    match start_command(&command, run_as, self.script_security) {
                         Ok(pid) => {
                             self.queue(who).started(Some(pid));
                             return;
@@ -194,7 +191,7 @@ impl Daemon {
         }
     }
 
-    fn queue_ref(&self, who: Notifier) -> &NotifyQueue {
+    fn queue_ref(&self, who: Notifier) -> &NotifyQueue<Command> {
         match who {
             Notifier::Instance(i) => &self.instances[i].notify,
             Notifier::Group(g) => &self.groups[g].notify,

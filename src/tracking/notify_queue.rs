@@ -9,9 +9,10 @@ use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 /// A notify command that has not ended by then is killed (its group).
 pub const NOTIFY_TIMEOUT: Micros = 30 * MICROS_PER_SECOND;
 
+/// `T` is the command to run (the daemon's `config::Command`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotifyAction {
-    Start(Vec<String>),
+pub enum NotifyAction<T> {
+    Start(T),
     /// Kill the process group of this pid.
     Kill(u32),
 }
@@ -23,15 +24,24 @@ struct Running {
     killed: bool,
 }
 
-#[derive(Debug, Default)]
-pub struct NotifyQueue {
-    waiting: VecDeque<Vec<String>>,
+#[derive(Debug)]
+pub struct NotifyQueue<T> {
+    waiting: VecDeque<T>,
     running: Option<Running>,
 }
 
-impl NotifyQueue {
-    pub fn push(&mut self, argv: Vec<String>) {
-        self.waiting.push_back(argv);
+impl<T> Default for NotifyQueue<T> {
+    fn default() -> Self {
+        NotifyQueue {
+            waiting: VecDeque::new(),
+            running: None,
+        }
+    }
+}
+
+impl<T> NotifyQueue<T> {
+    pub fn push(&mut self, command: T) {
+        self.waiting.push_back(command);
     }
 
     pub fn is_idle(&self) -> bool {
@@ -49,7 +59,7 @@ impl NotifyQueue {
     }
 
     /// The next thing to do at `now`; follow a `Start` with `started`.
-    pub fn next_action(&mut self, now: Micros) -> Option<NotifyAction> {
+    pub fn next_action(&mut self, now: Micros) -> Option<NotifyAction<T>> {
         match &mut self.running {
             Some(r) if !r.killed && now >= r.deadline => {
                 r.killed = true;
@@ -57,13 +67,13 @@ impl NotifyQueue {
             }
             Some(_) => None,
             None => {
-                let argv = self.waiting.pop_front()?;
+                let command = self.waiting.pop_front()?;
                 self.running = Some(Running {
                     pid: None,
                     deadline: now + NOTIFY_TIMEOUT,
                     killed: false,
                 });
-                Some(NotifyAction::Start(argv))
+                Some(NotifyAction::Start(command))
             }
         }
     }
