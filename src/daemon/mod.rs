@@ -179,6 +179,7 @@ impl Daemon {
         daemon.apply_config(config)?;
         Ok(daemon)
     }
+
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<Exit> {
         self.start_new_instances();
