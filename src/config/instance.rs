@@ -12,8 +12,8 @@ use super::model::{
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
-    advert_interval_cs, advert_interval_v3_cs, block_of, error_at, expected_found, flag, integer,
-    ip_address, single, warn_at, warn_unsupported,
+    advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
+    flag, integer, ip_address, single, warn_at, warn_unsupported,
 };
 use super::virtual_address::virtual_addresses;
 
@@ -77,22 +77,7 @@ pub(crate) fn instance(
     defaults: InstanceDefaults,
     warnings: &mut Vec<Warning>,
 ) -> Result<(InstanceConfig, Vec<ScriptRef>), ConfigError> {
-    let name = match statement.args.first() {
-        Some(name) => name.clone(),
-        None => {
-            return Err(error_at(
-                &statement.span,
-                "vrrp_instance: missing argument, expected an instance name".to_string(),
-            ))
-        }
-    };
-    if statement.args.len() > 1 {
-        warn_at(
-            warnings,
-            &statement.span,
-            format!("vrrp_instance {name}: extra values after the name ignored"),
-        );
-    }
+    let name = block_name(statement, "an instance name", warnings)?;
     let mut written = Written::default();
     for line in block_of(statement)? {
         read_line(&name, line, &mut written, warnings)?;

@@ -5,8 +5,8 @@ use super::command::script_command;
 use super::model::{Command, ConfigError, RunAs, ScriptConfig, Warning};
 use super::syntax::Statement;
 use super::values::{
-    block_of, error_at, expected_found, flag, integer, run_as, seconds_us, signed_in_range,
-    warn_at, warn_unsupported,
+    block_name, block_of, error_at, expected_found, flag, integer, run_as, seconds_us,
+    signed_in_range, warn_at, warn_unsupported,
 };
 
 /// keepalived's weight range for scripts: a weight of 254 could lift a
@@ -33,19 +33,7 @@ pub(crate) fn vrrp_script(
     statement: &Statement,
     warnings: &mut Vec<Warning>,
 ) -> Result<ScriptConfig, ConfigError> {
-    let Some(name) = statement.args.first().cloned() else {
-        return Err(error_at(
-            &statement.span,
-            "vrrp_script: missing argument, expected a script name".to_string(),
-        ));
-    };
-    if statement.args.len() > 1 {
-        warn_at(
-            warnings,
-            &statement.span,
-            format!("vrrp_script {name}: extra values after the name ignored"),
-        );
-    }
+    let name = block_name(statement, "a script name", warnings)?;
     let mut w = Written::default();
     for line in block_of(statement)? {
         read_line(&name, line, &mut w, warnings)?;

@@ -152,13 +152,8 @@ pub(crate) fn seconds_us(
     let expected = format!("seconds, more than 0 and at most {MAX_SCRIPT_SECONDS} (e.g. 2 or 0.5)");
     let text = single(statement, &expected, warnings)?;
     let bad = || expected_found(statement, &expected, text);
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty())
-        || !all_digits(whole)
-        || !all_digits(fraction)
-        || fraction.len() > 6
-    {
+    let (whole, fraction) = decimal_parts(text).ok_or_else(bad)?;
+    if fraction.len() > 6 {
         return Err(bad());
     }
     // More than 4 digits is out of range anyway; this also keeps the
@@ -230,11 +225,7 @@ pub(crate) fn advert_interval_v3_cs(
     const EXPECTED: &str = "seconds 0.01..40.95 (VRRPv3 centiseconds)";
     let text = single(statement, EXPECTED, warnings)?;
     let bad = || expected_found(statement, EXPECTED, text);
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-        return Err(bad());
-    }
+    let (whole, fraction) = decimal_parts(text).ok_or_else(bad)?;
     // keepalived's parser takes at most 255 s before the v3 check.
     let whole: u32 = if whole.is_empty() {
         0
@@ -280,11 +271,7 @@ pub(crate) fn advert_interval_cs(
     const EXPECTED: &str = "seconds 1..255 (VRRPv2 whole seconds)";
     let text = single(statement, EXPECTED, warnings)?;
     let bad = || expected_found(statement, EXPECTED, text);
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-        return Err(bad());
-    }
+    let (whole, fraction) = decimal_parts(text).ok_or_else(bad)?;
     let whole: u32 = if whole.is_empty() {
         0
     } else {
@@ -310,6 +297,41 @@ pub(crate) fn advert_interval_cs(
     }
     // seconds <= 255, so this fits in u16.
     Ok(u16::try_from(seconds * 100).unwrap_or(25500))
+}
+
+/// The digits before and after the point of a plain decimal (`2`, `0.5`,
+/// `.25`, `3.`); None for anything else (signs, exponents, a lone `.`).
+/// Callers parse the parts as integers, so no float rounding creeps in.
+fn decimal_parts(text: &str) -> Option<(&str, &str)> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let valid =
+        !(whole.is_empty() && fraction.is_empty()) && all_digits(whole) && all_digits(fraction);
+    valid.then_some((whole, fraction))
+}
+
+/// The name of a `KEYWORD NAME { ... }` block; extra values are warned
+/// about and ignored, as keepalived does.
+pub(crate) fn block_name(
+    statement: &Statement,
+    what: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<String, ConfigError> {
+    let keyword = &statement.keyword;
+    let Some(name) = statement.args.first().cloned() else {
+        return Err(error_at(
+            &statement.span,
+            format!("{keyword}: missing argument, expected {what}"),
+        ));
+    };
+    if statement.args.len() > 1 {
+        warn_at(
+            warnings,
+            &statement.span,
+            format!("{keyword} {name}: extra values after the name ignored"),
+        );
+    }
+    Ok(name)
 }
 
 #[cfg(test)]
