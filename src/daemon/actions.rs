@@ -6,6 +6,8 @@ use std::io;
 use log::{debug, error, info};
 
 use super::Daemon;
+use crate::config::VirtualAddress;
+use crate::sys::rtnetlink::RtNetlink;
 use crate::vrrp::advert::{Endpoints, MAX_ADVERT_LEN};
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 
@@ -73,18 +75,7 @@ impl Daemon {
                         .iter()
                         .zip(&instance.address_ifindex)
                     {
-                        match self.netlink.add_ip(
-                            *ifindex,
-                            vip.addr,
-                            vip.prefix_len,
-                            vip.label.as_deref(),
-                        ) {
-                            Ok(()) => {}
-                            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                            Err(e) => {
-                                error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len)
-                            }
-                        }
+                        add_address(&mut self.netlink, name, vip, *ifindex);
                     }
                 }
                 Action::RemoveVirtualAddresses => {
@@ -121,5 +112,15 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+/// Adds one virtual address; one that is already there is fine (a restart,
+/// a restore racing the kernel), anything else is logged.
+pub(super) fn add_address(netlink: &mut RtNetlink, name: &str, vip: &VirtualAddress, ifindex: u32) {
+    match netlink.add_ip(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len),
     }
 }

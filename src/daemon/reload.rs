@@ -16,6 +16,7 @@ use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
+use super::actions::add_address;
 use super::link::{Link, LinkKey};
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, Daemon, RunningInstance, SyncGroup};
@@ -302,16 +303,7 @@ impl Daemon {
                 "({name}) adding {}/{} (newly configured)",
                 added.0.addr, added.0.prefix_len
             );
-            match self.netlink.add_ip(
-                *added.1,
-                added.0.addr,
-                added.0.prefix_len,
-                added.0.label.as_deref(),
-            ) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => error!("({name}) cannot add {}: {e}", added.0.addr),
-            }
+            add_address(&mut self.netlink, name, added.0, *added.1);
             for _ in 0..new.garp_master_repeat {
                 let _ = link.announce(added.0.addr);
             }

@@ -9,6 +9,7 @@ use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
+use super::actions::add_address;
 use super::Daemon;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
@@ -245,14 +246,7 @@ impl Daemon {
                     vip.addr, vip.prefix_len
                 );
                 self.counters.addresses_restored += 1;
-                match self
-                    .netlink
-                    .add_ip(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref())
-                {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => warn!("({name}) cannot restore {}: {e}", vip.addr),
-                }
+                add_address(&mut self.netlink, name, vip, ifindex);
                 let link = &self.links[instance.link];
                 for _ in 0..instance.config.garp_master_repeat.max(1) {
                     let _ = link.announce(vip.addr);
