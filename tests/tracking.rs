@@ -366,9 +366,14 @@ fn notify_runs_as_the_user_the_config_names() {
     fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
     let record = out.join("uid");
     let script = lan.dir().join("whoami.sh");
+    // Written aside and renamed, so that the test never reads the file
+    // between the shell's truncating open and `id`'s write.
     write_executable(
         &script,
-        &format!("#!/bin/sh\nid -u > {}\n", record.display()),
+        &format!(
+            "#!/bin/sh\nid -u > {record}.part && mv {record}.part {record}\n",
+            record = record.display()
+        ),
     );
     let text = config(
         1,
