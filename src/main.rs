@@ -199,7 +199,11 @@ fn load_config(path: &Path) -> Option<Config> {
 }
 
 fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode {
-    info!("Starting keepvip {}", env!("CARGO_PKG_VERSION"));
+    info!(
+        "Starting keepvip {}, config digest {:08x}",
+        env!("CARGO_PKG_VERSION"),
+        config.digest
+    );
     // The pid file first: a second daemon must be refused before it
     // touches any address of the first.
     let _pid_file = match pid_file.map(PidFile::create).transpose() {
@@ -266,7 +270,8 @@ fn run_explain(command: &ExplainCommand) -> ExitCode {
 
 /// What `-t` prints: the configuration as keepvip understood it.
 fn describe(config: &Config) -> String {
-    let mut text = String::new();
+    // The same digest `keepvip status` shows for the running config.
+    let mut text = format!("config digest {:08x}\n", config.digest);
     if let Some(router_id) = &config.router_id {
         let _ = writeln!(text, "router_id {router_id}");
     }

@@ -234,6 +234,24 @@ fn status_answers_with_a_table_and_json() {
         "{json}"
     );
     assert!(json.contains("\"priority\":100"), "{json}");
+    // The digest of the running config is the one `-t` gives for the file.
+    let file = lan.dir().join("r2").join("keepalived.conf");
+    let checked = Command::new(&bin)
+        .arg("-t")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let checked = String::from_utf8_lossy(&checked.stdout);
+    let digest = checked
+        .lines()
+        .find_map(|l| l.strip_prefix("config digest "))
+        .expect(&checked);
+    assert!(
+        json.contains(&format!("\"digest\":\"{digest}\"")),
+        "{json} vs {checked}"
+    );
+    assert!(table.contains("digest "), "{table}");
     // The socket is root's only.
     let socket = lan.dir().join("r1").join("status.sock");
     let mode =
@@ -275,6 +293,12 @@ fn reload_keeps_unchanged_instances_refuses_broken_configs_and_applies_priority(
     lan.wait_until(Duration::from_secs(10), "reload done", || {
         lan.log(R1).contains("Reload complete")
     });
+    // Comments do not change what the config says, nor its digest.
+    assert!(
+        lan.log(R1).contains("config digest") && lan.log(R1).contains("(unchanged)"),
+        "{}",
+        lan.diagnose("reload of the same config changed its digest")
+    );
     lan.sole_holder_for(R1, VIP, Duration::from_secs(4));
     assert_eq!(
         count(&lan.log(R1), "Entering"),

@@ -10,6 +10,7 @@
 
 mod authentication;
 mod command;
+mod digest;
 mod glob;
 mod include;
 mod instance;

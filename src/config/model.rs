@@ -72,6 +72,9 @@ pub struct Config {
     pub script_security: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// CRC-32 of the tokens (comments and layout do not count): tells
+    /// which configuration is running.
+    pub digest: u32,
 }
 
 /// `vrrp_sync_group NAME { group { VI_1 VI_2 } notify_* ... }`: instances

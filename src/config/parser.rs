@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::model::{Config, ConfigError, TrackedScript, Warning};
@@ -26,7 +27,8 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Config, Vec<Warning>), Conf
     let mut warnings = Vec::new();
     let tokens = tokens_with_includes(text, path, &mut warnings)?;
     let top = statements(&tokens)?;
-    let config = build(&top, &mut warnings)?;
+    let mut config = build(&top, &mut warnings)?;
+    config.digest = digest(&tokens);
     Ok((config, warnings))
 }
 

@@ -1170,3 +1170,34 @@ fn sync_groups_name_their_instances() {
     let twice = format!("{text}vrrp_sync_group VG_2 {{\n group {{\n  VI_2\n }}\n}}\n");
     assert!(error_of(&twice).contains("VI_2 is already in vrrp_sync_group VG_1"));
 }
+
+#[test]
+fn digest_ignores_comments_and_layout_but_not_values() {
+    let base = instance_with(" priority 150");
+    let digest = parse(&base).0.digest;
+    let reformatted = format!(
+        "! edited by hand\n\n{}",
+        base.replace("\n ", "\n\t\t")
+            .replace("priority 150", "priority   150 # was 100")
+    );
+    assert_eq!(parse(&reformatted).0.digest, digest);
+    let changed = parse(&base.replace("priority 150", "priority 151"))
+        .0
+        .digest;
+    assert_ne!(changed, digest);
+    // Word boundaries count: the same characters split differently.
+    let split = parse(&base.replace("192.0.2.3", "192.0.2.3 dev eth0"))
+        .0
+        .digest;
+    assert_ne!(split, digest);
+}
+
+#[test]
+fn digest_follows_an_included_file() {
+    let dir = TempDir::new("include-digest");
+    let main = dir.write("keepalived.conf", "include conf.d/*.conf\n");
+    dir.write("conf.d/vi.conf", instance_with(" priority 150"));
+    let before = load(&main).unwrap().0.digest;
+    dir.write("conf.d/vi.conf", instance_with(" priority 90"));
+    assert_ne!(load(&main).unwrap().0.digest, before);
+}

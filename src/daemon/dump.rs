@@ -5,12 +5,16 @@ use std::fmt::Write as _;
 
 use log::{error, info};
 
-use super::status_report::InstanceStatus;
+use super::status_report::{InstanceStatus, StatusReport};
 use super::Daemon;
 
 impl Daemon {
     pub(super) fn render_state(&self) -> String {
-        let mut text = String::new();
+        let mut text = format!(
+            "Configuration = {} (digest {:08x})\n",
+            self.config_path.display(),
+            self.config_digest
+        );
         for instance in &self.instances {
             let m = &instance.machine;
             let timers = m.timers();
@@ -39,8 +43,9 @@ impl Daemon {
     }
 
     /// Every instance as `keepvip status` shows it.
-    pub(super) fn status_snapshot(&self) -> Vec<InstanceStatus> {
-        self.instances
+    pub(super) fn status_snapshot(&self) -> StatusReport {
+        let instances = self
+            .instances
             .iter()
             .map(|i| InstanceStatus {
                 name: i.config.name.clone(),
@@ -57,7 +62,12 @@ impl Daemon {
                     .collect(),
                 sync_group: i.group.map(|g| self.groups[g].config.name.clone()),
             })
-            .collect()
+            .collect();
+        StatusReport {
+            instances,
+            config_path: self.config_path.display().to_string(),
+            config_digest: self.config_digest,
+        }
     }
 
     pub(super) fn accept_status_clients(&mut self) {

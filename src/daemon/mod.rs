@@ -111,6 +111,8 @@ pub struct Daemon {
     dump_dir: PathBuf,
     /// What SIGHUP reloads.
     config_path: PathBuf,
+    /// The digest of the configuration running now (see `config::digest`).
+    config_digest: u32,
 }
 
 /// How the loop ended.
@@ -170,6 +172,7 @@ impl Daemon {
             script_user: None,
             script_security: false,
             config_path: options.config_path.clone(),
+            config_digest: config.digest,
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")

@@ -48,7 +48,17 @@ impl Daemon {
         match self.apply_config(&config) {
             Ok(()) => {
                 self.start_new_instances();
-                info!("Reload complete: {} instance(s)", self.instances.len());
+                let was = std::mem::replace(&mut self.config_digest, config.digest);
+                let change = if was == config.digest {
+                    "unchanged".to_string()
+                } else {
+                    format!("was {was:08x}")
+                };
+                info!(
+                    "Reload complete: {} instance(s), config digest {:08x} ({change})",
+                    self.instances.len(),
+                    config.digest
+                );
             }
             Err(e) => {
                 error!("reload: {e}");

@@ -6,6 +6,16 @@ use std::fmt::Write as _;
 
 use crate::json;
 
+/// Everything one `keepvip status` answer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub instances: Vec<InstanceStatus>,
+    /// The running configuration's file and digest, to compare with
+    /// `keepvip -t` of the file on disk.
+    pub config_path: String,
+    pub config_digest: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub name: String,
@@ -18,15 +28,15 @@ pub struct InstanceStatus {
     pub sync_group: Option<String>,
 }
 
-/// A fixed-width table, one instance a line.
-pub fn render_table(instances: &[InstanceStatus]) -> String {
+/// A fixed-width table, one instance a line, and the running config.
+pub fn render_table(report: &StatusReport) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
         "{:<16} {:<7} {:<10} {:>4} {:>8}  {:<10} VIRTUAL ADDRESSES",
         "INSTANCE", "STATE", "INTERFACE", "VRID", "PRIORITY", "GROUP"
     );
-    for i in instances {
+    for i in &report.instances {
         let priority = if i.priority == i.base_priority {
             i.priority.to_string()
         } else {
@@ -44,13 +54,18 @@ pub fn render_table(instances: &[InstanceStatus]) -> String {
             i.virtual_addresses.join(" ")
         );
     }
+    let _ = writeln!(
+        text,
+        "config {} digest {:08x}",
+        report.config_path, report.config_digest
+    );
     text
 }
 
-/// `{"instances":[{...}, ...]}`, one line.
-pub fn render_json(instances: &[InstanceStatus]) -> String {
+/// `{"instances":[{...}, ...],"config":{...}}`, one line.
+pub fn render_json(report: &StatusReport) -> String {
     let mut text = String::from("{\"instances\":[");
-    for (n, i) in instances.iter().enumerate() {
+    for (n, i) in report.instances.iter().enumerate() {
         if n > 0 {
             text.push(',');
         }
@@ -77,7 +92,12 @@ pub fn render_json(instances: &[InstanceStatus]) -> String {
             addresses.join(",")
         );
     }
-    text.push_str("]}\n");
+    let _ = writeln!(
+        text,
+        "],\"config\":{{\"path\":{},\"digest\":\"{:08x}\"}}}}",
+        json::string(&report.config_path),
+        report.config_digest
+    );
     text
 }
 
@@ -85,17 +105,21 @@ pub fn render_json(instances: &[InstanceStatus]) -> String {
 mod tests {
     use super::*;
 
-    fn sample() -> Vec<InstanceStatus> {
-        vec![InstanceStatus {
-            name: "VI_\"1\"".to_string(),
-            state: "MASTER".to_string(),
-            interface: "eth0".to_string(),
-            vrid: 50,
-            priority: 90,
-            base_priority: 150,
-            virtual_addresses: vec!["192.0.2.100/32".to_string()],
-            sync_group: None,
-        }]
+    fn sample() -> StatusReport {
+        StatusReport {
+            config_path: "/etc/keepvip/keepvip.conf".to_string(),
+            config_digest: 0x0badf00d,
+            instances: vec![InstanceStatus {
+                name: "VI_\"1\"".to_string(),
+                state: "MASTER".to_string(),
+                interface: "eth0".to_string(),
+                vrid: 50,
+                priority: 90,
+                base_priority: 150,
+                virtual_addresses: vec!["192.0.2.100/32".to_string()],
+                sync_group: None,
+            }],
+        }
     }
 
     #[test]
@@ -104,7 +128,8 @@ mod tests {
             render_json(&sample()),
             "{\"instances\":[{\"name\":\"VI_\\\"1\\\"\",\"state\":\"MASTER\",\"interface\":\"eth0\",\
              \"vrid\":50,\"priority\":90,\"base_priority\":150,\"sync_group\":null,\
-             \"virtual_addresses\":[\"192.0.2.100/32\"]}]}\n"
+             \"virtual_addresses\":[\"192.0.2.100/32\"]}],\
+             \"config\":{\"path\":\"/etc/keepvip/keepvip.conf\",\"digest\":\"0badf00d\"}}\n"
         );
     }
 
@@ -115,5 +140,6 @@ mod tests {
         assert!(table.contains("MASTER"));
         assert!(table.contains("90/150"));
         assert!(table.contains("192.0.2.100/32"));
+        assert!(table.ends_with("config /etc/keepvip/keepvip.conf digest 0badf00d\n"));
     }
 }

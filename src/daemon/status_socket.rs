@@ -11,7 +11,7 @@ use log::{debug, warn};
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
-use super::status_report::{render_json, render_table, InstanceStatus};
+use super::status_report::{render_json, render_table, StatusReport};
 use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 
 /// Tokens for clients are taken from here up, far from the links' tokens.
@@ -101,7 +101,7 @@ impl StatusSocket {
         &mut self,
         registry: &Registry,
         token: Token,
-        snapshot: impl FnOnce() -> Vec<InstanceStatus>,
+        snapshot: impl FnOnce() -> StatusReport,
     ) {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
@@ -148,7 +148,7 @@ impl Drop for StatusSocket {
 
 impl Client {
     /// True when the client is finished with.
-    fn progress(&mut self, snapshot: impl FnOnce() -> Vec<InstanceStatus>) -> io::Result<bool> {
+    fn progress(&mut self, snapshot: impl FnOnce() -> StatusReport) -> io::Result<bool> {
         if self.reply.is_none() {
             let mut buf = [0u8; MAX_REQUEST];
             loop {
