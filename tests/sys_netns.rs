@@ -377,6 +377,35 @@ fn vrrp_sockets_exchange_adverts() {
     );
     // Multicast loop is off: b did not hear its own adverts.
     assert_eq!(b.recv(&mut buf).unwrap(), None);
+
+    // A batch (one sendmmsg): every message, in order, each to its own
+    // destination; past the batch limit only the first SEND_BATCH go.
+    let bodies: Vec<Vec<u8>> = (0..70u8).map(|n| vec![b'x', n]).collect();
+    let batch: Vec<(&[u8], Ipv4Addr)> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            let to = if n % 2 == 0 { VRRP_GROUP_V4 } else { A_IP };
+            (&body[..], to)
+        })
+        .collect();
+    assert_eq!(b.send_batch(&batch).unwrap(), 64);
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while got.len() < 64 && Instant::now() < deadline {
+        match a.recv(&mut buf).unwrap() {
+            Some(n) => {
+                let (s, d, t, body) = split_ipv4(&buf[..n]);
+                got.push((s, d, t, body.to_vec()));
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    let expected: Vec<_> = batch[..64]
+        .iter()
+        .map(|&(body, to)| (B_IP, to, 255, body.to_vec()))
+        .collect();
+    assert_eq!(got, expected);
 }
 
 /// Source, destination, TTL and payload of a raw IPv4 datagram, after

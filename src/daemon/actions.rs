@@ -8,13 +8,25 @@ use log::{debug, error, info};
 use super::Daemon;
 use crate::config::VirtualAddress;
 use crate::sys::rtnetlink::RtNetlink;
-use crate::vrrp::advert::{Endpoints, MAX_ADVERT_LEN};
+use crate::vrrp::advert::Endpoints;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 
 impl Daemon {
-    /// Carries out a state machine's actions, in order.
+    /// Carries out a state machine's actions, in order, adverts included.
     pub(super) fn execute(&mut self, index: usize, actions: Vec<Action>) {
+        self.carry_out(index, actions);
+        self.flush_adverts();
+    }
+
+    /// Like [`Daemon::execute`], but leaves the adverts queued for a
+    /// later [`Daemon::flush_adverts`], so that the adverts of many
+    /// instances go out together.
+    pub(super) fn carry_out(&mut self, index: usize, actions: impl IntoIterator<Item = Action>) {
         for action in actions {
+            if !matches!(action, Action::SendAdvert(_)) {
+                // Whatever this action does comes after the adverts before it.
+                self.flush_adverts();
+            }
             let instance = &self.instances[index];
             let name = &instance.config.name;
             match action {
@@ -42,25 +54,14 @@ impl Daemon {
                         [] => &group[..],
                         peers => peers,
                     };
-                    // On the stack: an advert is sent every interval by
-                    // every master, so the path allocates nothing.
-                    let mut buf = [0u8; MAX_ADVERT_LEN];
                     for &destination in destinations {
                         let ends = Endpoints {
                             source: link.source,
                             destination,
                         };
-                        let len = advert.emit(&mut buf, &ends);
-                        match link.send(&buf[..len], destination) {
-                            Ok(()) => self.counters.adverts_sent += 1,
-                            Err(e) => {
-                                self.counters.send_errors += 1;
-                                debug!(
-                                    "({name}) advert to {destination} not sent on {}: {e}",
-                                    link.name
-                                );
-                            }
-                        }
+                        self.adverts.push(index, instance.link, destination, |buf| {
+                            advert.emit(buf, &ends)
+                        });
                     }
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;

@@ -3,12 +3,13 @@
 //! IPv6) for every interface, family and source that carries an instance.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use crate::sys::arp::GratuitousArp;
 use crate::sys::interface;
 use crate::sys::ndisc::NeighbourAdvert;
+use crate::sys::socket::SEND_BATCH;
 use crate::sys::vrrp6_socket::{Received6, Vrrp6Socket, VRRP_GROUP_V6};
 use crate::sys::vrrp_socket::{VrrpSocket, VRRP_GROUP_V4};
 use crate::vrrp::discard::RawPacket;
@@ -119,15 +120,42 @@ impl Link {
         }
     }
 
-    /// Sends a VRRP message to `destination` (the group or a peer).
-    pub fn send(&self, payload: &[u8], destination: IpAddr) -> io::Result<()> {
-        match (&self.sockets, destination) {
-            (Sockets::V4 { vrrp, .. }, IpAddr::V4(dst)) => vrrp.send_to(payload, dst),
-            (Sockets::V6 { vrrp, .. }, IpAddr::V6(dst)) => vrrp.send_to(payload, dst),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{destination}: not this link's address family"),
-            )),
+    /// Sends several VRRP messages, each to its destination, in one system
+    /// call where it can. Returns how many went (at least one), or the error
+    /// of the first, which the caller counts and skips.
+    pub fn send_batch(&self, messages: &[(&[u8], IpAddr)]) -> io::Result<usize> {
+        let count = messages.len().min(SEND_BATCH);
+        match &self.sockets {
+            Sockets::V4 { vrrp, .. } => {
+                let mut batch = [(&[][..], Ipv4Addr::UNSPECIFIED); SEND_BATCH];
+                let mut n = 0;
+                for &(payload, destination) in &messages[..count] {
+                    let IpAddr::V4(destination) = destination else {
+                        break;
+                    };
+                    batch[n] = (payload, destination);
+                    n += 1;
+                }
+                match n {
+                    0 => Err(wrong_family(messages[0].1)),
+                    n => vrrp.send_batch(&batch[..n]),
+                }
+            }
+            Sockets::V6 { vrrp, .. } => {
+                let mut batch = [(&[][..], Ipv6Addr::UNSPECIFIED); SEND_BATCH];
+                let mut n = 0;
+                for &(payload, destination) in &messages[..count] {
+                    let IpAddr::V6(destination) = destination else {
+                        break;
+                    };
+                    batch[n] = (payload, destination);
+                    n += 1;
+                }
+                match n {
+                    0 => Err(wrong_family(messages[0].1)),
+                    n => vrrp.send_batch(&batch[..n]),
+                }
+            }
         }
     }
 
@@ -145,12 +173,16 @@ impl Link {
         match (&self.sockets, address) {
             (Sockets::V4 { arp, .. }, IpAddr::V4(a)) => arp.send(self.mac, a),
             (Sockets::V6 { ndisc, .. }, IpAddr::V6(a)) => ndisc.send(self.mac, a),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{address}: not this link's address family"),
-            )),
+            _ => Err(wrong_family(address)),
         }
     }
+}
+
+fn wrong_family(address: IpAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{address}: not this link's address family"),
+    )
 }
 
 /// The receiving socket's descriptor, for registering with mio.

@@ -7,6 +7,7 @@
 //! state machines and their actions out to the kernel.
 
 mod actions;
+mod advert_queue;
 mod dump;
 mod link;
 mod notify;
@@ -37,7 +38,8 @@ use crate::sys::rtnetlink::RtNetlink;
 use crate::sys::signals::Signals;
 use crate::sys::timer::DeadlineTimer;
 use crate::tracking::notify_queue::NotifyQueue;
-use crate::vrrp::instance::Instance;
+use crate::vrrp::instance::{Action, Instance};
+use advert_queue::AdvertQueue;
 use link::Link;
 use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
@@ -113,6 +115,10 @@ pub struct Daemon {
     config_path: PathBuf,
     /// The digest of the configuration running now (see `config::digest`).
     config_digest: u32,
+    /// Adverts waiting for the end of this turn's timers.
+    adverts: AdvertQueue,
+    /// The actions buffer of the timer path, kept between wakeups.
+    spare_actions: Vec<Action>,
 }
 
 /// How the loop ended.
@@ -173,6 +179,8 @@ impl Daemon {
             script_security: false,
             config_path: options.config_path.clone(),
             config_digest: config.digest,
+            adverts: AdvertQueue::default(),
+            spare_actions: Vec::new(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -255,19 +263,23 @@ impl Daemon {
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
         }
+        // Reused: a wakeup allocates nothing.
+        let mut actions = std::mem::take(&mut self.spare_actions);
         for index in 0..self.instances.len() {
             if self.instances[index]
                 .machine
                 .poll_timeout()
                 .is_some_and(|t| t <= now)
             {
-                let mut actions = Vec::new();
                 self.instances[index]
                     .machine
                     .handle_timeout(now, &mut actions);
-                self.execute(index, actions);
+                self.carry_out(index, actions.drain(..));
             }
         }
+        // The adverts of every instance due now, in one go.
+        self.flush_adverts();
+        self.spare_actions = actions;
     }
 
     fn handle_signals(&mut self) -> io::Result<Option<Exit>> {

@@ -14,7 +14,7 @@ pub mod pidfile;
 pub mod process;
 pub mod rtnetlink;
 pub mod signals;
-mod socket;
+pub(crate) mod socket;
 pub mod timer;
 pub mod vrrp6_socket;
 pub mod vrrp_socket;

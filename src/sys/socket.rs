@@ -80,6 +80,48 @@ pub(crate) fn send_datagram<A>(
     check_sent(n, payload.len(), what)
 }
 
+/// The most datagrams one [`send_datagrams`] call takes; its arrays live on
+/// the stack.
+pub(crate) const SEND_BATCH: usize = 64;
+
+/// sendmmsg(2): each payload to its own address (plain sockaddr structs), in
+/// order, in one system call. Returns how many went (at least one), or the
+/// error of the first, which the caller counts and skips. Takes at most
+/// [`SEND_BATCH`] messages.
+pub(crate) fn send_datagrams<A>(fd: &OwnedFd, messages: &[(&[u8], A)]) -> io::Result<usize> {
+    let count = messages.len().min(SEND_BATCH);
+    if count == 0 {
+        return Ok(0);
+    }
+    // SAFETY: iovec and mmsghdr are plain data; zero is a valid value.
+    let mut iovecs: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    let mut headers: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    for (n, (payload, addr)) in messages[..count].iter().enumerate() {
+        iovecs[n] = libc::iovec {
+            iov_base: payload.as_ptr() as *mut libc::c_void,
+            iov_len: payload.len(),
+        };
+        let header = &mut headers[n].msg_hdr;
+        header.msg_name = addr as *const A as *mut libc::c_void;
+        header.msg_namelen = std::mem::size_of::<A>() as libc::socklen_t;
+        header.msg_iov = &mut iovecs[n];
+        header.msg_iovlen = 1;
+    }
+    loop {
+        // SAFETY: the first `count` headers point at live payloads and
+        // addresses of the sizes given; the kernel only reads them (and
+        // writes msg_len).
+        let sent = unsafe { libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), count as _, 0) };
+        if sent > 0 {
+            return Ok(sent as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// The result of a send call that must move `expected` bytes.
 pub(crate) fn check_sent(n: isize, expected: usize, what: &str) -> io::Result<()> {
     if n < 0 {

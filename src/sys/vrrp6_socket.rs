@@ -17,7 +17,9 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{bind_to, new_socket, send_datagram, setsockopt_named};
+use super::socket::{
+    bind_to, new_socket, send_datagram, send_datagrams, setsockopt_named, SEND_BATCH,
+};
 use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
 
 /// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2).
@@ -159,6 +161,18 @@ impl Vrrp6Socket {
             &sockaddr_in6(dst, self.ifindex),
             "VRRP advert",
         )
+    }
+
+    /// Sends adverts, each to its destination, with as few system calls as
+    /// possible; see [`send_datagrams`] for the result.
+    pub fn send_batch(&self, adverts: &[(&[u8], Ipv6Addr)]) -> io::Result<usize> {
+        let unset = sockaddr_in6(Ipv6Addr::UNSPECIFIED, self.ifindex);
+        let mut messages = [(&[][..], unset); SEND_BATCH];
+        let count = adverts.len().min(SEND_BATCH);
+        for (message, &(payload, dst)) in messages.iter_mut().zip(&adverts[..count]) {
+            *message = (payload, sockaddr_in6(dst, self.ifindex));
+        }
+        send_datagrams(&self.send, &messages[..count])
     }
 
     /// Reads one datagram's payload into `buf`. `Ok(None)` when nothing is

@@ -14,7 +14,9 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{bind_to, new_socket, send_datagram, setsockopt_named};
+use super::socket::{
+    bind_to, new_socket, send_datagram, send_datagrams, setsockopt_named, SEND_BATCH,
+};
 
 /// IP protocol number of VRRP (IANA).
 pub const IPPROTO_VRRP: libc::c_int = 112;
@@ -140,6 +142,17 @@ impl VrrpSocket {
     /// (keepalived's `unicast_peer`).
     pub fn send_to(&self, payload: &[u8], dst: Ipv4Addr) -> io::Result<()> {
         send_datagram(&self.send, payload, &sockaddr_in(dst), "VRRP advert")
+    }
+
+    /// Sends adverts, each to its destination, with as few system calls as
+    /// possible; see [`send_datagrams`] for the result.
+    pub fn send_batch(&self, adverts: &[(&[u8], Ipv4Addr)]) -> io::Result<usize> {
+        let mut messages = [(&[][..], sockaddr_in(Ipv4Addr::UNSPECIFIED)); SEND_BATCH];
+        let count = adverts.len().min(SEND_BATCH);
+        for (message, &(payload, dst)) in messages.iter_mut().zip(&adverts[..count]) {
+            *message = (payload, sockaddr_in(dst));
+        }
+        send_datagrams(&self.send, &messages[..count])
     }
 
     /// Read one datagram: the IPv4 header (with options, if any) followed by

@@ -1,0 +1,98 @@
+//! Adverts that fall due together leave together. The state machines'
+//! actions queue their adverts here, encoded; a flush sends each link's run
+//! of them with one sendmmsg. With 100 masters whose timers share a wakeup
+//! that is two system calls instead of a hundred.
+//!
+//! Order is kept: the queue is flushed before any other action (a VIP, a
+//! gratuitous ARP, a state change) is carried out, so an advert never
+//! trails what it announces.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use log::debug;
+
+use super::Daemon;
+use crate::sys::socket::SEND_BATCH;
+use crate::vrrp::advert::MAX_ADVERT_LEN;
+
+#[derive(Default)]
+pub(super) struct AdvertQueue {
+    /// The encoded adverts, back to back. Capacity is kept across flushes,
+    /// so the steady state allocates nothing.
+    bytes: Vec<u8>,
+    queued: Vec<Queued>,
+}
+
+struct Queued {
+    instance: usize,
+    link: usize,
+    start: usize,
+    len: usize,
+    destination: IpAddr,
+}
+
+impl AdvertQueue {
+    /// Queues one advert, which `encode` writes into the buffer it is given
+    /// (MAX_ADVERT_LEN bytes) and whose length it returns.
+    pub(super) fn push(
+        &mut self,
+        instance: usize,
+        link: usize,
+        destination: IpAddr,
+        encode: impl FnOnce(&mut [u8]) -> usize,
+    ) {
+        let start = self.bytes.len();
+        self.bytes.resize(start + MAX_ADVERT_LEN, 0);
+        let len = encode(&mut self.bytes[start..]);
+        self.bytes.truncate(start + len);
+        self.queued.push(Queued {
+            instance,
+            link,
+            start,
+            len,
+            destination,
+        });
+    }
+}
+
+impl Daemon {
+    /// Sends everything queued, in order, one system call per run of up to
+    /// SEND_BATCH adverts on the same link. A failed advert is counted and
+    /// skipped; the rest still go.
+    pub(super) fn flush_adverts(&mut self) {
+        let AdvertQueue { bytes, queued } = &mut self.adverts;
+        let mut next = 0;
+        while next < queued.len() {
+            let link = queued[next].link;
+            let run = queued[next..]
+                .iter()
+                .take(SEND_BATCH)
+                .take_while(|q| q.link == link);
+            let mut messages = [(&[][..], IpAddr::V4(Ipv4Addr::UNSPECIFIED)); SEND_BATCH];
+            let mut count = 0;
+            for q in run {
+                messages[count] = (&bytes[q.start..q.start + q.len], q.destination);
+                count += 1;
+            }
+            match self.links[link].send_batch(&messages[..count]) {
+                Ok(sent) => {
+                    self.counters.adverts_sent += sent as u64;
+                    next += sent;
+                }
+                Err(e) => {
+                    self.counters.send_errors += 1;
+                    let failed = &queued[next];
+                    debug!(
+                        "({}) advert to {} not sent on {}: {e}",
+                        self.instances[failed.instance].config.name,
+                        failed.destination,
+                        self.links[link].name
+                    );
+                    next += 1;
+                }
+            }
+        }
+        bytes.clear();
+        queued.clear();
+    }
+}
