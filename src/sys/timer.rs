@@ -47,7 +47,9 @@ impl DeadlineTimer {
                 tv_nsec: 0,
             },
             it_value: libc::timespec {
-                tv_sec: after.as_secs().min(i64::MAX as u64) as libc::time_t,
+                // `as _`: time_t is 32 or 64 bits by target (and libc marks
+                // the name deprecated on musl); no deadline is 68 years out.
+                tv_sec: after.as_secs().min(i32::MAX as u64) as _,
                 tv_nsec: after.subsec_nanos() as libc::c_long,
             },
         };
