@@ -108,10 +108,23 @@ pub(crate) fn send_datagrams<A>(fd: &OwnedFd, messages: &[(&[u8], A)]) -> io::Re
         header.msg_iovlen = 1;
     }
     loop {
+        // The system call itself, not libc's wrapper: musl's sendmmsg is a
+        // loop of sendmsg calls (to clear the padding of its msghdr, which
+        // differs from the kernel's), which would save nothing. Our headers
+        // are zeroed, padding included, so the kernel reads them right.
+        //
         // SAFETY: the first `count` headers point at live payloads and
         // addresses of the sizes given; the kernel only reads them (and
         // writes msg_len).
-        let sent = unsafe { libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), count as _, 0) };
+        let sent = unsafe {
+            libc::syscall(
+                libc::SYS_sendmmsg,
+                fd.as_raw_fd(),
+                headers.as_mut_ptr(),
+                count as libc::c_uint,
+                0 as libc::c_int,
+            )
+        };
         if sent > 0 {
             return Ok(sent as usize);
         }
