@@ -11,11 +11,15 @@
 //! kills, stops, starts and restarts at random moments; then the LAN is
 //! healed and only what must hold whatever happened is checked.
 //!
+//! Chaos also moves tracking: a router's effective priority changes or it
+//! enters or leaves FAULT, as a check script or a tracked link would make it.
+//!
 //! After every step the LAN must settle: a whole master_down (plus an
 //! interval) with no state change at all. Then, per VRID: exactly one master
-//! among the live routers, it alone holds the addresses, and no live router
-//! that preempts has a higher priority (it would have taken over). At every
-//! instant, a live router holds the addresses exactly when it is master.
+//! among the live routers not in FAULT (none if all are), it alone holds the
+//! addresses, and no such router that preempts has a higher effective
+//! priority (it would have taken over). At every instant, a live router
+//! holds the addresses exactly when it is master.
 //!
 //! `KEEPVIP_SIM_SEEDS=N` sets how many seeds run (default below),
 //! `KEEPVIP_SIM_SEED=S` replays one with its trace; a failure prints the
@@ -315,6 +319,21 @@ impl Run {
                 masters.push(None);
                 continue;
             }
+            // Routers held in FAULT by tracking take no part in the election.
+            let faulted = in_state(State::Fault);
+            let serving = live.len() - faulted.len();
+            if serving == 0 {
+                if !master_list.is_empty() || !holders.is_empty() {
+                    return Err(format!(
+                        "{what}: vrid {vrid}: every live router is in FAULT, yet masters {} \
+                         and holders {}",
+                        names(&master_list),
+                        names(&holders)
+                    ));
+                }
+                masters.push(None);
+                continue;
+            }
             let [master] = master_list[..] else {
                 return Err(format!(
                     "{what}: vrid {vrid}: masters {} among live {}, expected exactly one",
@@ -328,20 +347,23 @@ impl Run {
                     names(&holders)
                 ));
             }
-            if in_state(State::Backup).len() != live.len() - 1 {
+            if in_state(State::Backup).len() != serving - 1 {
                 return Err(format!(
                     "{what}: vrid {vrid}: a live router is neither master nor backup"
                 ));
             }
-            let p = self.specs[master].priority;
+            // Effective priorities: what tracking made of the configured ones.
+            let priority = |i: usize| self.lan.router(i).instance.priority();
+            let p = priority(master);
             if let Some(r) = live
                 .iter()
-                .find(|i| self.specs[**i].preempt && self.specs[**i].priority > p)
+                .filter(|i| !faulted.contains(i))
+                .find(|i| self.specs[**i].preempt && priority(**i) > p)
             {
                 return Err(format!(
                     "{what}: vrid {vrid}: r{master} (priority {p}) is master but r{r} \
                      preempts with priority {}",
-                    self.specs[*r].priority
+                    priority(*r)
                 ));
             }
             masters.push(Some(master));
@@ -661,6 +683,30 @@ impl Run {
         let stale = self.lan.faults().jitter + LATENCY;
         self.lan.set_faults(clean());
         self.run_checked(stale)?;
+        let tracked: Vec<usize> = self
+            .alive()
+            .into_iter()
+            .filter(|i| {
+                let instance = &self.lan.router(*i).instance;
+                instance.tracking_fault() || instance.priority() != instance.base_priority()
+            })
+            .collect();
+        if !tracked.is_empty() {
+            if self.rng.chance(500) {
+                // The LAN must settle with tracking as it is, too: FAULT
+                // routers out of the election, effective priorities in it.
+                self.settle("after chaos, tracking held")?;
+                self.check_settled("after chaos, tracking held")?;
+                self.note_masters();
+            }
+            // Back to the configured priorities, so that the clean steps'
+            // predictions hold again.
+            for r in tracked {
+                self.note(format!("tracking r{r} recovers"));
+                let base = self.specs[r].priority;
+                self.lan.set_tracking(r, base, false);
+            }
+        }
         self.settle("after chaos")?;
         self.masters = self.check_settled("after chaos")?;
         self.note_masters();
@@ -670,7 +716,24 @@ impl Run {
     fn chaos_event(&mut self) {
         let alive = self.alive();
         let dead = self.dead();
-        match self.rng.below(5) {
+        match self.rng.below(6) {
+            5 => {
+                // A check script or a tracked link changes its mind: the
+                // effective priority moves, or FAULT is entered or left.
+                if let Some(r) = self.pick(&alive) {
+                    let instance = &self.lan.router(r).instance;
+                    let (mut priority, mut fault) =
+                        (instance.priority(), instance.tracking_fault());
+                    if self.rng.chance(300) {
+                        fault = !fault;
+                    } else {
+                        const CHOICES: [u8; 8] = [1, 50, 99, 100, 101, 150, 200, 254];
+                        priority = CHOICES[self.rng.below(CHOICES.len() as u64) as usize];
+                    }
+                    self.note(format!("tracking r{r}: priority {priority}, fault {fault}"));
+                    self.lan.set_tracking(r, priority, fault);
+                }
+            }
             0 => {
                 if let Some(r) = self.pick(&alive) {
                     self.note(format!("kill r{r}"));
