@@ -11,6 +11,10 @@
 //! kills, stops, starts and restarts at random moments; then the LAN is
 //! healed and only what must hold whatever happened is checked.
 //!
+//! One run in five is VRRPv3 with a different advert interval per router
+//! (0.1 to 2 s): chaos steps only, and a settled backup must listen at its
+//! master's interval (RFC 5798 6.4.2), not its own.
+//!
 //! Chaos also moves tracking: a router's effective priority changes or it
 //! enters or leaves FAULT, as a check script or a tracked link would make it.
 //!
@@ -28,7 +32,7 @@
 use std::fmt::Write as _;
 
 use super::*;
-use crate::config::InitialState;
+use crate::config::{InitialState, VrrpVersion};
 use crate::vrrp::instance::PRIORITY_OWNER;
 use crate::vrrp::test_support::instance_config;
 use crate::vrrp::timers::Timers;
@@ -59,7 +63,13 @@ struct Run {
     lan: SimLan,
     specs: Vec<Spec>,
     vrids: Vec<u8>,
+    /// The advert interval; with mixed intervals, the longest.
     interval: Micros,
+    /// VRRPv3 routers whose advert intervals differ (the backups learn the
+    /// master's): only chaos steps, whose checks need no exact timing.
+    mixed_intervals: bool,
+    /// Each router's own advert interval.
+    intervals: Vec<Micros>,
     masters: Masters,
     /// What happened, printed when the run fails or is replayed.
     trace: String,
@@ -75,6 +85,7 @@ impl Run {
             vec![50]
         };
         let interval_s = rng.range(1, 3);
+        let mixed_intervals = rng.chance(200);
         // Distinct random host addresses, so that index order says nothing
         // about the tie-break.
         let mut hosts: Vec<u8> = (1..=254).collect();
@@ -116,7 +127,12 @@ impl Run {
             });
         }
         let mut lan = SimLan::with_seed(LATENCY, rng.next_u64());
-        let mut trace = format!("seed {seed}: {n} routers, advert_int {interval_s} s\n");
+        let mut trace = if mixed_intervals {
+            format!("seed {seed}: {n} routers, VRRPv3, mixed advert_int\n")
+        } else {
+            format!("seed {seed}: {n} routers, advert_int {interval_s} s\n")
+        };
+        let mut intervals = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
             let state = if spec.priority == PRIORITY_OWNER {
                 InitialState::Master
@@ -126,15 +142,22 @@ impl Run {
             let mut config = instance_config(state, spec.priority, spec.preempt);
             config.vrid = spec.vrid;
             config.advert_int_cs = (interval_s * 100) as u16;
-            lan.add_router(&format!("r{i}"), config, spec.address);
+            if mixed_intervals {
+                const CHOICES_CS: [u16; 5] = [10, 25, 50, 100, 200];
+                config.version = VrrpVersion::V3;
+                config.advert_int_cs = CHOICES_CS[rng.below(CHOICES_CS.len() as u64) as usize];
+            }
+            intervals.push(Micros::from(config.advert_int_cs) * MICROS_PER_SECOND / 100);
             let _ = writeln!(
                 trace,
-                "  r{i}: vrid {} {} priority {} {}",
+                "  r{i}: vrid {} {} priority {} {} advert_int {} cs",
                 spec.vrid,
                 spec.address,
                 spec.priority,
-                if spec.preempt { "preempt" } else { "nopreempt" }
+                if spec.preempt { "preempt" } else { "nopreempt" },
+                config.advert_int_cs
             );
+            lan.add_router(&format!("r{i}"), config, spec.address);
         }
         lan.set_faults(clean());
         Run {
@@ -143,7 +166,9 @@ impl Run {
             specs,
             masters: vec![None; vrids.len()],
             vrids,
-            interval: interval_s * MICROS_PER_SECOND,
+            interval: intervals.iter().copied().max().unwrap_or(MICROS_PER_SECOND),
+            mixed_intervals,
+            intervals,
             trace,
         }
     }
@@ -216,13 +241,17 @@ impl Run {
     }
 
     fn run(&mut self) -> Result<(), String> {
-        if self.rng.chance(500) {
+        if !self.mixed_intervals && self.rng.chance(500) {
             self.simultaneous_start()?;
         } else {
             self.chaos(true)?;
         }
         let steps = self.rng.range(6, 16);
         for _ in 0..steps {
+            if self.mixed_intervals {
+                self.chaos(false)?;
+                continue;
+            }
             match self.rng.below(10) {
                 0 | 1 => self.clean_master_loss(false)?,
                 2 => self.clean_master_loss(true)?,
@@ -271,8 +300,8 @@ impl Run {
     /// Over a quiet window, a master sent one advert per interval and a
     /// backup none.
     fn check_cadence(&self, what: &str, window: Micros, before: &[u32]) -> Result<(), String> {
-        let per_window = (window / self.interval) as u32;
         for (i, sent_before) in before.iter().enumerate() {
+            let per_window = (window / self.intervals[i]) as u32;
             let router = self.lan.router(i);
             let sent = router.adverts_sent - sent_before;
             let master = router.alive && router.instance.state() == State::Master;
@@ -364,6 +393,18 @@ impl Run {
                     "{what}: vrid {vrid}: r{master} (priority {p}) is master but r{r} \
                      preempts with priority {}",
                     priority(*r)
+                ));
+            }
+            // RFC 5798 6.4.2: a backup listens at the master's interval.
+            let master_cs = self.lan.router(master).config.advert_int_cs;
+            if let Some(b) = in_state(State::Backup)
+                .into_iter()
+                .find(|b| self.lan.router(*b).instance.master_interval_cs() != master_cs)
+            {
+                return Err(format!(
+                    "{what}: vrid {vrid}: r{b} listens at {} cs, its master r{master} sends \
+                     every {master_cs} cs",
+                    self.lan.router(b).instance.master_interval_cs()
                 ));
             }
             masters.push(Some(master));
@@ -696,8 +737,12 @@ impl Run {
                 // The LAN must settle with tracking as it is, too: FAULT
                 // routers out of the election, effective priorities in it.
                 self.settle("after chaos, tracking held")?;
-                self.check_settled("after chaos, tracking held")?;
-                self.note_masters();
+                let held = self.check_settled("after chaos, tracking held")?;
+                let held: Vec<String> = held.iter().map(|m| name(*m)).collect();
+                self.note(format!(
+                    "settled with tracking held, masters {}",
+                    held.join(",")
+                ));
             }
             // Back to the configured priorities, so that the clean steps'
             // predictions hold again.
