@@ -357,17 +357,7 @@ fn vrrp_sockets_exchange_adverts() {
     // The other way, and a unicast send (unicast_peer).
     b.send(b"reply").unwrap();
     b.send_to(b"unicast", A_IP).unwrap();
-    let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while got.len() < 2 && Instant::now() < deadline {
-        match a.recv(&mut buf).unwrap() {
-            Some(n) => {
-                let (s, d, t, body) = split_ipv4(&buf[..n]);
-                got.push((s, d, t, body.to_vec()));
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
+    let got = receive(&a, 2);
     assert_eq!(
         got,
         vec![
@@ -390,10 +380,22 @@ fn vrrp_sockets_exchange_adverts() {
         })
         .collect();
     assert_eq!(b.send_batch(&batch).unwrap(), 64);
+    let got = receive(&a, 64);
+    let expected: Vec<_> = batch[..64]
+        .iter()
+        .map(|&(body, to)| (B_IP, to, 255, body.to_vec()))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+/// Up to `count` datagrams that reach `socket` within 3 s, read as
+/// (source, destination, TTL, payload).
+fn receive(socket: &VrrpSocket, count: usize) -> Vec<(Ipv4Addr, Ipv4Addr, u8, Vec<u8>)> {
+    let mut buf = vec![0u8; 4096];
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
-    while got.len() < 64 && Instant::now() < deadline {
-        match a.recv(&mut buf).unwrap() {
+    while got.len() < count && Instant::now() < deadline {
+        match socket.recv(&mut buf).unwrap() {
             Some(n) => {
                 let (s, d, t, body) = split_ipv4(&buf[..n]);
                 got.push((s, d, t, body.to_vec()));
@@ -401,11 +403,7 @@ fn vrrp_sockets_exchange_adverts() {
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     }
-    let expected: Vec<_> = batch[..64]
-        .iter()
-        .map(|&(body, to)| (B_IP, to, 255, body.to_vec()))
-        .collect();
-    assert_eq!(got, expected);
+    got
 }
 
 /// Source, destination, TTL and payload of a raw IPv4 datagram, after

@@ -124,36 +124,26 @@ impl Link {
     /// call where it can. Returns how many went (at least one), or the error
     /// of the first, which the caller counts and skips.
     pub fn send_batch(&self, messages: &[(&[u8], IpAddr)]) -> io::Result<usize> {
-        let count = messages.len().min(SEND_BATCH);
+        let wrong = || Err(wrong_family(messages[0].1));
         match &self.sockets {
             Sockets::V4 { vrrp, .. } => {
-                let mut batch = [(&[][..], Ipv4Addr::UNSPECIFIED); SEND_BATCH];
-                let mut n = 0;
-                for &(payload, destination) in &messages[..count] {
-                    let IpAddr::V4(destination) = destination else {
-                        break;
-                    };
-                    batch[n] = (payload, destination);
-                    n += 1;
-                }
-                match n {
-                    0 => Err(wrong_family(messages[0].1)),
-                    n => vrrp.send_batch(&batch[..n]),
+                let v4 = |d| match d {
+                    IpAddr::V4(d) => Some(d),
+                    IpAddr::V6(_) => None,
+                };
+                match leading_run(messages, Ipv4Addr::UNSPECIFIED, v4) {
+                    (_, 0) => wrong(),
+                    (batch, n) => vrrp.send_batch(&batch[..n]),
                 }
             }
             Sockets::V6 { vrrp, .. } => {
-                let mut batch = [(&[][..], Ipv6Addr::UNSPECIFIED); SEND_BATCH];
-                let mut n = 0;
-                for &(payload, destination) in &messages[..count] {
-                    let IpAddr::V6(destination) = destination else {
-                        break;
-                    };
-                    batch[n] = (payload, destination);
-                    n += 1;
-                }
-                match n {
-                    0 => Err(wrong_family(messages[0].1)),
-                    n => vrrp.send_batch(&batch[..n]),
+                let v6 = |d| match d {
+                    IpAddr::V6(d) => Some(d),
+                    IpAddr::V4(_) => None,
+                };
+                match leading_run(messages, Ipv6Addr::UNSPECIFIED, v6) {
+                    (_, 0) => wrong(),
+                    (batch, n) => vrrp.send_batch(&batch[..n]),
                 }
             }
         }
@@ -176,6 +166,25 @@ impl Link {
             _ => Err(wrong_family(address)),
         }
     }
+}
+
+/// The first messages (at most SEND_BATCH) whose destinations `family`
+/// accepts, with the destination in that family's type, and how many.
+fn leading_run<'a, A: Copy>(
+    messages: &[(&'a [u8], IpAddr)],
+    unset: A,
+    family: impl Fn(IpAddr) -> Option<A>,
+) -> ([(&'a [u8], A); SEND_BATCH], usize) {
+    let mut batch = [(&[][..], unset); SEND_BATCH];
+    let mut n = 0;
+    for &(payload, destination) in messages.iter().take(SEND_BATCH) {
+        let Some(destination) = family(destination) else {
+            break;
+        };
+        batch[n] = (payload, destination);
+        n += 1;
+    }
+    (batch, n)
 }
 
 fn wrong_family(address: IpAddr) -> io::Error {
