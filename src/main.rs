@@ -280,10 +280,11 @@ fn describe(config: &Config) -> String {
         let _ = writeln!(text, "  script {}", s.command.argv.join(" "));
         let _ = writeln!(
             text,
-            "  interval {} ms timeout {} ms weight {} rise {} fall {}{}",
+            "  interval {} ms timeout {} ms weight {}{} rise {} fall {}{}",
             s.interval_us / 1000,
             s.timeout_us / 1000,
             s.weight,
+            reversed(s.reverse),
             s.rise,
             s.fall,
             if s.init_fail { " init_fail" } else { "" }
@@ -346,15 +347,19 @@ fn describe(config: &Config) -> String {
             let script = &config.scripts[tracked.script];
             let _ = writeln!(
                 text,
-                "  track_script {} weight {}",
-                script.name, tracked.weight
+                "  track_script {} weight {}{}",
+                script.name,
+                tracked.weight,
+                reversed(tracked.reverse)
             );
         }
         for tracked in &i.track_interfaces {
             let _ = writeln!(
                 text,
-                "  track_interface {} weight {}",
-                tracked.interface, tracked.weight
+                "  track_interface {} weight {}{}",
+                tracked.interface,
+                tracked.weight,
+                reversed(tracked.reverse)
             );
         }
         let notify = [
@@ -381,4 +386,13 @@ fn describe(config: &Config) -> String {
         }
     }
     text
+}
+
+/// How `-t` shows a weight's `reverse`.
+fn reversed(reverse: bool) -> &'static str {
+    if reverse {
+        " reverse"
+    } else {
+        ""
+    }
 }

@@ -125,6 +125,9 @@ pub struct ScriptConfig {
     /// `weight`, -253..=253. Default 0: a failing script puts the tracking
     /// instances in FAULT.
     pub weight: i32,
+    /// `weight N reverse`: the weight's sign is turned around (and weight
+    /// 0 means FAULT while the script succeeds); see `tracking::verdict`.
+    pub reverse: bool,
     /// Successes in a row to count as up (`rise`, default 1).
     pub rise: u32,
     /// Failures in a row to count as down (`fall`, default 1).
@@ -143,6 +146,9 @@ pub struct TrackedScript {
     /// The weight in force for this instance: the line's `weight N`, else
     /// the script's own.
     pub weight: i32,
+    /// The line's `reverse`/`noreverse`, else the script's own (also when
+    /// the line gives its own weight, as keepalived does).
+    pub reverse: bool,
     pub span: Span,
 }
 
@@ -153,6 +159,9 @@ pub struct TrackedInterface {
     /// 0 (the default): link down puts the instance in FAULT. < 0: link
     /// down subtracts it. > 0: link up adds it.
     pub weight: i32,
+    /// `weight N reverse`: the sign is turned around (weight 0: FAULT while
+    /// the link is up).
+    pub reverse: bool,
     pub span: Span,
 }
 

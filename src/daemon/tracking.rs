@@ -14,7 +14,7 @@ use super::Daemon;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{verdict, Tracked, Verdict};
+use crate::tracking::verdict::{verdict, Tracked, Verdict, Weight};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -260,15 +260,15 @@ impl Daemon {
         let instance = &self.instances[index];
         let config = &instance.config;
         let own_link = Tracked {
-            weight: 0,
+            weight: Weight::default(),
             up: self.link_up.get(&config.interface).copied().unwrap_or(true),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
-            weight: t.weight,
+            weight: Weight::new(t.weight, t.reverse),
             up: self.scripts[t.script].health.is_up(),
         });
         let interfaces = config.track_interfaces.iter().map(|t| Tracked {
-            weight: t.weight,
+            weight: Weight::new(t.weight, t.reverse),
             up: self.link_up.get(&t.interface).copied().unwrap_or(false),
         });
         let tracked: Vec<Tracked> = std::iter::once(own_link)
