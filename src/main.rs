@@ -375,7 +375,12 @@ fn describe(config: &Config) -> String {
             }
         }
         for vip in &i.virtual_addresses {
-            let _ = write!(text, "  virtual_ipaddress {}/{}", vip.addr, vip.prefix_len);
+            let keyword = if vip.advertised {
+                "virtual_ipaddress"
+            } else {
+                "virtual_ipaddress_excluded"
+            };
+            let _ = write!(text, "  {keyword} {}/{}", vip.addr, vip.prefix_len);
             if let Some(dev) = &vip.dev {
                 let _ = write!(text, " dev {dev}");
             }

@@ -1261,3 +1261,99 @@ fn digest_follows_an_included_file() {
     dir.write("conf.d/vi.conf", instance_with(" priority 90"));
     assert_ne!(load(&main).unwrap().0.digest, before);
 }
+
+fn excluded_instance(vips: &str, excluded: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n virtual_ipaddress {{\n{vips}\n }}\n \
+         virtual_ipaddress_excluded {{\n{excluded}\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn virtual_ipaddress_excluded_is_owned_not_advertised_and_may_be_of_either_family() {
+    let (vi, warnings) = only_instance(&excluded_instance(
+        "  192.0.2.100/24",
+        "  2001:db8::100/64\n  198.51.100.5 dev eth1 label eth1:x\n  2001:db8::101",
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(!vi.is_ipv6());
+    assert_eq!(vi.version, VrrpVersion::V2);
+    let owned: Vec<_> = vi
+        .virtual_addresses
+        .iter()
+        .map(|v| (v.addr.to_string(), v.prefix_len, v.advertised, v.span.line))
+        .collect();
+    assert_eq!(
+        owned,
+        [
+            ("192.0.2.100".to_string(), 24, true, 5),
+            ("2001:db8::100".to_string(), 64, false, 8),
+            ("198.51.100.5".to_string(), 32, false, 9),
+            ("2001:db8::101".to_string(), 128, false, 10),
+        ]
+    );
+    assert_eq!(vi.virtual_addresses[2].dev.as_deref(), Some("eth1"));
+    assert_eq!(vi.virtual_addresses[2].label.as_deref(), Some("eth1:x"));
+    let advertised: Vec<_> = vi.advertised_addresses().map(|v| v.addr).collect();
+    assert_eq!(
+        advertised,
+        ["192.0.2.100".parse::<std::net::IpAddr>().unwrap()]
+    );
+
+    // Written before virtual_ipaddress, it still does not decide the family.
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                virtual_ipaddress_excluded {\n  192.0.2.7\n }\n virtual_ipaddress {\n  2001:db8::1\n }\n}\n";
+    let (vi, warnings) = only_instance(text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(vi.is_ipv6());
+    assert_eq!(vi.version, VrrpVersion::V3);
+}
+
+#[test]
+fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
+    let (vi, warnings) = only_instance(&excluded_instance(
+        "  192.0.2.100/24",
+        "  192.0.2.100/32\n  2001:db8::100 nodad\n  2001:db8::100",
+    ));
+    assert_eq!(vi.virtual_addresses.len(), 2);
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:9: virtual_ipaddress_excluded 2001:db8::100: option 'nodad' is not \
+             supported by keepvip yet, ignored",
+            "r1.conf:8: (VI_1) virtual_ipaddress_excluded 192.0.2.100: already a virtual \
+             address at r1.conf:5, ignored",
+            "r1.conf:10: (VI_1) virtual_ipaddress_excluded 2001:db8::100: already a virtual \
+             address at r1.conf:9, ignored",
+        ]
+    );
+    let bad = |excluded: &str| error_of(&excluded_instance("  192.0.2.100", excluded));
+    assert!(
+        bad("  192.0.2.300").starts_with("r1.conf:8: "),
+        "{}",
+        bad("  192.0.2.300")
+    );
+    assert!(
+        bad("  2001:db8::1/129")
+            .contains("r1.conf:8: 2001:db8::1/129: expected a prefix length 0..128"),
+        "{}",
+        bad("  2001:db8::1/129")
+    );
+    assert_eq!(
+        bad("  192.0.2.3 dev"),
+        "r1.conf:8: virtual_ipaddress_excluded 192.0.2.3: 'dev' needs a value"
+    );
+    assert_eq!(
+        bad("  192.0.2.3 { }"),
+        "r1.conf:8: virtual_ipaddress_excluded: '192.0.2.3' does not take a '{' block"
+    );
+    // Only excluded addresses: keepalived runs with empty adverts, keepvip
+    // asks for an advertised one.
+    let only_excluded = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                         virtual_ipaddress_excluded {\n  2001:db8::100\n }\n}\n";
+    assert_eq!(
+        error_of(only_excluded),
+        "r1.conf:1: vrrp_instance VI_1: missing 'virtual_ipaddress (at least one address: the \
+         adverts carry them, and virtual_ipaddress_excluded ones are not advertised)' (required)"
+    );
+}

@@ -201,7 +201,13 @@ impl Daemon {
     /// same token; its instances' addresses follow the new ifindex.
     fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
         let (name, ipv6, source) = self.links[index].key.clone();
-        let fresh = super::link::Link::open(&name, ipv6, source)?;
+        let mut fresh = super::link::Link::open(&name, ipv6, source)?;
+        let (arp, ndisc) = self.links[index].announces();
+        for (open, ipv6) in [(arp, false), (ndisc, true)] {
+            if open {
+                fresh.open_announcer(ipv6)?;
+            }
+        }
         let registry = self.poll.registry();
         let old = &self.links[index];
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));

@@ -102,16 +102,16 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                 ),
             )),
         }
+        // Only the advertised lists meet on the wire; excluded addresses
+        // may differ freely.
         let mut ours: Vec<_> = first
             .instance
-            .virtual_addresses
-            .iter()
+            .advertised_addresses()
             .map(|v| v.addr)
             .collect();
         let mut theirs: Vec<_> = other
             .instance
-            .virtual_addresses
-            .iter()
+            .advertised_addresses()
             .map(|v| v.addr)
             .collect();
         ours.sort_unstable();

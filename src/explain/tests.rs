@@ -260,3 +260,28 @@ fn a_reversed_weight_lowers_the_priority_while_its_check_passes() {
     assert_eq!(story[0].holders, ["r2"], "{story:#?}");
     assert_eq!(useless_weight(&report), None);
 }
+
+/// Excluded addresses never meet on the wire: listing them on one router
+/// only is no address-list mismatch.
+#[test]
+fn excluded_addresses_do_not_count_as_differing_vip_lists() {
+    let r1 = router(
+        "r1",
+        " priority 150\n virtual_ipaddress_excluded {\n  2001:db8::100\n }",
+    );
+    let report = explain(&[r1, router("r2", " priority 100")]);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("virtual_ipaddress differs")),
+        "{:#?}",
+        report.findings
+    );
+    let r1 = router("r1", " priority 150\n virtual_ipaddress {\n  192.0.2.4\n }");
+    let report = explain(&[r1, router("r2", " priority 100")]);
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.message.contains("virtual_ipaddress differs")));
+}
