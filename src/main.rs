@@ -280,10 +280,11 @@ fn describe(config: &Config) -> String {
         let _ = writeln!(text, "  script {}", s.command.argv.join(" "));
         let _ = writeln!(
             text,
-            "  interval {} ms timeout {} ms weight {} rise {} fall {}{}",
+            "  interval {} ms timeout {} ms weight {}{} rise {} fall {}{}",
             s.interval_us / 1000,
             s.timeout_us / 1000,
             s.weight,
+            reversed(s.reverse),
             s.rise,
             s.fall,
             if s.init_fail { " init_fail" } else { "" }
@@ -346,15 +347,19 @@ fn describe(config: &Config) -> String {
             let script = &config.scripts[tracked.script];
             let _ = writeln!(
                 text,
-                "  track_script {} weight {}",
-                script.name, tracked.weight
+                "  track_script {} weight {}{}",
+                script.name,
+                tracked.weight,
+                reversed(tracked.reverse)
             );
         }
         for tracked in &i.track_interfaces {
             let _ = writeln!(
                 text,
-                "  track_interface {} weight {}",
-                tracked.interface, tracked.weight
+                "  track_interface {} weight {}{}",
+                tracked.interface,
+                tracked.weight,
+                reversed(tracked.reverse)
             );
         }
         let notify = [
@@ -370,7 +375,12 @@ fn describe(config: &Config) -> String {
             }
         }
         for vip in &i.virtual_addresses {
-            let _ = write!(text, "  virtual_ipaddress {}/{}", vip.addr, vip.prefix_len);
+            let keyword = if vip.advertised {
+                "virtual_ipaddress"
+            } else {
+                "virtual_ipaddress_excluded"
+            };
+            let _ = write!(text, "  {keyword} {}/{}", vip.addr, vip.prefix_len);
             if let Some(dev) = &vip.dev {
                 let _ = write!(text, " dev {dev}");
             }
@@ -381,4 +391,13 @@ fn describe(config: &Config) -> String {
         }
     }
     text
+}
+
+/// How `-t` shows a weight's `reverse`.
+fn reversed(reverse: bool) -> &'static str {
+    if reverse {
+        " reverse"
+    } else {
+        ""
+    }
 }

@@ -62,6 +62,8 @@ struct Written {
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
     virtual_addresses: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`: owned, not advertised, either family.
+    excluded_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
     garp_master_repeat: Option<u32>,
     garp_master_refresh_s: Option<u32>,
@@ -148,7 +150,12 @@ fn read_line(
         "virtual_ipaddress" => {
             let block = block_of(line)?;
             w.virtual_addresses
-                .extend(virtual_addresses(block, warnings)?);
+                .extend(virtual_addresses(block, true, warnings)?);
+        }
+        "virtual_ipaddress_excluded" => {
+            let block = block_of(line)?;
+            w.excluded_addresses
+                .extend(virtual_addresses(block, false, warnings)?);
         }
         "garp_master_delay" => {
             w.garp_master_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
@@ -333,7 +340,14 @@ fn finish(
     let interface = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
     if w.virtual_addresses.is_empty() {
-        return Err(missing("virtual_ipaddress (at least one address)"));
+        // keepalived runs such an instance with empty adverts ("No VIP
+        // specified; at least one is sensible"); keepvip asks for one.
+        return Err(missing(if w.excluded_addresses.is_empty() {
+            "virtual_ipaddress (at least one address)"
+        } else {
+            "virtual_ipaddress (at least one address: the adverts carry them, and \
+             virtual_ipaddress_excluded ones are not advertised)"
+        }));
     }
     let ipv6 = check_families(&name, &w)?;
     let version = resolve_version(&name, ipv6, &w, defaults, warnings);
@@ -401,6 +415,8 @@ fn finish(
         }
     }
 
+    let virtual_addresses =
+        owned_addresses(&name, w.virtual_addresses, w.excluded_addresses, warnings);
     let track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
 
@@ -419,7 +435,7 @@ fn finish(
         unicast_src_ip: w.unicast_src_ip.map(|(a, _)| a),
         unicast_peers: w.unicast_peers.into_iter().map(|(a, _)| a).collect(),
         authentication,
-        virtual_addresses: w.virtual_addresses,
+        virtual_addresses,
         garp_master_delay_s: w
             .garp_master_delay_s
             .unwrap_or(defaults.garp_master_delay_s),
@@ -432,6 +448,37 @@ fn finish(
         track_interfaces,
         notify: w.notify,
     })
+}
+
+/// Every address the instance owns: the advertised ones, then the
+/// excluded ones. An excluded address listed again would be added once and
+/// removed twice, so a repeat is dropped with a warning (keepalived 2.2.7
+/// takes it silently); listed in both blocks, it stays advertised. The
+/// advertised list is kept as written: it is what the adverts carry.
+fn owned_addresses(
+    name: &str,
+    advertised: Vec<VirtualAddress>,
+    excluded: Vec<VirtualAddress>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<VirtualAddress> {
+    let mut owned = advertised;
+    for vip in excluded {
+        let earlier = owned
+            .iter()
+            .find(|o| o.addr == vip.addr && o.dev == vip.dev);
+        match earlier {
+            Some(earlier) => {
+                let message = format!(
+                    "({name}) virtual_ipaddress_excluded {}: already a virtual address at {}, \
+                     ignored",
+                    vip.addr, earlier.span
+                );
+                warn_at(warnings, &vip.span, message);
+            }
+            None => owned.push(vip),
+        }
+    }
+    owned
 }
 
 /// keepalived's corrections, with its words (checked with keepalived -t):

@@ -125,6 +125,9 @@ pub struct ScriptConfig {
     /// `weight`, -253..=253. Default 0: a failing script puts the tracking
     /// instances in FAULT.
     pub weight: i32,
+    /// `weight N reverse`: the weight's sign is turned around (and weight
+    /// 0 means FAULT while the script succeeds); see `tracking::verdict`.
+    pub reverse: bool,
     /// Successes in a row to count as up (`rise`, default 1).
     pub rise: u32,
     /// Failures in a row to count as down (`fall`, default 1).
@@ -143,6 +146,9 @@ pub struct TrackedScript {
     /// The weight in force for this instance: the line's `weight N`, else
     /// the script's own.
     pub weight: i32,
+    /// The line's `reverse`/`noreverse`, else the script's own (also when
+    /// the line gives its own weight, as keepalived does).
+    pub reverse: bool,
     pub span: Span,
 }
 
@@ -153,6 +159,9 @@ pub struct TrackedInterface {
     /// 0 (the default): link down puts the instance in FAULT. < 0: link
     /// down subtracts it. > 0: link up adds it.
     pub weight: i32,
+    /// `weight N reverse`: the sign is turned around (weight 0: FAULT while
+    /// the link is up).
+    pub reverse: bool,
     pub span: Span,
 }
 
@@ -192,10 +201,14 @@ pub enum VrrpVersion {
     V3,
 }
 
-/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L]`.
+/// One `virtual_ipaddress` or `virtual_ipaddress_excluded` line:
+/// `ADDR[/PREFIX] [dev IF] [label L]`. Both kinds are owned alike (added
+/// on becoming master, removed on leaving, restored, announced); only
+/// advertised ones go in the adverts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualAddress {
-    /// Every address of an instance is of the same family.
+    /// Advertised addresses are all of the instance's family; excluded
+    /// ones may be of either.
     pub addr: IpAddr,
     /// 32 (IPv4) or 128 (IPv6) when the line gives none, as keepalived does.
     pub prefix_len: u8,
@@ -203,6 +216,10 @@ pub struct VirtualAddress {
     pub dev: Option<String>,
     /// `label L`: the address label (`eth0:1` style).
     pub label: Option<String>,
+    /// In `virtual_ipaddress` (true), carried in the adverts and compared
+    /// with the master's list; in `virtual_ipaddress_excluded` (false),
+    /// only owned.
+    pub advertised: bool,
     pub span: Span,
 }
 
@@ -241,6 +258,8 @@ pub struct InstanceConfig {
     pub unicast_peers: Vec<IpAddr>,
     /// Always None for VRRPv3, which has no authentication.
     pub authentication: Option<Authentication>,
+    /// Every address the instance owns, advertised or excluded, in file
+    /// order within each kind (advertised first).
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Seconds after becoming master before the second gratuitous ARP burst
     /// (0: none). Default 5.
@@ -256,12 +275,17 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
-    /// Whether the instance runs over IPv6: its addresses say so (the
-    /// parser requires at least one, all of one family).
+    /// Whether the instance runs over IPv6: its advertised addresses say
+    /// so (the parser requires at least one, all of one family).
     pub fn is_ipv6(&self) -> bool {
-        self.virtual_addresses
-            .first()
+        self.advertised_addresses()
+            .next()
             .is_some_and(|v| v.addr.is_ipv6())
+    }
+
+    /// The addresses its adverts carry: `virtual_ipaddress`.
+    pub fn advertised_addresses(&self) -> impl Iterator<Item = &VirtualAddress> {
+        self.virtual_addresses.iter().filter(|v| v.advertised)
     }
 
     /// The address adverts are sent from when the config names one.

@@ -110,6 +110,7 @@ fn resolve_tracked_scripts(
                 ));
             };
             let weight = line.weight.unwrap_or(config.scripts[index].weight);
+            let reverse = line.reverse.unwrap_or(config.scripts[index].reverse);
             // The owner's priority is fixed at 255: keepalived drops weighted
             // scripts from it with these words. Weight 0 still means FAULT.
             if instance.priority == OWNER_PRIORITY && weight != 0 {
@@ -126,6 +127,7 @@ fn resolve_tracked_scripts(
             instance.track_scripts.push(TrackedScript {
                 script: index,
                 weight,
+                reverse,
                 span: line.span,
             });
         }

@@ -22,7 +22,7 @@ struct Written {
     command: Option<Command>,
     interval_us: Option<u64>,
     timeout_us: Option<u64>,
-    weight: Option<i32>,
+    weight: Option<(i32, bool)>,
     rise: Option<u32>,
     fall: Option<u32>,
     init_fail: bool,
@@ -52,7 +52,8 @@ pub(crate) fn vrrp_script(
         interval_us,
         // Default as documented by keepalived: a run may last one interval.
         timeout_us: w.timeout_us.unwrap_or(interval_us),
-        weight: w.weight.unwrap_or(0),
+        weight: w.weight.map_or(0, |(weight, _)| weight),
+        reverse: w.weight.is_some_and(|(_, reverse)| reverse),
         rise: w.rise.unwrap_or(1),
         fall: w.fall.unwrap_or(1),
         init_fail: w.init_fail,
@@ -83,12 +84,12 @@ fn read_line(
     Ok(())
 }
 
-/// `weight N [reverse]`.
+/// `weight N [reverse]`: the weight and whether it is reversed.
 fn script_weight(
     name: &str,
     line: &Statement,
     warnings: &mut Vec<Warning>,
-) -> Result<i32, ConfigError> {
+) -> Result<(i32, bool), ConfigError> {
     let expected = format!("an integer -{MAX_SCRIPT_WEIGHT}..{MAX_SCRIPT_WEIGHT}");
     if line.block.is_some() {
         return Err(error_at(
@@ -104,35 +105,37 @@ fn script_weight(
     };
     let weight = signed_in_range(text, -MAX_SCRIPT_WEIGHT, MAX_SCRIPT_WEIGHT)
         .ok_or_else(|| expected_found(line, &expected, text))?;
-    weight_options(
+    let reverse = weight_options(
         &format!("vrrp_script {name}"),
         line,
         &line.args[1..],
         warnings,
     );
-    Ok(weight)
+    Ok((weight, reverse.unwrap_or(false)))
 }
 
-/// The words after `weight N`. keepalived's `reverse` turns the adjustment
-/// around; keepvip does not do that yet, and says so rather than let the
-/// priority move the other way than the user asked. keepalived warns about
-/// and ignores any other word; so does keepvip.
+/// The words after `weight N`: Some(true) for `reverse`, Some(false) for
+/// `noreverse` (or `no_reverse`), None when neither is given, so that a
+/// `track_script` line can inherit its script's choice (keepalived 2.2.7
+/// does: `chk weight 20` on a `weight 10 reverse` script subtracts 20).
+/// keepalived warns about and ignores any other word; so does keepvip.
 pub(crate) fn weight_options(
     owner: &str,
     line: &Statement,
     options: &[String],
     warnings: &mut Vec<Warning>,
-) {
+) -> Option<bool> {
+    let mut reverse = None;
     for option in options {
-        let message = match option.as_str() {
-            // The default, spelled out.
-            "noreverse" | "no_reverse" => continue,
-            "reverse" => format!(
-                "{owner}: 'weight ... reverse' is not supported by keepvip yet, the weight \
-                 applies unreversed"
+        match option.as_str() {
+            "reverse" => reverse = Some(true),
+            "noreverse" | "no_reverse" => reverse = Some(false),
+            other => warn_at(
+                warnings,
+                &line.span,
+                format!("{owner}: unknown weight option '{other}', ignored"),
             ),
-            other => format!("{owner}: unknown weight option '{other}', ignored"),
-        };
-        warn_at(warnings, &line.span, message);
+        }
     }
+    reverse
 }

@@ -843,20 +843,84 @@ fn vrrp_script_warnings() {
     let (config, warnings) = parse(&text);
     assert_eq!(config.scripts[0].command.argv, ["/bin/echo"]);
     assert_eq!(config.scripts[0].weight, -5);
+    assert!(config.scripts[0].reverse);
     let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
-    assert_eq!(text.len(), 4, "{text:#?}");
+    assert_eq!(text.len(), 3, "{text:#?}");
     assert!(
         text[0].starts_with("r1.conf:2: script: extra values 'a b'"),
         "{}",
         text[0]
     );
+    assert!(text[1].starts_with("r1.conf:4: init_fail: takes no value"));
+    assert!(text[2].starts_with("r1.conf:5: unknown/unsupported keyword 'no_such_thing'"));
+}
+
+#[test]
+fn vrrp_script_weight_options() {
+    let weight_of = |line: &str| {
+        let text = format!(
+            "{}{}",
+            script_block("chk", &format!(" script /bin/true\n {line}")),
+            instance_with("")
+        );
+        let (config, warnings) = parse(&text);
+        let warnings: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+        (
+            config.scripts[0].weight,
+            config.scripts[0].reverse,
+            warnings,
+        )
+    };
+    assert_eq!(weight_of("weight 10"), (10, false, vec![]));
+    assert_eq!(weight_of("weight 10 reverse"), (10, true, vec![]));
+    assert_eq!(weight_of("weight 0 reverse"), (0, true, vec![]));
+    assert_eq!(weight_of("weight -3 noreverse"), (-3, false, vec![]));
+    assert_eq!(weight_of("weight -3 no_reverse"), (-3, false, vec![]));
     assert_eq!(
-        text[1],
-        "r1.conf:3: vrrp_script chk: 'weight ... reverse' is not supported by keepvip yet, \
-         the weight applies unreversed"
+        weight_of("weight 4 backwards"),
+        (
+            4,
+            false,
+            vec!["r1.conf:3: vrrp_script chk: unknown weight option 'backwards', ignored".into()]
+        )
     );
-    assert!(text[2].starts_with("r1.conf:4: init_fail: takes no value"));
-    assert!(text[3].starts_with("r1.conf:5: unknown/unsupported keyword 'no_such_thing'"));
+}
+
+/// keepalived 2.2.7 (checked by its effective priority): a track_script
+/// line without reverse/noreverse keeps its script's, also when it gives
+/// its own weight; reverse or noreverse on the line wins.
+#[test]
+fn track_script_line_inherits_or_overrides_reverse() {
+    let scripts = format!(
+        "{}{}",
+        script_block("chk_r", " script /bin/true\n weight 10 reverse"),
+        script_block("chk_n", " script /bin/true\n weight 10")
+    );
+    let (vi, warnings) = only_instance(&format!(
+        "{scripts}{}",
+        instance_with(
+            " track_script {\n  chk_r\n }\n track_script {\n  chk_n weight 20 reverse\n }"
+        )
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let tracked: Vec<_> = vi
+        .track_scripts
+        .iter()
+        .map(|t| (t.script, t.weight, t.reverse))
+        .collect();
+    assert_eq!(tracked, [(0, 10, true), (1, 20, true)]);
+    for (line, expected) in [
+        ("chk_r weight 20", (20, true)),
+        ("chk_r weight 20 noreverse", (20, false)),
+        ("chk_n weight -5", (-5, false)),
+    ] {
+        let (vi, _) = only_instance(&format!(
+            "{scripts}{}",
+            instance_with(&format!(" track_script {{\n  {line}\n }}"))
+        ));
+        let t = &vi.track_scripts[0];
+        assert_eq!((t.weight, t.reverse), expected, "{line}");
+    }
 }
 
 #[test]
@@ -940,14 +1004,12 @@ fn track_script_line_forms() {
     let tracked: Vec<_> = vi
         .track_scripts
         .iter()
-        .map(|t| (t.script, t.weight))
+        .map(|t| (t.script, t.weight, t.reverse))
         .collect();
-    assert_eq!(tracked, [(0, -1), (1, 3)]);
-    assert_eq!(warnings.len(), 2, "{warnings:#?}");
-    assert!(warnings[0].starts_with("r1.conf:12: track_script chk_a: 'weight ... reverse'"));
+    assert_eq!(tracked, [(0, -1, true), (1, 3, false)]);
     assert_eq!(
-        warnings[1],
-        "r1.conf:14: (VI_1) duplicate track_script chk_a - ignoring"
+        warnings,
+        ["r1.conf:14: (VI_1) duplicate track_script chk_a - ignoring"]
     );
 
     let bad = |line: &str| error_of(&format!("{scripts}{}", instance_with(line)));
@@ -1015,16 +1077,16 @@ fn track_interface_values_and_errors() {
     let tracked: Vec<_> = vi
         .track_interfaces
         .iter()
-        .map(|t| (t.interface.as_str(), t.weight, t.span.line))
+        .map(|t| (t.interface.as_str(), t.weight, t.reverse, t.span.line))
         .collect();
     assert_eq!(
         tracked,
         [
-            ("eth1", 0, 5),
-            ("eth2", -10, 6),
-            ("eth3", 253, 7),
-            ("eth4", -253, 8),
-            ("eth5", 2, 11)
+            ("eth1", 0, false, 5),
+            ("eth2", -10, false, 6),
+            ("eth3", 253, false, 7),
+            ("eth4", -253, false, 8),
+            ("eth5", 2, true, 11)
         ]
     );
     assert_eq!(
@@ -1033,8 +1095,6 @@ fn track_interface_values_and_errors() {
             "r1.conf:7: (VI_1) weight for eth3 cannot be +/-254. Setting to +/-253",
             "r1.conf:8: (VI_1) weight for eth4 cannot be +/-254. Setting to +/-253",
             "r1.conf:10: (VI_1) duplicate track_interface eth1 - ignoring",
-            "r1.conf:11: track_interface eth5: 'weight ... reverse' is not supported by keepvip \
-             yet, the weight applies unreversed",
             "r1.conf:9: (VI_1) Ignoring track_interface eth0 since own interface",
         ]
     );
@@ -1200,4 +1260,100 @@ fn digest_follows_an_included_file() {
     let before = load(&main).unwrap().0.digest;
     dir.write("conf.d/vi.conf", instance_with(" priority 90"));
     assert_ne!(load(&main).unwrap().0.digest, before);
+}
+
+fn excluded_instance(vips: &str, excluded: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n virtual_ipaddress {{\n{vips}\n }}\n \
+         virtual_ipaddress_excluded {{\n{excluded}\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn virtual_ipaddress_excluded_is_owned_not_advertised_and_may_be_of_either_family() {
+    let (vi, warnings) = only_instance(&excluded_instance(
+        "  192.0.2.100/24",
+        "  2001:db8::100/64\n  198.51.100.5 dev eth1 label eth1:x\n  2001:db8::101",
+    ));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(!vi.is_ipv6());
+    assert_eq!(vi.version, VrrpVersion::V2);
+    let owned: Vec<_> = vi
+        .virtual_addresses
+        .iter()
+        .map(|v| (v.addr.to_string(), v.prefix_len, v.advertised, v.span.line))
+        .collect();
+    assert_eq!(
+        owned,
+        [
+            ("192.0.2.100".to_string(), 24, true, 5),
+            ("2001:db8::100".to_string(), 64, false, 8),
+            ("198.51.100.5".to_string(), 32, false, 9),
+            ("2001:db8::101".to_string(), 128, false, 10),
+        ]
+    );
+    assert_eq!(vi.virtual_addresses[2].dev.as_deref(), Some("eth1"));
+    assert_eq!(vi.virtual_addresses[2].label.as_deref(), Some("eth1:x"));
+    let advertised: Vec<_> = vi.advertised_addresses().map(|v| v.addr).collect();
+    assert_eq!(
+        advertised,
+        ["192.0.2.100".parse::<std::net::IpAddr>().unwrap()]
+    );
+
+    // Written before virtual_ipaddress, it still does not decide the family.
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                virtual_ipaddress_excluded {\n  192.0.2.7\n }\n virtual_ipaddress {\n  2001:db8::1\n }\n}\n";
+    let (vi, warnings) = only_instance(text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(vi.is_ipv6());
+    assert_eq!(vi.version, VrrpVersion::V3);
+}
+
+#[test]
+fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
+    let (vi, warnings) = only_instance(&excluded_instance(
+        "  192.0.2.100/24",
+        "  192.0.2.100/32\n  2001:db8::100 nodad\n  2001:db8::100",
+    ));
+    assert_eq!(vi.virtual_addresses.len(), 2);
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:9: virtual_ipaddress_excluded 2001:db8::100: option 'nodad' is not \
+             supported by keepvip yet, ignored",
+            "r1.conf:8: (VI_1) virtual_ipaddress_excluded 192.0.2.100: already a virtual \
+             address at r1.conf:5, ignored",
+            "r1.conf:10: (VI_1) virtual_ipaddress_excluded 2001:db8::100: already a virtual \
+             address at r1.conf:9, ignored",
+        ]
+    );
+    let bad = |excluded: &str| error_of(&excluded_instance("  192.0.2.100", excluded));
+    assert!(
+        bad("  192.0.2.300").starts_with("r1.conf:8: "),
+        "{}",
+        bad("  192.0.2.300")
+    );
+    assert!(
+        bad("  2001:db8::1/129")
+            .contains("r1.conf:8: 2001:db8::1/129: expected a prefix length 0..128"),
+        "{}",
+        bad("  2001:db8::1/129")
+    );
+    assert_eq!(
+        bad("  192.0.2.3 dev"),
+        "r1.conf:8: virtual_ipaddress_excluded 192.0.2.3: 'dev' needs a value"
+    );
+    assert_eq!(
+        bad("  192.0.2.3 { }"),
+        "r1.conf:8: virtual_ipaddress_excluded: '192.0.2.3' does not take a '{' block"
+    );
+    // Only excluded addresses: keepalived runs with empty adverts, keepvip
+    // asks for an advertised one.
+    let only_excluded = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                         virtual_ipaddress_excluded {\n  2001:db8::100\n }\n}\n";
+    assert_eq!(
+        error_of(only_excluded),
+        "r1.conf:1: vrrp_instance VI_1: missing 'virtual_ipaddress (at least one address: the \
+         adverts carry them, and virtual_ipaddress_excluded ones are not advertised)' (required)"
+    );
 }

@@ -20,6 +20,8 @@ pub(crate) struct ScriptRef {
     pub name: String,
     /// The line's own `weight N`, if any.
     pub weight: Option<i32>,
+    /// The line's `reverse` / `noreverse`; None: the script's own.
+    pub reverse: Option<bool>,
     pub span: Span,
 }
 
@@ -46,7 +48,7 @@ pub(crate) fn track_scripts(
     let mut refs: Vec<ScriptRef> = Vec::new();
     for line in block {
         let owner = format!("track_script {}", line.keyword);
-        let weight = line_weight(&owner, line, MAX_SCRIPT_WEIGHT, warnings)?;
+        let (weight, reverse) = line_weight(&owner, line, MAX_SCRIPT_WEIGHT, warnings)?;
         if refs.iter().any(|r| r.name == line.keyword) {
             warn_at(
                 warnings,
@@ -61,6 +63,7 @@ pub(crate) fn track_scripts(
         refs.push(ScriptRef {
             name: line.keyword.clone(),
             weight,
+            reverse,
             span: line.span.clone(),
         });
     }
@@ -77,7 +80,8 @@ pub(crate) fn track_interfaces(
     for line in block {
         let interface = interface_name(line, &line.keyword)?;
         let owner = format!("track_interface {interface}");
-        let mut weight = line_weight(&owner, line, MAX_INTERFACE_WEIGHT, warnings)?.unwrap_or(0);
+        let (weight, reverse) = line_weight(&owner, line, MAX_INTERFACE_WEIGHT, warnings)?;
+        let mut weight = weight.unwrap_or(0);
         if weight.abs() == MAX_INTERFACE_WEIGHT {
             // A weight of 254 could carry priority 1 to 255, the owner's.
             warn_at(
@@ -98,13 +102,14 @@ pub(crate) fn track_interfaces(
         tracked.push(TrackedInterface {
             interface,
             weight,
+            reverse: reverse.unwrap_or(false),
             span: line.span.clone(),
         });
     }
     Ok(tracked)
 }
 
-/// The `weight N [reverse]` after a tracked name. Any other word is warned
+/// The `weight N [reverse|noreverse]` after a tracked name. Any other word is warned
 /// about and ignored, as keepalived does; that also covers the one-line
 /// form `track_script { chk_a chk_b }`, where keepalived tracks only
 /// `chk_a`, so the warning says what to write instead.
@@ -113,7 +118,7 @@ fn line_weight(
     line: &Statement,
     max: i32,
     warnings: &mut Vec<Warning>,
-) -> Result<Option<i32>, ConfigError> {
+) -> Result<(Option<i32>, Option<bool>), ConfigError> {
     if line.block.is_some() {
         return Err(error_at(
             &line.span,
@@ -121,6 +126,7 @@ fn line_weight(
         ));
     }
     let mut weight = None;
+    let mut reverse = None;
     let mut args = line.args.iter().enumerate();
     while let Some((i, word)) = args.next() {
         if word != "weight" {
@@ -149,8 +155,8 @@ fn line_weight(
         })?;
         weight = Some(value);
         // Whatever follows the number is a weight option.
-        weight_options(owner, line, &line.args[i + 2..], warnings);
+        reverse = weight_options(owner, line, &line.args[i + 2..], warnings);
         break;
     }
-    Ok(weight)
+    Ok((weight, reverse))
 }

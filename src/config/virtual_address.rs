@@ -1,5 +1,7 @@
-//! `virtual_ipaddress { ADDR[/PREFIX] [dev IF] [label L] ... }`: one address
-//! per line, each line a statement whose keyword is the address.
+//! `virtual_ipaddress { ADDR[/PREFIX] [dev IF] [label L] ... }` and
+//! `virtual_ipaddress_excluded { ... }` (the same lines, not advertised):
+//! one address per line, each line a statement whose keyword is the
+//! address.
 
 use super::model::{VirtualAddress, Warning};
 use super::syntax::Statement;
@@ -25,27 +27,33 @@ const IGNORED_FLAGS: &[&str] = &[
     "no_track",
 ];
 
+/// The lines of a `virtual_ipaddress` block (`advertised`) or of a
+/// `virtual_ipaddress_excluded` one.
 pub(crate) fn virtual_addresses(
     block: &[Statement],
+    advertised: bool,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<VirtualAddress>, ConfigError> {
     block
         .iter()
-        .map(|line| virtual_address(line, warnings))
+        .map(|line| virtual_address(line, advertised, warnings))
         .collect()
 }
 
 fn virtual_address(
     line: &Statement,
+    advertised: bool,
     warnings: &mut Vec<Warning>,
 ) -> Result<VirtualAddress, ConfigError> {
+    let keyword = if advertised {
+        "virtual_ipaddress"
+    } else {
+        "virtual_ipaddress_excluded"
+    };
     if line.block.is_some() {
         return Err(error_at(
             &line.span,
-            format!(
-                "virtual_ipaddress: '{}' does not take a '{{' block",
-                line.keyword
-            ),
+            format!("{keyword}: '{}' does not take a '{{' block", line.keyword),
         ));
     }
     let text = line.keyword.as_str();
@@ -74,6 +82,7 @@ fn virtual_address(
         prefix_len,
         dev: None,
         label: None,
+        advertised,
         span: line.span.clone(),
     };
     let mut options = line.args.iter();
@@ -83,7 +92,7 @@ fn virtual_address(
             let value = options.next().ok_or_else(|| {
                 error_at(
                     &line.span,
-                    format!("virtual_ipaddress {text}: '{name}' needs a value"),
+                    format!("{keyword} {text}: '{name}' needs a value"),
                 )
             })?;
             match name {
@@ -93,7 +102,7 @@ fn virtual_address(
                     warnings,
                     &line.span,
                     format!(
-                        "virtual_ipaddress {text}: option '{name} {value}' is not \
+                        "{keyword} {text}: option '{name} {value}' is not \
                          supported by keepvip yet, ignored"
                     ),
                 ),
@@ -103,7 +112,7 @@ fn virtual_address(
                 warnings,
                 &line.span,
                 format!(
-                    "virtual_ipaddress {text}: option '{name}' is not supported by keepvip yet, \
+                    "{keyword} {text}: option '{name}' is not supported by keepvip yet, \
                      ignored"
                 ),
             );
@@ -111,7 +120,7 @@ fn virtual_address(
             warn_at(
                 warnings,
                 &line.span,
-                format!("virtual_ipaddress {text}: unknown option '{name}', ignored"),
+                format!("{keyword} {text}: unknown option '{name}', ignored"),
             );
         }
     }

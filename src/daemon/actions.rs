@@ -97,12 +97,14 @@ impl Daemon {
                 }
                 Action::SendGratuitousArp => {
                     let link = &self.links[instance.link];
-                    let what = if instance.config.is_ipv6() {
-                        "unsolicited neighbour advertisements"
-                    } else {
-                        "gratuitous ARPs"
-                    };
+                    // Each address as its family calls for: an IPv4
+                    // instance may own excluded IPv6 addresses.
                     for vip in &instance.config.virtual_addresses {
+                        let what = if vip.addr.is_ipv6() {
+                            "unsolicited neighbour advertisements"
+                        } else {
+                            "gratuitous ARPs"
+                        };
                         info!("({name}) Sending {what} on {} for {}", link.name, vip.addr);
                         for _ in 0..instance.config.garp_master_repeat {
                             if let Err(e) = link.announce(vip.addr) {

@@ -28,7 +28,12 @@ impl Daemon {
             let _ = writeln!(text, "  Advert interval = {} usecs", timers.advert_interval);
             let _ = writeln!(text, "  Master down timer = {} usecs", timers.master_down);
             for vip in &instance.config.virtual_addresses {
-                let _ = writeln!(text, "  Virtual address = {}/{}", vip.addr, vip.prefix_len);
+                let kind = if vip.advertised {
+                    "Virtual address"
+                } else {
+                    "Excluded virtual address"
+                };
+                let _ = writeln!(text, "  {kind} = {}/{}", vip.addr, vip.prefix_len);
             }
         }
         text
@@ -56,8 +61,14 @@ impl Daemon {
                 base_priority: i.machine.base_priority(),
                 virtual_addresses: i
                     .config
+                    .advertised_addresses()
+                    .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                    .collect(),
+                excluded_addresses: i
+                    .config
                     .virtual_addresses
                     .iter()
+                    .filter(|v| !v.advertised)
                     .map(|v| format!("{}/{}", v.addr, v.prefix_len))
                     .collect(),
                 sync_group: i.group.map(|g| self.groups[g].config.name.clone()),

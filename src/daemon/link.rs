@@ -1,6 +1,9 @@
-//! The per-interface resources: one VRRP socket pair and one announcer
-//! (gratuitous ARP for IPv4, unsolicited neighbour advertisements for
-//! IPv6) for every interface, family and source that carries an instance.
+//! The per-interface resources: one VRRP socket pair for every interface,
+//! family and source that carries an instance, and the announcers its
+//! addresses need (gratuitous ARP for IPv4, unsolicited neighbour
+//! advertisements for IPv6): the link's own family always, the other one
+//! when an instance owns an excluded address of that family (an IPv4
+//! instance carrying IPv6 addresses).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -15,14 +18,15 @@ use crate::sys::vrrp_socket::{VrrpSocket, VRRP_GROUP_V4};
 use crate::vrrp::discard::RawPacket;
 
 enum Sockets {
-    V4 {
-        vrrp: VrrpSocket,
-        arp: GratuitousArp,
-    },
-    V6 {
-        vrrp: Vrrp6Socket,
-        ndisc: NeighbourAdvert,
-    },
+    V4(VrrpSocket),
+    V6(Vrrp6Socket),
+}
+
+/// One announcer per address family, opened when needed.
+#[derive(Default)]
+struct Announcers {
+    arp: Option<GratuitousArp>,
+    ndisc: Option<NeighbourAdvert>,
 }
 
 /// What one read returned: for IPv4 the header is in the buffer, for IPv6
@@ -59,6 +63,7 @@ pub struct Link {
     /// The source of our adverts on this link.
     pub source: IpAddr,
     sockets: Sockets,
+    announcers: Announcers,
     /// The interface was deleted (and maybe re-created with a new index):
     /// these sockets are dead until reopened.
     pub stale: bool,
@@ -86,9 +91,7 @@ impl Link {
             };
             let vrrp = Vrrp6Socket::open(name, ifindex, source)
                 .map_err(|e| with_context("VRRP IPv6 socket", e))?;
-            let ndisc = NeighbourAdvert::open(name, ifindex)
-                .map_err(|e| with_context("neighbour advertisement socket", e))?;
-            (IpAddr::V6(source), Sockets::V6 { vrrp, ndisc })
+            (IpAddr::V6(source), Sockets::V6(vrrp))
         } else {
             let source = match source {
                 Some(IpAddr::V4(source)) => source,
@@ -97,26 +100,55 @@ impl Link {
             };
             let vrrp = VrrpSocket::open(name, ifindex, source)
                 .map_err(|e| with_context("VRRP socket", e))?;
-            let arp = GratuitousArp::open(ifindex).map_err(|e| with_context("ARP socket", e))?;
-            (IpAddr::V4(source), Sockets::V4 { vrrp, arp })
+            (IpAddr::V4(source), Sockets::V4(vrrp))
         };
-        Ok(Link {
+        let mut link = Link {
             key: (name.to_string(), ipv6, source_wanted),
             name: name.to_string(),
             ifindex,
             mac,
             source,
             sockets,
+            announcers: Announcers::default(),
             stale: false,
             more_to_read: false,
-        })
+        };
+        link.open_announcer(ipv6)?;
+        Ok(link)
+    }
+
+    /// Opens the announcer for IPv6 (or IPv4) addresses unless it is open.
+    pub fn open_announcer(&mut self, ipv6: bool) -> io::Result<()> {
+        let name = &self.name;
+        let with_context =
+            |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
+        let announcers = &mut self.announcers;
+        if ipv6 && announcers.ndisc.is_none() {
+            let ndisc = NeighbourAdvert::open(name, self.ifindex)
+                .map_err(|e| with_context("neighbour advertisement socket", e))?;
+            announcers.ndisc = Some(ndisc);
+        } else if !ipv6 && announcers.arp.is_none() {
+            let arp =
+                GratuitousArp::open(self.ifindex).map_err(|e| with_context("ARP socket", e))?;
+            announcers.arp = Some(arp);
+        }
+        Ok(())
+    }
+
+    /// Which announcers are open, (IPv4, IPv6): a reopened link gets the
+    /// same.
+    pub fn announces(&self) -> (bool, bool) {
+        (
+            self.announcers.arp.is_some(),
+            self.announcers.ndisc.is_some(),
+        )
     }
 
     /// The VRRP group of this link's family.
     pub fn group(&self) -> IpAddr {
         match self.sockets {
-            Sockets::V4 { .. } => VRRP_GROUP_V4.into(),
-            Sockets::V6 { .. } => VRRP_GROUP_V6.into(),
+            Sockets::V4(_) => VRRP_GROUP_V4.into(),
+            Sockets::V6(_) => VRRP_GROUP_V6.into(),
         }
     }
 
@@ -126,7 +158,7 @@ impl Link {
     pub fn send_batch(&self, messages: &[(&[u8], IpAddr)]) -> io::Result<usize> {
         let wrong = || Err(wrong_family(messages[0].1));
         match &self.sockets {
-            Sockets::V4 { vrrp, .. } => {
+            Sockets::V4(vrrp) => {
                 let v4 = |d| match d {
                     IpAddr::V4(d) => Some(d),
                     IpAddr::V6(_) => None,
@@ -136,7 +168,7 @@ impl Link {
                     (batch, n) => vrrp.send_batch(&batch[..n]),
                 }
             }
-            Sockets::V6 { vrrp, .. } => {
+            Sockets::V6(vrrp) => {
                 let v6 = |d| match d {
                     IpAddr::V6(d) => Some(d),
                     IpAddr::V4(_) => None,
@@ -152,18 +184,26 @@ impl Link {
     /// Reads one packet into `buf`; `Ok(None)` when the socket is empty.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
         match &self.sockets {
-            Sockets::V4 { vrrp, .. } => Ok(vrrp.recv(buf)?.map(Received::V4)),
-            Sockets::V6 { vrrp, .. } => Ok(vrrp.recv(buf)?.map(Received::V6)),
+            Sockets::V4(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V4)),
+            Sockets::V6(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V6)),
         }
     }
 
-    /// One gratuitous ARP or unsolicited neighbour advertisement for
-    /// `address`, which must be of this link's family.
+    /// One gratuitous ARP (IPv4) or unsolicited neighbour advertisement
+    /// (IPv6) for `address`, whichever its family calls for.
     pub fn announce(&self, address: IpAddr) -> io::Result<()> {
-        match (&self.sockets, address) {
-            (Sockets::V4 { arp, .. }, IpAddr::V4(a)) => arp.send(self.mac, a),
-            (Sockets::V6 { ndisc, .. }, IpAddr::V6(a)) => ndisc.send(self.mac, a),
-            _ => Err(wrong_family(address)),
+        match (&self.announcers, address) {
+            (Announcers { arp: Some(arp), .. }, IpAddr::V4(a)) => arp.send(self.mac, a),
+            (
+                Announcers {
+                    ndisc: Some(ndisc), ..
+                },
+                IpAddr::V6(a),
+            ) => ndisc.send(self.mac, a),
+            _ => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                format!("{address}: no announcer of its family open on this link"),
+            )),
         }
     }
 }
@@ -198,8 +238,8 @@ fn wrong_family(address: IpAddr) -> io::Error {
 impl AsRawFd for Link {
     fn as_raw_fd(&self) -> RawFd {
         match &self.sockets {
-            Sockets::V4 { vrrp, .. } => vrrp.as_raw_fd(),
-            Sockets::V6 { vrrp, .. } => vrrp.as_raw_fd(),
+            Sockets::V4(vrrp) => vrrp.as_raw_fd(),
+            Sockets::V6(vrrp) => vrrp.as_raw_fd(),
         }
     }
 }

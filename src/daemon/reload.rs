@@ -89,6 +89,27 @@ impl Daemon {
                 opened.insert(key.clone(), Link::open(&key.0, key.1, key.2)?);
             }
         }
+        // An address of the other family than its link (an excluded IPv6
+        // address on an IPv4 instance) needs that family's announcer too.
+        // Opening one on a running link changes nothing else.
+        for instance in &config.instances {
+            let key = (
+                instance.interface.clone(),
+                instance.is_ipv6(),
+                instance.source_address(),
+            );
+            let link = match opened.get_mut(&key) {
+                Some(link) => link,
+                None => self
+                    .links
+                    .iter_mut()
+                    .find(|l| l.key == key)
+                    .expect("every key is open or opened"),
+            };
+            for vip in &instance.virtual_addresses {
+                link.open_announcer(vip.addr.is_ipv6())?;
+            }
+        }
         let mut dev_ifindex: HashMap<String, u32> = HashMap::new();
         for vip in config.instances.iter().flat_map(|i| &i.virtual_addresses) {
             if let Some(dev) = &vip.dev {

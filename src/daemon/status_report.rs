@@ -24,7 +24,10 @@ pub struct InstanceStatus {
     pub vrid: u8,
     pub priority: u8,
     pub base_priority: u8,
+    /// `virtual_ipaddress`: advertised.
     pub virtual_addresses: Vec<String>,
+    /// `virtual_ipaddress_excluded`: owned alike, not advertised.
+    pub excluded_addresses: Vec<String>,
     pub sync_group: Option<String>,
 }
 
@@ -51,7 +54,7 @@ pub fn render_table(report: &StatusReport) -> String {
             i.vrid,
             priority,
             i.sync_group.as_deref().unwrap_or("-"),
-            i.virtual_addresses.join(" ")
+            addresses_column(i)
         );
     }
     let _ = writeln!(
@@ -62,6 +65,16 @@ pub fn render_table(report: &StatusReport) -> String {
     text
 }
 
+/// The advertised addresses, then the excluded ones after the word
+/// `excluded`.
+fn addresses_column(i: &InstanceStatus) -> String {
+    let mut column = i.virtual_addresses.join(" ");
+    if !i.excluded_addresses.is_empty() {
+        let _ = write!(column, " excluded {}", i.excluded_addresses.join(" "));
+    }
+    column
+}
+
 /// `{"instances":[{...}, ...],"config":{...}}`, one line.
 pub fn render_json(report: &StatusReport) -> String {
     let mut text = String::from("{\"instances\":[");
@@ -69,11 +82,10 @@ pub fn render_json(report: &StatusReport) -> String {
         if n > 0 {
             text.push(',');
         }
-        let addresses: Vec<String> = i
-            .virtual_addresses
-            .iter()
-            .map(|a| json::string(a))
-            .collect();
+        let strings = |list: &[String]| -> String {
+            let quoted: Vec<String> = list.iter().map(|a| json::string(a)).collect();
+            quoted.join(",")
+        };
         let group = i
             .sync_group
             .as_deref()
@@ -82,14 +94,16 @@ pub fn render_json(report: &StatusReport) -> String {
         let _ = write!(
             text,
             "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"priority\":{},\
-             \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}]}}",
+             \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}],\
+             \"excluded_addresses\":[{}]}}",
             json::string(&i.name),
             json::string(&i.state),
             json::string(&i.interface),
             i.vrid,
             i.priority,
             i.base_priority,
-            addresses.join(",")
+            strings(&i.virtual_addresses),
+            strings(&i.excluded_addresses)
         );
     }
     let _ = writeln!(
@@ -117,6 +131,7 @@ mod tests {
                 priority: 90,
                 base_priority: 150,
                 virtual_addresses: vec!["192.0.2.100/32".to_string()],
+                excluded_addresses: vec!["2001:db8::100/128".to_string()],
                 sync_group: None,
             }],
         }
@@ -128,7 +143,7 @@ mod tests {
             render_json(&sample()),
             "{\"instances\":[{\"name\":\"VI_\\\"1\\\"\",\"state\":\"MASTER\",\"interface\":\"eth0\",\
              \"vrid\":50,\"priority\":90,\"base_priority\":150,\"sync_group\":null,\
-             \"virtual_addresses\":[\"192.0.2.100/32\"]}],\
+             \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"]}],\
              \"config\":{\"path\":\"/etc/keepvip/keepvip.conf\",\"digest\":\"0badf00d\"}}\n"
         );
     }
@@ -139,7 +154,7 @@ mod tests {
         assert!(table.starts_with("INSTANCE"));
         assert!(table.contains("MASTER"));
         assert!(table.contains("90/150"));
-        assert!(table.contains("192.0.2.100/32"));
+        assert!(table.contains("192.0.2.100/32 excluded 2001:db8::100/128"));
         assert!(table.ends_with("config /etc/keepvip/keepvip.conf digest 0badf00d\n"));
     }
 }

@@ -14,7 +14,7 @@ use super::Daemon;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{verdict, Tracked, Verdict};
+use crate::tracking::verdict::{verdict, Tracked, Verdict, Weight};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -201,7 +201,13 @@ impl Daemon {
     /// same token; its instances' addresses follow the new ifindex.
     fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
         let (name, ipv6, source) = self.links[index].key.clone();
-        let fresh = super::link::Link::open(&name, ipv6, source)?;
+        let mut fresh = super::link::Link::open(&name, ipv6, source)?;
+        let (arp, ndisc) = self.links[index].announces();
+        for (open, ipv6) in [(arp, false), (ndisc, true)] {
+            if open {
+                fresh.open_announcer(ipv6)?;
+            }
+        }
         let registry = self.poll.registry();
         let old = &self.links[index];
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
@@ -260,15 +266,15 @@ impl Daemon {
         let instance = &self.instances[index];
         let config = &instance.config;
         let own_link = Tracked {
-            weight: 0,
+            weight: Weight::default(),
             up: self.link_up.get(&config.interface).copied().unwrap_or(true),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
-            weight: t.weight,
+            weight: Weight::new(t.weight, t.reverse),
             up: self.scripts[t.script].health.is_up(),
         });
         let interfaces = config.track_interfaces.iter().map(|t| Tracked {
-            weight: t.weight,
+            weight: Weight::new(t.weight, t.reverse),
             up: self.link_up.get(&t.interface).copied().unwrap_or(false),
         });
         let tracked: Vec<Tracked> = std::iter::once(own_link)

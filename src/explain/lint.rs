@@ -2,6 +2,7 @@
 
 use super::{at, Group, RouterConfig};
 use crate::config::{Authentication, Span};
+use crate::tracking::verdict::Effect;
 use crate::vrrp::instance::PRIORITY_OWNER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,16 +102,16 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                 ),
             )),
         }
+        // Only the advertised lists meet on the wire; excluded addresses
+        // may differ freely.
         let mut ours: Vec<_> = first
             .instance
-            .virtual_addresses
-            .iter()
+            .advertised_addresses()
             .map(|v| v.addr)
             .collect();
         let mut theirs: Vec<_> = other
             .instance
-            .virtual_addresses
-            .iter()
+            .advertised_addresses()
             .map(|v| v.addr)
             .collect();
         ours.sort_unstable();
@@ -204,20 +205,31 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
             .iter()
             .zip(&member.check_weights)
         {
-            let useless = (*weight < 0 && p >= others && p + weight > others)
-                || (*weight > 0 && p < others && p + weight < others);
-            if useless && member.instance.priority != PRIORITY_OWNER {
+            // The shift while passing and while failing; one of them is 0.
+            let (Effect::Shift(passing), Effect::Shift(failing)) =
+                (weight.effect(true), weight.effect(false))
+            else {
+                // FAULT always moves the VIP away.
+                continue;
+            };
+            let shift = passing + failing;
+            let (a, b) = (p + passing, p + failing);
+            let above = a > others && b > others;
+            let below = a < others && b < others;
+            if shift != 0 && (above || below) && member.instance.priority != PRIORITY_OWNER {
+                let reverse = if weight.reverse { " reverse" } else { "" };
                 findings.push(Finding {
                     severity: Severity::Warning,
                     router: member.router.clone(),
                     span: tracked.span.clone(),
                     message: format!(
-                        "VRID {vrid}: weight {weight} on {} cannot change the master: {p} {} {} = {} is still {} {others}",
+                        "VRID {vrid}: weight {}{reverse} on {} cannot change the master: {p} {} {} = {} is still {} {others}",
+                        weight.value,
                         member.router,
-                        if *weight < 0 { "-" } else { "+" },
-                        weight.abs(),
-                        p + weight,
-                        if *weight < 0 { "above" } else { "below" },
+                        if shift < 0 { "-" } else { "+" },
+                        shift.abs(),
+                        p + shift,
+                        if above { "above" } else { "below" },
                     ),
                 });
             }

@@ -13,6 +13,7 @@ mod story;
 use std::net::Ipv4Addr;
 
 use crate::config::{Config, InstanceConfig, Span, Warning};
+use crate::tracking::verdict::Weight;
 
 pub use lint::{Finding, Severity};
 pub use render::{render_json, render_text};
@@ -33,8 +34,9 @@ pub struct RouterConfig {
 pub struct Member {
     pub router: String,
     pub instance: InstanceConfig,
-    /// The tracked scripts' weights (0: FAULT when failing).
-    pub check_weights: Vec<i32>,
+    /// The tracked scripts' weights (0: FAULT when failing, or when
+    /// passing if reversed).
+    pub check_weights: Vec<Weight>,
     /// The address it is assumed to send from: `mcast_src_ip`, else one
     /// per router in command-line order (the real primary address is not
     /// in the config; it only matters for equal priorities).
@@ -80,7 +82,11 @@ pub fn groups(routers: &[RouterConfig]) -> Vec<Group> {
             let member = Member {
                 router: router.name.clone(),
                 instance: instance.clone(),
-                check_weights: instance.track_scripts.iter().map(|t| t.weight).collect(),
+                check_weights: instance
+                    .track_scripts
+                    .iter()
+                    .map(|t| Weight::new(t.weight, t.reverse))
+                    .collect(),
                 address: match instance.source_address() {
                     Some(std::net::IpAddr::V4(source)) => source,
                     _ => Ipv4Addr::new(192, 0, 2, 10 + (n as u8).min(200)),

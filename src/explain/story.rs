@@ -2,6 +2,7 @@
 //! machine: who holds the VIP after each step, and why.
 
 use super::{Group, Member};
+use crate::tracking::verdict::{verdict, Tracked, Verdict};
 use crate::vrrp::instance::PRIORITY_OWNER;
 use crate::vrrp::simulation::SimLan;
 use crate::vrrp::timers::{Micros, Timers, MICROS_PER_SECOND};
@@ -52,16 +53,27 @@ fn start(lan: &mut SimLan, group: &Group, order: &StartOrder) {
     match order {
         StartOrder::Together => {
             for index in 0..group.members.len() {
-                lan.start(index);
+                start_router(lan, group, index);
             }
             lan.run_for(settle(group));
         }
         StartOrder::Sequence(indexes) => {
             for index in indexes {
-                lan.start(*index);
+                start_router(lan, group, *index);
                 lan.run_for(settle(group));
             }
         }
+    }
+}
+
+/// Starts one router the way the daemon does: with its checks passing,
+/// their verdict in force from the first advert.
+fn start_router(lan: &mut SimLan, group: &Group, index: usize) {
+    let member = &group.members[index];
+    lan.start(index);
+    let (passing, _) = tracked_verdicts(member);
+    if passing != Verdict::Priority(member.instance.priority) {
+        set_verdict(lan, index, member, passing);
     }
 }
 
@@ -78,19 +90,30 @@ fn member<'g>(group: &'g Group, name: &str) -> (usize, &'g Member) {
     (index, &group.members[index])
 }
 
-/// The priority a router runs at while its checks pass, and while they all
-/// fail (None: FAULT).
-fn tracked_priorities(member: &Member) -> (u8, Option<u8>) {
-    let base = i32::from(member.instance.priority);
-    if member.instance.priority == PRIORITY_OWNER {
-        let fails = (!member.check_weights.contains(&0)).then_some(PRIORITY_OWNER);
-        return (PRIORITY_OWNER, fails);
+/// What a router's checks make of it while they all pass, and while they
+/// all fail: the daemon's own verdict.
+fn tracked_verdicts(member: &Member) -> (Verdict, Verdict) {
+    let base = member.instance.priority;
+    let all = |up: bool| {
+        let tracked = member
+            .check_weights
+            .iter()
+            .map(|&weight| Tracked { weight, up });
+        match verdict(base, tracked) {
+            // The owner's priority is fixed: only FAULT changes it.
+            Verdict::Priority(_) if base == PRIORITY_OWNER => Verdict::Priority(base),
+            v => v,
+        }
+    };
+    (all(true), all(false))
+}
+
+/// Puts a verdict on a simulated router, as the daemon does.
+fn set_verdict(lan: &mut SimLan, index: usize, member: &Member, to: Verdict) {
+    match to {
+        Verdict::Fault => lan.set_tracking(index, member.instance.priority, true),
+        Verdict::Priority(p) => lan.set_tracking(index, p, false),
     }
-    let up: i32 = member.check_weights.iter().filter(|w| **w > 0).sum();
-    let down: i32 = member.check_weights.iter().filter(|w| **w < 0).sum();
-    let clamp = |p: i32| p.clamp(1, 254) as u8;
-    let failing = (!member.check_weights.contains(&0)).then(|| clamp(base + down));
-    (clamp(base + up), failing)
 }
 
 /// Every start order with a distinct outcome: (order, master). All
@@ -154,12 +177,6 @@ pub fn run_story(group: &Group, order: &StartOrder) -> Vec<Step> {
     let mut lan = lan(group);
     let mut steps = Vec::new();
     let settle = settle(group);
-    for (index, member) in group.members.iter().enumerate() {
-        let (up, _) = tracked_priorities(member);
-        if up != member.instance.priority {
-            lan.set_tracking(index, up, false);
-        }
-    }
     start(&mut lan, group, order);
     let first = holders(&lan);
     steps.push(Step {
@@ -183,7 +200,7 @@ pub fn run_story(group: &Group, order: &StartOrder) -> Vec<Step> {
         return steps;
     }
     let master = master.clone();
-    let (m, m_member) = member(group, &master);
+    let (m, _) = member(group, &master);
 
     lan.kill(m);
     lan.run_for(settle);
@@ -194,11 +211,7 @@ pub fn run_story(group: &Group, order: &StartOrder) -> Vec<Step> {
         holders: after_death,
     });
 
-    lan.start(m);
-    let (up, _) = tracked_priorities(m_member);
-    if up != m_member.instance.priority {
-        lan.set_tracking(m, up, false);
-    }
+    start_router(&mut lan, group, m);
     lan.run_for(2 * settle);
     let after_return = holders(&lan);
     steps.push(Step {
@@ -213,16 +226,16 @@ pub fn run_story(group: &Group, order: &StartOrder) -> Vec<Step> {
     let current = current.clone();
     let (c, c_member) = member(group, &current);
     if !c_member.check_weights.is_empty() {
-        let (up, failing) = tracked_priorities(c_member);
-        lan.set_tracking(c, failing.unwrap_or(up), failing.is_none());
+        let (passing, failing) = tracked_verdicts(c_member);
+        set_verdict(&mut lan, c, c_member, failing);
         lan.run_for(settle);
         let after_failure = holders(&lan);
         steps.push(Step {
             event: format!("{current}'s check fails"),
-            why: why_check_failed(group, &after_failure, c_member, failing),
+            why: why_check_failed(group, &after_failure, c_member, failing.into()),
             holders: after_failure,
         });
-        lan.set_tracking(c, up, false);
+        set_verdict(&mut lan, c, c_member, passing);
         lan.run_for(2 * settle);
         let after_recovery = holders(&lan);
         steps.push(Step {
@@ -348,10 +361,16 @@ fn why_check_failed(group: &Group, holders: &[String], failing: &Member, to: Opt
     let name = &failing.router;
     let change = match to {
         None => format!("{name} enters FAULT (a check with weight 0)"),
-        Some(p) => format!(
-            "{name}'s priority drops from {} to {p}",
-            failing.instance.priority
-        ),
+        Some(p) => {
+            let base = failing.instance.priority;
+            let moves = match p.cmp(&base) {
+                std::cmp::Ordering::Less => "drops",
+                // A reversed weight: failing raises it.
+                std::cmp::Ordering::Greater => "rises",
+                std::cmp::Ordering::Equal => "stays",
+            };
+            format!("{name}'s priority {moves} from {base} to {p}")
+        }
     };
     match holders {
         [holder] if holder == name => match to {
@@ -377,6 +396,39 @@ fn why_check_failed(group: &Group, holders: &[String], failing: &Member, to: Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tracking::verdict::Weight;
+
+    fn member_with(priority: u8, weights: &[(i32, bool)]) -> Member {
+        let instance = crate::vrrp::test_support::instance_config(
+            crate::config::InitialState::Backup,
+            priority,
+            true,
+        );
+        Member {
+            router: "r1".to_string(),
+            instance,
+            check_weights: weights.iter().map(|&(w, r)| Weight::new(w, r)).collect(),
+            address: std::net::Ipv4Addr::new(192, 0, 2, 10),
+        }
+    }
+
+    #[test]
+    fn tracked_verdicts_follow_the_daemon() {
+        use Verdict::{Fault, Priority};
+        let verdicts = |p, w: &[(i32, bool)]| tracked_verdicts(&member_with(p, w));
+        assert_eq!(
+            verdicts(150, &[(-20, false)]),
+            (Priority(150), Priority(130))
+        );
+        assert_eq!(
+            verdicts(150, &[(-40, true)]),
+            (Priority(150), Priority(190))
+        );
+        assert_eq!(verdicts(150, &[(10, true)]), (Priority(140), Priority(150)));
+        assert_eq!(verdicts(150, &[(0, true)]), (Fault, Priority(150)));
+        assert_eq!(verdicts(150, &[(0, false)]), (Priority(150), Fault));
+        assert_eq!(verdicts(255, &[(0, false)]), (Priority(255), Fault));
+    }
 
     #[test]
     fn permutations_of_three() {

@@ -199,3 +199,89 @@ fn a_weight_too_small_to_move_the_vip_is_flagged() {
         .expect("check step");
     assert_eq!(failed.holders, ["r1"]);
 }
+
+fn router_with_check(name: &str, priority: u8, weight: &str) -> RouterConfig {
+    let text = format!(
+        "vrrp_script chk {{\n script \"/bin/true\"\n weight {weight}\n}}\n\
+         vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n priority {priority}\n \
+         track_script {{\n  chk\n }}\n authentication {{\n  auth_type PASS\n  auth_pass 1111\n }}\n \
+         virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+    );
+    let (config, warnings) = parse_str(&text, Path::new(&format!("{name}.conf"))).unwrap();
+    RouterConfig {
+        name: name.to_string(),
+        config,
+        warnings,
+    }
+}
+
+fn useless_weight(report: &Report) -> Option<String> {
+    report
+        .findings
+        .iter()
+        .find(|f| f.message.contains("cannot change the master"))
+        .map(|f| f.message.clone())
+}
+
+/// `weight 10 reverse` subtracts 10 while the check passes: on a router
+/// 30 above its peer that never moves the VIP; 5 above, it does.
+#[test]
+fn a_reversed_weight_is_linted_by_its_real_shift() {
+    let plain = |priority| router("r2", &format!(" priority {priority}"));
+    let report = explain(&[router_with_check("r1", 150, "10 reverse"), plain(120)]);
+    let message = useless_weight(&report).expect("useless reversed weight reported");
+    assert!(
+        message.contains(
+            "weight 10 reverse on r1 cannot change the master: 150 - 10 = 140 is still above 120"
+        ),
+        "{message}"
+    );
+    // The same weight unreversed on a router below its peer is useless too.
+    let report = explain(&[router_with_check("r1", 100, "10"), plain(120)]);
+    let message = useless_weight(&report).expect("useless weight reported");
+    assert!(
+        message.contains("100 + 10 = 110 is still below 120"),
+        "{message}"
+    );
+    // Reversed, a weight that crosses the peer is fine.
+    let report = explain(&[router_with_check("r1", 150, "-40 reverse"), plain(170)]);
+    assert_eq!(useless_weight(&report), None);
+}
+
+/// With `weight 60 reverse` a passing check lowers r1 from 150 to 90,
+/// below r2: r2 holds the VIP from the start.
+#[test]
+fn a_reversed_weight_lowers_the_priority_while_its_check_passes() {
+    let report = explain(&[
+        router_with_check("r1", 150, "60 reverse"),
+        router("r2", " priority 120"),
+    ]);
+    let story = &report.groups[0].story;
+    assert_eq!(story[0].holders, ["r2"], "{story:#?}");
+    assert_eq!(useless_weight(&report), None);
+}
+
+/// Excluded addresses never meet on the wire: listing them on one router
+/// only is no address-list mismatch.
+#[test]
+fn excluded_addresses_do_not_count_as_differing_vip_lists() {
+    let r1 = router(
+        "r1",
+        " priority 150\n virtual_ipaddress_excluded {\n  2001:db8::100\n }",
+    );
+    let report = explain(&[r1, router("r2", " priority 100")]);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("virtual_ipaddress differs")),
+        "{:#?}",
+        report.findings
+    );
+    let r1 = router("r1", " priority 150\n virtual_ipaddress {\n  192.0.2.4\n }");
+    let report = explain(&[r1, router("r2", " priority 100")]);
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.message.contains("virtual_ipaddress differs")));
+}

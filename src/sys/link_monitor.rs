@@ -1,7 +1,8 @@
 //! Link and address changes from the kernel: a NETLINK_ROUTE socket
-//! subscribed to RTMGRP_LINK and RTMGRP_IPV4_IFADDR, non-blocking, for the
-//! event loop to poll. Address removals let a master put back a virtual
-//! address that someone deleted.
+//! subscribed to RTMGRP_LINK and RTMGRP_IPV4_IFADDR / RTMGRP_IPV6_IFADDR,
+//! non-blocking, for the event loop to poll. Address removals let a master
+//! put back a virtual address that someone deleted, of either family (an
+//! IPv4 instance may own IPv6 excluded addresses).
 //!
 //! Each RTM_NEWLINK / RTM_DELLINK carries an `ifinfomsg` and attributes:
 //!
@@ -15,7 +16,7 @@
 //! and an interface that is re-created comes back with a new index.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::rtnetlink::{attrs, ne_u32, split_messages};
@@ -69,7 +70,8 @@ impl LinkMonitor {
         // SAFETY: sockaddr_nl is plain data; zeroed is a valid value.
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        addr.nl_groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR) as u32;
+        addr.nl_groups =
+            (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
         bind_to(&fd, &addr)?;
         Ok(LinkMonitor { fd })
     }
@@ -147,27 +149,31 @@ pub fn parse_events(datagram: &[u8]) -> io::Result<Vec<NetEvent>> {
 }
 
 fn parse_address_event(payload: &[u8], removed: bool) -> io::Result<Option<NetEvent>> {
-    if payload.len() < IFADDRMSG_LEN || i32::from(payload[0]) != libc::AF_INET {
+    if payload.len() < IFADDRMSG_LEN {
         return Ok(None);
     }
+    let family = i32::from(payload[0]);
     let prefix_len = payload[1];
     let ifindex = ne_u32(&payload[4..8]);
+    let address_of = |value: &[u8]| -> Option<IpAddr> {
+        match family {
+            libc::AF_INET => <[u8; 4]>::try_from(value).ok().map(IpAddr::from),
+            libc::AF_INET6 => <[u8; 16]>::try_from(value).ok().map(IpAddr::from),
+            _ => None,
+        }
+    };
     let (mut local, mut peer) = (None, None);
     for attr in attrs(&payload[IFADDRMSG_LEN..]) {
         let (ty, value) = attr?;
-        if value.len() == 4 {
-            let addr = Ipv4Addr::new(value[0], value[1], value[2], value[3]);
-            match ty {
-                IFA_LOCAL => local = Some(addr),
-                IFA_ADDRESS => peer = Some(addr),
-                _ => {}
-            }
+        match ty {
+            IFA_LOCAL => local = address_of(value),
+            IFA_ADDRESS => peer = address_of(value),
+            _ => {}
         }
     }
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS differs from
-    // it only on point-to-point links.
-    Ok(local.or(peer).map(|addr| {
-        let address = IpAddr::V4(addr);
+    // it only on point-to-point links (IPv6 sends IFA_ADDRESS alone).
+    Ok(local.or(peer).map(|address| {
         if removed {
             NetEvent::AddressRemoved {
                 ifindex,
@@ -183,6 +189,7 @@ fn parse_address_event(payload: &[u8], removed: bool) -> io::Result<Option<NetEv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn link_message(ty: u16, ifindex: u32, flags: u32, name: &str) -> Vec<u8> {
         let mut attr = Vec::new();
@@ -263,6 +270,30 @@ mod tests {
                 ifindex: 7,
                 address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
                 prefix_len: 24
+            }]
+        );
+    }
+
+    /// IPv6 removals carry IFA_ADDRESS alone, 16 bytes.
+    #[test]
+    fn parses_ipv6_address_removal() {
+        let address = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+        let mut body = vec![libc::AF_INET6 as u8, 64, 0, 0];
+        body.extend_from_slice(&9u32.to_ne_bytes());
+        body.extend_from_slice(&20u16.to_ne_bytes());
+        body.extend_from_slice(&IFA_ADDRESS.to_ne_bytes());
+        body.extend_from_slice(&address.octets());
+        let mut msg = Vec::new();
+        msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        msg.extend_from_slice(&libc::RTM_DELADDR.to_ne_bytes());
+        msg.extend_from_slice(&[0; 10]);
+        msg.extend_from_slice(&body);
+        assert_eq!(
+            parse_events(&msg).unwrap(),
+            vec![NetEvent::AddressRemoved {
+                ifindex: 9,
+                address: IpAddr::V6(address),
+                prefix_len: 64
             }]
         );
     }

@@ -1,10 +1,49 @@
 //! What tracked scripts and interfaces make of an instance: its effective
 //! priority, or FAULT.
 
+/// A tracked thing's `weight N [reverse]`.
+///
+/// keepalived's rules, checked against keepalived 2.2.7 (its log of the
+/// effective priority): a positive weight is in force while the thing is
+/// up, a negative one while it is down, and weight 0 means FAULT while it
+/// is down. `reverse` keeps *when* a weight is in force and turns its sign
+/// around (weight 10 reverse: -10 while up; weight -10 reverse: +10 while
+/// down), and makes weight 0 mean FAULT while the thing is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Weight {
+    pub value: i32,
+    pub reverse: bool,
+}
+
+/// What one tracked thing does to its instance right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Fault,
+    /// Added to the priority (0: no change).
+    Shift(i32),
+}
+
+impl Weight {
+    pub fn new(value: i32, reverse: bool) -> Weight {
+        Weight { value, reverse }
+    }
+
+    /// The effect while the tracked thing is `up` (or down).
+    pub fn effect(self, up: bool) -> Effect {
+        let sign = if self.reverse { -1 } else { 1 };
+        match self.value {
+            0 if up == self.reverse => Effect::Fault,
+            0 => Effect::Shift(0),
+            w if (w > 0) == up => Effect::Shift(sign * w),
+            _ => Effect::Shift(0),
+        }
+    }
+}
+
 /// One tracked thing's weight and whether it is up now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tracked {
-    pub weight: i32,
+    pub weight: Weight,
     pub up: bool,
 }
 
@@ -15,16 +54,24 @@ pub enum Verdict {
     Priority(u8),
 }
 
-/// keepalived's rules: weight 0 and down is FAULT; a positive weight adds
-/// while up; a negative weight subtracts while down.
+/// The priority a verdict leaves, None for FAULT.
+impl From<Verdict> for Option<u8> {
+    fn from(verdict: Verdict) -> Option<u8> {
+        match verdict {
+            Verdict::Fault => None,
+            Verdict::Priority(p) => Some(p),
+        }
+    }
+}
+
+/// The instance's state from everything it tracks: FAULT if any tracked
+/// thing says so, else the base priority moved by every weight in force.
 pub fn verdict(base_priority: u8, tracked: impl IntoIterator<Item = Tracked>) -> Verdict {
     let mut priority = i32::from(base_priority);
     for t in tracked {
-        match (t.weight, t.up) {
-            (0, false) => return Verdict::Fault,
-            (w, true) if w > 0 => priority += w,
-            (w, false) if w < 0 => priority += w,
-            _ => {}
+        match t.weight.effect(t.up) {
+            Effect::Fault => return Verdict::Fault,
+            Effect::Shift(by) => priority += by,
         }
     }
     Verdict::Priority(priority.clamp(1, 254) as u8)
@@ -35,7 +82,17 @@ mod tests {
     use super::*;
 
     fn t(weight: i32, up: bool) -> Tracked {
-        Tracked { weight, up }
+        Tracked {
+            weight: Weight::new(weight, false),
+            up,
+        }
+    }
+
+    fn rev(weight: i32, up: bool) -> Tracked {
+        Tracked {
+            weight: Weight::new(weight, true),
+            up,
+        }
     }
 
     #[test]
@@ -48,9 +105,27 @@ mod tests {
         assert_eq!(verdict(100, [t(-20, false), t(0, false)]), Verdict::Fault);
     }
 
+    /// The figures keepalived 2.2.7 logged ("Changing effective priority")
+    /// for each case, with base priority 100.
+    #[test]
+    fn reverse_turns_the_sign_and_keeps_the_condition() {
+        assert_eq!(verdict(100, [rev(10, true)]), Verdict::Priority(90));
+        assert_eq!(verdict(100, [rev(10, false)]), Verdict::Priority(100));
+        assert_eq!(verdict(100, [rev(-10, true)]), Verdict::Priority(100));
+        assert_eq!(verdict(100, [rev(-10, false)]), Verdict::Priority(110));
+    }
+
+    #[test]
+    fn weight_0_reverse_is_fault_while_up() {
+        assert_eq!(verdict(100, [rev(0, true)]), Verdict::Fault);
+        assert_eq!(verdict(100, [rev(0, false)]), Verdict::Priority(100));
+    }
+
     #[test]
     fn stays_within_1_and_254() {
         assert_eq!(verdict(10, [t(-60, false)]), Verdict::Priority(1));
         assert_eq!(verdict(250, [t(60, true)]), Verdict::Priority(254));
+        assert_eq!(verdict(10, [rev(60, true)]), Verdict::Priority(1));
+        assert_eq!(verdict(250, [rev(-60, false)]), Verdict::Priority(254));
     }
 }

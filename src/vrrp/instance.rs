@@ -105,6 +105,10 @@ pub struct Instance {
     preempt_delay: Micros,
     /// The source of our adverts, compared on equal priority.
     address: IpAddr,
+    /// What our adverts carry and a master's list is compared with: the
+    /// advertised addresses only. Excluded ones are added and removed
+    /// with these (the AddVirtualAddresses action covers every owned
+    /// address) but never appear on the wire.
     virtual_addresses: Rc<[IpAddr]>,
     /// When not empty, only adverts from these sources are accepted.
     unicast_peers: Vec<IpAddr>,
@@ -139,7 +143,7 @@ impl Instance {
             preempt: config.preempt,
             preempt_delay: Micros::from(config.preempt_delay_s) * MICROS_PER_SECOND,
             address: address.into(),
-            virtual_addresses: config.virtual_addresses.iter().map(|v| v.addr).collect(),
+            virtual_addresses: config.advertised_addresses().map(|v| v.addr).collect(),
             unicast_peers: config.unicast_peers.clone(),
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
@@ -161,7 +165,7 @@ impl Instance {
         self.interval_cs = config.advert_int_cs;
         self.preempt = config.preempt;
         self.preempt_delay = Micros::from(config.preempt_delay_s) * MICROS_PER_SECOND;
-        self.virtual_addresses = config.virtual_addresses.iter().map(|v| v.addr).collect();
+        self.virtual_addresses = config.advertised_addresses().map(|v| v.addr).collect();
         self.authentication = config.authentication;
         self.garp_master_delay = Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND;
         self.garp_master_refresh = Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND;

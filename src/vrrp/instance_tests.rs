@@ -612,3 +612,62 @@ fn ipv6_ties_break_on_the_higher_address() {
         .unwrap();
     assert_eq!(i.state(), State::Backup);
 }
+
+/// An instance carrying excluded addresses (here an IPv6 one on an IPv4
+/// instance, the usual reason): with a config that lists them.
+fn with_excluded() -> InstanceConfig {
+    let mut config = instance_config(Backup, 100, true);
+    let mut excluded = config.virtual_addresses[0].clone();
+    excluded.addr = "2001:db8::100".parse().unwrap();
+    excluded.prefix_len = 128;
+    excluded.advertised = false;
+    config.virtual_addresses.push(excluded);
+    config
+}
+
+#[test]
+fn excluded_addresses_are_not_advertised() {
+    let config = with_excluded();
+    assert!(
+        !config.is_ipv6(),
+        "the advertised address decides the family"
+    );
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    let down = i.poll_timeout().unwrap();
+    let mut actions = Vec::new();
+    i.handle_timeout(down, &mut actions);
+    assert_eq!(i.state(), State::Master);
+    let sent: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(advert) => Some(advert.addresses.to_vec()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [vec![VIP]]);
+    // Taking over still adds (and announces) every owned address: the
+    // daemon's AddVirtualAddresses covers the excluded ones.
+    assert!(actions.contains(&Action::AddVirtualAddresses));
+    assert!(actions.contains(&Action::SendGratuitousArp));
+}
+
+#[test]
+fn excluded_addresses_do_not_count_in_the_list_comparison() {
+    let mut i = Instance::new(&with_excluded(), ME);
+    i.start(0, &mut Vec::new());
+    // A master (keepalived or keepvip) that advertises only the VIP: the
+    // same list as ours, although we also own an excluded address.
+    let mut advert = advert_from(&i, 150);
+    advert.addresses = vec![VIP].into();
+    let accepted = i
+        .handle_advert(SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
+        .unwrap();
+    assert!(!accepted.address_list_differs);
+    // One that also lists the excluded address differs.
+    advert.addresses = vec![VIP, "2001:db8::100".parse().unwrap()].into();
+    let accepted = i
+        .handle_advert(2 * SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
+        .unwrap();
+    assert!(accepted.address_list_differs);
+}

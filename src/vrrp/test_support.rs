@@ -41,6 +41,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
             prefix_len: 32,
             dev: None,
             label: None,
+            advertised: true,
             span: span(),
         }],
         garp_master_delay_s: 5,
