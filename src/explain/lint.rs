@@ -49,7 +49,7 @@ pub fn config_warnings(routers: &[RouterConfig]) -> Vec<Finding> {
 pub fn group_findings(group: &Group) -> Vec<Finding> {
     let mut findings = Vec::new();
     let members = &group.members;
-    let vrid = group.vrid;
+    let vrid = &group.label;
     let Some(first) = members.first() else {
         return findings;
     };
@@ -59,7 +59,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
             router: first.router.clone(),
             span: at(first),
             message: format!(
-                "VRID {vrid}: only {} has it; it will always be master",
+                "{vrid}: only {} has it; it will always be master",
                 first.router
             ),
         });
@@ -76,7 +76,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
             findings.push(finding(
                 Severity::Error,
                 format!(
-                    "VRID {vrid}: advert_int {} s on {} but {} s on {}: VRRPv2 routers drop each other's adverts, so both become master (split brain)",
+                    "{vrid}: advert_int {} s on {} but {} s on {}: VRRPv2 routers drop each other's adverts, so both become master (split brain)",
                     other.instance.advert_int_cs as f64 / 100.0,
                     other.router,
                     first.instance.advert_int_cs as f64 / 100.0,
@@ -90,14 +90,14 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
             (Some(_), Some(_)) => findings.push(finding(
                 Severity::Error,
                 format!(
-                    "VRID {vrid}: auth_pass differs between {} and {}: each drops the other's adverts, so both become master (split brain)",
+                    "{vrid}: auth_pass differs between {} and {}: each drops the other's adverts, so both become master (split brain)",
                     first.router, other.router
                 ),
             )),
             _ => findings.push(finding(
                 Severity::Error,
                 format!(
-                    "VRID {vrid}: authentication on one of {} and {} only: each drops the other's adverts, so both become master (split brain)",
+                    "{vrid}: authentication on one of {} and {} only: each drops the other's adverts, so both become master (split brain)",
                     first.router, other.router
                 ),
             )),
@@ -120,7 +120,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
             findings.push(finding(
                 Severity::Warning,
                 format!(
-                    "VRID {vrid}: virtual_ipaddress differs between {} and {}: keepvip and keepalived 2.3.3 accept such adverts, but keepalived 2.2.7 drops them (two masters)",
+                    "{vrid}: virtual_ipaddress differs between {} and {}: keepvip and keepalived 2.3.3 accept such adverts, but keepalived 2.2.7 drops them (two masters)",
                     first.router, other.router
                 ),
             ));
@@ -137,7 +137,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                     router: b.router.clone(),
                     span: at(b),
                     message: format!(
-                        "VRID {vrid}: {} and {} both have priority {}: the one with the higher primary address on its interface wins",
+                        "{vrid}: {} and {} both have priority {}: the one with the higher primary address on its interface wins",
                         a.router, b.router, a.instance.priority
                     ),
                 });
@@ -172,7 +172,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                 router: member.router.clone(),
                 span: at(member),
                 message: format!(
-                    "VRID {vrid}: nopreempt on {} (priority {}) has no effect: it never returns to find a lower-priority master",
+                    "{vrid}: nopreempt on {} (priority {}) has no effect: it never returns to find a lower-priority master",
                     member.router, member.instance.priority
                 ),
             });
@@ -183,7 +183,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                 router: member.router.clone(),
                 span: at(member),
                 message: format!(
-                    "VRID {vrid}: {} has the highest priority ({}) and preempts: it takes the VIP back whenever it returns; for non-preemptive failover it needs nopreempt (and state BACKUP)",
+                    "{vrid}: {} has the highest priority ({}) and preempts: it takes the VIP back whenever it returns; for non-preemptive failover it needs nopreempt (and state BACKUP)",
                     member.router, member.instance.priority
                 ),
             });
@@ -223,7 +223,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
                     router: member.router.clone(),
                     span: tracked.span.clone(),
                     message: format!(
-                        "VRID {vrid}: weight {}{reverse} on {} cannot change the master: {p} {} {} = {} is still {} {others}",
+                        "{vrid}: weight {}{reverse} on {} cannot change the master: {p} {} {} = {} is still {} {others}",
                         weight.value,
                         member.router,
                         if shift < 0 { "-" } else { "+" },

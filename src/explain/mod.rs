@@ -43,10 +43,17 @@ pub struct Member {
     pub address: Ipv4Addr,
 }
 
-/// The instances of all routers that share a VRID: one virtual router.
+/// The instances of all routers that form one virtual router: the same
+/// VRID and address family, at most one instance per router.
 #[derive(Debug, Clone)]
 pub struct Group {
     pub vrid: u8,
+    pub ipv6: bool,
+    /// The first member's interface (others may name theirs differently).
+    pub interface: String,
+    /// How findings and the timeline name it: "VRID 50", with "(IPv6)"
+    /// and "on eth1" added where the VRID alone is ambiguous.
+    pub label: String,
     pub members: Vec<Member>,
 }
 
@@ -60,6 +67,9 @@ pub struct Report {
 #[derive(Debug, Clone)]
 pub struct GroupReport {
     pub vrid: u8,
+    pub ipv6: bool,
+    pub interface: String,
+    pub label: String,
     pub routers: Vec<String>,
     /// Distinct outcomes of starting in different orders:
     /// (order description, master).
@@ -74,7 +84,13 @@ impl Report {
     }
 }
 
-/// Groups every router's instances by VRID, in command-line order.
+/// Groups every router's instances into virtual routers, in command-line
+/// order. A VRID is per interface and family: one router may run VRID 50
+/// on eth0 and on eth1, or for IPv4 and IPv6, and those are different
+/// virtual routers. Interface names are only a hint across routers (one
+/// box's eth0 is another's ens3), so an instance joins the group of its
+/// VRID and family that has no instance of its router yet, preferring the
+/// one on an interface of the same name.
 pub fn groups(routers: &[RouterConfig]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (n, router) in routers.iter().enumerate() {
@@ -92,14 +108,46 @@ pub fn groups(routers: &[RouterConfig]) -> Vec<Group> {
                     _ => Ipv4Addr::new(192, 0, 2, 10 + (n as u8).min(200)),
                 },
             };
-            match groups.iter_mut().find(|g| g.vrid == instance.vrid) {
+            let ipv6 = instance.is_ipv6();
+            let mut open = groups.iter_mut().filter(|g| {
+                g.vrid == instance.vrid
+                    && g.ipv6 == ipv6
+                    && g.members.iter().all(|m| m.router != router.name)
+            });
+            let (mut same_name, mut first) = (None, None);
+            for group in &mut open {
+                if group.interface == instance.interface {
+                    same_name = Some(group);
+                    break;
+                }
+                first.get_or_insert(group);
+            }
+            match same_name.or(first) {
                 Some(group) => group.members.push(member),
                 None => groups.push(Group {
                     vrid: instance.vrid,
+                    ipv6,
+                    interface: instance.interface.clone(),
+                    label: String::new(),
                     members: vec![member],
                 }),
             }
         }
+    }
+    for n in 0..groups.len() {
+        let group = &groups[n];
+        let mut label = format!("VRID {}", group.vrid);
+        if group.ipv6 {
+            label.push_str(" (IPv6)");
+        }
+        let namesakes = groups
+            .iter()
+            .filter(|g| g.vrid == group.vrid && g.ipv6 == group.ipv6)
+            .count();
+        if namesakes > 1 {
+            label.push_str(&format!(" on {}", group.interface));
+        }
+        groups[n].label = label;
     }
     groups
 }
@@ -113,6 +161,9 @@ pub fn explain(routers: &[RouterConfig]) -> Report {
         findings.extend(lint::group_findings(group));
         reports.push(GroupReport {
             vrid: group.vrid,
+            ipv6: group.ipv6,
+            interface: group.interface.clone(),
+            label: group.label.clone(),
             routers: group.members.iter().map(|m| m.router.clone()).collect(),
             start_orders: story::start_order_outcomes(group),
             story: run_story(group, &StartOrder::Together),

@@ -25,7 +25,7 @@ fn holders_text(holders: &[String]) -> String {
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
     for group in &report.groups {
-        let _ = writeln!(out, "VRID {} ({})", group.vrid, group.routers.join(", "));
+        let _ = writeln!(out, "{} ({})", group.label, group.routers.join(", "));
         if group.start_orders.len() > 1 {
             let _ = writeln!(out, "  the start order matters:");
             for (order, master) in &group.start_orders {
@@ -77,8 +77,12 @@ pub fn render_json(report: &Report) -> String {
             )
         });
         format!(
-            "{{\"vrid\":{},\"routers\":{},\"start_orders\":{},\"steps\":{}}}",
+            "{{\"vrid\":{},\"family\":{},\"interface\":{},\"label\":{},\"routers\":{},\
+             \"start_orders\":{},\"steps\":{}}}",
             g.vrid,
+            json::string(if g.ipv6 { "IPv6" } else { "IPv4" }),
+            json::string(&g.interface),
+            json::string(&g.label),
             json::list(g.routers.iter().map(|r| json::string(r))),
             json::list(orders),
             json::list(steps)

@@ -285,3 +285,67 @@ fn excluded_addresses_do_not_count_as_differing_vip_lists() {
         .iter()
         .any(|f| f.message.contains("virtual_ipaddress differs")));
 }
+
+fn router_text(name: &str, text: &str) -> RouterConfig {
+    let (config, warnings) = parse_str(text, Path::new(&format!("{name}.conf"))).unwrap();
+    RouterConfig {
+        name: name.to_string(),
+        config,
+        warnings,
+    }
+}
+
+fn instance_on(name: &str, interface: &str, priority: u8, vip: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n interface {interface}\n virtual_router_id 50\n \
+         priority {priority}\n virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn one_vrid_on_two_interfaces_is_two_virtual_routers() {
+    // Each router runs VRID 50 on two LANs; the second box names its
+    // interfaces differently in one case, which must not split a pair.
+    let r1 = router_text(
+        "r1",
+        &(instance_on("A", "eth0", 150, "192.0.2.3")
+            + &instance_on("B", "eth1", 100, "198.51.100.3")),
+    );
+    let r2 = router_text(
+        "r2",
+        &(instance_on("A", "eth0", 100, "192.0.2.3")
+            + &instance_on("B", "eth1", 150, "198.51.100.3")),
+    );
+    let report = explain(&[r1, r2]);
+    let labels: Vec<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+    assert_eq!(labels, ["VRID 50 on eth0", "VRID 50 on eth1"]);
+    for group in &report.groups {
+        assert_eq!(group.routers, ["r1", "r2"], "{}", group.label);
+    }
+    // Each LAN's master is its own router's business.
+    assert_eq!(holders(&report.groups[0].story)[0], "r1");
+    assert_eq!(holders(&report.groups[1].story)[0], "r2");
+    assert!(!report.has_errors(), "{:?}", report.findings);
+
+    let renamed = router_text("r3", &instance_on("A", "ens3", 100, "192.0.2.3"));
+    let r1 = router_text("r1", &instance_on("A", "eth0", 150, "192.0.2.3"));
+    let report = explain(&[r1, renamed]);
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].label, "VRID 50");
+    assert_eq!(report.groups[0].routers, ["r1", "r3"]);
+}
+
+#[test]
+fn ipv4_and_ipv6_of_one_vrid_are_apart() {
+    let text = instance_on("V4", "eth0", 150, "192.0.2.3")
+        + &instance_on("V6", "eth0", 150, "2001:db8::3");
+    let report = explain(&[router_text("r1", &text), router_text("r2", &text)]);
+    let labels: Vec<&str> = report.groups.iter().map(|g| g.label.as_str()).collect();
+    assert_eq!(labels, ["VRID 50", "VRID 50 (IPv6)"]);
+    let json = render_json(&report);
+    assert!(
+        json.contains("\"family\":\"IPv6\",\"interface\":\"eth0\""),
+        "{json}"
+    );
+    assert!(render_text(&report).contains("VRID 50 (IPv6) (r1, r2)"));
+}
