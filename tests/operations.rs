@@ -392,3 +392,90 @@ fn an_interface_that_is_deleted_and_recreated_is_picked_up_again() {
         lan.diagnose("no reopen")
     );
 }
+
+/// An address configured with `dev OTHER` lives on OTHER and its gratuitous
+/// ARP goes out there, from OTHER's MAC, not on the instance's interface.
+#[test]
+fn an_address_on_another_interface_is_announced_there() {
+    let Some(mut lan) = Lan::new("ops-dev", 1) else {
+        return;
+    };
+    const OTHER: &str = "198.51.100.7";
+    // eth1 inside r1's namespace, its peer eth1p beside it to listen on.
+    ip_netns(
+        &lan,
+        R1,
+        &[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ],
+    );
+    ip_netns(&lan, R1, &["link", "set", "eth1", "up"]);
+    ip_netns(&lan, R1, &["link", "set", "eth1p", "up"]);
+    let link = Command::new("ip")
+        .args(["-n", lan.ns(R1), "-o", "link", "show", "eth1"])
+        .output()
+        .unwrap();
+    let link = String::from_utf8_lossy(&link.stdout).into_owned();
+    let eth1_mac = link
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect(&link)
+        .to_string();
+
+    let out = lan.dir().join("eth1p.txt");
+    let err = lan.dir().join("eth1p.err");
+    let mut tcpdump = Command::new("ip")
+        .args(["netns", "exec", lan.ns(R1), "tcpdump", "-i", "eth1p"])
+        .args(["-n", "-e", "-l", "--immediate-mode", "arp"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    lan.wait_until(
+        Duration::from_secs(20),
+        "tcpdump on eth1p listening",
+        || std::fs::read_to_string(&err).is_ok_and(|e| e.contains("listening on")),
+    );
+
+    let mark = lan.mark();
+    let text = config(1, 150, "").replace(
+        "virtual_ipaddress {\n",
+        &format!("virtual_ipaddress {{\n        {OTHER}/24 dev eth1\n"),
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let on_eth1 = || {
+        let out = Command::new("ip")
+            .args(["-n", lan.ns(R1), "-o", "addr", "show", "dev", "eth1"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{OTHER}/24"))
+    };
+    lan.wait_until(Duration::from_secs(10), "the dev address on eth1", on_eth1);
+    // `TIME MAC > ff:ff:ff:ff:ff:ff, ... Request who-has IP (...) tell IP`
+    let garp = |line: &str| {
+        line.contains(&format!("{eth1_mac} > ff:ff:ff:ff:ff:ff"))
+            && line.contains(&format!("who-has {OTHER} "))
+            && line.contains(&format!("tell {OTHER},"))
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lan.wait_until(Duration::from_secs(10), "a GARP for it on eth1", || {
+            std::fs::read_to_string(&out).is_ok_and(|t| t.lines().any(garp))
+        });
+        // The instance's own GARPs came first on eth0; none of them was
+        // for the address that lives on eth1.
+        lan.wait_garp_from(R1, VIP, mark);
+        assert!(
+            !lan.garp_seen_from(R1, OTHER, mark),
+            "{}",
+            lan.diagnose("the eth1 address was announced on eth0")
+        );
+    }));
+    // Ours to end, by its PID, whatever happened above.
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -5,6 +5,7 @@ use std::io;
 
 use log::{debug, error, info};
 
+use super::announcers::announcers_for;
 use super::Daemon;
 use crate::config::VirtualAddress;
 use crate::sys::rtnetlink::RtNetlink;
@@ -96,18 +97,35 @@ impl Daemon {
                     }
                 }
                 Action::SendGratuitousArp => {
-                    let link = &self.links[instance.link];
-                    // Each address as its family calls for: an IPv4
-                    // instance may own excluded IPv6 addresses.
-                    for vip in &instance.config.virtual_addresses {
+                    let link = &mut self.links[instance.link];
+                    // Each address as its family calls for (an IPv4
+                    // instance may own excluded IPv6 addresses), on the
+                    // interface it is on.
+                    let vips = instance
+                        .config
+                        .virtual_addresses
+                        .iter()
+                        .zip(&instance.address_ifindex);
+                    for (vip, &ifindex) in vips {
+                        let announcers =
+                            match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
+                                Ok(announcers) => announcers,
+                                Err(e) => {
+                                    error!("({name}) cannot announce {}: {e}", vip.addr);
+                                    continue;
+                                }
+                            };
                         let what = if vip.addr.is_ipv6() {
                             "unsolicited neighbour advertisements"
                         } else {
                             "gratuitous ARPs"
                         };
-                        info!("({name}) Sending {what} on {} for {}", link.name, vip.addr);
+                        info!(
+                            "({name}) Sending {what} on {} for {}",
+                            announcers.name, vip.addr
+                        );
                         for _ in 0..instance.config.garp_master_repeat {
-                            if let Err(e) = link.announce(vip.addr) {
+                            if let Err(e) = announcers.announce(vip.addr) {
                                 debug!("({name}) announcement of {} not sent: {e}", vip.addr);
                             }
                         }

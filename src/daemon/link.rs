@@ -9,9 +9,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
-use crate::sys::arp::GratuitousArp;
+use super::announcers::Announcers;
 use crate::sys::interface;
-use crate::sys::ndisc::NeighbourAdvert;
 use crate::sys::socket::SEND_BATCH;
 use crate::sys::vrrp6_socket::{Received6, Vrrp6Socket, VRRP_GROUP_V6};
 use crate::sys::vrrp_socket::{VrrpSocket, VRRP_GROUP_V4};
@@ -20,13 +19,6 @@ use crate::vrrp::discard::RawPacket;
 enum Sockets {
     V4(VrrpSocket),
     V6(Vrrp6Socket),
-}
-
-/// One announcer per address family, opened when needed.
-#[derive(Default)]
-struct Announcers {
-    arp: Option<GratuitousArp>,
-    ndisc: Option<NeighbourAdvert>,
 }
 
 /// What one read returned: for IPv4 the header is in the buffer, for IPv6
@@ -59,11 +51,11 @@ pub struct Link {
     pub key: LinkKey,
     pub name: String,
     pub ifindex: u32,
-    pub mac: [u8; 6],
     /// The source of our adverts on this link.
     pub source: IpAddr,
     sockets: Sockets,
-    announcers: Announcers,
+    /// For the addresses of its instances on this interface.
+    pub announcers: Announcers,
     /// The interface was deleted (and maybe re-created with a new index):
     /// these sockets are dead until reopened.
     pub stale: bool,
@@ -106,42 +98,14 @@ impl Link {
             key: (name.to_string(), ipv6, source_wanted),
             name: name.to_string(),
             ifindex,
-            mac,
             source,
             sockets,
-            announcers: Announcers::default(),
+            announcers: Announcers::new(name, ifindex, mac),
             stale: false,
             more_to_read: false,
         };
-        link.open_announcer(ipv6)?;
+        link.announcers.open(ipv6)?;
         Ok(link)
-    }
-
-    /// Opens the announcer for IPv6 (or IPv4) addresses unless it is open.
-    pub fn open_announcer(&mut self, ipv6: bool) -> io::Result<()> {
-        let name = &self.name;
-        let with_context =
-            |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
-        let announcers = &mut self.announcers;
-        if ipv6 && announcers.ndisc.is_none() {
-            let ndisc = NeighbourAdvert::open(name, self.ifindex)
-                .map_err(|e| with_context("neighbour advertisement socket", e))?;
-            announcers.ndisc = Some(ndisc);
-        } else if !ipv6 && announcers.arp.is_none() {
-            let arp =
-                GratuitousArp::open(self.ifindex).map_err(|e| with_context("ARP socket", e))?;
-            announcers.arp = Some(arp);
-        }
-        Ok(())
-    }
-
-    /// Which announcers are open, (IPv4, IPv6): a reopened link gets the
-    /// same.
-    pub fn announces(&self) -> (bool, bool) {
-        (
-            self.announcers.arp.is_some(),
-            self.announcers.ndisc.is_some(),
-        )
     }
 
     /// The VRRP group of this link's family.
@@ -186,24 +150,6 @@ impl Link {
         match &self.sockets {
             Sockets::V4(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V4)),
             Sockets::V6(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V6)),
-        }
-    }
-
-    /// One gratuitous ARP (IPv4) or unsolicited neighbour advertisement
-    /// (IPv6) for `address`, whichever its family calls for.
-    pub fn announce(&self, address: IpAddr) -> io::Result<()> {
-        match (&self.announcers, address) {
-            (Announcers { arp: Some(arp), .. }, IpAddr::V4(a)) => arp.send(self.mac, a),
-            (
-                Announcers {
-                    ndisc: Some(ndisc), ..
-                },
-                IpAddr::V6(a),
-            ) => ndisc.send(self.mac, a),
-            _ => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                format!("{address}: no announcer of its family open on this link"),
-            )),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod actions;
 mod advert_queue;
+mod announcers;
 mod dump;
 mod link;
 mod notify;
@@ -40,6 +41,7 @@ use crate::sys::timer::DeadlineTimer;
 use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Action, Instance};
 use advert_queue::AdvertQueue;
+use announcers::Announcers;
 use link::Link;
 use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
@@ -115,6 +117,9 @@ pub struct Daemon {
     config_path: PathBuf,
     /// The digest of the configuration running now (see `config::digest`).
     config_digest: u32,
+    /// Announcers for addresses configured on another interface than
+    /// their instance's (`dev`), opened on first use.
+    dev_announcers: Vec<Announcers>,
     /// Adverts waiting for the end of this turn's timers.
     adverts: AdvertQueue,
     /// The actions buffer of the timer path, kept between wakeups.
@@ -180,6 +185,7 @@ impl Daemon {
             config_path: options.config_path.clone(),
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
+            dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),

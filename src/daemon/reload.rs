@@ -17,6 +17,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use super::actions::add_address;
+use super::announcers::announcers_for;
 use super::link::{Link, LinkKey};
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, Daemon, RunningInstance, SyncGroup};
@@ -107,7 +108,7 @@ impl Daemon {
                     .expect("every key is open or opened"),
             };
             for vip in &instance.virtual_addresses {
-                link.open_announcer(vip.addr.is_ipv6())?;
+                link.announcers.open(vip.addr.is_ipv6())?;
             }
         }
         let mut dev_ifindex: HashMap<String, u32> = HashMap::new();
@@ -277,6 +278,14 @@ impl Daemon {
                 self.evaluate_tracking(index, now);
             }
         }
+
+        // 9. Announcers of `dev` interfaces no address is on any more.
+        let instances = &self.instances;
+        self.dev_announcers.retain(|a| {
+            instances
+                .iter()
+                .any(|i| i.address_ifindex.contains(&a.ifindex))
+        });
         Ok(())
     }
 
@@ -325,7 +334,7 @@ impl Daemon {
             );
             let _ = self.netlink.del_ip(*gone.1, gone.0.addr, gone.0.prefix_len);
         }
-        let link = &self.links[old.link];
+        let link = &mut self.links[old.link];
         for added in new_vips
             .iter()
             .filter(|n| !old_vips.iter().any(|o| same(o, n)))
@@ -335,8 +344,12 @@ impl Daemon {
                 added.0.addr, added.0.prefix_len
             );
             add_address(&mut self.netlink, name, added.0, *added.1);
-            for _ in 0..new.garp_master_repeat {
-                let _ = link.announce(added.0.addr);
+            if let Ok(announcers) =
+                announcers_for(link, &mut self.dev_announcers, added.0, *added.1)
+            {
+                for _ in 0..new.garp_master_repeat {
+                    let _ = announcers.announce(added.0.addr);
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use super::actions::add_address;
+use super::announcers::announcers_for;
 use super::Daemon;
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
@@ -202,10 +203,10 @@ impl Daemon {
     fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
         let (name, ipv6, source) = self.links[index].key.clone();
         let mut fresh = super::link::Link::open(&name, ipv6, source)?;
-        let (arp, ndisc) = self.links[index].announces();
+        let (arp, ndisc) = self.links[index].announcers.families();
         for (open, ipv6) in [(arp, false), (ndisc, true)] {
             if open {
-                fresh.open_announcer(ipv6)?;
+                fresh.announcers.open(ipv6)?;
             }
         }
         let registry = self.poll.registry();
@@ -253,9 +254,12 @@ impl Daemon {
                 );
                 self.counters.addresses_restored += 1;
                 add_address(&mut self.netlink, name, vip, ifindex);
-                let link = &self.links[instance.link];
-                for _ in 0..instance.config.garp_master_repeat.max(1) {
-                    let _ = link.announce(vip.addr);
+                let link = &mut self.links[instance.link];
+                if let Ok(announcers) = announcers_for(link, &mut self.dev_announcers, vip, ifindex)
+                {
+                    for _ in 0..instance.config.garp_master_repeat.max(1) {
+                        let _ = announcers.announce(vip.addr);
+                    }
                 }
             }
         }
