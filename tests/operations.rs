@@ -379,12 +379,19 @@ fn an_interface_that_is_deleted_and_recreated_is_picked_up_again() {
     lan.wait_sole_holder(R1, VIP, ELECTION);
     // The NIC goes away and comes back with a new index (and MAC): r2 takes
     // over meanwhile, and r1, with its sockets reopened, takes the VIP back.
+    // The mark comes first: r2's takeover can be short (r1 preempts it a
+    // master_down after its NIC is back), and r1's GARP on taking the VIP
+    // back is sent as it takes it, before the wait below can see that.
+    let mark = lan.mark();
     lan.recreate_eth0(R1);
-    lan.wait_until(ELECTION, "r2 holds the VIP while r1's NIC is gone", || {
-        lan.holds_vip(R2, VIP)
+    // r2's GARP is a lasting record of its takeover; polling its address
+    // could miss a takeover that lasted less than one poll.
+    lan.wait_until(ELECTION, "r2 took the VIP while r1's NIC was gone", || {
+        lan.garp_seen_from(R2, VIP, mark)
     });
     lan.wait_sole_holder(R1, VIP, ELECTION);
-    let mark = lan.mark();
+    // mac(R1) is the new NIC's: only a GARP sent after the re-creation
+    // counts.
     lan.wait_garp_from(R1, VIP, mark);
     assert!(
         lan.log(R1).contains("was re-created"),
