@@ -230,6 +230,22 @@ fn lock() -> File {
     f
 }
 
+/// SIGKILLs every process in namespace `ns` (by pid, as `ip netns pids`
+/// lists them): what a daemon started in its own process groups (check and
+/// notify scripts) outlives a SIGKILL of the daemon's group.
+fn kill_namespace_processes(ns: &str) {
+    if let Ok(pids) = ip(&["netns", "pids", ns]) {
+        for p in pids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Deletes namespaces named by a previous test process that died without
 /// running its Drop (e.g. it was SIGKILLed): `kvlan<pid>-...` where that
 /// pid no longer exists. Their daemons are killed by pid first.
@@ -251,16 +267,7 @@ fn reap_stale_namespaces() {
         if pid_alive(pid) {
             continue;
         }
-        if let Ok(pids) = ip(&["netns", "pids", name]) {
-            for p in pids
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-            {
-                unsafe {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
-        }
+        kill_namespace_processes(name);
         eprintln!("harness: deleting stale namespace {name}");
         let _ = ip(&["netns", "del", name]);
     }
@@ -1052,6 +1059,12 @@ impl Drop for Lan {
         if let Some(mut c) = self.capture.take() {
             killpg(c.id(), libc::SIGKILL);
             let _ = c.wait();
+        }
+        // Check and notify scripts run in process groups of their own, so
+        // a test that failed with one running (a hung check's `sleep 1000`)
+        // would leave it behind, alive in a namespace nobody can name.
+        for r in &self.routers {
+            kill_namespace_processes(&r.ns);
         }
         for ns in self
             .routers
