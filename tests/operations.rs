@@ -108,15 +108,20 @@ fn a_sync_group_moves_together() {
     const VIP2: &str = "192.0.2.101";
     let flag = lan.dir().join("check-ok");
     std::fs::write(&flag, "").unwrap();
-    let record = lan.dir().join("group.log");
-    let notify = lan.dir().join("notify.sh");
-    std::fs::write(
-        &notify,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", record.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // One notify script and record per router: r1's own sequence is then
+    // known exactly, whatever r2's lines and the timing between them.
+    let dir = lan.dir().to_path_buf();
+    let record = |router: usize| dir.join(format!("group-r{router}.log"));
+    let notify = |router: usize| dir.join(format!("notify-r{router}.sh"));
+    for router in [R1, R2] {
+        std::fs::write(
+            notify(router),
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", record(router).display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(notify(router), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let group_config = |router: usize, priority: u8, with_check: bool| {
         let check = if with_check {
             format!(
@@ -138,7 +143,7 @@ fn a_sync_group_moves_together() {
              \x20   virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
              vrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 53\n    priority {priority}\n    advert_int 1\n\
              \x20   virtual_ipaddress {{\n        {VIP2}/24\n    }}\n}}\n",
-            notify = notify.display()
+            notify = notify(router).display()
         )
     };
     lan.start(R1, Impl::Keepvip, &group_config(1, 150, true));
@@ -167,32 +172,40 @@ fn a_sync_group_moves_together() {
     lan.wait_sole_holder(R1, VIP, ELECTION);
     lan.wait_sole_holder(R1, VIP2, ELECTION);
 
-    let groups: Vec<String> = std::fs::read_to_string(&record)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("GROUP"))
-        .map(String::from)
-        .collect();
-    // r1 and r2 both write to the file; r1's own sequence is what we know
-    // exactly, and r2 only ever says BACKUP or MASTER. So look at the
-    // transitions through FAULT, which only r1 makes.
-    let fault_at = groups
-        .iter()
-        .position(|l| l == "GROUP VG_1 FAULT")
-        .unwrap_or_else(|| panic!("no group FAULT in {groups:?}"));
-    assert_eq!(
-        groups.iter().filter(|l| *l == "GROUP VG_1 FAULT").count(),
-        1,
-        "{groups:?}"
+    let groups = |router: usize| -> Vec<String> {
+        std::fs::read_to_string(record(router))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("GROUP"))
+            .map(String::from)
+            .collect()
+    };
+    let master = "GROUP VG_1 MASTER".to_string();
+    let fault = "GROUP VG_1 FAULT".to_string();
+    // The notify commands run after the transitions (and the addresses the
+    // waits above look at): wait for r1's last one, MASTER after FAULT,
+    // rather than read the record once.
+    lan.wait_until(
+        Duration::from_secs(10),
+        "r1's group notify recorded MASTER after FAULT",
+        || {
+            let r1 = groups(R1);
+            r1.iter()
+                .position(|l| *l == fault)
+                .is_some_and(|at| r1[at..].contains(&master))
+        },
     );
-    assert!(
-        groups[..fault_at].contains(&"GROUP VG_1 MASTER".to_string()),
-        "{groups:?}"
+    let r1 = groups(R1);
+    let fault_at = r1.iter().position(|l| *l == fault).unwrap();
+    assert_eq!(r1.iter().filter(|l| **l == fault).count(), 1, "r1: {r1:?}");
+    assert!(r1[..fault_at].contains(&master), "r1: {r1:?}");
+    // r2 took both VIPs as a group, and never faulted.
+    lan.wait_until(
+        Duration::from_secs(10),
+        "r2's group notify recorded MASTER",
+        || groups(R2).contains(&master),
     );
-    assert!(
-        groups[fault_at..].contains(&"GROUP VG_1 MASTER".to_string()),
-        "{groups:?}"
-    );
+    assert!(!groups(R2).contains(&fault), "r2: {:?}", groups(R2));
 }
 
 #[test]
@@ -379,12 +392,19 @@ fn an_interface_that_is_deleted_and_recreated_is_picked_up_again() {
     lan.wait_sole_holder(R1, VIP, ELECTION);
     // The NIC goes away and comes back with a new index (and MAC): r2 takes
     // over meanwhile, and r1, with its sockets reopened, takes the VIP back.
+    // The mark comes first: r2's takeover can be short (r1 preempts it a
+    // master_down after its NIC is back), and r1's GARP on taking the VIP
+    // back is sent as it takes it, before the wait below can see that.
+    let mark = lan.mark();
     lan.recreate_eth0(R1);
-    lan.wait_until(ELECTION, "r2 holds the VIP while r1's NIC is gone", || {
-        lan.holds_vip(R2, VIP)
+    // r2's GARP is a lasting record of its takeover; polling its address
+    // could miss a takeover that lasted less than one poll.
+    lan.wait_until(ELECTION, "r2 took the VIP while r1's NIC was gone", || {
+        lan.garp_seen_from(R2, VIP, mark)
     });
     lan.wait_sole_holder(R1, VIP, ELECTION);
-    let mark = lan.mark();
+    // mac(R1) is the new NIC's: only a GARP sent after the re-creation
+    // counts.
     lan.wait_garp_from(R1, VIP, mark);
     assert!(
         lan.log(R1).contains("was re-created"),

@@ -94,6 +94,8 @@ pub struct Lan {
     /// Start daemons with `-D` (debug log lines); on by default, the bench
     /// turns it off so that logging does not weigh on what it measures.
     debug_log: bool,
+    /// Numbers the files of `verbose_capture`.
+    verbose_captures: std::sync::atomic::AtomicU32,
     /// Held for the Lan's whole life (fields drop after `Drop::drop`), so
     /// namespace tests run one at a time and do not overload the machine.
     _lock: File,
@@ -228,6 +230,22 @@ fn lock() -> File {
     f
 }
 
+/// SIGKILLs every process in namespace `ns` (by pid, as `ip netns pids`
+/// lists them): what a daemon started in its own process groups (check and
+/// notify scripts) outlives a SIGKILL of the daemon's group.
+fn kill_namespace_processes(ns: &str) {
+    if let Ok(pids) = ip(&["netns", "pids", ns]) {
+        for p in pids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Deletes namespaces named by a previous test process that died without
 /// running its Drop (e.g. it was SIGKILLed): `kvlan<pid>-...` where that
 /// pid no longer exists. Their daemons are killed by pid first.
@@ -249,16 +267,7 @@ fn reap_stale_namespaces() {
         if pid_alive(pid) {
             continue;
         }
-        if let Ok(pids) = ip(&["netns", "pids", name]) {
-            for p in pids
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-            {
-                unsafe {
-                    libc::kill(p, libc::SIGKILL);
-                }
-            }
-        }
+        kill_namespace_processes(name);
         eprintln!("harness: deleting stale namespace {name}");
         let _ = ip(&["netns", "del", name]);
     }
@@ -301,6 +310,7 @@ impl Lan {
             routers: Vec::new(),
             capture: None,
             debug_log: true,
+            verbose_captures: std::sync::atomic::AtomicU32::new(0),
             _lock: lock,
         };
 
@@ -842,15 +852,22 @@ impl Lan {
     }
 
     /// Runs a verbose tcpdump (`-vv`, which verifies VRRP checksums) on
-    /// the bridge for `duration` and returns what it printed: VRRP of both
-    /// families.
+    /// the bridge for `duration` from the moment it listens, and returns
+    /// what it printed: VRRP of both families. The clock starts only once
+    /// tcpdump says "listening on": its start-up (exec, pcap activation)
+    /// can take a second or more on a loaded machine, and a window that
+    /// included it could hold no advert at all.
     pub fn verbose_capture(&self, duration: Duration) -> String {
         let sw = self.switch_ns.clone().unwrap();
-        let secs = format!("{}", duration.as_secs_f64());
-        // `timeout` ends tcpdump (status 124): what it printed is the
-        // result either way.
-        let out = Command::new("ip")
-            .args(["netns", "exec", &sw, "timeout", &secs])
+        let n = 1 + self
+            .verbose_captures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let outpath = self.dir.join(format!("verbose-{n}.txt"));
+        let errpath = self.dir.join(format!("verbose-{n}.err"));
+        let out = File::create(&outpath).expect("harness: create verbose capture");
+        let err = File::create(&errpath).expect("harness: create verbose capture err");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &sw])
             .args([
                 "tcpdump",
                 "-i",
@@ -862,9 +879,38 @@ impl Lan {
             ])
             .arg("ip proto 112 or ip6 proto 112")
             .stdin(Stdio::null())
-            .output()
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
             .unwrap_or_else(|e| panic!("harness: tcpdump -vv: {e}"));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let t0 = Instant::now();
+        loop {
+            if fs::read_to_string(&errpath)
+                .unwrap_or_default()
+                .contains("listening on")
+            {
+                break;
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("harness: tcpdump -vv exited ({st}): {}", tail(&errpath, 10));
+            }
+            if t0.elapsed() > Duration::from_secs(10) {
+                killpg(child.id(), libc::SIGKILL);
+                let _ = child.wait();
+                panic!(
+                    "harness: tcpdump -vv did not start listening: {}",
+                    tail(&errpath, 10)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(duration);
+        // -l: every packet's lines were written as it was printed, so
+        // ending it loses nothing that was printed.
+        killpg(child.id(), libc::SIGTERM);
+        let _ = child.wait();
+        fs::read_to_string(&outpath).unwrap_or_default()
     }
 
     /// Waits (for tcpdump to catch up) until a GARP for `vip` from `router`
@@ -1013,6 +1059,12 @@ impl Drop for Lan {
         if let Some(mut c) = self.capture.take() {
             killpg(c.id(), libc::SIGKILL);
             let _ = c.wait();
+        }
+        // Check and notify scripts run in process groups of their own, so
+        // a test that failed with one running (a hung check's `sleep 1000`)
+        // would leave it behind, alive in a namespace nobody can name.
+        for r in &self.routers {
+            kill_namespace_processes(&r.ns);
         }
         for ns in self
             .routers
