@@ -107,7 +107,13 @@ impl Daemon {
                     .find(|l| l.key == key)
                     .expect("every key is open or opened"),
             };
-            for vip in &instance.virtual_addresses {
+            // (An address on another interface is announced there, by
+            // announcers opened when first needed.)
+            let on_link = instance
+                .virtual_addresses
+                .iter()
+                .filter(|v| v.dev.as_ref().is_none_or(|dev| *dev == instance.interface));
+            for vip in on_link {
                 link.announcers.open(vip.addr.is_ipv6())?;
             }
         }
