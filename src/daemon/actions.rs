@@ -60,9 +60,11 @@ impl Daemon {
                             source: link.source,
                             destination,
                         };
-                        self.adverts.push(index, instance.link, destination, |buf| {
-                            advert.emit(buf, &ends)
-                        });
+                        let len = advert.wire_len(&ends);
+                        self.adverts
+                            .push(index, instance.link, destination, len, |buf| {
+                                advert.emit(buf, &ends)
+                            });
                     }
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;

@@ -13,7 +13,6 @@ use log::debug;
 
 use super::Daemon;
 use crate::sys::socket::SEND_BATCH;
-use crate::vrrp::advert::MAX_ADVERT_LEN;
 
 #[derive(Default)]
 pub(super) struct AdvertQueue {
@@ -32,19 +31,20 @@ struct Queued {
 }
 
 impl AdvertQueue {
-    /// Queues one advert, which `encode` writes into the buffer it is given
-    /// (MAX_ADVERT_LEN bytes) and whose length it returns.
+    /// Queues one advert of `len` bytes, which `encode` writes into the
+    /// buffer it is given and whose length it returns.
     pub(super) fn push(
         &mut self,
         instance: usize,
         link: usize,
         destination: IpAddr,
+        len: usize,
         encode: impl FnOnce(&mut [u8]) -> usize,
     ) {
         let start = self.bytes.len();
-        self.bytes.resize(start + MAX_ADVERT_LEN, 0);
-        let len = encode(&mut self.bytes[start..]);
-        self.bytes.truncate(start + len);
+        self.bytes.resize(start + len, 0);
+        let written = encode(&mut self.bytes[start..]);
+        debug_assert_eq!(written, len, "the advert's wire_len and emit disagree");
         self.queued.push(Queued {
             instance,
             link,
