@@ -250,6 +250,16 @@ mod tests {
         }
     }
 
+    /// An RTM_DELADDR message around `body` (ifaddrmsg and attributes).
+    fn deladdr(body: &[u8]) -> Vec<u8> {
+        let mut msg = Vec::new();
+        msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        msg.extend_from_slice(&libc::RTM_DELADDR.to_ne_bytes());
+        msg.extend_from_slice(&[0; 10]);
+        msg.extend_from_slice(body);
+        msg
+    }
+
     #[test]
     fn parses_address_removal() {
         let mut body = vec![libc::AF_INET as u8, 24, 0, 0];
@@ -259,13 +269,8 @@ mod tests {
             body.extend_from_slice(&ty.to_ne_bytes());
             body.extend_from_slice(&[192, 0, 2, 100]);
         }
-        let mut msg = Vec::new();
-        msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
-        msg.extend_from_slice(&libc::RTM_DELADDR.to_ne_bytes());
-        msg.extend_from_slice(&[0; 10]);
-        msg.extend_from_slice(&body);
         assert_eq!(
-            parse_events(&msg).unwrap(),
+            parse_events(&deladdr(&body)).unwrap(),
             vec![NetEvent::AddressRemoved {
                 ifindex: 7,
                 address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
@@ -283,13 +288,8 @@ mod tests {
         body.extend_from_slice(&20u16.to_ne_bytes());
         body.extend_from_slice(&IFA_ADDRESS.to_ne_bytes());
         body.extend_from_slice(&address.octets());
-        let mut msg = Vec::new();
-        msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
-        msg.extend_from_slice(&libc::RTM_DELADDR.to_ne_bytes());
-        msg.extend_from_slice(&[0; 10]);
-        msg.extend_from_slice(&body);
         assert_eq!(
-            parse_events(&msg).unwrap(),
+            parse_events(&deladdr(&body)).unwrap(),
             vec![NetEvent::AddressRemoved {
                 ifindex: 9,
                 address: IpAddr::V6(address),
