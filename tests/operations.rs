@@ -10,7 +10,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Impl, Lan, ELECTION};
+use common::{Impl, Lan, Tcpdump, ELECTION};
 
 const VIP: &str = "192.0.2.100";
 const R1: usize = 1;
@@ -445,18 +445,9 @@ fn an_address_on_another_interface_is_announced_there() {
 
     let out = lan.dir().join("eth1p.txt");
     let err = lan.dir().join("eth1p.err");
-    let mut tcpdump = Command::new("ip")
-        .args(["netns", "exec", lan.ns(R1), "tcpdump", "-i", "eth1p"])
-        .args(["-n", "-e", "-l", "--immediate-mode", "arp"])
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    lan.wait_until(
-        Duration::from_secs(20),
-        "tcpdump on eth1p listening",
-        || std::fs::read_to_string(&err).is_ok_and(|e| e.contains("listening on")),
-    );
+    let args = ["-i", "eth1p", "-n", "-e", "-l", "--immediate-mode", "arp"];
+    // Ended by its drop, whatever happens below.
+    let _tcpdump = Tcpdump::start(lan.ns(R1), &args, &out, &err);
 
     let mark = lan.mark();
     let text = config(1, 150, "").replace(
@@ -479,23 +470,15 @@ fn an_address_on_another_interface_is_announced_there() {
             && line.contains(&format!("who-has {OTHER} "))
             && line.contains(&format!("tell {OTHER},"))
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        lan.wait_until(Duration::from_secs(10), "a GARP for it on eth1", || {
-            std::fs::read_to_string(&out).is_ok_and(|t| t.lines().any(garp))
-        });
-        // The instance's own GARPs came first on eth0; none of them was
-        // for the address that lives on eth1.
-        lan.wait_garp_from(R1, VIP, mark);
-        assert!(
-            !lan.garp_seen_from(R1, OTHER, mark),
-            "{}",
-            lan.diagnose("the eth1 address was announced on eth0")
-        );
-    }));
-    // Ours to end, by its PID, whatever happened above.
-    let _ = tcpdump.kill();
-    let _ = tcpdump.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    lan.wait_until(Duration::from_secs(10), "a GARP for it on eth1", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.lines().any(garp))
+    });
+    // The instance's own GARPs came first on eth0; none of them was
+    // for the address that lives on eth1.
+    lan.wait_garp_from(R1, VIP, mark);
+    assert!(
+        !lan.garp_seen_from(R1, OTHER, mark),
+        "{}",
+        lan.diagnose("the eth1 address was announced on eth0")
+    );
 }

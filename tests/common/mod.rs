@@ -89,7 +89,7 @@ pub struct Lan {
     dir: PathBuf,
     switch_ns: Option<String>,
     routers: Vec<Router>,
-    capture: Option<Child>,
+    capture: Option<Tcpdump>,
     capture_file: PathBuf,
     /// Start daemons with `-D` (debug log lines); on by default, the bench
     /// turns it off so that logging does not weigh on what it measures.
@@ -211,6 +211,63 @@ fn killpg(pgid: u32, sig: libc::c_int) {
     // forked VRRP child too. ESRCH (already gone) is fine.
     unsafe {
         libc::kill(-(pgid as libc::pid_t), sig);
+    }
+}
+
+/// A tcpdump in namespace `ns`, in its own process group, started and
+/// listening: `start` returns only once tcpdump says "listening on", so
+/// nothing sent afterwards can be missing from what it prints (start-up
+/// takes a second or more on a loaded machine). Dropping it ends the group.
+pub struct Tcpdump {
+    child: Child,
+}
+
+impl Tcpdump {
+    /// `tcpdump ARGS` in `ns`, printing to `out`, its messages to `err`.
+    pub fn start(ns: &str, args: &[&str], out: &Path, err: &Path) -> Tcpdump {
+        let stdout = File::create(out).expect("harness: create tcpdump output");
+        let stderr = File::create(err).expect("harness: create tcpdump messages");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "tcpdump"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("harness: spawn tcpdump {args:?}: {e}"));
+        let mut tcpdump = Tcpdump { child };
+        let t0 = Instant::now();
+        while !fs::read_to_string(err)
+            .unwrap_or_default()
+            .contains("listening on")
+        {
+            if let Some(st) = tcpdump.child.try_wait().unwrap() {
+                panic!("harness: tcpdump {args:?} exited ({st}): {}", tail(err, 10));
+            }
+            if t0.elapsed() > Duration::from_secs(10) {
+                panic!(
+                    "harness: tcpdump {args:?} did not start listening: {}",
+                    tail(err, 10)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tcpdump
+    }
+
+    /// Ends it gently: with -l every line it printed is already written.
+    pub fn stop(mut self) {
+        killpg(self.child.id(), libc::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tcpdump {
+    fn drop(&mut self) {
+        // After `stop` this finds the group gone (ESRCH), which is fine.
+        killpg(self.child.id(), libc::SIGKILL);
+        let _ = self.child.wait();
     }
 }
 
@@ -352,48 +409,27 @@ impl Lan {
 
     fn start_capture(&mut self, filter: &str) {
         let sw = self.switch_ns.clone().unwrap();
-        let out = File::create(&self.capture_file).expect("harness: create capture file");
-        let errpath = self.dir.join("capture.err");
-        let err = File::create(&errpath).expect("harness: create capture.err");
         // -l: line-buffered so the file is current; --immediate-mode: no
         // kernel-side batching, which would delay packets by up to a second.
         // -B: in immediate mode libpcap's ring holds buffer / 64 KiB frames,
         // only 32 with the default 2 MiB, so a burst of 100 adverts (100
         // instances falling due together) lost 68 of them in the capture.
-        let child = Command::new("ip")
-            .args([
-                "netns", "exec", &sw, "tcpdump", "-i", "br0", "-B", "32768", "-l", "-n", "-e",
-                "-tt",
-            ])
-            .args(["--immediate-mode", filter])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .expect("harness: spawn tcpdump");
-        self.capture = Some(child);
-        // Routers must not start before tcpdump listens, or the first
-        // election's adverts and GARPs would be missing from the capture.
-        let t0 = Instant::now();
-        loop {
-            if fs::read_to_string(&errpath)
-                .unwrap_or_default()
-                .contains("listening on")
-            {
-                return;
-            }
-            if let Some(st) = self.capture.as_mut().unwrap().try_wait().unwrap() {
-                panic!("harness: tcpdump exited ({st}): {}", tail(&errpath, 10));
-            }
-            if t0.elapsed() > Duration::from_secs(10) {
-                panic!(
-                    "harness: tcpdump did not start listening: {}",
-                    tail(&errpath, 10)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Routers start only after it listens, or the first election's
+        // adverts and GARPs would be missing from the capture.
+        let args = [
+            "-i",
+            "br0",
+            "-B",
+            "32768",
+            "-l",
+            "-n",
+            "-e",
+            "-tt",
+            "--immediate-mode",
+            filter,
+        ];
+        let err = self.dir.join("capture.err");
+        self.capture = Some(Tcpdump::start(&sw, &args, &self.capture_file, &err));
     }
 
     fn r(&self, router: usize) -> &Router {
@@ -864,52 +900,18 @@ impl Lan {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outpath = self.dir.join(format!("verbose-{n}.txt"));
         let errpath = self.dir.join(format!("verbose-{n}.err"));
-        let out = File::create(&outpath).expect("harness: create verbose capture");
-        let err = File::create(&errpath).expect("harness: create verbose capture err");
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &sw])
-            .args([
-                "tcpdump",
-                "-i",
-                "br0",
-                "-n",
-                "-vv",
-                "-l",
-                "--immediate-mode",
-            ])
-            .arg("ip proto 112 or ip6 proto 112")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("harness: tcpdump -vv: {e}"));
-        let t0 = Instant::now();
-        loop {
-            if fs::read_to_string(&errpath)
-                .unwrap_or_default()
-                .contains("listening on")
-            {
-                break;
-            }
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!("harness: tcpdump -vv exited ({st}): {}", tail(&errpath, 10));
-            }
-            if t0.elapsed() > Duration::from_secs(10) {
-                killpg(child.id(), libc::SIGKILL);
-                let _ = child.wait();
-                panic!(
-                    "harness: tcpdump -vv did not start listening: {}",
-                    tail(&errpath, 10)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let args = [
+            "-i",
+            "br0",
+            "-n",
+            "-vv",
+            "-l",
+            "--immediate-mode",
+            "ip proto 112 or ip6 proto 112",
+        ];
+        let tcpdump = Tcpdump::start(&sw, &args, &outpath, &errpath);
         std::thread::sleep(duration);
-        // -l: every packet's lines were written as it was printed, so
-        // ending it loses nothing that was printed.
-        killpg(child.id(), libc::SIGTERM);
-        let _ = child.wait();
+        tcpdump.stop();
         fs::read_to_string(&outpath).unwrap_or_default()
     }
 
@@ -1056,10 +1058,8 @@ impl Drop for Lan {
                 let _ = c.wait();
             }
         }
-        if let Some(mut c) = self.capture.take() {
-            killpg(c.id(), libc::SIGKILL);
-            let _ = c.wait();
-        }
+        // Its own drop ends it.
+        self.capture = None;
         // Check and notify scripts run in process groups of their own, so
         // a test that failed with one running (a hung check's `sleep 1000`)
         // would leave it behind, alive in a namespace nobody can name.
