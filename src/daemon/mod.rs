@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use log::{info, warn};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::Signal;
 
 use crate::config::{Command, Config, InstanceConfig, SyncGroupConfig};
@@ -138,24 +138,12 @@ impl Daemon {
     pub fn new(config: &Config, options: &Options) -> io::Result<Daemon> {
         let poll = Poll::new()?;
         let signals = Signals::new()?;
-        poll.registry().register(
-            &mut SourceFd(&signals.as_raw_fd()),
-            SIGNALS,
-            Interest::READABLE,
-        )?;
+        watch(poll.registry(), &signals, SIGNALS)?;
         let timer = DeadlineTimer::new()?;
-        poll.registry().register(
-            &mut SourceFd(&timer.as_raw_fd()),
-            DEADLINE,
-            Interest::READABLE,
-        )?;
+        watch(poll.registry(), &timer, DEADLINE)?;
         let netlink = RtNetlink::open()?;
         let link_monitor = LinkMonitor::open()?;
-        poll.registry().register(
-            &mut SourceFd(&link_monitor.as_raw_fd()),
-            LINK_EVENTS,
-            Interest::READABLE,
-        )?;
+        watch(poll.registry(), &link_monitor, LINK_EVENTS)?;
         // A daemon without its status socket still fails over: warn only.
         let status = options.status_socket.as_deref().and_then(|path| {
             StatusSocket::bind(path, poll.registry(), STATUS_LISTENER)
@@ -315,6 +303,15 @@ impl Daemon {
         }
         self.finish_children();
     }
+}
+
+/// Registers a descriptor of ours for reading under `token`.
+pub(super) fn watch(registry: &Registry, source: &impl AsRawFd, token: Token) -> io::Result<()> {
+    registry.register(
+        &mut SourceFd(&source.as_raw_fd()),
+        token,
+        Interest::READABLE,
+    )
 }
 
 /// A virtual address found on the interface at start belongs to an earlier

@@ -14,13 +14,13 @@ use std::os::fd::AsRawFd;
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
-use mio::{Interest, Token};
+use mio::Token;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
 use super::link::{Link, LinkKey};
 use super::scripts::{unrunnable_commands, ScriptRuntime};
-use super::{remove_stale_addresses, Daemon, RunningInstance, SyncGroup};
+use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
 use crate::config::{Config, InstanceConfig, Span};
 use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Instance, State};
@@ -160,11 +160,7 @@ impl Daemon {
                 Some(pos) => old_links.swap_remove(pos),
                 None => opened.remove(key).expect("opened above"),
             };
-            self.poll.registry().register(
-                &mut SourceFd(&link.as_raw_fd()),
-                Token(index),
-                Interest::READABLE,
-            )?;
+            watch(self.poll.registry(), &link, Token(index))?;
             self.links.push(link);
         }
         // Whatever is left in old_links closes here.

@@ -7,11 +7,11 @@ use std::os::fd::AsRawFd;
 
 use log::{info, warn};
 use mio::unix::SourceFd;
-use mio::{Interest, Token};
+use mio::Token;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
-use super::Daemon;
+use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
@@ -212,11 +212,7 @@ impl Daemon {
         let registry = self.poll.registry();
         let old = &self.links[index];
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
-        registry.register(
-            &mut SourceFd(&fresh.as_raw_fd()),
-            Token(index),
-            Interest::READABLE,
-        )?;
+        watch(registry, &fresh, Token(index))?;
         let (old_ifindex, new_ifindex) = (old.ifindex, fresh.ifindex);
         info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
         self.links[index] = fresh;
