@@ -81,7 +81,8 @@ pub enum LogKey {
 }
 
 impl LogKey {
-    const COUNT: usize = Discard::ALL.len() + 2;
+    /// One slot per discard reason and per other key (three of them).
+    const COUNT: usize = Discard::ALL.len() + 3;
 
     fn index(self) -> usize {
         match self {
@@ -149,6 +150,19 @@ mod tests {
         );
         assert_eq!(limiter.allow(LogKey::AddressListMismatch, 5), Some(0));
         assert_eq!(limiter.allow(ttl, 10 * MICROS_PER_SECOND), Some(999));
+    }
+
+    #[test]
+    fn every_key_has_a_slot_of_its_own() {
+        let mut limiter = LogLimiter::default();
+        let keys = Discard::ALL.map(LogKey::Discard).into_iter().chain([
+            LogKey::AddressListMismatch,
+            LogKey::PriorityZero,
+            LogKey::IntervalMismatch,
+        ]);
+        for key in keys {
+            assert_eq!(limiter.allow(key, 0), Some(0), "{key:?} shares a slot");
+        }
     }
 
     #[test]
