@@ -7,7 +7,7 @@ use log::{info, warn};
 
 use super::stats::LogKey;
 use super::{Daemon, READ_BATCH, RECV_BUFFER};
-use crate::vrrp::discard::{decode_packet, Discard, RawPacket};
+use crate::vrrp::discard::{check_destination, decode_packet, Discard, RawPacket};
 use crate::vrrp::instance::PRIORITY_STOPPING;
 use crate::vrrp::timers::Micros;
 
@@ -45,6 +45,11 @@ impl Daemon {
         else {
             return self.discard(Discard::UnknownVrid, Some(received.source), now);
         };
+        if let Err(reason) =
+            check_destination(&received, self.instances[index].machine.has_unicast_peers())
+        {
+            return self.discard(reason, Some(received.source), now);
+        }
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         match instance

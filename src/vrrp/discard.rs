@@ -34,11 +34,14 @@ pub enum Discard {
     OwnAdvert,
     /// The instance has unicast peers and the source is none of them.
     UnknownPeer,
+    /// The instance has no unicast peers and the advert was not sent to
+    /// the group: it may come from anywhere that routes to us.
+    NotToGroup,
 }
 
 impl Discard {
     /// Every reason, for the statistics table.
-    pub const ALL: [Discard; 15] = [
+    pub const ALL: [Discard; 16] = [
         Discard::MalformedIp,
         Discard::NotVrrp,
         Discard::BadTtl,
@@ -54,6 +57,7 @@ impl Discard {
         Discard::IntervalMismatch,
         Discard::OwnAdvert,
         Discard::UnknownPeer,
+        Discard::NotToGroup,
     ];
 
     /// A stable name for logs and statistics files.
@@ -74,6 +78,7 @@ impl Discard {
             Discard::IntervalMismatch => "interval_mismatch",
             Discard::OwnAdvert => "own_advert",
             Discard::UnknownPeer => "unknown_peer",
+            Discard::NotToGroup => "not_to_group",
         }
     }
 
@@ -174,6 +179,24 @@ pub fn decode_packet(packet: RawPacket<'_>) -> Result<ReceivedAdvert, Discard> {
     })
 }
 
+/// The delivery check that depends on the instance: one without unicast
+/// peers takes only adverts sent to the group, whose TTL (hop limit) 255
+/// [`decode_packet`] has checked, so that only a router on the link can move
+/// it (RFC 3768 and RFC 5798 section 7.1). keepalived 2.2.7 ignores the
+/// others too, whatever their TTL. An instance with unicast peers accepts
+/// any TTL from a listed peer, as keepalived does by default (its own IPv6
+/// unicast adverts leave with hop limit 64).
+pub fn check_destination(
+    received: &ReceivedAdvert,
+    has_unicast_peers: bool,
+) -> Result<(), Discard> {
+    if has_unicast_peers || received.destination.is_multicast() {
+        Ok(())
+    } else {
+        Err(Discard::NotToGroup)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +278,26 @@ mod tests {
         // ours to check, the VRRPv2 checksum does not cover it.
         packet[16..20].copy_from_slice(&[192, 0, 2, 12]);
         assert!(decode_packet(RawPacket::Ipv4(&packet)).is_ok());
+    }
+
+    #[test]
+    fn a_multicast_instance_takes_only_adverts_sent_to_the_group() {
+        let mut packet = KEEPALIVED_PACKET;
+        packet[16..20].copy_from_slice(&[192, 0, 2, 12]);
+        for ttl in [64, 255] {
+            packet[8] = ttl;
+            let unicast = decode_packet(RawPacket::Ipv4(&packet)).unwrap();
+            assert_eq!(
+                check_destination(&unicast, false),
+                Err(Discard::NotToGroup),
+                "TTL {ttl}"
+            );
+            assert_eq!(check_destination(&unicast, true), Ok(()), "TTL {ttl}");
+        }
+        let group = decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET)).unwrap();
+        assert_eq!(check_destination(&group, false), Ok(()));
+        let group6 = decode_packet(ipv6("ff02::12", 255)).unwrap();
+        assert_eq!(check_destination(&group6, false), Ok(()));
     }
 
     #[test]

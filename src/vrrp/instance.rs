@@ -204,6 +204,11 @@ impl Instance {
         self.address
     }
 
+    /// Whether it talks to listed peers rather than to the group.
+    pub fn has_unicast_peers(&self) -> bool {
+        !self.unicast_peers.is_empty()
+    }
+
     /// The master's advertisement interval as a backup knows it.
     pub fn master_interval_cs(&self) -> u16 {
         self.master_interval_cs
