@@ -481,3 +481,135 @@ fn keepalived_under_the_same_flood() {
     let outcome = run_flood(&mut lan, Impl::Keepalived, Impl::Keepalived);
     outcome.print("keepalived");
 }
+
+/// Oversized datagrams, this many a second for this long.
+const OVERSIZED_RATE_HZ: u64 = 200;
+const OVERSIZED_FOR: Duration = Duration::from_secs(3);
+/// Longer than any legal VRRP packet (4088 bytes: 255 IPv6 addresses), so
+/// longer than the receive buffer; the kernel fragments and reassembles it.
+const OVERSIZED_LEN: usize = 6000;
+
+/// Sends OVERSIZED_LEN-byte protocol-112 datagrams to the group with TTL
+/// 255 from namespace `ns`. Returns how many left.
+fn send_oversized(ns: &str) -> u64 {
+    let path = format!("/run/netns/{ns}");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let handle = fs::File::open(&path).expect("open netns handle");
+            // SAFETY: a valid namespace fd; affects this thread only.
+            let rc = unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
+            // The kernel writes the IP header and fragments the datagram.
+            // SAFETY: socket(2) and setsockopt(2) on our own fd.
+            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, 112) };
+            assert!(fd >= 0, "raw socket: {}", io::Error::last_os_error());
+            let set = |level, name, value: libc::c_int| {
+                let rc = unsafe {
+                    libc::setsockopt(
+                        fd,
+                        level,
+                        name,
+                        &value as *const _ as *const libc::c_void,
+                        std::mem::size_of_val(&value) as libc::socklen_t,
+                    )
+                };
+                assert_eq!(rc, 0, "setsockopt {name}: {}", io::Error::last_os_error());
+            };
+            set(libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, 255);
+            set(
+                libc::IPPROTO_IP,
+                libc::IP_MTU_DISCOVER,
+                libc::IP_PMTUDISC_DONT,
+            );
+            let ifindex = unsafe { libc::if_nametoindex(c"eth0".as_ptr()) };
+            let mreq = libc::ip_mreqn {
+                imr_multiaddr: libc::in_addr { s_addr: 0 },
+                imr_address: libc::in_addr { s_addr: 0 },
+                imr_ifindex: ifindex as i32,
+            };
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_IP,
+                    libc::IP_MULTICAST_IF,
+                    &mreq as *const _ as *const libc::c_void,
+                    std::mem::size_of_val(&mreq) as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "IP_MULTICAST_IF: {}", io::Error::last_os_error());
+            let mut payload = vec![0u8; OVERSIZED_LEN];
+            payload[..12].copy_from_slice(&v2(VRID, 254, b"1111")[..12]);
+            let to = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(Ipv4Addr::new(224, 0, 0, 18)).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            let mut sent = 0;
+            let t0 = Instant::now();
+            let mut due = 0u64;
+            while t0.elapsed() < OVERSIZED_FOR {
+                // SAFETY: sendto(2) of a live buffer to a sockaddr_in.
+                let rc = unsafe {
+                    libc::sendto(
+                        fd,
+                        payload.as_ptr() as *const libc::c_void,
+                        payload.len(),
+                        0,
+                        &to as *const _ as *const libc::sockaddr,
+                        std::mem::size_of_val(&to) as libc::socklen_t,
+                    )
+                };
+                if rc == payload.len() as isize {
+                    sent += 1;
+                }
+                due += 1;
+                let next = Duration::from_micros(due * 1_000_000 / OVERSIZED_RATE_HZ);
+                if let Some(wait) = next.checked_sub(t0.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            unsafe { libc::close(fd) };
+            sent
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+/// A datagram longer than the receive buffer is counted as `oversized`
+/// and logged once per 10 s period, not once each.
+#[test]
+fn oversized_datagrams_are_counted_and_logged_once_per_period() {
+    let Some(mut lan) = Lan::with_capture_filter("oversized", 2, &capture_filter()) else {
+        return;
+    };
+    lan.start(MASTER, Impl::Keepvip, &config(MASTER, 150));
+    lan.wait_sole_holder(MASTER, VIP, ELECTION);
+    let log_before = lan.log(MASTER).lines().count();
+    let sent = send_oversized(lan.ns(2));
+    assert!(
+        sent >= OVERSIZED_RATE_HZ * OVERSIZED_FOR.as_secs() * 9 / 10,
+        "the sender managed only {sent} datagrams"
+    );
+    let counters = stats(&mut lan, MASTER);
+    let log = lan.log(MASTER);
+    let new_lines: Vec<&str> = log.lines().skip(log_before).collect();
+    let counted = counters.get("discarded_oversized").copied().unwrap_or(0);
+    let drops = raw_socket_drops(lan.ns(MASTER));
+    // One line for the flood (it lasts less than a period), plus the
+    // statistics file's and harness's lines.
+    assert!(
+        new_lines.len() <= 4,
+        "{} log lines during the flood:\n{}",
+        new_lines.len(),
+        new_lines.join("\n")
+    );
+    assert!(
+        counted > 0 && counted <= sent && counted + drops >= sent * 99 / 100,
+        "{sent} sent, {counted} counted as oversized, {drops} dropped at the socket:\n{counters:?}"
+    );
+    lan.sole_holder_for(MASTER, VIP, Duration::from_secs(1));
+}

@@ -14,7 +14,7 @@ use crate::sys::interface;
 use crate::sys::socket::SEND_BATCH;
 use crate::sys::vrrp6_socket::{Received6, Vrrp6Socket, VRRP_GROUP_V6};
 use crate::sys::vrrp_socket::{VrrpSocket, VRRP_GROUP_V4};
-use crate::vrrp::discard::RawPacket;
+use crate::vrrp::discard::{Discard, RawPacket};
 
 enum Sockets {
     V4(VrrpSocket),
@@ -22,24 +22,31 @@ enum Sockets {
 }
 
 /// What one read returned: for IPv4 the header is in the buffer, for IPv6
-/// the socket layer says what the header held.
+/// the socket layer says what the header held. The length is the
+/// datagram's, which may exceed the buffer.
 pub enum Received {
     V4(usize),
     V6(Received6),
 }
 
 impl Received {
-    /// The packet for the core's decoder, over the buffer it was read into.
-    pub fn packet<'a>(&self, buf: &'a [u8]) -> RawPacket<'a> {
-        match *self {
-            Received::V4(len) => RawPacket::Ipv4(&buf[..len]),
+    /// The packet for the core's decoder, over the buffer it was read into;
+    /// a datagram the buffer could not hold is lost.
+    pub fn packet<'a>(&self, buf: &'a [u8]) -> Result<RawPacket<'a>, Discard> {
+        let len = match *self {
+            Received::V4(len) => len,
+            Received::V6(r) => r.len,
+        };
+        let bytes = buf.get(..len).ok_or(Discard::Oversized)?;
+        Ok(match *self {
+            Received::V4(_) => RawPacket::Ipv4(bytes),
             Received::V6(r) => RawPacket::Ipv6 {
-                payload: &buf[..r.len],
+                payload: bytes,
                 source: r.source,
                 destination: r.destination,
                 hop_limit: r.hop_limit,
             },
-        }
+        })
     }
 }
 

@@ -65,8 +65,9 @@ pub struct Options {
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
 const READ_BATCH: usize = 64;
-/// Large enough for any VRRP packet (255 addresses) with its IP header.
-const RECV_BUFFER: usize = 2048;
+/// Large enough for any legal VRRP packet with its IP header: a longer
+/// datagram is counted as oversized and dropped.
+const RECV_BUFFER: usize = crate::vrrp::discard::MAX_RAW_PACKET_LEN;
 
 struct RunningInstance {
     config: InstanceConfig,

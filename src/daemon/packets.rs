@@ -17,7 +17,13 @@ impl Daemon {
         let mut buf = [0u8; RECV_BUFFER];
         for _ in 0..READ_BATCH {
             match self.links[link].recv(&mut buf) {
-                Ok(Some(received)) => self.handle_packet(link, received.packet(&buf)),
+                Ok(Some(received)) => match received.packet(&buf) {
+                    Ok(packet) => self.handle_packet(link, packet),
+                    Err(reason) => {
+                        let now = self.clock.now_us();
+                        self.discard(reason, None, now);
+                    }
+                },
                 Ok(None) => {
                     self.links[link].more_to_read = false;
                     return;
@@ -117,5 +123,47 @@ impl Daemon {
             };
             warn!("dropped VRRP packet{from}: {reason}{more}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+    use crate::vrrp::advert::{Advert, Endpoints, Version};
+
+    /// The longest legal advert: VRRPv3 with 255 IPv6 addresses (4088
+    /// bytes; an IPv6 socket hands over the payload only).
+    #[test]
+    fn the_receive_buffer_holds_a_v3_advert_of_255_ipv6_addresses() {
+        let source: Ipv6Addr = "fe80::1".parse().unwrap();
+        let destination: Ipv6Addr = "ff02::12".parse().unwrap();
+        let advert = Advert {
+            version: Version::V3,
+            vrid: 7,
+            priority: 100,
+            interval_cs: 100,
+            addresses: (1..=255u16)
+                .map(|i| IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 1, i)))
+                .collect(),
+        };
+        let ends = Endpoints {
+            source: source.into(),
+            destination: destination.into(),
+        };
+        let bytes = advert.to_bytes(&ends);
+        assert_eq!(bytes.len(), 8 + 255 * 16);
+        assert!(bytes.len() <= RECV_BUFFER, "{} bytes", bytes.len());
+        let mut buf = [0u8; RECV_BUFFER];
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        let received = decode_packet(RawPacket::Ipv6 {
+            payload: &buf[..bytes.len()],
+            source,
+            destination,
+            hop_limit: 255,
+        })
+        .unwrap();
+        assert_eq!(received.advert, advert);
     }
 }

@@ -30,7 +30,8 @@ const RCVBUF: libc::c_int = 256 * 1024;
 /// What recvmsg said about one datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received6 {
-    /// Bytes of VRRP payload in the caller's buffer.
+    /// The VRRP payload's length: more than the caller's buffer when the
+    /// datagram did not fit in it.
     pub len: usize,
     pub source: Ipv6Addr,
     /// The packet's destination (our address or the group); unspecified if
@@ -176,7 +177,8 @@ impl Vrrp6Socket {
     }
 
     /// Reads one datagram's payload into `buf`. `Ok(None)` when nothing is
-    /// waiting; a datagram longer than `buf` is dropped and the next read.
+    /// waiting. `len` is the datagram's: when it exceeds `buf.len()`, the
+    /// datagram did not fit and only its start is in `buf`.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received6>> {
         loop {
             // SAFETY: all-zero is valid for these plain-data structs.
@@ -196,7 +198,8 @@ impl Vrrp6Socket {
             msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
             msg.msg_controllen = std::mem::size_of_val(&control) as _;
             // SAFETY: msg points at live buffers of the lengths it states.
-            let n = unsafe { libc::recvmsg(self.recv.as_raw_fd(), &mut msg, 0) };
+            // MSG_TRUNC: return the datagram's full length.
+            let n = unsafe { libc::recvmsg(self.recv.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 return match e.raw_os_error() {
@@ -204,13 +207,6 @@ impl Vrrp6Socket {
                     Some(libc::EINTR) => continue,
                     _ => Err(e),
                 };
-            }
-            if msg.msg_flags & libc::MSG_TRUNC != 0 {
-                log::warn!(
-                    "dropped a protocol-112 IPv6 datagram longer than {}",
-                    buf.len()
-                );
-                continue;
             }
             let mut received = Received6 {
                 len: n as usize,

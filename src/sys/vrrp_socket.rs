@@ -159,9 +159,8 @@ impl VrrpSocket {
     /// the VRRP payload. `Ok(None)` when nothing is waiting (EAGAIN); after
     /// a readiness event call until `None` (mio is edge-triggered).
     ///
-    /// A datagram longer than `buf` is dropped (with a warning) and the next
-    /// one read, so the caller never sees a truncated packet; a 4096-byte
-    /// buffer holds any VRRP advert (255 IPv4 addresses and IP options).
+    /// The length returned is the datagram's: when it exceeds `buf.len()`,
+    /// the datagram did not fit and only its start is in `buf`.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         loop {
             // SAFETY: buf is valid for writing buf.len() bytes. MSG_TRUNC
@@ -182,15 +181,7 @@ impl VrrpSocket {
                     _ => Err(e),
                 };
             }
-            let n = n as usize;
-            if n > buf.len() {
-                log::warn!(
-                    "dropped a {n}-byte protocol-112 datagram (buffer {})",
-                    buf.len()
-                );
-                continue;
-            }
-            return Ok(Some(n));
+            return Ok(Some(n as usize));
         }
     }
 }

@@ -8,8 +8,13 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::advert::{Advert, AdvertError, Endpoints};
-use super::ipv4::{Ipv4Error, Ipv4Header, PROTOCOL_VRRP, VRRP_TTL};
+use super::advert::{Advert, AdvertError, Endpoints, MAX_ADVERT_LEN};
+use super::ipv4::{Ipv4Error, Ipv4Header, MAX_HEADER_LEN, PROTOCOL_VRRP, VRRP_TTL};
+
+/// The longest datagram a VRRP socket can legally deliver: the longest
+/// advert (255 IPv6 addresses) behind the longest IPv4 header, which is
+/// more than either family needs. Anything longer is not VRRP.
+pub const MAX_RAW_PACKET_LEN: usize = MAX_HEADER_LEN + MAX_ADVERT_LEN;
 
 /// The reasons a packet does not reach, or is refused by, an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,11 +42,13 @@ pub enum Discard {
     /// The instance has no unicast peers and the advert was not sent to
     /// the group: it may come from anywhere that routes to us.
     NotToGroup,
+    /// Longer than [`MAX_RAW_PACKET_LEN`]: lost by the read, not VRRP.
+    Oversized,
 }
 
 impl Discard {
     /// Every reason, for the statistics table.
-    pub const ALL: [Discard; 16] = [
+    pub const ALL: [Discard; 17] = [
         Discard::MalformedIp,
         Discard::NotVrrp,
         Discard::BadTtl,
@@ -58,6 +65,7 @@ impl Discard {
         Discard::OwnAdvert,
         Discard::UnknownPeer,
         Discard::NotToGroup,
+        Discard::Oversized,
     ];
 
     /// A stable name for logs and statistics files.
@@ -79,6 +87,7 @@ impl Discard {
             Discard::OwnAdvert => "own_advert",
             Discard::UnknownPeer => "unknown_peer",
             Discard::NotToGroup => "not_to_group",
+            Discard::Oversized => "oversized",
         }
     }
 

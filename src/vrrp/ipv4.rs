@@ -13,6 +13,8 @@ pub const PROTOCOL_VRRP: u8 = 112;
 pub const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// The only TTL a VRRP packet may carry (RFC 3768 section 7.1).
 pub const VRRP_TTL: u8 = 255;
+/// A header with 40 bytes of options, the most its 4-bit length allows.
+pub const MAX_HEADER_LEN: usize = 60;
 
 /// The header fields VRRP uses, and where the payload lies in the buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
