@@ -7,6 +7,7 @@ use log::{error, info};
 
 use super::status_report::{InstanceStatus, StatusReport};
 use super::Daemon;
+use crate::sys::replace_file::replace_file;
 
 impl Daemon {
     pub(super) fn render_state(&self) -> String {
@@ -41,7 +42,9 @@ impl Daemon {
 
     pub(super) fn write_dump(&self, file: &str, text: String) {
         let path = self.dump_dir.join(file);
-        match std::fs::write(&path, text) {
+        // $TMPDIR is often /tmp: replace whatever is there, never write
+        // through a link someone planted.
+        match replace_file(&path, text.as_bytes()) {
             Ok(()) => info!("wrote {}", path.display()),
             Err(e) => error!("cannot write {}: {e}", path.display()),
         }

@@ -12,6 +12,7 @@ pub mod link_monitor;
 pub mod ndisc;
 pub mod pidfile;
 pub mod process;
+pub mod replace_file;
 pub mod rtnetlink;
 pub mod signals;
 pub(crate) mod socket;
