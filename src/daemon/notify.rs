@@ -9,7 +9,7 @@ use super::tracking::describe;
 use super::Daemon;
 use crate::config::{Command, NotifyCommands};
 use crate::sys::process::{self, ExitKind};
-use crate::tracking::notify_queue::{NotifyAction, NotifyQueue};
+use crate::tracking::notify_queue::{NotifyAction, NotifyQueue, NOTIFY_MAX_WAIT};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 
@@ -85,10 +85,8 @@ impl Daemon {
     }
 
     fn push_and_run(&mut self, who: Notifier, commands: Vec<Command>) {
-        for command in commands {
-            self.queue(who).push(command);
-        }
         let now = self.clock.now_us();
+        self.queue(who).push_transition(now, commands);
         self.run_notify_queue(who, now);
     }
 
@@ -108,7 +106,8 @@ impl Daemon {
             .min()
     }
 
-    /// Starts the next command of a queue, or kills one that overstayed.
+    /// Starts the next commands of a queue, kills one that overstayed, and
+    /// skips what a slow one held up too long.
     fn run_notify_queue(&mut self, who: Notifier, now: Micros) {
         while let Some(action) = self.queue(who).next_action(now) {
             match action {
@@ -117,10 +116,7 @@ impl Daemon {
                     // Its own `USER [GROUP]`, else the global script_user.
                     let run_as = command.run_as.as_ref().or(self.script_user.as_ref());
                     match start_command(&command, run_as, self.script_security) {
-                        Ok(pid) => {
-                            self.queue(who).started(Some(pid));
-                            return;
-                        }
+                        Ok(pid) => self.queue(who).started(Some(pid)),
                         Err(why) => {
                             self.counters.notify_failures += 1;
                             warn!(
@@ -138,7 +134,14 @@ impl Daemon {
                         self.notifier_name(who)
                     );
                     let _ = process::signal_group(pid, libc::SIGKILL);
-                    return;
+                }
+                NotifyAction::Skipped(count) => {
+                    warn!(
+                        "({}) a notify command still running after {} s: {count} queued notify \
+                         command(s) of superseded transitions skipped, the latest state's started",
+                        self.notifier_name(who),
+                        NOTIFY_MAX_WAIT / MICROS_PER_SECOND
+                    );
                 }
             }
         }
@@ -151,7 +154,7 @@ impl Daemon {
                 Notifier::Instance(i) => &self.instances[i].notify,
                 Notifier::Group(g) => &self.groups[g].notify,
             };
-            queue.running_pid() == Some(pid)
+            queue.owns(pid)
         }) else {
             return;
         };
@@ -183,10 +186,9 @@ impl Daemon {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         for who in all {
-            // Abandon the running one (it goes on by itself), start the rest.
-            if let Some(pid) = self.queue(who).running_pid() {
-                self.queue(who).exited(pid);
-            }
+            // Abandon the running ones (they go on by themselves), start
+            // the rest.
+            self.queue(who).abandon_running();
             self.run_notify_queue(who, deadline);
         }
     }

@@ -1,6 +1,16 @@
-//! Notify commands of one instance, run one at a time in the order the
-//! transitions happened (a script that records transitions must see them
-//! in order), each killed if it overstays.
+//! Notify commands of one instance (or sync group), in the order the
+//! transitions happened (a script that records transitions sees them in
+//! order), each killed if it overstays.
+//!
+//! Order must not cost lateness: keepalived starts every notify at once, so
+//! its users expect the latest state to reach their script promptly. A
+//! command waits behind a running one for at most [`NOTIFY_MAX_WAIT`]; then
+//! the running ones are set aside (they go on, and are still killed at
+//! their timeout), the transitions a later one superseded are skipped, and
+//! the latest transition's commands start. Skipping rather than starting
+//! every queued transition beside the slow one keeps a flapping instance
+//! from piling up processes and from running stale transitions that could
+//! finish after, and undo, the latest one.
 
 use std::collections::VecDeque;
 
@@ -8,6 +18,8 @@ use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 
 /// A notify command that has not ended by then is killed (its group).
 pub const NOTIFY_TIMEOUT: Micros = 30 * MICROS_PER_SECOND;
+/// The longest a command waits for the one before it to end.
+pub const NOTIFY_MAX_WAIT: Micros = 2 * MICROS_PER_SECOND;
 
 /// `T` is the command to run (the daemon's `config::Command`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +27,17 @@ pub enum NotifyAction<T> {
     Start(T),
     /// Kill the process group of this pid.
     Kill(u32),
+    /// This many queued commands of superseded transitions were dropped
+    /// unrun, because one that ran too long held them up.
+    Skipped(usize),
+}
+
+#[derive(Debug)]
+struct Waiting<T> {
+    /// Which transition queued it: commands of one transition share it.
+    transition: u64,
+    since: Micros,
+    command: T,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -22,85 +45,133 @@ struct Running {
     pid: Option<u32>,
     deadline: Micros,
     killed: bool,
+    /// Overstayed its turn: no longer holds up the queue.
+    set_aside: bool,
 }
 
 #[derive(Debug)]
 pub struct NotifyQueue<T> {
-    waiting: VecDeque<T>,
-    running: Option<Running>,
+    waiting: VecDeque<Waiting<T>>,
+    running: Vec<Running>,
+    transitions: u64,
 }
 
 impl<T> Default for NotifyQueue<T> {
     fn default() -> Self {
         NotifyQueue {
             waiting: VecDeque::new(),
-            running: None,
+            running: Vec::new(),
+            transitions: 0,
         }
     }
 }
 
 impl<T> NotifyQueue<T> {
-    pub fn push(&mut self, command: T) {
-        self.waiting.push_back(command);
+    /// Queues the commands of one transition, to run in the given order.
+    pub fn push_transition(&mut self, now: Micros, commands: impl IntoIterator<Item = T>) {
+        self.transitions += 1;
+        let transition = self.transitions;
+        self.waiting
+            .extend(commands.into_iter().map(|command| Waiting {
+                transition,
+                since: now,
+                command,
+            }));
     }
 
     pub fn is_idle(&self) -> bool {
-        self.running.is_none() && self.waiting.is_empty()
+        self.running.is_empty() && self.waiting.is_empty()
+    }
+
+    /// Whether a running command holds up the next one.
+    fn blocked(&self) -> bool {
+        self.running.iter().any(|r| !r.set_aside)
     }
 
     /// When `next_action` has something to do.
     pub fn poll_timeout(&self, now: Micros) -> Option<Micros> {
-        match self.running {
-            Some(r) if !r.killed => Some(r.deadline),
-            Some(_) => None,
-            None if !self.waiting.is_empty() => Some(now),
-            None => None,
-        }
+        let kill = self
+            .running
+            .iter()
+            .filter(|r| !r.killed)
+            .map(|r| r.deadline)
+            .min();
+        let start = self.waiting.front().map(|w| {
+            if self.blocked() {
+                w.since + NOTIFY_MAX_WAIT
+            } else {
+                now
+            }
+        });
+        kill.into_iter().chain(start).min()
     }
 
     /// The next thing to do at `now`; follow a `Start` with `started`.
     pub fn next_action(&mut self, now: Micros) -> Option<NotifyAction<T>> {
-        match &mut self.running {
-            Some(r) if !r.killed && now >= r.deadline => {
+        for r in &mut self.running {
+            if !r.killed && now >= r.deadline {
                 r.killed = true;
-                r.pid.map(NotifyAction::Kill)
-            }
-            Some(_) => None,
-            None => {
-                let command = self.waiting.pop_front()?;
-                self.running = Some(Running {
-                    pid: None,
-                    deadline: now + NOTIFY_TIMEOUT,
-                    killed: false,
-                });
-                Some(NotifyAction::Start(command))
+                if let Some(pid) = r.pid {
+                    return Some(NotifyAction::Kill(pid));
+                }
             }
         }
+        let head = self.waiting.front()?;
+        if self.blocked() {
+            if now < head.since + NOTIFY_MAX_WAIT {
+                return None;
+            }
+            for r in &mut self.running {
+                r.set_aside = true;
+            }
+            let latest = self.waiting.back().map_or(0, |w| w.transition);
+            let before = self.waiting.len();
+            self.waiting.retain(|w| w.transition == latest);
+            let skipped = before - self.waiting.len();
+            if skipped > 0 {
+                return Some(NotifyAction::Skipped(skipped));
+            }
+        }
+        let next = self.waiting.pop_front()?;
+        self.running.push(Running {
+            pid: None,
+            deadline: now + NOTIFY_TIMEOUT,
+            killed: false,
+            set_aside: false,
+        });
+        Some(NotifyAction::Start(next.command))
     }
 
     /// The last `Start` gave this pid, or could not start (None).
     pub fn started(&mut self, pid: Option<u32>) {
         match pid {
             Some(pid) => {
-                if let Some(r) = &mut self.running {
+                if let Some(r) = self.running.last_mut() {
                     r.pid = Some(pid);
                 }
             }
-            None => self.running = None,
+            None => {
+                self.running.pop();
+            }
         }
     }
 
     /// A child ended; true if it was ours (then the next may start).
     pub fn exited(&mut self, pid: u32) -> bool {
-        if self.running.is_some_and(|r| r.pid == Some(pid)) {
-            self.running = None;
-            return true;
-        }
-        false
+        let before = self.running.len();
+        self.running.retain(|r| r.pid != Some(pid));
+        self.running.len() != before
     }
 
-    pub fn running_pid(&self) -> Option<u32> {
-        self.running.and_then(|r| r.pid)
+    /// Whether this child is one of ours.
+    pub fn owns(&self, pid: u32) -> bool {
+        self.running.iter().any(|r| r.pid == Some(pid))
+    }
+
+    /// Forgets the running commands (they go on by themselves), so the
+    /// queued ones may start: for a daemon on its way out.
+    pub fn abandon_running(&mut self) {
+        self.running.clear();
     }
 }
 
@@ -112,11 +183,13 @@ mod tests {
         vec![s.to_string()]
     }
 
+    const SECOND: Micros = MICROS_PER_SECOND;
+
     #[test]
     fn runs_in_order_one_at_a_time() {
         let mut q = NotifyQueue::default();
-        q.push(argv("backup"));
-        q.push(argv("master"));
+        q.push_transition(0, [argv("backup")]);
+        q.push_transition(0, [argv("master")]);
         assert_eq!(q.next_action(0), Some(NotifyAction::Start(argv("backup"))));
         q.started(Some(10));
         assert_eq!(q.next_action(1), None, "waits for the first to end");
@@ -129,26 +202,101 @@ mod tests {
     }
 
     #[test]
-    fn a_hung_notify_is_killed_and_the_queue_moves_on_when_it_is_reaped() {
+    fn quick_commands_see_every_transition_in_order() {
         let mut q = NotifyQueue::default();
-        q.push(argv("hang"));
-        q.push(argv("next"));
+        // A flap of five transitions 0.1 s apart, each notify taking 0.3 s:
+        // the last one waits 0.8 s, less than NOTIFY_MAX_WAIT, so none is
+        // skipped.
+        let states = ["backup", "master", "backup", "master", "backup"];
+        for (i, state) in states.iter().enumerate() {
+            q.push_transition(i as Micros * SECOND / 10, [argv(state)]);
+        }
+        let mut now = 0;
+        let mut ran = Vec::new();
+        for pid in 10.. {
+            match q.next_action(now) {
+                Some(NotifyAction::Start(command)) => ran.push(command[0].clone()),
+                None if q.is_idle() => break,
+                other => panic!("{other:?}"),
+            }
+            q.started(Some(pid));
+            assert_eq!(q.next_action(now + SECOND / 10), None);
+            now += 3 * SECOND / 10;
+            assert!(q.exited(pid));
+        }
+        assert_eq!(ran, states);
+    }
+
+    #[test]
+    fn a_slow_command_holds_the_latest_transition_back_at_most_max_wait() {
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("master"), argv("notify MASTER")]);
+        assert_eq!(q.next_action(0), Some(NotifyAction::Start(argv("master"))));
+        q.started(Some(10));
+        // It sleeps; the instance flaps meanwhile.
+        q.push_transition(SECOND, [argv("backup"), argv("notify BACKUP")]);
+        q.push_transition(3 * SECOND / 2, [argv("master"), argv("notify MASTER")]);
+        q.push_transition(2 * SECOND, [argv("backup"), argv("notify BACKUP")]);
+        // The oldest waiting command was queued at 0 s.
+        assert_eq!(q.poll_timeout(SECOND), Some(NOTIFY_MAX_WAIT));
+        assert_eq!(q.next_action(NOTIFY_MAX_WAIT - 1), None);
+        let now = NOTIFY_MAX_WAIT;
+        // "notify MASTER" of the first transition and the two transitions
+        // superseded by the last.
+        assert_eq!(q.next_action(now), Some(NotifyAction::Skipped(5)));
+        assert_eq!(
+            q.next_action(now),
+            Some(NotifyAction::Start(argv("backup")))
+        );
+        q.started(Some(11));
+        // The latest transition's commands keep their order between them.
+        assert_eq!(q.next_action(now + 1), None);
+        assert!(q.exited(11));
+        assert_eq!(
+            q.next_action(now + 2),
+            Some(NotifyAction::Start(argv("notify BACKUP")))
+        );
+        q.started(Some(12));
+        // The slow one is still ours, and still killed at its timeout.
+        assert!(q.owns(10));
+        assert_eq!(q.poll_timeout(now + 3), Some(NOTIFY_TIMEOUT));
+        assert_eq!(q.next_action(NOTIFY_TIMEOUT), Some(NotifyAction::Kill(10)));
+        assert!(q.exited(10));
+        assert!(q.exited(12));
+        assert!(q.is_idle());
+    }
+
+    #[test]
+    fn the_latest_transition_is_never_skipped() {
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("master")]);
+        q.next_action(0);
+        q.started(Some(10));
+        q.push_transition(SECOND, [argv("backup")]);
+        // Nothing superseded: it just stops waiting.
+        assert_eq!(
+            q.next_action(SECOND + NOTIFY_MAX_WAIT),
+            Some(NotifyAction::Start(argv("backup")))
+        );
+    }
+
+    #[test]
+    fn a_hung_notify_is_killed_at_its_timeout() {
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("hang")]);
         q.next_action(0);
         q.started(Some(10));
         assert_eq!(q.poll_timeout(5), Some(NOTIFY_TIMEOUT));
         assert_eq!(q.next_action(NOTIFY_TIMEOUT), Some(NotifyAction::Kill(10)));
         assert_eq!(q.poll_timeout(NOTIFY_TIMEOUT), None);
         assert!(q.exited(10));
-        assert_eq!(
-            q.next_action(NOTIFY_TIMEOUT + 1),
-            Some(NotifyAction::Start(argv("next")))
-        );
+        assert!(q.is_idle());
     }
 
     #[test]
     fn a_failed_start_frees_the_queue() {
         let mut q = NotifyQueue::default();
-        q.push(argv("missing"));
+        q.push_transition(0, [argv("missing")]);
         q.next_action(0);
         q.started(None);
         assert!(q.is_idle());
