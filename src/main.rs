@@ -291,7 +291,7 @@ fn describe(config: &Config) -> String {
         );
     }
     for i in &config.instances {
-        let timers = Timers::new(i.priority, i.advert_int_cs);
+        let timers = Timers::new(i.version, i.priority, i.advert_int_cs);
         let state = match i.initial_state {
             InitialState::Master => "MASTER",
             InitialState::Backup => "BACKUP",

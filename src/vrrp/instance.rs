@@ -213,9 +213,10 @@ impl Instance {
     /// whenever asked, so a change of either is never half applied: adverts
     /// at our own interval, skew and master_down from the master's.
     pub fn timers(&self) -> Timers {
-        let listening = Timers::new(self.priority, self.master_interval_cs);
+        let listening = Timers::new(self.version, self.priority, self.master_interval_cs);
         Timers {
-            advert_interval: Timers::new(self.priority, self.interval_cs).advert_interval,
+            advert_interval: Timers::new(self.version, self.priority, self.interval_cs)
+                .advert_interval,
             ..listening
         }
     }

@@ -525,7 +525,7 @@ fn v3_backup_learns_the_masters_interval() {
     assert_eq!(i.master_interval_cs(), 200);
     assert_eq!(
         i.poll_timeout(),
-        Some(2 * SEC + Timers::new(100, 200).master_down)
+        Some(2 * SEC + Timers::new(VrrpVersion::V3, 100, 200).master_down)
     );
 }
 
@@ -550,7 +550,7 @@ fn v3_master_yielding_learns_the_new_masters_interval() {
     assert_eq!(i.master_interval_cs(), 20);
     assert_eq!(
         i.poll_timeout(),
-        Some(down + Timers::new(100, 20).master_down)
+        Some(down + Timers::new(VrrpVersion::V3, 100, 20).master_down)
     );
     // Back to master and down again (e.g. a fault): our own interval until
     // a master is heard.
@@ -670,4 +670,20 @@ fn excluded_addresses_do_not_count_in_the_list_comparison() {
         .handle_advert(2 * SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
         .unwrap();
     assert!(accepted.address_list_differs);
+}
+
+#[test]
+fn v2_skew_is_a_fraction_of_one_second_whatever_the_interval() {
+    // RFC 3768 6.1 (and keepalived): Skew_Time = (256 - priority) / 256 s;
+    // only Master_Down_Interval grows with advert_int.
+    let mut config = instance_config(Backup, 100, true);
+    config.advert_int_cs = 300;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    assert_eq!(i.poll_timeout(), Some(9 * SEC + 609_375));
+    // Priority 0 from the master: skew, still under a second.
+    let stopping = advert_from(&i, 0);
+    i.handle_advert(SEC, HIGHER_ADDRESS, &stopping, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.poll_timeout(), Some(SEC + 609_375));
 }
