@@ -224,7 +224,7 @@ impl Instance {
     /// The earliest time at which [`Instance::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Micros> {
         let d = self.deadlines;
-        [d.advert, d.master_down, d.garp_repeat]
+        [d.advert, d.master_down, d.garp_repeat, d.garp_refresh]
             .into_iter()
             .flatten()
             .min()

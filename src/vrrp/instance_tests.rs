@@ -687,3 +687,20 @@ fn v2_skew_is_a_fraction_of_one_second_whatever_the_interval() {
         .unwrap();
     assert_eq!(i.poll_timeout(), Some(SEC + 609_375));
 }
+
+#[test]
+fn poll_timeout_includes_the_garp_refresh() {
+    // A refresh more often than the adverts: the daemon must wake for it.
+    let mut config = instance_config(Backup, 255, true);
+    config.advert_int_cs = 300;
+    config.garp_master_delay_s = 0;
+    config.garp_master_refresh_s = 1;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.poll_timeout(), Some(SEC));
+    let mut out = Vec::new();
+    i.handle_timeout(SEC, &mut out);
+    assert_eq!(out, vec![Action::SendGratuitousArp]);
+    assert_eq!(i.poll_timeout(), Some(2 * SEC));
+}
