@@ -3,7 +3,7 @@
 
 use std::io;
 
-use log::{debug, error, info};
+use log::{error, info, warn};
 
 use super::announcers::announcers_for;
 use super::Daemon;
@@ -117,19 +117,26 @@ impl Daemon {
                                     continue;
                                 }
                             };
+                        // keepalived's words, which users grep for.
                         let what = if vip.addr.is_ipv6() {
-                            "unsolicited neighbour advertisements"
+                            "Unsolicited Neighbour Adverts"
                         } else {
                             "gratuitous ARPs"
                         };
                         info!(
-                            "({name}) Sending {what} on {} for {}",
+                            "({name}) Sending/queueing {what} on {} for {}",
                             announcers.name, vip.addr
                         );
+                        // One line per burst, not per packet: a refused
+                        // announcement (an address not there yet) must show.
+                        let mut failure = None;
                         for _ in 0..instance.config.garp_master_repeat {
                             if let Err(e) = announcers.announce(vip.addr) {
-                                debug!("({name}) announcement of {} not sent: {e}", vip.addr);
+                                failure = Some(e);
                             }
+                        }
+                        if let Some(e) = failure {
+                            warn!("({name}) announcement of {} not sent: {e}", vip.addr);
                         }
                     }
                 }

@@ -503,15 +503,15 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Micros, out: &mut Vec<Action>) {
-        // The advert and the gratuitous ARP first, in RFC 3768 6.4.2's
-        // order: they are what ends the failover on the wire. Adding the
-        // addresses is a netlink round trip that takes milliseconds when
-        // the kernel's RTNL lock is busy, and would delay both; a packet
-        // for the VIP arriving in between is lost either way.
-        out.push(Action::SendAdvert(self.advert(self.priority)));
-        out.push(Action::SendGratuitousArp);
+        // keepalived's order, and its log's: the state, the addresses,
+        // then the advert and the announcements. Announcing first points
+        // hosts at us before the address is there, and the kernel refuses
+        // an unsolicited neighbour advertisement from an IPv6 address we
+        // do not hold yet: the first burst would be lost.
         self.enter(State::Master, out);
         out.push(Action::AddVirtualAddresses);
+        out.push(Action::SendAdvert(self.advert(self.priority)));
+        out.push(Action::SendGratuitousArp);
         self.deadlines = Deadlines {
             advert: Some(now + self.timers().advert_interval),
             master_down: None,

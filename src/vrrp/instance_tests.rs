@@ -79,16 +79,19 @@ fn backup_takes_over_when_master_down_fires() {
     assert!(out.is_empty(), "nothing before master_down");
     i.handle_timeout(3_609_375, &mut out);
     assert_eq!(i.state(), State::Master);
+    // keepalived's order: "Entering MASTER STATE", "setting VIPs", then
+    // the advert and the announcements, which the kernel refuses (IPv6)
+    // or which point hosts at us (IPv4) before the address is there.
     assert_eq!(
         out,
         vec![
-            Action::SendAdvert(i.advert(100)),
-            Action::SendGratuitousArp,
             Action::StateChanged {
                 from: State::Backup,
                 to: State::Master
             },
             Action::AddVirtualAddresses,
+            Action::SendAdvert(i.advert(100)),
+            Action::SendGratuitousArp,
         ]
     );
 }

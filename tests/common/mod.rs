@@ -926,12 +926,13 @@ impl Lan {
     }
 
     /// Capture times of the gratuitous ARPs for `vip` from `router` after
-    /// `since`, in order.
+    /// `since`, in order; for an IPv6 `vip`, of its unsolicited neighbour
+    /// advertisements.
     pub fn garp_times_since(&self, router: usize, vip: &str, since: Mark) -> Vec<f64> {
         let mac = self.mac(router);
         self.capture_since(since)
             .lines()
-            .filter(|l| is_garp(l, mac, vip))
+            .filter(|l| is_garp(l, mac, vip) || is_unsolicited_na(l, mac, vip))
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
             .collect()
     }
