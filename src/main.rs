@@ -340,8 +340,12 @@ fn describe(config: &Config) -> String {
         };
         let _ = writeln!(
             text,
-            "  authentication {auth} garp_master_delay {}s garp_master_repeat {}",
-            i.garp_master_delay_s, i.garp_master_repeat
+            "  authentication {auth} garp_master_delay {}s garp_master_repeat {} \
+             garp_lower_prio_delay {}s garp_lower_prio_repeat {}",
+            i.garp_master_delay_s,
+            i.garp_master_repeat,
+            i.garp_lower_prio_delay_s,
+            i.garp_lower_prio_repeat
         );
         for tracked in &i.track_scripts {
             let script = &config.scripts[tracked.script];

@@ -1,13 +1,17 @@
 //! When a master announces its addresses (gratuitous ARP for IPv4,
 //! unsolicited neighbour advertisements for IPv6), on a namespace LAN:
-//! on becoming master, only once the addresses are there.
+//! on becoming master, only once the addresses are there; and when it
+//! hears a lower-priority master after a partition heals, at once, as
+//! keepalived 2.2.7 does (`garp_lower_prio_repeat`).
 //!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
 
 mod common;
 
-use common::Impl::Keepvip;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::Impl::{Keepalived, Keepvip};
 use common::{Lan, Mark, ELECTION};
 
 const VIP4: &str = "192.0.2.100";
@@ -15,11 +19,12 @@ const VIP6: &str = "2001:db8::100";
 const VRID4: u8 = 50;
 const VRID6: u8 = 51;
 const R1: usize = 1;
+const R2: usize = 2;
 /// What the announcements must keep to: the first within a second.
 const PROMPT: f64 = 1.0;
 
-/// One IPv4 and one IPv6 instance, VRRPv3 at 0.1 s.
-fn config(priority: u8) -> String {
+/// One IPv4 and one IPv6 instance, VRRPv3 at 0.1 s, and `extra` lines.
+fn config(priority: u8, extra: &str) -> String {
     let instance = |name: &str, vrid: u8, vip: &str| {
         format!(
             "vrrp_instance {name} {{\n\
@@ -28,6 +33,7 @@ fn config(priority: u8) -> String {
              \x20   virtual_router_id {vrid}\n\
              \x20   priority {priority}\n\
              \x20   advert_int 0.1\n\
+             {extra}\
              \x20   virtual_ipaddress {{\n        {vip}\n    }}\n\
              }}\n"
         )
@@ -37,6 +43,13 @@ fn config(priority: u8) -> String {
         instance("VI_4", VRID4, &format!("{VIP4}/24")),
         instance("VI_6", VRID6, &format!("{VIP6}/64"))
     )
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// The capture time of `router`'s first advert for `vrid` after `since`.
@@ -66,7 +79,7 @@ fn a_new_master_adds_its_addresses_then_announces_them_at_once() {
     let Some(mut lan) = Lan::new("announce-order", 1) else {
         return;
     };
-    lan.start(R1, Keepvip, &config(100));
+    lan.start(R1, Keepvip, &config(100, ""));
     for vip in [VIP4, VIP6] {
         lan.wait_sole_holder(R1, vip, ELECTION);
     }
@@ -104,5 +117,56 @@ fn a_new_master_adds_its_addresses_then_announces_them_at_once() {
             "{}",
             lan.diagnose(&format!("{name}: log lines out of keepalived's order"))
         );
+    }
+}
+
+#[test]
+fn a_master_hearing_a_lower_master_after_a_partition_announces_at_once() {
+    let Some(mut lan) = Lan::new("announce-lower", 2) else {
+        return;
+    };
+    // No second burst 5 s after becoming master: it could fall just after
+    // the heal and pass for the answer to the lower master.
+    let no_delayed_burst = "    garp_master_delay 0\n";
+    lan.start(R1, Keepvip, &config(150, no_delayed_burst));
+    for vip in [VIP4, VIP6] {
+        lan.wait_sole_holder(R1, vip, ELECTION);
+    }
+    lan.start(R2, Keepalived, &config(100, no_delayed_burst));
+    // Partitioned (multicast cut both ways), the keepalived backup becomes
+    // a second master.
+    lan.set_mcast_flood(R1, false);
+    lan.set_mcast_flood(R2, false);
+    lan.wait_until(ELECTION, "r2 (partitioned) is master too", || {
+        lan.holds_vip(R2, VIP4) && lan.holds_vip(R2, VIP6)
+    });
+    // Healed towards r1 first: r1 hears r2's lower priority (healed both
+    // ways at once, r2 may hear r1 first and go quiet, and r1 then has
+    // nothing to answer). Hosts that learned r2's MAC meanwhile must be
+    // pointed back at r1 at once.
+    let healed = lan.mark();
+    let healed_at = now();
+    lan.set_mcast_flood(R1, true);
+    for vip in [VIP4, VIP6] {
+        let announced = first_announcement(&lan, R1, vip, healed);
+        assert!(
+            announced - healed_at < PROMPT,
+            "{}",
+            lan.diagnose(&format!(
+                "r1 announced {vip} {:.3} s after the heal, not within {PROMPT} s",
+                announced - healed_at
+            ))
+        );
+    }
+    assert!(
+        lan.log(R1)
+            .contains("with lower priority 100, ours 150, forcing new election"),
+        "{}",
+        lan.diagnose("r1 did not log the lower-priority advert")
+    );
+    // Healed both ways: r2 hears r1 and gives the addresses back.
+    lan.set_mcast_flood(R2, true);
+    for vip in [VIP4, VIP6] {
+        lan.wait_sole_holder(R1, vip, ELECTION);
     }
 }

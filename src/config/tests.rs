@@ -278,6 +278,37 @@ fn global_defs_set_garp_defaults_wherever_they_are() {
 }
 
 #[test]
+fn garp_lower_prio_defaults_to_the_masters_burst_and_delay() {
+    let lower = |vi: &InstanceConfig| (vi.garp_lower_prio_repeat, vi.garp_lower_prio_delay_s);
+    let (vi, warnings) = only_instance(&instance_with(""));
+    assert_eq!(lower(&vi), (5, 5));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (vi, _) = only_instance(&instance_with(
+        " garp_master_repeat 3
+ garp_master_delay 2",
+    ));
+    assert_eq!(lower(&vi), (3, 2));
+    let (vi, warnings) = only_instance(&instance_with(
+        " garp_lower_prio_repeat 1
+ garp_lower_prio_delay 0",
+    ));
+    assert_eq!(lower(&vi), (1, 0));
+    assert!(warnings.is_empty(), "known keywords: {warnings:?}");
+    let text = format!(
+        "global_defs {{
+ vrrp_garp_lower_prio_repeat 2
+ vrrp_garp_lower_prio_delay 7
+}}
+{}",
+        instance_with(" garp_master_repeat 3")
+    );
+    let (vi, warnings) = only_instance(&text);
+    assert_eq!(lower(&vi), (2, 7));
+    assert!(warnings.is_empty(), "known keywords: {warnings:?}");
+    assert!(error_of(&instance_with(" garp_lower_prio_repeat x")).starts_with("r1.conf:4: "));
+}
+
+#[test]
 fn garp_master_refresh_per_instance_or_global() {
     let (vi, _) = only_instance(&instance_with(""));
     assert_eq!(vi.garp_master_refresh_s, 0, "off by default");

@@ -78,10 +78,14 @@ pub enum LogKey {
     PriorityZero,
     /// A VRRPv3 peer advertises another interval than ours.
     IntervalMismatch,
+    /// A master hears a lower-priority master.
+    LowerPriorityMaster,
 }
 
 impl LogKey {
-    const COUNT: usize = Discard::ALL.len() + 2;
+    /// One past the last index below (it was one short, and the interval
+    /// line indexed past the end).
+    const COUNT: usize = Discard::ALL.len() + 4;
 
     fn index(self) -> usize {
         match self {
@@ -89,6 +93,7 @@ impl LogKey {
             LogKey::AddressListMismatch => Discard::ALL.len(),
             LogKey::PriorityZero => Discard::ALL.len() + 1,
             LogKey::IntervalMismatch => Discard::ALL.len() + 2,
+            LogKey::LowerPriorityMaster => Discard::ALL.len() + 3,
         }
     }
 }
@@ -149,6 +154,21 @@ mod tests {
         );
         assert_eq!(limiter.allow(LogKey::AddressListMismatch, 5), Some(0));
         assert_eq!(limiter.allow(ttl, 10 * MICROS_PER_SECOND), Some(999));
+    }
+
+    #[test]
+    fn every_key_has_a_slot_of_its_own() {
+        let mut limiter = LogLimiter::default();
+        let mut keys: Vec<LogKey> = Discard::ALL.iter().map(|d| LogKey::Discard(*d)).collect();
+        keys.extend([
+            LogKey::AddressListMismatch,
+            LogKey::PriorityZero,
+            LogKey::IntervalMismatch,
+            LogKey::LowerPriorityMaster,
+        ]);
+        for key in keys {
+            assert_eq!(limiter.allow(key, 0), Some(0), "{key:?}");
+        }
     }
 
     #[test]

@@ -707,3 +707,77 @@ fn poll_timeout_includes_the_garp_refresh() {
     assert_eq!(out, vec![Action::SendGratuitousArp]);
     assert_eq!(i.poll_timeout(), Some(2 * SEC));
 }
+
+fn master_with_lower_prio_garp(repeat: u32, delay_s: u32) -> (Instance, Micros) {
+    let mut config = instance_config(Backup, 150, true);
+    config.garp_master_delay_s = 0;
+    config.garp_lower_prio_repeat = repeat;
+    config.garp_lower_prio_delay_s = delay_s;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    let down = i.poll_timeout().unwrap();
+    i.handle_timeout(down, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    (i, down)
+}
+
+#[test]
+fn master_answers_a_lower_master_with_an_advert_and_an_announcement() {
+    // keepalived 2.2.7 after a partition heals: "Received advert from X
+    // with lower priority 100, ours 150, forcing new election", its advert,
+    // a burst of garp_lower_prio_repeat, another garp_lower_prio_delay later.
+    let (mut i, down) = master_with_lower_prio_garp(3, 2);
+    let heard = down + SEC / 2;
+    let mut out = Vec::new();
+    let lower = advert_from(&i, 100);
+    i.handle_advert(heard, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(
+        out,
+        vec![
+            Action::LowerPriorityHeard {
+                source: HIGHER_ADDRESS.into(),
+                priority: 100
+            },
+            Action::SendAdvert(i.advert(150)),
+            Action::SendLowerPriorityGarp,
+        ]
+    );
+    // Heard again before the second burst: answered again, but the second
+    // burst is not pushed back.
+    out.clear();
+    i.handle_advert(heard + SEC, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(out.contains(&Action::SendLowerPriorityGarp));
+    let mut bursts = Vec::new();
+    let mut now = heard + SEC;
+    while now < heard + 5 * SEC {
+        now = i.poll_timeout().unwrap();
+        let mut out = Vec::new();
+        i.handle_timeout(now, &mut out);
+        if out.contains(&Action::SendLowerPriorityGarp) {
+            bursts.push(now);
+        }
+    }
+    assert_eq!(bursts, vec![heard + 2 * SEC]);
+}
+
+#[test]
+fn lower_prio_garp_repeat_0_and_delay_0_turn_them_off() {
+    let (mut i, down) = master_with_lower_prio_garp(0, 2);
+    let mut out = Vec::new();
+    let lower = advert_from(&i, 100);
+    i.handle_advert(down, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(!out.contains(&Action::SendLowerPriorityGarp));
+    assert_eq!(sent_priorities(&out), vec![150]);
+    assert_eq!(i.poll_timeout(), Some(down + SEC), "no second burst either");
+
+    let (mut i, down) = master_with_lower_prio_garp(5, 0);
+    out.clear();
+    i.handle_advert(down, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(out.contains(&Action::SendLowerPriorityGarp));
+    assert_eq!(i.poll_timeout(), Some(down + SEC), "one burst only");
+}
