@@ -15,7 +15,7 @@ use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
     flag, integer, ip_address, single, warn_at, warn_unsupported,
 };
-use super::virtual_address::virtual_addresses;
+use super::virtual_address::{cap_advertised, virtual_addresses};
 
 /// Priority of the address owner: master at once, never preempted.
 pub(crate) const OWNER_PRIORITY: u8 = 255;
@@ -431,8 +431,9 @@ fn finish(
         }
     }
 
-    let virtual_addresses =
-        owned_addresses(&name, w.virtual_addresses, w.excluded_addresses, warnings);
+    let mut advertised = w.virtual_addresses;
+    cap_advertised(&name, ipv6, version, &mut advertised, warnings);
+    let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
     let track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
 
