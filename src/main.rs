@@ -291,7 +291,7 @@ fn describe(config: &Config) -> String {
         );
     }
     for i in &config.instances {
-        let timers = Timers::new(i.priority, i.advert_int_cs);
+        let timers = Timers::new(i.version, i.priority, i.advert_int_cs);
         let state = match i.initial_state {
             InitialState::Master => "MASTER",
             InitialState::Backup => "BACKUP",
@@ -340,8 +340,12 @@ fn describe(config: &Config) -> String {
         };
         let _ = writeln!(
             text,
-            "  authentication {auth} garp_master_delay {}s garp_master_repeat {}",
-            i.garp_master_delay_s, i.garp_master_repeat
+            "  authentication {auth} garp_master_delay {}s garp_master_repeat {} \
+             garp_lower_prio_delay {}s garp_lower_prio_repeat {}",
+            i.garp_master_delay_s,
+            i.garp_master_repeat,
+            i.garp_lower_prio_delay_s,
+            i.garp_lower_prio_repeat
         );
         for tracked in &i.track_scripts {
             let script = &config.scripts[tracked.script];

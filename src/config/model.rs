@@ -269,6 +269,12 @@ pub struct InstanceConfig {
     /// `garp_master_refresh`: seconds between further bursts while master
     /// (0, the default: none).
     pub garp_master_refresh_s: u32,
+    /// `garp_lower_prio_repeat`: gratuitous ARPs per burst when a master
+    /// hears a lower-priority master (0: none). Default garp_master_repeat.
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: seconds after that burst before a second
+    /// one (0: none). Default garp_master_delay.
+    pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,

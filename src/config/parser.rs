@@ -153,6 +153,12 @@ fn global_defs(
             "vrrp_garp_master_repeat" => {
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }
+            "vrrp_garp_lower_prio_repeat" => {
+                defaults.garp_lower_prio_repeat = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
+            "vrrp_garp_lower_prio_delay" => {
+                defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             "enable_script_security" => {

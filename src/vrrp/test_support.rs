@@ -47,6 +47,8 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         garp_master_delay_s: 5,
         garp_master_repeat: 5,
         garp_master_refresh_s: 0,
+        garp_lower_prio_repeat: 5,
+        garp_lower_prio_delay_s: 5,
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         notify: Default::default(),

@@ -716,6 +716,29 @@ impl Lan {
         self.note(router, &format!("link set {state}"));
     }
 
+    /// Whether multicast (VRRP, neighbour advertisements) from the others
+    /// reaches the router: its switch port's `mcast_flood`. Off on two
+    /// ports cuts VRRP between them both ways; turning one back on heals
+    /// one direction only, so a test can choose who hears whom first.
+    pub fn set_mcast_flood(&self, router: usize, on: bool) {
+        let sw = self.switch_ns.as_deref().unwrap();
+        let port = format!("p{router}");
+        let _ = self.r(router);
+        let flag = if on { "on" } else { "off" };
+        ip_ok(&[
+            "-n",
+            sw,
+            "link",
+            "set",
+            &port,
+            "type",
+            "bridge_slave",
+            "mcast_flood",
+            flag,
+        ]);
+        self.note(router, &format!("multicast to it {flag}"));
+    }
+
     /// Deletes the router's eth0 (its veth pair goes with it) and makes a
     /// new one, with a new index and MAC, the daemon left running: a NIC
     /// that disappears and comes back.
@@ -926,12 +949,13 @@ impl Lan {
     }
 
     /// Capture times of the gratuitous ARPs for `vip` from `router` after
-    /// `since`, in order.
+    /// `since`, in order; for an IPv6 `vip`, of its unsolicited neighbour
+    /// advertisements.
     pub fn garp_times_since(&self, router: usize, vip: &str, since: Mark) -> Vec<f64> {
         let mac = self.mac(router);
         self.capture_since(since)
             .lines()
-            .filter(|l| is_garp(l, mac, vip))
+            .filter(|l| is_garp(l, mac, vip) || is_unsolicited_na(l, mac, vip))
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
             .collect()
     }
