@@ -482,3 +482,94 @@ fn an_address_on_another_interface_is_announced_there() {
         lan.diagnose("the eth1 address was announced on eth0")
     );
 }
+
+/// The addresses on one of r1's interfaces, `ip -o addr` style.
+fn addresses_on(lan: &Lan, router: usize, dev: &str) -> String {
+    let out = Command::new("ip")
+        .args(["-n", lan.ns(router), "-o", "addr", "show", "dev", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A reload that drops every instance on one interface and edits a master
+/// on another: the edited master keeps its address, adds the new one and
+/// announces it from its own interface's MAC. (Links were once found by
+/// their position in a list the reload rebuilt: this reload aborted the
+/// daemon with an index out of bounds and left the addresses behind.)
+#[test]
+fn a_reload_that_drops_one_interface_and_edits_a_master_on_another() {
+    let Some(mut lan) = Lan::new("ops-reload-links", 1) else {
+        return;
+    };
+    const SIDE_VIP: &str = "198.51.100.100";
+    const SIDE_VIP2: &str = "198.51.100.101";
+    let eth1_mac = lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    let out = lan.dir().join("eth1p.txt");
+    let err = lan.dir().join("eth1p.err");
+    let args = ["-i", "eth1p", "-n", "-e", "-l", "--immediate-mode", "arp"];
+    let _tcpdump = Tcpdump::start(lan.ns(R1), &args, &out, &err);
+
+    let global = "global_defs {\n    router_id r1\n}\n";
+    let on_eth0 = format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    );
+    let on_eth1 = |vips: &[&str]| {
+        let vips: String = vips.iter().map(|v| format!("        {v}/24\n")).collect();
+        format!(
+            "vrrp_instance VI_2 {{\n    interface eth1\n    virtual_router_id 53\n    priority 150\n\
+             \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+        )
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &format!("{global}{on_eth0}{}", on_eth1(&[SIDE_VIP])),
+    );
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "VI_2 is master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+
+    reload_with(
+        &mut lan,
+        R1,
+        &format!("{global}{}", on_eth1(&[SIDE_VIP, SIDE_VIP2])),
+    );
+    lan.wait_until(Duration::from_secs(10), "the reload is complete", || {
+        lan.log(R1).contains("Reload complete")
+    });
+    lan.wait_until(Duration::from_secs(5), "VI_1 gave up its VIP", || {
+        !lan.holds_vip(R1, VIP)
+    });
+    let eth1 = addresses_on(&lan, R1, "eth1");
+    assert!(
+        eth1.contains(&format!("{SIDE_VIP}/24")) && eth1.contains(&format!("{SIDE_VIP2}/24")),
+        "{eth1}\n{}",
+        lan.diagnose("the edited master lost an address")
+    );
+    // Every GARP for the new address is on eth1, from eth1's MAC.
+    let garps = || -> Vec<String> {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("who-has {SIDE_VIP2} ")))
+            .map(String::from)
+            .collect()
+    };
+    lan.wait_until(Duration::from_secs(5), "a GARP for the new address", || {
+        !garps().is_empty()
+    });
+    let from_eth1 = format!("{eth1_mac} > ff:ff:ff:ff:ff:ff");
+    assert!(
+        garps().iter().all(|l| l.contains(&from_eth1)),
+        "{:?}\n{}",
+        garps(),
+        lan.diagnose("a GARP not from eth1's MAC")
+    );
+    lan.holds_for(Duration::from_secs(1), "VI_2 keeps both addresses", || {
+        let eth1 = addresses_on(&lan, R1, "eth1");
+        eth1.contains(&format!("{SIDE_VIP}/24")) && eth1.contains(&format!("{SIDE_VIP2}/24"))
+    });
+}

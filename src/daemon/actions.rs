@@ -46,7 +46,12 @@ impl Daemon {
                     self.follow_sync_group(index, from, to);
                 }
                 Action::SendAdvert(advert) => {
-                    let link = &self.links[instance.link];
+                    let Some((link_id, link)) =
+                        instance.link.and_then(|id| Some((id, self.links.get(id)?)))
+                    else {
+                        debug!("({name}) advert not sent: its link is not open");
+                        continue;
+                    };
                     let group = [link.group()];
                     // Unicast peers each get their own copy; the v3
                     // checksum covers the destination, so each is encoded
@@ -61,10 +66,9 @@ impl Daemon {
                             destination,
                         };
                         let len = advert.wire_len(&ends);
-                        self.adverts
-                            .push(index, instance.link, destination, len, |buf| {
-                                advert.emit(buf, &ends)
-                            });
+                        self.adverts.push(index, link_id, destination, len, |buf| {
+                            advert.emit(buf, &ends)
+                        });
                     }
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;
@@ -99,7 +103,10 @@ impl Daemon {
                     }
                 }
                 Action::SendGratuitousArp => {
-                    let link = &mut self.links[instance.link];
+                    let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
+                        error!("({name}) cannot announce: its link is not open");
+                        continue;
+                    };
                     // Each address as its family calls for (an IPv4
                     // instance may own excluded IPv6 addresses), on the
                     // interface it is on.

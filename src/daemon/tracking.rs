@@ -7,10 +7,10 @@ use std::os::fd::AsRawFd;
 
 use log::{info, warn};
 use mio::unix::SourceFd;
-use mio::Token;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
+use super::links::LinkId;
 use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
@@ -139,10 +139,10 @@ impl Daemon {
                     let names: Vec<String> = self
                         .links
                         .iter()
-                        .filter(|l| {
+                        .filter(|(_, l)| {
                             l.stale && crate::sys::interface::ifindex(&l.name).ok() == Some(ifindex)
                         })
-                        .map(|l| l.name.clone())
+                        .map(|(_, l)| l.name.clone())
                         .collect();
                     for name in names {
                         self.refresh_link(&name, None);
@@ -162,18 +162,24 @@ impl Daemon {
         }
         let mut up = up.unwrap_or_else(|| crate::sys::interface::is_up(name).unwrap_or(false));
         let current = crate::sys::interface::ifindex(name).ok();
-        for index in 0..self.links.len() {
-            if self.links[index].name != name {
+        let on_interface: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, link)| link.name == name)
+            .map(|(id, _)| id)
+            .collect();
+        for id in on_interface {
+            let Some(link) = self.links.get_mut(id) else {
                 continue;
+            };
+            if current != Some(link.ifindex) {
+                link.stale = true;
             }
-            if current != Some(self.links[index].ifindex) {
-                self.links[index].stale = true;
-            }
-            if !self.links[index].stale {
+            if !link.stale {
                 continue;
             }
             if up {
-                if let Err(e) = self.reopen_link(index) {
+                if let Err(e) = self.reopen_link(id) {
                     info!("{name} is back but not usable yet: {e}");
                     up = false;
                 }
@@ -200,22 +206,27 @@ impl Daemon {
 
     /// New sockets for a link whose interface was re-created, under the
     /// same token; its instances' addresses follow the new ifindex.
-    fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
-        let (name, ipv6, source) = self.links[index].key.clone();
+    fn reopen_link(&mut self, id: LinkId) -> std::io::Result<()> {
+        let Some(old) = self.links.get(id) else {
+            return Ok(());
+        };
+        let (name, ipv6, source) = old.key.clone();
+        let (arp, ndisc) = old.announcers.families();
         let mut fresh = super::link::Link::open(&name, ipv6, source)?;
-        let (arp, ndisc) = self.links[index].announcers.families();
         for (open, ipv6) in [(arp, false), (ndisc, true)] {
             if open {
                 fresh.announcers.open(ipv6)?;
             }
         }
         let registry = self.poll.registry();
-        let old = &self.links[index];
+        watch(registry, &fresh, id.token())?;
+        let new_ifindex = fresh.ifindex;
+        let Some(old) = self.links.replace(id, fresh) else {
+            return Ok(());
+        };
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
-        watch(registry, &fresh, Token(index))?;
-        let (old_ifindex, new_ifindex) = (old.ifindex, fresh.ifindex);
+        let old_ifindex = old.ifindex;
         info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
-        self.links[index] = fresh;
         for instance in &mut self.instances {
             for ifindex in &mut instance.address_ifindex {
                 if *ifindex == old_ifindex {
@@ -250,7 +261,9 @@ impl Daemon {
                 );
                 self.counters.addresses_restored += 1;
                 add_address(&mut self.netlink, name, vip, ifindex);
-                let link = &mut self.links[instance.link];
+                let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
+                    continue;
+                };
                 if let Ok(announcers) = announcers_for(link, &mut self.dev_announcers, vip, ifindex)
                 {
                     for _ in 0..instance.config.garp_master_repeat.max(1) {

@@ -730,6 +730,26 @@ impl Lan {
         self.note(router, "eth0 re-created");
     }
 
+    /// A second interface `name` inside the router's namespace: one end of
+    /// a veth pair whose other end, `{name}p`, stays beside it to listen
+    /// on; both up, `cidr` on `name`. Returns `name`'s MAC.
+    pub fn add_side_link(&self, router: usize, name: &str, cidr: &str) -> String {
+        let ns = self.ns(router);
+        let peer = format!("{name}p");
+        ip_ok(&[
+            "-n", ns, "link", "add", name, "type", "veth", "peer", "name", &peer,
+        ]);
+        ip_ok(&["-n", ns, "link", "set", name, "up"]);
+        ip_ok(&["-n", ns, "link", "set", &peer, "up"]);
+        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", name]);
+        let link = ip_ok(&["-n", ns, "-o", "link", "show", "dev", name]);
+        link.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+            .to_string()
+    }
+
     /// Sends `signal` to the router's daemon (it must be running).
     pub fn signal(&mut self, router: usize, signal: libc::c_int) {
         let pid = self
