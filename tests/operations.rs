@@ -573,3 +573,73 @@ fn a_reload_that_drops_one_interface_and_edits_a_master_on_another() {
         eth1.contains(&format!("{SIDE_VIP}/24")) && eth1.contains(&format!("{SIDE_VIP2}/24"))
     });
 }
+
+fn v3_config(router: usize, priority: u8, extra: &str) -> String {
+    config(router, priority, &format!("    version 3\n{extra}"))
+        .replace("advert_int 1", "advert_int 0.2")
+}
+
+/// A NIC re-created with another primary address: the instance takes the
+/// new address as its own, so an equal-priority tie-break is decided with
+/// it. r1 (now 192.0.2.20) and r2 (192.0.2.12), both priority 100, are
+/// partitioned until both are master; when the LAN heals, r1's higher
+/// address wins and r1 stays master. Judged with its old 192.0.2.11 it
+/// gave way to r2 as well, and both routers left the VIP.
+#[test]
+fn a_recreated_nic_with_another_address_tie_breaks_with_the_new_one() {
+    let Some(mut lan) = Lan::new("ops-recreate-addr", 2) else {
+        return;
+    };
+    lan.start(R2, Impl::Keepvip, &v3_config(2, 100, ""));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.start(R1, Impl::Keepvip, &v3_config(1, 100, ""));
+    lan.wait_until(ELECTION, "r1 is backup", || {
+        lan.log(R1).contains("(VI_1) Entering BACKUP STATE")
+    });
+    lan.recreate_eth0_at(R1, std::net::Ipv4Addr::new(192, 0, 2, 20));
+    lan.wait_until(ELECTION, "r1 reopened its sockets", || {
+        lan.log(R1).contains("was re-created")
+    });
+    // Partitioned, both are master.
+    lan.set_bridged(R2, false);
+    lan.wait_until(ELECTION, "r1 is master too", || lan.holds_vip(R1, VIP));
+    let backups = count(&lan.log(R1), "Entering BACKUP STATE");
+    lan.set_bridged(R2, true);
+    lan.wait_until(ELECTION, "r2 gave way", || !lan.holds_vip(R2, VIP));
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(2));
+    assert_eq!(
+        count(&lan.log(R1), "Entering BACKUP STATE"),
+        backups,
+        "{}",
+        lan.diagnose("r1 gave way to a lower address")
+    );
+}
+
+/// An address on `dev eth1` follows eth1 when eth1 is deleted and created
+/// again (a new index): the master puts it on the new eth1.
+#[test]
+fn a_dev_address_follows_its_recreated_interface() {
+    let Some(mut lan) = Lan::new("ops-recreate-dev", 1) else {
+        return;
+    };
+    const OTHER: &str = "198.51.100.7";
+    lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    let text = v3_config(1, 150, "").replace(
+        "virtual_ipaddress {\n",
+        &format!("virtual_ipaddress {{\n        {OTHER}/24 dev eth1\n"),
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let on_eth1 = || addresses_on(&lan, R1, "eth1").contains(&format!("{OTHER}/24"));
+    lan.wait_until(Duration::from_secs(10), "the dev address on eth1", on_eth1);
+
+    ip_netns(&lan, R1, &["link", "del", "eth1"]);
+    lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    let took = lan.wait_until(
+        Duration::from_secs(5),
+        "the dev address on the new eth1",
+        on_eth1,
+    );
+    eprintln!("dev address back after {took:?}");
+    assert!(lan.holds_vip(R1, VIP));
+}

@@ -10,6 +10,7 @@ mod actions;
 mod advert_queue;
 mod announcers;
 mod dump;
+mod interfaces;
 mod link;
 mod links;
 mod notify;

@@ -129,7 +129,10 @@ impl Daemon {
         };
         for event in events {
             match event {
-                NetEvent::Link(event) => self.refresh_link(&event.name, Some(event.up)),
+                NetEvent::Link(event) => {
+                    self.follow_dev_interface(&event.name, event.up);
+                    self.refresh_link(&event.name, Some(event.up));
+                }
                 NetEvent::AddressRemoved {
                     ifindex, address, ..
                 } => self.restore_removed_address(ifindex, address),
@@ -227,6 +230,18 @@ impl Daemon {
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
         let old_ifindex = old.ifindex;
         info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
+        let source = self.links.get(id).map(|l| l.source);
+        for instance in self.instances.iter_mut().filter(|i| i.link == Some(id)) {
+            let Some(source) = source else { break };
+            if instance.machine.address() != source {
+                info!(
+                    "({}) our address is now {source} (was {})",
+                    instance.config.name,
+                    instance.machine.address()
+                );
+                instance.machine.set_address(source);
+            }
+        }
         for instance in &mut self.instances {
             for ifindex in &mut instance.address_ifindex {
                 if *ifindex == old_ifindex {
