@@ -504,7 +504,7 @@ fn a_reload_that_drops_one_interface_and_edits_a_master_on_another() {
     };
     const SIDE_VIP: &str = "198.51.100.100";
     const SIDE_VIP2: &str = "198.51.100.101";
-    let eth1_mac = lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    let eth1_mac = lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
     let out = lan.dir().join("eth1p.txt");
     let err = lan.dir().join("eth1p.err");
     let args = ["-i", "eth1p", "-n", "-e", "-l", "--immediate-mode", "arp"];
@@ -623,7 +623,7 @@ fn a_dev_address_follows_its_recreated_interface() {
         return;
     };
     const OTHER: &str = "198.51.100.7";
-    lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
     let text = v3_config(1, 150, "").replace(
         "virtual_ipaddress {\n",
         &format!("virtual_ipaddress {{\n        {OTHER}/24 dev eth1\n"),
@@ -634,12 +634,127 @@ fn a_dev_address_follows_its_recreated_interface() {
     lan.wait_until(Duration::from_secs(10), "the dev address on eth1", on_eth1);
 
     ip_netns(&lan, R1, &["link", "del", "eth1"]);
-    lan.add_side_link(R1, "eth1", "198.51.100.1/24");
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
     let took = lan.wait_until(
         Duration::from_secs(5),
         "the dev address on the new eth1",
         on_eth1,
     );
     eprintln!("dev address back after {took:?}");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// Two instances, VI_1 on eth0 and VI_2 on eth1, v3 at 0.2 s; `global`
+/// goes into global_defs.
+fn two_interfaces(global: &str) -> String {
+    let instance = |name: &str, dev: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    interface {dev}\n    virtual_router_id {vrid}\n    priority 150\n\
+             \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    router_id r1\n{global}}}\n{}{}",
+        instance("VI_1", "eth0", 52, VIP),
+        instance("VI_2", "eth1", 53, SIDE_VIP)
+    )
+}
+
+const SIDE_VIP: &str = "198.51.100.100";
+
+/// With dynamic_interfaces, an instance on an interface that does not
+/// exist yet does not hold up the others, and starts when it appears.
+#[test]
+fn a_missing_interface_is_waited_for_with_dynamic_interfaces() {
+    let Some(mut lan) = Lan::new("ops-dynamic-if", 1) else {
+        return;
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &two_interfaces("    dynamic_interfaces\n"),
+    );
+    // VI_1 alone: master after master_down (3 x 0.2 s + skew).
+    let took = lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    eprintln!("VI_1 master after {took:?}");
+    assert!(
+        lan.log(R1)
+            .contains("interface eth1 which doesn't currently exist - will use if created"),
+        "{}",
+        lan.diagnose("no warning for the missing interface")
+    );
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    let took = lan.wait_until(Duration::from_secs(5), "VI_2 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+    eprintln!("VI_2 master {took:?} after eth1 appeared");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// An interface without its IPv4 address yet: its instance waits in FAULT
+/// (saying so) while the other runs, and joins when the address comes.
+#[test]
+fn an_interface_without_an_address_holds_its_instance_in_fault() {
+    let Some(mut lan) = Lan::new("ops-unready-if", 1) else {
+        return;
+    };
+    lan.add_side_link(R1, "eth1", None);
+    lan.start(R1, Impl::Keepvip, &two_interfaces(""));
+    lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    lan.wait_until(Duration::from_secs(5), "VI_2 waits in FAULT", || {
+        let log = lan.log(R1);
+        log.contains("(VI_2) Entering FAULT STATE") && log.contains("(VI_2) eth1 is not ready")
+    });
+    ip_netns(&lan, R1, &["addr", "add", "198.51.100.1/24", "dev", "eth1"]);
+    let took = lan.wait_until(Duration::from_secs(5), "VI_2 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+    eprintln!("VI_2 master {took:?} after eth1 got its address");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// An IPv6 instance on an interface just brought up, whose link-local
+/// address is still in duplicate address detection (slowed down here to
+/// about 3 s): the instance waits in FAULT and joins when DAD is done.
+#[test]
+fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
+    let Some(mut lan) = Lan::new("ops-tentative-if", 1) else {
+        return;
+    };
+    ip_netns(
+        &lan,
+        R1,
+        &[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ],
+    );
+    for setting in [
+        "net.ipv6.conf.eth1.dad_transmits=3",
+        "net.ipv6.neigh.eth1.retrans_time_ms=1000",
+    ] {
+        let status = Command::new("ip")
+            .args(["netns", "exec", lan.ns(R1), "sysctl", "-qw", setting])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{setting}");
+    }
+    ip_netns(&lan, R1, &["link", "set", "eth1p", "up"]);
+    ip_netns(&lan, R1, &["link", "set", "eth1", "up"]);
+    let text = format!(
+        "global_defs {{\n    router_id r1\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+         vrrp_instance VI_6 {{\n    interface eth1\n    virtual_router_id 54\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        2001:db8:1::100/64\n    }}\n}}\n"
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    lan.wait_until(Duration::from_secs(5), "VI_6 waits in FAULT", || {
+        let log = lan.log(R1);
+        log.contains("(VI_6) Entering FAULT STATE") && log.contains("(VI_6) eth1 is not ready")
+    });
+    lan.wait_until(Duration::from_secs(10), "VI_6 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains("2001:db8:1::100/64")
+    });
     assert!(lan.holds_vip(R1, VIP));
 }

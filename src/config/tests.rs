@@ -1357,3 +1357,22 @@ fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
          adverts carry them, and virtual_ipaddress_excluded ones are not advertised)' (required)"
     );
 }
+
+#[test]
+fn dynamic_interfaces_and_the_line_of_the_interface() {
+    let text = format!(
+        "global_defs {{\n dynamic_interfaces\n}}\n{}",
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(config.dynamic_interfaces);
+    let instance = &config.instances[0];
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("interface "))
+        .unwrap();
+    assert_eq!(instance.interface_span.line as usize, line + 1);
+    let (config, _) = parse(&instance_with(""));
+    assert!(!config.dynamic_interfaces);
+}

@@ -49,6 +49,7 @@ use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
+pub use interfaces::missing_interfaces;
 pub use scripts::unrunnable_commands;
 
 const SIGNALS: Token = Token(usize::MAX);

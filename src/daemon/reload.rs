@@ -86,9 +86,20 @@ impl Daemon {
                 keys
             });
         let mut opened: HashMap<LinkKey, Link> = HashMap::new();
+        // Links that cannot open yet, and why: their instances wait in FAULT.
+        let mut waiting: HashMap<LinkKey, io::Error> = HashMap::new();
         for key in &keys {
-            if self.links.find(key).is_none() {
-                opened.insert(key.clone(), Link::open(&key.0, key.1, key.2)?);
+            if self.links.find(key).is_some() {
+                continue;
+            }
+            match Link::open(&key.0, key.1, key.2) {
+                Ok(link) => {
+                    opened.insert(key.clone(), link);
+                }
+                Err(e) if not_ready(&e, config.dynamic_interfaces) => {
+                    waiting.insert(key.clone(), e);
+                }
+                Err(e) => return Err(e),
             }
         }
         // An address of the other family than its link (an excluded IPv6
@@ -174,11 +185,30 @@ impl Daemon {
         // 4. Instances: kept ones take their new settings, new ones wait
         //    in INIT for start_new_instances.
         let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
+        let mut reported: Vec<&str> = Vec::new();
         for new in &config.instances {
             let key = (new.interface.clone(), new.is_ipv6(), new.source_address());
             // Every instance is pushed, linked or not: sync groups know
             // their members by their place in the config.
             let link = self.links.find(&key);
+            match waiting.get(&key) {
+                Some(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && !reported.contains(&new.interface.as_str()) =>
+                {
+                    reported.push(&new.interface);
+                    warn!(
+                        "Configuration specifies interface {} which doesn't currently exist - will use if created",
+                        new.interface
+                    );
+                }
+                Some(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Some(e) => info!(
+                    "({}) {} is not ready ({e}): waiting in FAULT",
+                    new.name, new.interface
+                ),
+                None => {}
+            }
             let (link_ifindex, link_source) = link
                 .and_then(|id| self.links.get(id))
                 .map_or((0, unspecified(new.is_ipv6())), |l| (l.ifindex, l.source));
@@ -219,7 +249,9 @@ impl Daemon {
                         notify: NotifyQueue::default(),
                         group: None,
                     };
-                    remove_stale_addresses(&mut self.netlink, &running);
+                    if running.link.is_some() {
+                        remove_stale_addresses(&mut self.netlink, &running);
+                    }
                     running
                 }
             };
@@ -373,6 +405,18 @@ impl Daemon {
     }
 }
 
+/// Whether a link that failed to open is only not there yet: an interface
+/// without its address (or with a tentative IPv6 link-local one), or, with
+/// `dynamic_interfaces`, one that does not exist. Anything else is an
+/// error that stops the daemon (or the reload).
+pub(super) fn not_ready(e: &io::Error, dynamic_interfaces: bool) -> bool {
+    match e.kind() {
+        io::ErrorKind::AddrNotAvailable => true,
+        io::ErrorKind::NotFound => dynamic_interfaces,
+        _ => false,
+    }
+}
+
 /// The advert source of an instance whose link is not open yet.
 fn unspecified(ipv6: bool) -> IpAddr {
     if ipv6 {
@@ -408,6 +452,7 @@ fn placeholder_span() -> Span {
 
 fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     config.span = placeholder_span();
+    config.interface_span = placeholder_span();
     for vip in &mut config.virtual_addresses {
         vip.span = placeholder_span();
     }

@@ -132,6 +132,9 @@ impl Daemon {
                 NetEvent::Link(event) => {
                     self.follow_dev_interface(&event.name, event.up);
                     self.refresh_link(&event.name, Some(event.up));
+                    if event.up {
+                        self.open_waiting_links(|name| name == event.name);
+                    }
                 }
                 NetEvent::AddressRemoved {
                     ifindex, address, ..
@@ -139,6 +142,9 @@ impl Daemon {
                 // A re-created interface may get its address after it came
                 // up: that is when its sockets can be opened again.
                 NetEvent::AddressAdded { ifindex, .. } => {
+                    self.open_waiting_links(|name| {
+                        crate::sys::interface::ifindex(name).ok() == Some(ifindex)
+                    });
                     let names: Vec<String> = self
                         .links
                         .iter()
@@ -295,7 +301,10 @@ impl Daemon {
         let config = &instance.config;
         let own_link = Tracked {
             weight: Weight::default(),
-            up: self.link_up.get(&config.interface).copied().unwrap_or(true),
+            // An instance waiting for its interface to exist or be ready
+            // is in FAULT.
+            up: instance.link.is_some()
+                && self.link_up.get(&config.interface).copied().unwrap_or(true),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),

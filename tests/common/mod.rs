@@ -760,8 +760,8 @@ impl Lan {
 
     /// A second interface `name` inside the router's namespace: one end of
     /// a veth pair whose other end, `{name}p`, stays beside it to listen
-    /// on; both up, `cidr` on `name`. Returns `name`'s MAC.
-    pub fn add_side_link(&self, router: usize, name: &str, cidr: &str) -> String {
+    /// on; both up, `cidr` (if any) on `name`. Returns `name`'s MAC.
+    pub fn add_side_link(&self, router: usize, name: &str, cidr: Option<&str>) -> String {
         let ns = self.ns(router);
         let peer = format!("{name}p");
         ip_ok(&[
@@ -769,7 +769,9 @@ impl Lan {
         ]);
         ip_ok(&["-n", ns, "link", "set", name, "up"]);
         ip_ok(&["-n", ns, "link", "set", &peer, "up"]);
-        ip_ok(&["-n", ns, "addr", "add", cidr, "dev", name]);
+        if let Some(cidr) = cidr {
+            ip_ok(&["-n", ns, "addr", "add", cidr, "dev", name]);
+        }
         let link = ip_ok(&["-n", ns, "-o", "link", "show", "dev", name]);
         link.split_whitespace()
             .skip_while(|w| *w != "link/ether")
