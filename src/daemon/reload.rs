@@ -231,6 +231,11 @@ impl Daemon {
                         self.move_addresses(&old, new, link, &address_ifindex);
                         old.machine.reconfigure(new);
                     }
+                    if old.link.is_none() && link.is_some() {
+                        // It was waiting for its interface, which is ready now.
+                        old.machine.set_address(link_source);
+                        info!("({}) {} is ready: joining", new.name, new.interface);
+                    }
                     RunningInstance {
                         config: new.clone(),
                         machine: old.machine,
