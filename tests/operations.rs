@@ -715,7 +715,7 @@ fn an_interface_without_an_address_holds_its_instance_in_fault() {
 
 /// An IPv6 instance on an interface just brought up, whose link-local
 /// address is still in duplicate address detection (slowed down here to
-/// about 3 s): the instance waits in FAULT and joins when DAD is done.
+/// about 5 s): the instance waits in FAULT and joins when DAD is done.
 #[test]
 fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
     let Some(mut lan) = Lan::new("ops-tentative-if", 1) else {
@@ -729,7 +729,7 @@ fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
         ],
     );
     for setting in [
-        "net.ipv6.conf.eth1.dad_transmits=3",
+        "net.ipv6.conf.eth1.dad_transmits=5",
         "net.ipv6.neigh.eth1.retrans_time_ms=1000",
     ] {
         let status = Command::new("ip")
@@ -753,7 +753,7 @@ fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
         let log = lan.log(R1);
         log.contains("(VI_6) Entering FAULT STATE") && log.contains("(VI_6) eth1 is not ready")
     });
-    lan.wait_until(Duration::from_secs(10), "VI_6 master on eth1", || {
+    lan.wait_until(Duration::from_secs(15), "VI_6 master on eth1", || {
         addresses_on(&lan, R1, "eth1").contains("2001:db8:1::100/64")
     });
     assert!(lan.holds_vip(R1, VIP));
