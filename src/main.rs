@@ -130,6 +130,9 @@ fn main() -> ExitCode {
         Some(config) => config,
         None => return ExitCode::FAILURE,
     };
+    if !interfaces_exist(&config) {
+        return ExitCode::FAILURE;
+    }
     let unrunnable = keepvip::daemon::unrunnable_commands(&config);
     if cli.config_test {
         print!("{}", describe(&config));
@@ -179,6 +182,24 @@ fn init_logging(detail: bool) {
             )
         })
         .init();
+}
+
+/// Every instance's interface exists, or `dynamic_interfaces` lets the
+/// instance wait for it: keepalived 2.2.7's rule, and its words.
+fn interfaces_exist(config: &Config) -> bool {
+    let missing = keepvip::daemon::missing_interfaces(config);
+    for problem in &missing {
+        if config.dynamic_interfaces {
+            warn!("{problem}; dynamic_interfaces: it will be used once it exists");
+        } else {
+            error!("{problem}");
+        }
+    }
+    if !missing.is_empty() && !config.dynamic_interfaces {
+        error!("Non-existent interface specified in configuration");
+        return false;
+    }
+    true
 }
 
 /// Loads and reports: warnings and the error go to the log with file:line.

@@ -56,7 +56,7 @@ impl Default for InstanceDefaults {
 #[derive(Default)]
 struct Written {
     state: Option<InitialState>,
-    interface: Option<String>,
+    interface: Option<(String, Span)>,
     vrid: Option<u8>,
     priority: Option<u8>,
     version: Option<(VrrpVersion, Span)>,
@@ -120,7 +120,7 @@ fn read_line(
         }
         "interface" => {
             let text = single(line, "an interface name", warnings)?;
-            w.interface = Some(interface_name(line, text)?);
+            w.interface = Some((interface_name(line, text)?, line.span.clone()));
         }
         "virtual_router_id" => w.vrid = Some(narrow(integer(line, 1, 255, warnings)?)),
         "priority" => w.priority = Some(narrow(integer(line, 1, 255, warnings)?)),
@@ -353,7 +353,7 @@ fn finish(
             format!("vrrp_instance {name}: missing '{what}' (required)"),
         )
     };
-    let interface = w.interface.clone().ok_or_else(|| missing("interface"))?;
+    let (interface, interface_span) = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
     if w.virtual_addresses.is_empty() {
         // keepalived runs such an instance with empty adverts ("No VIP
@@ -446,6 +446,7 @@ fn finish(
         span,
         initial_state,
         interface,
+        interface_span,
         vrid,
         priority,
         version,

@@ -70,6 +70,9 @@ pub struct Config {
     /// `global_defs { enable_script_security }`: refuse scripts that a
     /// non-root user could modify.
     pub script_security: bool,
+    /// `global_defs { dynamic_interfaces }`: an instance whose interface
+    /// does not exist yet waits for it instead of failing the config.
+    pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
     /// CRC-32 of the tokens (comments and layout do not count): tells
@@ -231,6 +234,8 @@ pub struct InstanceConfig {
     pub span: Span,
     pub initial_state: InitialState,
     pub interface: String,
+    /// The line of `interface`.
+    pub interface_span: Span,
     /// 1..=255.
     pub vrid: u8,
     /// 1..=255. Default 100, or 255 under `state MASTER` with no priority.

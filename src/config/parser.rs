@@ -161,6 +161,9 @@ fn global_defs(
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
+            // keepalived's optional `allow_if_changes` is what keepvip
+            // does anyway: a re-created interface is picked up again.
+            "dynamic_interfaces" => config.dynamic_interfaces = true,
             "enable_script_security" => {
                 flag(line, warnings)?;
                 config.script_security = true;

@@ -1489,3 +1489,22 @@ fn excess_addresses_join_the_excluded_ones() {
     assert_eq!(excluded, ["198.51.101.6", "203.0.113.1"]);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
+
+#[test]
+fn dynamic_interfaces_and_the_line_of_the_interface() {
+    let text = format!(
+        "global_defs {{\n dynamic_interfaces\n}}\n{}",
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(config.dynamic_interfaces);
+    let instance = &config.instances[0];
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("interface "))
+        .unwrap();
+    assert_eq!(instance.interface_span.line as usize, line + 1);
+    let (config, _) = parse(&instance_with(""));
+    assert!(!config.dynamic_interfaces);
+}

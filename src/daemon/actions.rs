@@ -3,7 +3,7 @@
 
 use std::io;
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 
 use super::announcers::announcers_for;
 use super::stats::LogKey;
@@ -47,7 +47,12 @@ impl Daemon {
                     self.follow_sync_group(index, from, to);
                 }
                 Action::SendAdvert(advert) => {
-                    let link = &self.links[instance.link];
+                    let Some((link_id, link)) =
+                        instance.link.and_then(|id| Some((id, self.links.get(id)?)))
+                    else {
+                        debug!("({name}) advert not sent: its link is not open");
+                        continue;
+                    };
                     let group = [link.group()];
                     // Unicast peers each get their own copy; the v3
                     // checksum covers the destination, so each is encoded
@@ -62,10 +67,9 @@ impl Daemon {
                             destination,
                         };
                         let len = advert.wire_len(&ends);
-                        self.adverts
-                            .push(index, instance.link, destination, len, |buf| {
-                                advert.emit(buf, &ends)
-                            });
+                        self.adverts.push(index, link_id, destination, len, |buf| {
+                            advert.emit(buf, &ends)
+                        });
                     }
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;
@@ -137,7 +141,10 @@ impl Daemon {
     fn announce(&mut self, index: usize, repeat: u32) {
         let instance = &self.instances[index];
         let name = &instance.config.name;
-        let link = &mut self.links[instance.link];
+        let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
+            error!("({name}) cannot announce: its link is not open");
+            return;
+        };
         let vips = instance
             .config
             .virtual_addresses

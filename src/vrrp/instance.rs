@@ -228,6 +228,12 @@ impl Instance {
         !self.unicast_peers.is_empty()
     }
 
+    /// Our advert source changed (the interface was re-created with another
+    /// primary address): the tie-break and the own-advert check use it.
+    pub fn set_address(&mut self, address: IpAddr) {
+        self.address = address;
+    }
+
     /// The master's advertisement interval as a backup knows it.
     pub fn master_interval_cs(&self) -> u16 {
         self.master_interval_cs

@@ -26,6 +26,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         span: span(),
         initial_state: state,
         interface: "eth0".to_string(),
+        interface_span: span(),
         vrid: 50,
         priority,
         version: VrrpVersion::V2,
