@@ -249,7 +249,10 @@ fn status_answers_with_a_table_and_json() {
     assert!(json.contains("\"priority\":100"), "{json}");
     // The digest of the running config is the one `-t` gives for the file.
     let file = lan.dir().join("r2").join("keepalived.conf");
-    let checked = Command::new(&bin)
+    // In r2's namespace, where its eth0 is: `-t` checks the interface.
+    let checked = Command::new("ip")
+        .args(["netns", "exec", lan.ns(R2)])
+        .arg(&bin)
         .arg("-t")
         .arg("-f")
         .arg(&file)
