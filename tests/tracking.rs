@@ -403,3 +403,72 @@ fn notify_runs_as_the_user_the_config_names() {
         "ran as root although the config says nobody"
     );
 }
+
+/// A rebooted router of higher priority whose check fails from the start
+/// must not take the VIP from the healthy master (keepalived 2.2.7, lower,
+/// master throughout): not the one whose weight-0 check takes 4 s to give
+/// its first (failing) result, which waits in INIT meanwhile; not the one
+/// whose weight -150 check fails on its first run with fall 3, as the
+/// first result decides whatever fall says. Both are priority 200, so
+/// either would preempt after master_down (3.2 s) if its check counted as
+/// up until told otherwise.
+#[test]
+fn a_check_failing_from_the_start_never_takes_the_vip() {
+    let Some(mut lan) = Lan::new("trk-first", 3) else {
+        return;
+    };
+    let slow_failure = lan.dir().join("slow-failure.sh");
+    write_executable(&slow_failure, "#!/bin/sh\nsleep 4\nexit 1\n");
+    let weight_zero = Node {
+        priority: 200,
+        check: Some(format!(
+            "    script \"{}\"\n    interval 10\n    weight 0",
+            slow_failure.display()
+        )),
+        ..Default::default()
+    };
+    let negative = Node {
+        priority: 200,
+        check: Some(
+            "    script \"/bin/false\"\n    interval 2\n    fall 3\n    weight -150".into(),
+        ),
+        ..Default::default()
+    };
+    let healthy = Node {
+        priority: 100,
+        ..Default::default()
+    };
+    lan.start(R1, Impl::Keepalived, &config(1, &healthy));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let mark = lan.mark();
+    lan.start(R2, Impl::Keepvip, &config(2, &weight_zero));
+    lan.start(3, Impl::Keepvip, &config(3, &negative));
+    // Past the slow check's first result and a whole master_down after it.
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(9));
+    let from = |router: usize| {
+        let addr = lan.addr(router);
+        lan.adverts_since(mark)
+            .into_iter()
+            .filter(move |a| a.src_ip == addr)
+            .count()
+    };
+    assert_eq!(from(R2), 0, "{}", lan.diagnose("r2 advertised"));
+    assert_eq!(from(3), 0, "{}", lan.diagnose("r3 advertised"));
+    let log2 = lan.log(R2);
+    assert!(
+        log2.contains("VRRP_Script(chk) failed") && log2.contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        lan.diagnose("r2 did not go to FAULT on its first result")
+    );
+    assert!(
+        !log2.contains("Entering BACKUP STATE"),
+        "{}",
+        lan.diagnose("r2 ran before its weight-0 check reported")
+    );
+    assert!(
+        lan.log(3)
+            .contains("(VI_1) Changing effective priority from 200 to 50"),
+        "{}",
+        lan.diagnose("r3's first failure did not lower its priority")
+    );
+}

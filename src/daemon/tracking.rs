@@ -15,7 +15,7 @@ use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{verdict, Tracked, Verdict, Weight};
+use crate::tracking::verdict::{awaiting_first_result, verdict, Tracked, Verdict, Weight};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -267,20 +267,21 @@ impl Daemon {
         let config = &instance.config;
         let own_link = Tracked {
             weight: Weight::default(),
-            up: self.link_up.get(&config.interface).copied().unwrap_or(true),
+            up: Some(self.link_up.get(&config.interface).copied().unwrap_or(true)),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),
-            up: self.scripts[t.script].health.is_up(),
+            up: self.scripts[t.script].health.reading(),
         });
         let interfaces = config.track_interfaces.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),
-            up: self.link_up.get(&t.interface).copied().unwrap_or(false),
+            up: Some(self.link_up.get(&t.interface).copied().unwrap_or(false)),
         });
         let tracked: Vec<Tracked> = std::iter::once(own_link)
             .chain(scripts)
             .chain(interfaces)
             .collect();
+        let waiting = awaiting_first_result(tracked.iter().copied());
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         let machine = &mut instance.machine;
@@ -298,6 +299,7 @@ impl Daemon {
                 machine.set_fault(now, false, &mut actions);
             }
         }
+        machine.set_waiting_for_checks(now, waiting, &mut actions);
         self.execute(index, actions);
         self.sync_group_faults(index, now);
     }

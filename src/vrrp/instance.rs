@@ -121,6 +121,12 @@ pub struct Instance {
     tracking_fault: bool,
     /// Held in FAULT because another member of its sync group is.
     group_fault: bool,
+    /// A check that decides whether it may serve (weight 0) has not
+    /// reported yet: it stays in INIT, silent, until it has.
+    waiting_for_checks: bool,
+    /// `start` was called while waiting for checks: it starts when they
+    /// have reported.
+    start_pending: bool,
     deadlines: Deadlines,
     /// While a lower-priority master has been seen for less than
     /// preempt_delay, it is still obeyed; this is when that ends.
@@ -151,6 +157,8 @@ impl Instance {
             state: State::Initialize,
             tracking_fault: false,
             group_fault: false,
+            waiting_for_checks: false,
+            start_pending: false,
             deadlines: Deadlines::default(),
             preempt_allowed_at: None,
         }
@@ -231,8 +239,14 @@ impl Instance {
 
     /// Starts the election. The owner (priority 255) is master at once;
     /// everyone else, whatever `state` says, listens for master_down first.
+    /// An instance still waiting for its checks' first results starts when
+    /// they are in (see [`Instance::set_waiting_for_checks`]).
     pub fn start(&mut self, now: Micros, out: &mut Vec<Action>) {
         if self.state != State::Initialize {
+            return;
+        }
+        if self.waiting_for_checks {
+            self.start_pending = true;
             return;
         }
         if self.is_faulty() {
@@ -321,6 +335,21 @@ impl Instance {
         let before = self.is_faulty();
         self.group_fault = held;
         self.fault_changed(now, before, out);
+    }
+
+    /// Whether a check that decides if it may serve (weight 0) has yet to
+    /// report. keepalived 2.2.7 keeps such an instance in INIT: no adverts,
+    /// no state, no notify; the first result then sends it to BACKUP or
+    /// FAULT. Without this a router whose check fails from the start would
+    /// take the VIP for as long as its first result takes. Set it after
+    /// the priority and FAULT of the same verdict, so that a pending start
+    /// sees them.
+    pub fn set_waiting_for_checks(&mut self, now: Micros, waiting: bool, out: &mut Vec<Action>) {
+        self.waiting_for_checks = waiting;
+        if !waiting && self.start_pending {
+            self.start_pending = false;
+            self.start(now, out);
+        }
     }
 
     /// Whether its own tracking (not its group) holds it in FAULT.
