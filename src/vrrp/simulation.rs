@@ -235,8 +235,13 @@ impl SimLan {
     /// The check a router tracks from its next start (None: none).
     pub fn set_check(&mut self, index: usize, check: Option<SimCheck>) {
         self.routers[index].check = check;
-        if self.routers[index].check.is_none() {
+        if self.routers[index].check.is_none() && self.routers[index].running_check.is_some() {
+            // As if the track were removed: nothing left to wait for.
             self.routers[index].running_check = None;
+            let mut actions = Vec::new();
+            let instance = &mut self.routers[index].instance;
+            instance.set_waiting_for_checks(self.now, false, &mut actions);
+            self.apply(index, actions);
         }
     }
 
