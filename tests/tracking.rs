@@ -472,3 +472,36 @@ fn a_check_failing_from_the_start_never_takes_the_vip() {
         lan.diagnose("r3's first failure did not lower its priority")
     );
 }
+
+/// keepalived 2.2.7 with a check script that does not exist: "Script ...
+/// cannot be accessed", "Disabling track script chk since not
+/// found/accessible", and the instance runs as if it tracked nothing: no
+/// FAULT for weight 0, its base priority on the wire.
+#[test]
+fn a_missing_check_script_is_disabled_not_failed() {
+    let Some(mut lan) = Lan::new("trk-missing", 1) else {
+        return;
+    };
+    let node = Node {
+        priority: 150,
+        check: Some("    script \"/nonexistent/check.sh\"\n    interval 1\n    weight 0".into()),
+        ..Default::default()
+    };
+    let mark = lan.mark();
+    lan.start(R1, Impl::Keepvip, &config(1, &node));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(common::CAPTURE_LAG, "an advert with priority 150", || {
+        lan.adverts_since(mark).iter().any(|a| a.priority == 150)
+    });
+    let log = lan.log(R1);
+    assert!(
+        log.contains("Disabling track script chk since not found/accessible"),
+        "{}",
+        lan.diagnose("no word of the disabled check")
+    );
+    assert!(
+        !log.contains("FAULT"),
+        "{}",
+        lan.diagnose("the missing check put the instance in FAULT")
+    );
+}

@@ -242,6 +242,7 @@ impl Daemon {
         let scripts = self
             .scripts
             .iter()
+            .filter(|s| !s.disabled)
             .filter_map(|s| s.schedule.poll_timeout());
         let notify = self.notify_poll_timeout(now);
         let status = self.status.as_ref().and_then(|s| s.poll_timeout());

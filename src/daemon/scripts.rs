@@ -1,7 +1,8 @@
 //! Check scripts (`vrrp_script`) at run time: their schedule and health from
 //! the core, their process from `sys`, and the checks made before each
 //! start (the program exists; with enable_script_security, nobody but root
-//! can change it).
+//! can change it). A check whose program is missing when it is loaded is
+//! disabled, as keepalived does.
 
 use log::{error, warn};
 
@@ -17,6 +18,10 @@ pub struct ScriptRuntime {
     pub health: Health,
     /// The running process (and its process group).
     pub pid: Option<u32>,
+    /// Its program could not be found (or accessed) when it was loaded:
+    /// as in keepalived, it never runs and its instances track it not at
+    /// all (no weight, no FAULT).
+    pub disabled: bool,
     run_as: Option<RunAs>,
     script_security: bool,
     /// The last reason it could not start, so it is logged once per change,
@@ -26,7 +31,25 @@ pub struct ScriptRuntime {
 
 impl ScriptRuntime {
     pub fn new(config: &ScriptConfig, global: &Config, now: Micros) -> ScriptRuntime {
+        let program = config.command.argv.first().map(String::as_str);
+        let missing = match program.map(process::find_executable) {
+            Some(Ok(_)) => None,
+            Some(Err(why)) => Some(why),
+            None => Some("empty command".to_string()),
+        };
+        if let Some(why) = &missing {
+            // keepalived's words, which users grep for.
+            warn!(
+                "Script {} cannot be accessed - {why}",
+                program.unwrap_or_default()
+            );
+            warn!(
+                "Disabling track script {} since not found/accessible",
+                config.name
+            );
+        }
         ScriptRuntime {
+            disabled: missing.is_some(),
             schedule: Schedule::new(config.interval_us, config.timeout_us, now),
             health: Health::new(config.rise, config.fall, config.init_fail),
             pid: None,

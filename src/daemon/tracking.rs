@@ -23,6 +23,9 @@ impl Daemon {
     /// Starts, terminates and kills check scripts as their schedules say.
     pub(super) fn run_due_scripts(&mut self, now: Micros) {
         for index in 0..self.scripts.len() {
+            if self.scripts[index].disabled {
+                continue;
+            }
             while let Some(action) = self.scripts[index].schedule.handle_timeout(now) {
                 let script = &mut self.scripts[index];
                 match action {
@@ -269,10 +272,14 @@ impl Daemon {
             weight: Weight::default(),
             up: Some(self.link_up.get(&config.interface).copied().unwrap_or(true)),
         };
-        let scripts = config.track_scripts.iter().map(|t| Tracked {
-            weight: Weight::new(t.weight, t.reverse),
-            up: self.scripts[t.script].health.reading(),
-        });
+        let scripts = config
+            .track_scripts
+            .iter()
+            .filter(|t| !self.scripts[t.script].disabled)
+            .map(|t| Tracked {
+                weight: Weight::new(t.weight, t.reverse),
+                up: self.scripts[t.script].health.reading(),
+            });
         let interfaces = config.track_interfaces.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),
             up: Some(self.link_up.get(&t.interface).copied().unwrap_or(false)),
