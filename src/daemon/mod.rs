@@ -47,7 +47,7 @@ use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
-pub use scripts::unrunnable_commands;
+pub use scripts::{start_command, unrunnable_commands};
 
 const SIGNALS: Token = Token(usize::MAX);
 const LINK_EVENTS: Token = Token(usize::MAX - 1);
