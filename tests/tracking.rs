@@ -505,3 +505,39 @@ fn a_missing_check_script_is_disabled_not_failed() {
         lan.diagnose("the missing check put the instance in FAULT")
     );
 }
+
+/// A reload that changes a weight-0 check of a running master: the new
+/// check has not reported yet, and that must not move the master (only an
+/// instance that has not started waits for a check's first result).
+#[test]
+fn a_check_changed_by_reload_does_not_flap_a_running_master() {
+    let Some(mut lan) = Lan::new("trk-reload", 1) else {
+        return;
+    };
+    let check = |body: &str| Node {
+        priority: 150,
+        check: Some(body.to_string()),
+        ..Default::default()
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &config(
+            1,
+            &check("    script \"/bin/true\"\n    interval 1\n    weight 0"),
+        ),
+    );
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    // The new check takes 3 s to give its first (passing) result.
+    let slow = check("    script \"/bin/sh -c 'sleep 3'\"\n    interval 10\n    weight 0");
+    let path = lan.dir().join("r1").join("keepalived.conf");
+    fs::write(&path, config(1, &slow)).unwrap();
+    lan.signal(R1, libc::SIGHUP);
+    lan.wait_until(Duration::from_secs(10), "reload done", || {
+        lan.log(R1).contains("Reload complete")
+    });
+    let held = "r1 stays master, never in FAULT";
+    lan.holds_for(Duration::from_secs(5), held, || {
+        lan.sole_holder(R1, VIP) && !lan.log(R1).contains("FAULT")
+    });
+}

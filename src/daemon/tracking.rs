@@ -272,10 +272,15 @@ impl Daemon {
             weight: Weight::default(),
             up: Some(self.link_up.get(&config.interface).copied().unwrap_or(true)),
         };
+        // A check that has not reported yet holds an instance that has not
+        // started; one that is running already (a check added or changed
+        // by a reload) keeps going until the check has a result.
+        let started = instance.machine.state() != State::Initialize;
         let scripts = config
             .track_scripts
             .iter()
             .filter(|t| !self.scripts[t.script].disabled)
+            .filter(|t| !started || self.scripts[t.script].health.reading().is_some())
             .map(|t| Tracked {
                 weight: Weight::new(t.weight, t.reverse),
                 up: self.scripts[t.script].health.reading(),
