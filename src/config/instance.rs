@@ -110,12 +110,16 @@ fn read_line(
     match line.keyword.as_str() {
         "state" => {
             let text = single(line, "MASTER or BACKUP", warnings)?;
-            w.state = Some(if text.eq_ignore_ascii_case("MASTER") {
-                InitialState::Master
-            } else if text.eq_ignore_ascii_case("BACKUP") {
-                InitialState::Backup
-            } else {
-                return Err(expected_found(line, "MASTER or BACKUP", text));
+            // keepalived 2.2.7 compares the word exactly and runs anything
+            // else (`SLAVE`, `master`) as BACKUP, with these words.
+            w.state = Some(match text {
+                "MASTER" => InitialState::Master,
+                "BACKUP" => InitialState::Backup,
+                other => {
+                    let message = format!("({name}) unknown state '{other}', defaulting to BACKUP");
+                    warn_at(warnings, &line.span, message);
+                    InitialState::Backup
+                }
             });
         }
         "interface" => {
@@ -280,11 +284,21 @@ fn unicast_peer(
     Ok((addr, line.span.clone()))
 }
 
-/// The instance's family, from its first address as keepalived decides it;
-/// an address of the other family is an error (keepalived 2.2.7 says
-/// "address family must match VRRP instance" and fails `-t`).
-fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
-    let ipv6 = w.virtual_addresses[0].addr.is_ipv6();
+/// The instance's family, from its first virtual address as keepalived
+/// decides it (IPv4 when it has none). A virtual address of the other
+/// family is dropped with keepalived 2.2.7's warning (it runs the rest);
+/// a unicast peer or source of the other family is an error: keepalived
+/// drops such a peer and falls back to multicast, a silent change of mode
+/// that keepvip refuses.
+fn check_families(
+    name: &str,
+    w: &mut Written,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, ConfigError> {
+    let ipv6 = w
+        .virtual_addresses
+        .first()
+        .is_some_and(|v| v.addr.is_ipv6());
     let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     let mismatch = |span: &Span, what: &str, addr: &IpAddr| {
         error_at(
@@ -296,11 +310,17 @@ fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
             ),
         )
     };
-    for vip in &w.virtual_addresses {
-        if vip.addr.is_ipv6() != ipv6 {
-            return Err(mismatch(&vip.span, "virtual address", &vip.addr));
+    w.virtual_addresses.retain(|vip| {
+        let same = vip.addr.is_ipv6() == ipv6;
+        if !same {
+            let message = format!(
+                "({name}): address family must match VRRP instance [{}] - ignoring",
+                vip.addr
+            );
+            warn_at(warnings, &vip.span, message);
         }
-    }
+        same
+    });
     for (addr, span) in &w.unicast_peers {
         if addr.is_ipv6() != ipv6 {
             return Err(mismatch(span, "unicast_peer", addr));
@@ -343,7 +363,7 @@ fn resolve_version(
 fn finish(
     name: String,
     span: Span,
-    w: Written,
+    mut w: Written,
     defaults: InstanceDefaults,
     warnings: &mut Vec<Warning>,
 ) -> Result<InstanceConfig, ConfigError> {
@@ -365,7 +385,7 @@ fn finish(
              virtual_ipaddress_excluded ones are not advertised)"
         }));
     }
-    let ipv6 = check_families(&name, &w)?;
+    let ipv6 = check_families(&name, &mut w, warnings)?;
     let version = resolve_version(&name, ipv6, &w, defaults, warnings);
     let advert_int_cs = match (&w.advert_int, version) {
         (None, _) => 100,

@@ -59,8 +59,9 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
-        let group = sync_group(statement, &config, warnings)?;
-        config.sync_groups.push(group);
+        if let Some(group) = sync_group(statement, &config, warnings)? {
+            config.sync_groups.push(group);
+        }
     }
     Ok(config)
 }
