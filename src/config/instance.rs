@@ -70,6 +70,8 @@ struct Written {
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
     virtual_addresses: Vec<VirtualAddress>,
+    /// `no_virtual_ipaddress`: an instance without addresses is meant.
+    no_virtual_ipaddress_at: Option<Span>,
     /// `virtual_ipaddress_excluded`: owned, not advertised, either family.
     excluded_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
@@ -165,6 +167,10 @@ fn read_line(
             let block = block_of(line)?;
             w.virtual_addresses
                 .extend(virtual_addresses(block, true, warnings)?);
+        }
+        "no_virtual_ipaddress" => {
+            flag(line, warnings)?;
+            w.no_virtual_ipaddress_at = Some(line.span.clone());
         }
         "virtual_ipaddress_excluded" => {
             let block = block_of(line)?;
@@ -285,7 +291,8 @@ fn unicast_peer(
 }
 
 /// The instance's family, from its first virtual address as keepalived
-/// decides it (IPv4 when it has none). A virtual address of the other
+/// decides it (without one: from its advert source or first unicast peer,
+/// else IPv4). A virtual address of the other
 /// family is dropped with keepalived 2.2.7's warning (it runs the rest);
 /// a unicast peer or source of the other family is an error: keepalived
 /// drops such a peer and falls back to multicast, a silent change of mode
@@ -295,10 +302,16 @@ fn check_families(
     w: &mut Written,
     warnings: &mut Vec<Warning>,
 ) -> Result<bool, ConfigError> {
-    let ipv6 = w
-        .virtual_addresses
-        .first()
-        .is_some_and(|v| v.addr.is_ipv6());
+    let ipv6 = match w.virtual_addresses.first() {
+        Some(first) => first.addr.is_ipv6(),
+        None => w
+            .unicast_src_ip
+            .iter()
+            .chain(&w.mcast_src_ip)
+            .chain(w.unicast_peers.first())
+            .next()
+            .is_some_and(|(addr, _)| addr.is_ipv6()),
+    };
     let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     let mismatch = |span: &Span, what: &str, addr: &IpAddr| {
         error_at(
@@ -339,6 +352,41 @@ fn check_families(
     Ok(ipv6)
 }
 
+/// An instance without advertised addresses (cloud failover moved by
+/// notify scripts) sends adverts that carry none. keepalived 2.2.7 runs it
+/// under VRRPv2, with a warning, and refuses it under VRRPv3 (IPv6
+/// included); its words. `no_virtual_ipaddress` (keepalived 2.3) says it
+/// is meant and silences the warning.
+fn check_has_addresses(
+    name: &str,
+    span: &Span,
+    w: &Written,
+    version: VrrpVersion,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    if !w.virtual_addresses.is_empty() {
+        if let Some(at) = &w.no_virtual_ipaddress_at {
+            let message =
+                format!("({name}) no_virtual_ipaddress with virtual addresses listed - ignored");
+            warn_at(warnings, at, message);
+        }
+        return Ok(());
+    }
+    match version {
+        VrrpVersion::V3 => Err(error_at(
+            span,
+            format!("({name}) No VIP specified; at least one is required"),
+        )),
+        VrrpVersion::V2 => {
+            if w.no_virtual_ipaddress_at.is_none() {
+                let message = format!("({name}) No VIP specified; at least one is sensible");
+                warn_at(warnings, span, message);
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The version in force: the instance's, else global_defs'; IPv6 is always
 /// VRRPv3 (RFC 3768 has no IPv6), as in keepalived.
 fn resolve_version(
@@ -375,18 +423,9 @@ fn finish(
     };
     let (interface, interface_span) = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
-    if w.virtual_addresses.is_empty() {
-        // keepalived runs such an instance with empty adverts ("No VIP
-        // specified; at least one is sensible"); keepvip asks for one.
-        return Err(missing(if w.excluded_addresses.is_empty() {
-            "virtual_ipaddress (at least one address)"
-        } else {
-            "virtual_ipaddress (at least one address: the adverts carry them, and \
-             virtual_ipaddress_excluded ones are not advertised)"
-        }));
-    }
     let ipv6 = check_families(&name, &mut w, warnings)?;
     let version = resolve_version(&name, ipv6, &w, defaults, warnings);
+    check_has_addresses(&name, &span, &w, version, warnings)?;
     let advert_int_cs = match (&w.advert_int, version) {
         (None, _) => 100,
         (Some(line), VrrpVersion::V2) => advert_interval_cs(line, warnings)?,

@@ -507,8 +507,6 @@ fn required_keywords_are_reported_at_the_instance_line() {
     assert!(
         error_of(text).starts_with("r1.conf:1: vrrp_instance VI_9: missing 'virtual_router_id'")
     );
-    let text = "vrrp_instance VI_9 {\n interface eth0\n virtual_router_id 1\n}\n";
-    assert!(error_of(text).starts_with("r1.conf:1: vrrp_instance VI_9: missing 'virtual_ipaddress"));
     assert!(error_of("vrrp_instance {\n}\n").contains("expected an instance name"));
 }
 
@@ -1364,15 +1362,6 @@ fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
         bad("  192.0.2.3 { }"),
         "r1.conf:8: virtual_ipaddress_excluded: '192.0.2.3' does not take a '{' block"
     );
-    // Only excluded addresses: keepalived runs with empty adverts, keepvip
-    // asks for an advertised one.
-    let only_excluded = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
-                         virtual_ipaddress_excluded {\n  2001:db8::100\n }\n}\n";
-    assert_eq!(
-        error_of(only_excluded),
-        "r1.conf:1: vrrp_instance VI_1: missing 'virtual_ipaddress (at least one address: the \
-         adverts carry them, and virtual_ipaddress_excluded ones are not advertised)' (required)"
-    );
 }
 
 /// An instance whose virtual_ipaddress block lists `addresses`, one per
@@ -1565,4 +1554,47 @@ fn a_virtual_address_of_the_other_family_is_skipped_with_a_warning() {
         w,
         ["r1.conf:6: (VI_1): address family must match VRRP instance [192.0.2.1] - ignoring"]
     );
+}
+
+#[test]
+fn an_instance_without_virtual_addresses_runs_with_keepalived_warning() {
+    let bare = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n{}}\n";
+    let sensible = ["r1.conf:1: (VI_1) No VIP specified; at least one is sensible".to_string()];
+    for body in [
+        "",
+        " virtual_ipaddress {\n }\n",
+        // Excluded addresses are not advertised, of either family, and do
+        // not decide the family: the instance is IPv4 VRRPv2.
+        " virtual_ipaddress_excluded {\n  2001:db8::100\n  192.0.2.9\n }\n",
+        " unicast_peer {\n  192.0.2.7\n }\n",
+    ] {
+        let (vi, w) = only_instance(&bare.replace("{}}", &format!("{body}}}")));
+        assert_eq!(w, sensible, "{body}");
+        assert_eq!(vi.advertised_addresses().count(), 0);
+        assert!(!vi.is_ipv6());
+        assert_eq!(vi.version, VrrpVersion::V2);
+    }
+    // keepalived 2.3's word for "none on purpose": no warning.
+    let (vi, w) = only_instance(&bare.replace("{}}", " no_virtual_ipaddress\n}"));
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(vi.virtual_addresses.len(), 0);
+    // keepalived 2.2.7 refuses a VRRPv3 one, IPv6 included.
+    let required = "r1.conf:1: (VI_1) No VIP specified; at least one is required";
+    for body in [
+        " version 3\n",
+        " mcast_src_ip 2001:db8::1\n",
+        " unicast_peer {\n  2001:db8::7\n }\n",
+        " no_virtual_ipaddress\n version 3\n",
+    ] {
+        assert_eq!(
+            error_of(&bare.replace("{}}", &format!("{body}}}"))),
+            required,
+            "{body}"
+        );
+    }
+    let global_v3 = format!(
+        "global_defs {{\n vrrp_version 3\n}}\n{}",
+        bare.replace("{}}", "}")
+    );
+    assert_eq!(error_of(&global_v3), required.replace(":1:", ":4:"));
 }
