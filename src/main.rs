@@ -298,7 +298,7 @@ fn describe(config: &Config) -> String {
     }
     for s in &config.scripts {
         let _ = writeln!(text, "vrrp_script {} ({})", s.name, s.span);
-        let _ = writeln!(text, "  script {}", s.command.argv.join(" "));
+        let _ = writeln!(text, "  script {}", config::shell_words(&s.command.argv));
         let _ = writeln!(
             text,
             "  interval {} ms timeout {} ms weight {}{} rise {} fall {}{}",
@@ -396,7 +396,7 @@ fn describe(config: &Config) -> String {
         ];
         for (keyword, command) in notify {
             if let Some(command) = command {
-                let _ = writeln!(text, "  {keyword} {}", command.argv.join(" "));
+                let _ = writeln!(text, "  {keyword} {}", config::shell_words(&command.argv));
             }
         }
         for vip in &i.virtual_addresses {

@@ -268,3 +268,26 @@ fn a_missing_interface_is_an_error_unless_interfaces_are_dynamic() {
         "{text}"
     );
 }
+
+#[test]
+fn commands_are_shown_with_their_quoting_as_they_will_run() {
+    let scratch = Scratch::new("quoting");
+    let config = scratch.write(
+        "r1.conf",
+        &format!(
+            "vrrp_script chk {{\n    script \"/bin/sh -c 'exit 0'\"\n}}\n{INSTANCE}    \
+             track_script {{\n        chk\n    }}\n    notify_master \"/bin/echo 'it is' plain\"\n}}\n"
+        ),
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\n  script /bin/sh -c 'exit 0'\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  notify_master /bin/echo 'it is' plain\n"),
+        "{stdout}"
+    );
+}

@@ -18,6 +18,7 @@ mod lexer;
 pub mod model;
 mod parser;
 mod script;
+mod shell_words;
 mod source;
 mod sync_group;
 mod syntax;
@@ -34,3 +35,4 @@ pub use model::{
     VrrpVersion, Warning,
 };
 pub use parser::{load, parse_str};
+pub use shell_words::shell_words;
