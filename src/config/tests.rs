@@ -5,7 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use super::{
-    load, parse_str, Authentication, Config, InitialState, InstanceConfig, VrrpVersion, Warning,
+    load, load_as, parse_str, parse_str_as, Authentication, Config, InitialState, InstanceConfig,
+    VrrpVersion, Warning,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -1597,4 +1598,160 @@ fn an_instance_without_virtual_addresses_runs_with_keepalived_warning() {
         bare.replace("{}}", "}")
     );
     assert_eq!(error_of(&global_v3), required.replace(":1:", ":4:"));
+}
+
+// ---- the config language (issue 15) ------------------------------------
+
+/// One file for two routers, as keepalived.conf(5) shows it; what
+/// keepalived 2.2.7 made of such a file was read from its config dump.
+const TWO_ROUTERS: &str = "\
+@lb1 $PRI=150
+@^lb1 $PRI=100
+$IF=eth0
+global_defs {
+  @lb1 router_id lb_one
+  @^lb1 router_id lb_${_INSTANCE}
+}
+vrrp_instance VI_1 {
+  interface $IF
+  virtual_router_id 51
+  priority $PRI
+  @lb1 unicast_src_ip 192.0.2.11
+  @lb2 unicast_src_ip 192.0.2.12
+  unicast_peer {
+    @^lb1 192.0.2.11
+    @^lb2 192.0.2.12
+  }
+  virtual_ipaddress {
+    192.0.2.100/24 label ${IF}:1
+  }
+}
+";
+
+#[test]
+fn conditional_lines_and_definitions_make_each_routers_config() {
+    let path = Path::new("r.conf");
+    let (lb1, w) = parse_str_as(TWO_ROUTERS, path, "lb1").unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let (lb2, w) = parse_str_as(TWO_ROUTERS, path, "lb2").unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(lb1.router_id.as_deref(), Some("lb_one"));
+    assert_eq!(lb2.router_id.as_deref(), Some("lb_lb2"));
+    let (one, two) = (&lb1.instances[0], &lb2.instances[0]);
+    assert_eq!((one.priority, two.priority), (150, 100));
+    assert_eq!(one.interface, "eth0");
+    assert_eq!(one.unicast_src_ip, Some("192.0.2.11".parse().unwrap()));
+    assert_eq!(
+        one.unicast_peers,
+        vec!["192.0.2.12".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(
+        two.unicast_peers,
+        vec!["192.0.2.11".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(one.virtual_addresses[0].label.as_deref(), Some("eth0:1"));
+    // The digest is of the config as this router reads it.
+    assert_ne!(lb1.digest, lb2.digest);
+    // A router with neither id reads the negated lines only.
+    let (other, _) = parse_str_as(TWO_ROUTERS, path, "lb3").unwrap();
+    assert_eq!(other.instances[0].unicast_peers.len(), 2);
+    assert_eq!(other.instances[0].unicast_src_ip, None);
+}
+
+#[test]
+fn templates_and_sequences_make_instances_and_addresses() {
+    let text = "\
+$INSTANCE= \\
+vrrp_instance VI_${NUM} { \\
+  interface eth0 \\
+  virtual_router_id ${NUM} \\
+  @lb1 priority 13${NUM} \\
+  virtual_ipaddress { \\
+    ~SEQ(HOST, 10, 5, 20) 192.0.2.${HOST} \\
+  } \\
+}
+$NUM=1
+$INSTANCE
+$NUM=2
+$INSTANCE
+";
+    let (config, w) = parse_str_as(text, Path::new("r.conf"), "lb1").unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let got: Vec<(String, u8, u8, Vec<String>)> = config
+        .instances
+        .iter()
+        .map(|i| {
+            let vips = i
+                .virtual_addresses
+                .iter()
+                .map(|v| v.addr.to_string())
+                .collect();
+            (i.name.clone(), i.vrid, i.priority, vips)
+        })
+        .collect();
+    let vips = vec![
+        "192.0.2.10".to_string(),
+        "192.0.2.15".into(),
+        "192.0.2.20".into(),
+    ];
+    assert_eq!(
+        got,
+        [
+            ("VI_1".to_string(), 1, 131, vips.clone()),
+            ("VI_2".to_string(), 2, 132, vips)
+        ]
+    );
+    // Messages point at the line that used the template.
+    assert_eq!(config.instances[1].span.line, 13);
+    // A changed definition changes the digest: it covers the expanded text.
+    let changed = parse_str_as(
+        &text.replace("$NUM=2", "$NUM=3"),
+        Path::new("r.conf"),
+        "lb1",
+    )
+    .unwrap()
+    .0;
+    assert_ne!(changed.digest, config.digest);
+    let same = parse_str_as(
+        &text.replace("$NUM=1\n", "$NUM=1 ! first\n"),
+        Path::new("r.conf"),
+        "lb1",
+    )
+    .unwrap()
+    .0;
+    assert_eq!(same.digest, config.digest);
+}
+
+#[test]
+fn definitions_hold_across_includes_and_includes_work_inside_blocks() {
+    let dir = TempDir::new("include-definitions");
+    let main = dir.write(
+        "keepalived.conf",
+        "$VRID=7\nvrrp_instance VI_1 {\n  interface eth0\n  include instance.d/*.inc\n  \
+         priority $PRI\n}\n",
+    );
+    dir.write(
+        "instance.d/a.inc",
+        "virtual_router_id $VRID\n$PRI=120\nvirtual_ipaddress {\n  192.0.2.${VRID}\n}\n",
+    );
+    let (config, warnings) = load_as(&main, "lb1").unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let vi = &config.instances[0];
+    assert_eq!((vi.vrid, vi.priority), (7, 120));
+    assert_eq!(vi.virtual_addresses[0].addr.to_string(), "192.0.2.7");
+}
+
+#[test]
+fn what_is_not_a_definition_stays_as_written() {
+    // `$PRI = 120` (blank before '=') is no definition in keepalived
+    // either: an unknown keyword; an undefined name is left as it is.
+    let (config, warnings) = parse(&format!(
+        "$PRI = 120\n{}",
+        instance_with(" notify \"/bin/echo $UNDEF\"")
+    ));
+    assert!(warnings[0].message.contains("'$PRI'"), "{warnings:?}");
+    let notify = config.instances[0].notify.any.as_ref().unwrap();
+    assert_eq!(notify.argv, ["/bin/echo", "$UNDEF"]);
+    let err = error_of(&format!("~SEQ(X, 1, 0, 3) a\n{}", instance_with("")));
+    assert_eq!(err, "r1.conf:1: ~SEQ: STEP 0 never reaches END");
 }
