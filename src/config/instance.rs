@@ -326,10 +326,15 @@ fn check_families(
     w.virtual_addresses.retain(|vip| {
         let same = vip.addr.is_ipv6() == ipv6;
         if !same {
-            let message = format!(
-                "({name}): address family must match VRRP instance [{}] - ignoring",
-                vip.addr
-            );
+            // keepalived shows the address as written, prefix included.
+            let full_length = if vip.addr.is_ipv6() { 128 } else { 32 };
+            let shown = if vip.prefix_len == full_length {
+                vip.addr.to_string()
+            } else {
+                format!("{}/{}", vip.addr, vip.prefix_len)
+            };
+            let message =
+                format!("({name}): address family must match VRRP instance [{shown}] - ignoring");
             warn_at(warnings, &vip.span, message);
         }
         same

@@ -1548,6 +1548,11 @@ fn a_virtual_address_of_the_other_family_is_skipped_with_a_warning() {
     );
     // The first address decides, so an IPv6 instance skips IPv4 ones.
     let (vi, w) = only_instance(&vip("2001:db8::1\n192.0.2.1"));
+    let (_, with_prefix) = only_instance(&vip("192.0.2.1\n2001:db8::1/64"));
+    assert!(
+        with_prefix[0].ends_with("[2001:db8::1/64] - ignoring"),
+        "{with_prefix:?}"
+    );
     assert!(vi.is_ipv6());
     assert_eq!(vi.version, VrrpVersion::V3);
     assert_eq!(vi.virtual_addresses.len(), 1);
