@@ -235,6 +235,42 @@ mod tests {
     }
 
     #[test]
+    fn odd_lines_do_not_panic() {
+        let mut expander = Expander::new("x");
+        let span = Span {
+            file: Rc::new(PathBuf::from("e.conf")),
+            line: 1,
+        };
+        for line in [
+            "@",
+            "@^",
+            "@^ ",
+            "$",
+            "$=",
+            "$=x",
+            "${",
+            "${}",
+            "$ {A}",
+            "~SEQ",
+            "~SEQ(",
+            "~SEQ()",
+            "~SEQ(,)",
+            "~SEQ(A,)",
+            "~SEQx(A, 0x, 1)",
+            "~SEQ(A,-)",
+            "$ü=ß",
+            "${ü}",
+            "@ü x",
+            "$A=\\",
+            "\\",
+            "$A= \\ ",
+        ] {
+            let _ = expander.feed(line, &span, &mut Vec::new());
+        }
+        expander.end_of_file();
+    }
+
+    #[test]
     fn a_definition_that_uses_itself_is_an_error_not_a_hang() {
         let mut expander = Expander::new("x");
         let span = Span {

@@ -65,11 +65,10 @@ fn read_sequence<'a>(inside: &str, hex: bool, rest: &'a str) -> Result<Sequence<
         return Err("~SEQ: STEP 0 never reaches END".to_string());
     }
     let past_end = if step > 0 { start > end } else { start < end };
-    let count = if past_end {
-        0
-    } else {
-        (end - start) / step + 1
-    };
+    let span = end
+        .checked_sub(start)
+        .ok_or_else(|| "~SEQ: START and END too far apart".to_string())?;
+    let count = if past_end { 0 } else { span / step + 1 };
     if count > MAX_VALUES {
         return Err(format!("~SEQ: {count} values, more than {MAX_VALUES}"));
     }
@@ -141,5 +140,12 @@ mod tests {
         assert!(sequence("~SEQ(X, 1, 5 a").unwrap().is_err());
         assert!(sequence("~SEQ(, 5) a").unwrap().is_err());
         assert!(sequence("~SEQ(X, 1, 1, 100000) a").unwrap().is_err());
+        let extremes = "~SEQ(X, -0x7fffffffffffffff, 0x7fffffffffffffff) a";
+        assert!(sequence(extremes).unwrap().is_err());
+        assert!(
+            sequence("~SEQ(X, 0x7fffffffffffffff, -1, 0x7ffffffffffffffe) a")
+                .unwrap()
+                .is_ok()
+        );
     }
 }
