@@ -45,13 +45,15 @@ fn expand_file(
     let mut out = Vec::new();
     let mut lines = Vec::new();
     let mut line_number = 0;
+    // `${_PWD}`, absolute as in keepalived (which changes directory).
+    let directory = directory_of(file);
+    let pwd = std::fs::canonicalize(&directory).unwrap_or(directory);
+    expander.enter_directory(&pwd);
     for (index, physical) in text.split('\n').enumerate() {
         let span = Span {
             file: Rc::clone(&file_rc),
             line: u32::try_from(index + 1).unwrap_or(u32::MAX),
         };
-        // `${_PWD}`: set again after each include, which changed it.
-        expander.enter_directory(&directory_of(file));
         lines.clear();
         expander.feed(physical, &span, &mut lines)?;
         for line in &lines {
@@ -60,6 +62,8 @@ fn expand_file(
             tokenize_line(&line.text, &line.span, line_number, &mut tokens)?;
             if tokens.first().and_then(Token::bare_word) == Some("include") {
                 include_line(&tokens, file, reading, expander, warnings, &mut out)?;
+                // The included files set `${_PWD}` to theirs.
+                expander.enter_directory(&pwd);
             } else {
                 out.extend(tokens);
             }

@@ -1733,17 +1733,26 @@ fn definitions_hold_across_includes_and_includes_work_inside_blocks() {
     let main = dir.write(
         "keepalived.conf",
         "$VRID=7\nvrrp_instance VI_1 {\n  interface eth0\n  include instance.d/*.inc\n  \
-         priority $PRI\n}\n",
+         priority $PRI\n  notify_backup \"/bin/echo ${_PWD}\"\n}\n",
     );
     dir.write(
         "instance.d/a.inc",
-        "virtual_router_id $VRID\n$PRI=120\nvirtual_ipaddress {\n  192.0.2.${VRID}\n}\n",
+        "virtual_router_id $VRID\n$PRI=120\nvirtual_ipaddress {\n  192.0.2.${VRID}\n}\n\
+         notify_master \"/bin/echo ${_PWD}\"\n",
     );
     let (config, warnings) = load_as(&main, "lb1").unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let vi = &config.instances[0];
     assert_eq!((vi.vrid, vi.priority), (7, 120));
     assert_eq!(vi.virtual_addresses[0].addr.to_string(), "192.0.2.7");
+    // `${_PWD}`: the absolute directory of the file being read.
+    let top = std::fs::canonicalize(&dir.0).unwrap();
+    let pwd_of = |command: &Option<super::Command>| command.as_ref().unwrap().argv[1].clone();
+    assert_eq!(
+        pwd_of(&vi.notify.master),
+        top.join("instance.d").display().to_string()
+    );
+    assert_eq!(pwd_of(&vi.notify.backup), top.display().to_string());
 }
 
 #[test]
