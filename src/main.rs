@@ -409,6 +409,9 @@ fn describe(config: &Config) -> String {
                 let _ = writeln!(text, "  {keyword} {}", config::shell_words(&command.argv));
             }
         }
+        if i.advertised_addresses().next().is_none() {
+            text.push_str("  virtual_ipaddress none: the adverts carry no address\n");
+        }
         for vip in &i.virtual_addresses {
             let keyword = if vip.advertised {
                 "virtual_ipaddress"

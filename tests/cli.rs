@@ -324,3 +324,28 @@ fn config_id_selects_the_conditional_lines() {
     // The digest line differs: it covers the config as this router reads it.
     assert_ne!(lb1.lines().next(), lb2.lines().next());
 }
+
+#[test]
+fn an_instance_without_addresses_loads_with_keepalived_warning() {
+    let scratch = Scratch::new("novip");
+    let config = scratch.write(
+        "r1.conf",
+        "vrrp_instance CLOUD {\n    state SLAVE\n    interface eth0\n    virtual_router_id 9\n}\n",
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(
+        log.contains("(CLOUD) unknown state 'SLAVE', defaulting to BACKUP"),
+        "{log}"
+    );
+    assert!(
+        log.contains("(CLOUD) No VIP specified; at least one is sensible"),
+        "{log}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\n  virtual_ipaddress none: the adverts carry no address\n"),
+        "{stdout}"
+    );
+}
