@@ -70,6 +70,8 @@ struct Written {
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
     virtual_addresses: Vec<VirtualAddress>,
+    /// `no_virtual_ipaddress`: an instance without addresses is meant.
+    no_virtual_ipaddress_at: Option<Span>,
     /// `virtual_ipaddress_excluded`: owned, not advertised, either family.
     excluded_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
@@ -110,12 +112,16 @@ fn read_line(
     match line.keyword.as_str() {
         "state" => {
             let text = single(line, "MASTER or BACKUP", warnings)?;
-            w.state = Some(if text.eq_ignore_ascii_case("MASTER") {
-                InitialState::Master
-            } else if text.eq_ignore_ascii_case("BACKUP") {
-                InitialState::Backup
-            } else {
-                return Err(expected_found(line, "MASTER or BACKUP", text));
+            // keepalived 2.2.7 compares the word exactly and runs anything
+            // else (`SLAVE`, `master`) as BACKUP, with these words.
+            w.state = Some(match text {
+                "MASTER" => InitialState::Master,
+                "BACKUP" => InitialState::Backup,
+                other => {
+                    let message = format!("({name}) unknown state '{other}', defaulting to BACKUP");
+                    warn_at(warnings, &line.span, message);
+                    InitialState::Backup
+                }
             });
         }
         "interface" => {
@@ -161,6 +167,10 @@ fn read_line(
             let block = block_of(line)?;
             w.virtual_addresses
                 .extend(virtual_addresses(block, true, warnings)?);
+        }
+        "no_virtual_ipaddress" => {
+            flag(line, warnings)?;
+            w.no_virtual_ipaddress_at = Some(line.span.clone());
         }
         "virtual_ipaddress_excluded" => {
             let block = block_of(line)?;
@@ -280,11 +290,28 @@ fn unicast_peer(
     Ok((addr, line.span.clone()))
 }
 
-/// The instance's family, from its first address as keepalived decides it;
-/// an address of the other family is an error (keepalived 2.2.7 says
-/// "address family must match VRRP instance" and fails `-t`).
-fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
-    let ipv6 = w.virtual_addresses[0].addr.is_ipv6();
+/// The instance's family, from its first virtual address as keepalived
+/// decides it (without one: from its advert source or first unicast peer,
+/// else IPv4). A virtual address of the other
+/// family is dropped with keepalived 2.2.7's warning (it runs the rest);
+/// a unicast peer or source of the other family is an error: keepalived
+/// drops such a peer and falls back to multicast, a silent change of mode
+/// that keepvip refuses.
+fn check_families(
+    name: &str,
+    w: &mut Written,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, ConfigError> {
+    let ipv6 = match w.virtual_addresses.first() {
+        Some(first) => first.addr.is_ipv6(),
+        None => w
+            .unicast_src_ip
+            .iter()
+            .chain(&w.mcast_src_ip)
+            .chain(w.unicast_peers.first())
+            .next()
+            .is_some_and(|(addr, _)| addr.is_ipv6()),
+    };
     let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     let mismatch = |span: &Span, what: &str, addr: &IpAddr| {
         error_at(
@@ -296,11 +323,22 @@ fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
             ),
         )
     };
-    for vip in &w.virtual_addresses {
-        if vip.addr.is_ipv6() != ipv6 {
-            return Err(mismatch(&vip.span, "virtual address", &vip.addr));
+    w.virtual_addresses.retain(|vip| {
+        let same = vip.addr.is_ipv6() == ipv6;
+        if !same {
+            // keepalived shows the address as written, prefix included.
+            let full_length = if vip.addr.is_ipv6() { 128 } else { 32 };
+            let shown = if vip.prefix_len == full_length {
+                vip.addr.to_string()
+            } else {
+                format!("{}/{}", vip.addr, vip.prefix_len)
+            };
+            let message =
+                format!("({name}): address family must match VRRP instance [{shown}] - ignoring");
+            warn_at(warnings, &vip.span, message);
         }
-    }
+        same
+    });
     for (addr, span) in &w.unicast_peers {
         if addr.is_ipv6() != ipv6 {
             return Err(mismatch(span, "unicast_peer", addr));
@@ -317,6 +355,41 @@ fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
         }
     }
     Ok(ipv6)
+}
+
+/// An instance without advertised addresses (cloud failover moved by
+/// notify scripts) sends adverts that carry none. keepalived 2.2.7 runs it
+/// under VRRPv2, with a warning, and refuses it under VRRPv3 (IPv6
+/// included); its words. `no_virtual_ipaddress` (keepalived 2.3) says it
+/// is meant and silences the warning.
+fn check_has_addresses(
+    name: &str,
+    span: &Span,
+    w: &Written,
+    version: VrrpVersion,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    if !w.virtual_addresses.is_empty() {
+        if let Some(at) = &w.no_virtual_ipaddress_at {
+            let message =
+                format!("({name}) no_virtual_ipaddress with virtual addresses listed - ignored");
+            warn_at(warnings, at, message);
+        }
+        return Ok(());
+    }
+    match version {
+        VrrpVersion::V3 => Err(error_at(
+            span,
+            format!("({name}) No VIP specified; at least one is required"),
+        )),
+        VrrpVersion::V2 => {
+            if w.no_virtual_ipaddress_at.is_none() {
+                let message = format!("({name}) No VIP specified; at least one is sensible");
+                warn_at(warnings, span, message);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The version in force: the instance's, else global_defs'; IPv6 is always
@@ -343,7 +416,7 @@ fn resolve_version(
 fn finish(
     name: String,
     span: Span,
-    w: Written,
+    mut w: Written,
     defaults: InstanceDefaults,
     warnings: &mut Vec<Warning>,
 ) -> Result<InstanceConfig, ConfigError> {
@@ -355,18 +428,9 @@ fn finish(
     };
     let (interface, interface_span) = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
-    if w.virtual_addresses.is_empty() {
-        // keepalived runs such an instance with empty adverts ("No VIP
-        // specified; at least one is sensible"); keepvip asks for one.
-        return Err(missing(if w.excluded_addresses.is_empty() {
-            "virtual_ipaddress (at least one address)"
-        } else {
-            "virtual_ipaddress (at least one address: the adverts carry them, and \
-             virtual_ipaddress_excluded ones are not advertised)"
-        }));
-    }
-    let ipv6 = check_families(&name, &w)?;
+    let ipv6 = check_families(&name, &mut w, warnings)?;
     let version = resolve_version(&name, ipv6, &w, defaults, warnings);
+    check_has_addresses(&name, &span, &w, version, warnings)?;
     let advert_int_cs = match (&w.advert_int, version) {
         (None, _) => 100,
         (Some(line), VrrpVersion::V2) => advert_interval_cs(line, warnings)?,

@@ -1,7 +1,9 @@
 //! Reading keepalived.conf into the typed model the daemon runs on.
 //!
-//! The pipeline, one file per step: `source` reads UTF-8 text, `lexer`
-//! splits it into tokens with spans, `include` splices in included files,
+//! The pipeline, one file per step: `source` reads UTF-8 text, `expansion`
+//! applies the config language to each line (`conditional` @ID lines,
+//! `definitions` $NAME, `sequence` ~SEQ), `lexer` splits it into tokens
+//! with spans, `include` splices in included files,
 //! `syntax` groups tokens into statements and blocks, and `parser` with
 //! `instance`, `authentication`, `virtual_address`, `script` (vrrp_script),
 //! `tracking` (track_script, track_interface) and `command` (argv of
@@ -10,7 +12,10 @@
 
 mod authentication;
 mod command;
+mod conditional;
+mod definitions;
 mod digest;
+mod expansion;
 mod glob;
 mod include;
 mod instance;
@@ -18,6 +23,8 @@ mod lexer;
 pub mod model;
 mod parser;
 mod script;
+mod sequence;
+mod shell_words;
 mod source;
 mod sync_group;
 mod syntax;
@@ -28,9 +35,11 @@ mod virtual_address;
 #[cfg(test)]
 mod tests;
 
+pub use conditional::default_config_id;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
     RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
     VrrpVersion, Warning,
 };
-pub use parser::{load, parse_str};
+pub use parser::{load, load_as, parse_str, parse_str_as};
+pub use shell_words::shell_words;

@@ -287,7 +287,8 @@ pub struct InstanceConfig {
 
 impl InstanceConfig {
     /// Whether the instance runs over IPv6: its advertised addresses say
-    /// so (the parser requires at least one, all of one family).
+    /// so (all of one family). An instance without any is IPv4: the
+    /// parser refuses a VRRPv3 one, as keepalived 2.2.7 does.
     pub fn is_ipv6(&self) -> bool {
         self.advertised_addresses()
             .next()

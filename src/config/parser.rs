@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::conditional::default_config_id;
 use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
@@ -16,16 +17,31 @@ use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, 
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
+/// Conditional lines (`@ID`) are read as on this host (see `load_as`).
 pub fn load(path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+    load_as(path, &default_config_id())
+}
+
+/// Like `load`, for the router whose config id (`-i`) is `config_id`.
+pub fn load_as(path: &Path, config_id: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
     let text = read_text(path, None)?;
-    parse_str(&text, path)
+    parse_str_as(&text, path, config_id)
 }
 
 /// Like `load`, with the top file's text given. `path` names it in messages
 /// and relative includes are looked up in its directory.
 pub fn parse_str(text: &str, path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+    parse_str_as(text, path, &default_config_id())
+}
+
+/// Like `parse_str`, for the router whose config id is `config_id`.
+pub fn parse_str_as(
+    text: &str,
+    path: &Path,
+    config_id: &str,
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut warnings = Vec::new();
-    let tokens = tokens_with_includes(text, path, &mut warnings)?;
+    let tokens = tokens_with_includes(text, path, config_id, &mut warnings)?;
     let top = statements(&tokens)?;
     let mut config = build(&top, &mut warnings)?;
     config.digest = digest(&tokens);
@@ -59,8 +75,9 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
-        let group = sync_group(statement, &config, warnings)?;
-        config.sync_groups.push(group);
+        if let Some(group) = sync_group(statement, &config, warnings)? {
+            config.sync_groups.push(group);
+        }
     }
     Ok(config)
 }

@@ -6,12 +6,13 @@ use super::syntax::Statement;
 use super::values::{block_of, error_at, warn_at, warn_unsupported};
 
 /// Reads one sync group; member names are resolved against the instances
-/// already read, so this runs after every `vrrp_instance`.
+/// already read, so this runs after every `vrrp_instance`. None: no member
+/// exists, and the group is dropped.
 pub(crate) fn sync_group(
     statement: &Statement,
     config: &Config,
     warnings: &mut Vec<Warning>,
-) -> Result<SyncGroupConfig, ConfigError> {
+) -> Result<Option<SyncGroupConfig>, ConfigError> {
     let name = match statement.args.as_slice() {
         [name] => name.clone(),
         _ => {
@@ -34,12 +35,13 @@ pub(crate) fn sync_group(
                             .iter()
                             .position(|i| &i.name == instance_name)
                         else {
-                            return Err(error_at(
-                                &member.span,
-                                format!(
-                                    "vrrp_sync_group {name}: no vrrp_instance named \"{instance_name}\""
-                                ),
-                            ));
+                            // keepalived 2.2.7 runs the group without it.
+                            let message = format!(
+                                "Virtual router {instance_name} specified in sync group {name} \
+                                 doesn't exist - ignoring"
+                            );
+                            warn_at(warnings, &member.span, message);
+                            continue;
                         };
                         if members.contains(&index) {
                             warn_at(
@@ -61,6 +63,14 @@ pub(crate) fn sync_group(
             _ => warn_unsupported(warnings, line),
         }
     }
+    if members.is_empty() {
+        // keepalived 2.2.7 removes a group left with no member.
+        let message = format!(
+            "Sync group {name}, no matching virtual router found in group declaration - removing"
+        );
+        warn_at(warnings, &statement.span, message);
+        return Ok(None);
+    }
     if members.len() < 2 {
         // keepalived drops a group of one with a warning: it syncs nothing.
         warn_at(
@@ -80,12 +90,12 @@ pub(crate) fn sync_group(
             ));
         }
     }
-    Ok(SyncGroupConfig {
+    Ok(Some(SyncGroupConfig {
         name,
         span: statement.span.clone(),
         members,
         notify,
-    })
+    }))
 }
 
 fn set(

@@ -64,6 +64,9 @@ pub struct Options {
     pub config_path: PathBuf,
     /// Where `keepvip status` finds us; None: no status socket.
     pub status_socket: Option<PathBuf>,
+    /// `-i`: the config id SIGHUP reads conditional lines with; None:
+    /// the host's (`config::default_config_id`).
+    pub config_id: Option<String>,
 }
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
@@ -119,6 +122,8 @@ pub struct Daemon {
     dump_dir: PathBuf,
     /// What SIGHUP reloads.
     config_path: PathBuf,
+    /// Who SIGHUP reads conditional lines as.
+    config_id: String,
     /// The digest of the configuration running now (see `config::digest`).
     config_digest: u32,
     /// Announcers for addresses configured on another interface than
@@ -175,6 +180,10 @@ impl Daemon {
             script_user: None,
             script_security: false,
             config_path: options.config_path.clone(),
+            config_id: options
+                .config_id
+                .clone()
+                .unwrap_or_else(crate::config::default_config_id),
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),

@@ -31,7 +31,7 @@ impl Daemon {
     pub(super) fn reload(&mut self) {
         let path = self.config_path.clone();
         info!("Reloading {}", path.display());
-        let config = match crate::config::load(&path) {
+        let config = match crate::config::load_as(&path, &self.config_id) {
             Ok((config, warnings)) => {
                 for warning in warnings {
                     warn!("{warning}");
