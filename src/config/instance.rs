@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
+use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
     TrackedInterface, VirtualAddress, VrrpVersion, Warning,
@@ -13,7 +14,7 @@ use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
-    flag, integer, ip_address, single, warn_at, warn_unsupported,
+    flag, integer, ip_address, single, warn_at,
 };
 use super::virtual_address::{cap_advertised, virtual_addresses};
 
@@ -200,7 +201,7 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
-        _ => warn_unsupported(warnings, line),
+        _ => not_implemented(warnings, line)?,
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod digest;
 mod glob;
 mod include;
 mod instance;
+mod keywords;
 mod lexer;
 pub mod model;
 mod parser;

@@ -6,13 +6,14 @@ use std::path::Path;
 use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
+use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
 use super::syntax::{statements, Statement};
 use super::tracking::ScriptRef;
-use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
@@ -52,7 +53,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             }
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
             "vrrp_sync_group" => {}
-            _ => warn_unsupported(warnings, statement),
+            _ => not_implemented(warnings, statement)?,
         }
     }
     check_instances_are_distinct(&config)?;
@@ -168,7 +169,7 @@ fn global_defs(
                 flag(line, warnings)?;
                 config.script_security = true;
             }
-            _ => warn_unsupported(warnings, line),
+            _ => not_implemented(warnings, line)?,
         }
     }
     Ok(())
