@@ -435,8 +435,9 @@ fn finish(
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
-    let track_interfaces =
+    let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
+    track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
 
     let garp_master_delay_s = w
         .garp_master_delay_s
@@ -509,6 +510,31 @@ fn owned_addresses(
         }
     }
     owned
+}
+
+/// keepalived 2.2.7 tracks the interface of every address it owns: one
+/// on `dev OTHER` going down puts the instance in FAULT (watched in a
+/// namespace), unless the address line says `no_track`. An interface
+/// already tracked keeps its line's weight.
+fn track_address_interfaces(
+    own_interface: &str,
+    addresses: &[VirtualAddress],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for vip in addresses.iter().filter(|v| !v.no_track) {
+        let Some(dev) = vip.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: vip.span.clone(),
+        });
+    }
 }
 
 /// keepalived's corrections, with its words (checked with keepalived -t):

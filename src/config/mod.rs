@@ -17,6 +17,7 @@ mod instance;
 mod keywords;
 mod lexer;
 pub mod model;
+mod netlink_names;
 mod parser;
 mod script;
 mod source;

@@ -217,8 +217,17 @@ pub struct VirtualAddress {
     pub prefix_len: u8,
     /// `dev IF`: the interface to add it on, if not the instance's own.
     pub dev: Option<String>,
-    /// `label L`: the address label (`eth0:1` style).
+    /// `label L`: the address label (`eth0:1` style), at most 15 bytes.
     pub label: Option<String>,
+    /// `scope S`: the address scope (RT_SCOPE_* value); None: global, as
+    /// `ip addr add` gives.
+    pub scope: Option<u8>,
+    /// `brd ADDR` / `broadcast ADDR` (`brd +`: the prefix's last address),
+    /// IPv4 only.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// `no_track`: its `dev` interface going down does not put the
+    /// instance in FAULT (keepalived tracks the interfaces of its VIPs).
+    pub no_track: bool,
     /// In `virtual_ipaddress` (true), carried in the adverts and compared
     /// with the master's list; in `virtual_ipaddress_excluded` (false),
     /// only owned.

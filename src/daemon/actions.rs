@@ -9,7 +9,7 @@ use super::announcers::announcers_for;
 use super::stats::LogKey;
 use super::Daemon;
 use crate::config::VirtualAddress;
-use crate::sys::rtnetlink::RtNetlink;
+use crate::sys::rtnetlink::{AddressAttributes, RtNetlink};
 use crate::vrrp::advert::Endpoints;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 
@@ -186,7 +186,12 @@ impl Daemon {
 /// Adds one virtual address; one that is already there is fine (a restart,
 /// a restore racing the kernel), anything else is logged.
 pub(super) fn add_address(netlink: &mut RtNetlink, name: &str, vip: &VirtualAddress, ifindex: u32) {
-    match netlink.add_ip(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref()) {
+    let attributes = AddressAttributes {
+        label: vip.label.as_deref(),
+        scope: vip.scope,
+        broadcast: vip.broadcast,
+    };
+    match netlink.add_ip_with(ifindex, vip.addr, vip.prefix_len, &attributes) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len),
