@@ -84,3 +84,143 @@ fn address_options_and_the_interfaces_of_addresses() {
         ip_in(&lan, R1, &["-o", "addr", "show", "dev", "eth1"]).contains("198.51.100.100/24")
     });
 }
+
+const R2: usize = 2;
+
+/// keepalived's own example shapes: a gateway route, a source route into
+/// table 100 (after the VIP it names), a blackhole; rules on source,
+/// destination with iif, fwmark; and static ones held from start to stop.
+const ROUTES: &str = "    virtual_routes {\n\
+     \x20       203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n\
+     \x20       src 192.0.2.100 to 203.0.113.128/25 dev eth0 table 100\n\
+     \x20       blackhole 198.51.100.128/25\n\
+     \x20   }\n\
+     \x20   virtual_rules {\n\
+     \x20       from 192.0.2.100 table 100 priority 100\n\
+     \x20       to 203.0.113.0/24 iif eth0 table 100 preference 101\n\
+     \x20       fwmark 7 table 100 priority 102\n\
+     \x20   }\n";
+const STATICS: &str = "static_ipaddress {\n    203.0.113.7/32 dev eth1 scope link\n}\n\
+     static_routes {\n    198.51.100.200/32 dev eth1 scope link\n}\n\
+     static_rules {\n    from 203.0.113.7 table 200 priority 200\n}\n";
+
+fn routes_config(priority: u8) -> String {
+    config(&format!("        {VIP}/24\n"), ROUTES, STATICS)
+        .replace("priority 150", &format!("priority {priority}"))
+        .replace("state MASTER", "state BACKUP")
+}
+
+/// Routes and rules marked as keepalived's (proto keepalived), every
+/// table, sorted; and the static address if there.
+fn owned(lan: &Lan, router: usize) -> Vec<String> {
+    let mut lines: Vec<String> = ip_in(lan, router, &["route", "show", "table", "all"])
+        .lines()
+        .chain(ip_in(lan, router, &["rule", "show"]).lines())
+        .filter(|l| l.contains("proto keepalived"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    if ip_in(lan, router, &["-o", "addr", "show", "dev", "eth1"]).contains("203.0.113.7/32") {
+        lines.push("static address 203.0.113.7/32".to_string());
+    }
+    lines.sort();
+    lines
+}
+
+/// What a backup (or any running daemon) owns: the statics alone.
+fn statics_only() -> Vec<String> {
+    let mut lines = vec![
+        "198.51.100.200 dev eth1 proto keepalived scope link".to_string(),
+        "200:\tfrom 203.0.113.7 lookup 200 proto keepalived".to_string(),
+        "static address 203.0.113.7/32".to_string(),
+    ];
+    lines.sort();
+    lines
+}
+
+/// virtual_routes/virtual_rules move with the master and static_* stay,
+/// between keepvip and keepalived 2.2.7 in both roles: keepvip as master
+/// installs exactly what keepalived installs (compared line by line from
+/// `ip route`/`ip rule`), as backup only the statics; a route or rule
+/// deleted under a keepvip master is put back; a graceful stop removes
+/// the statics, as keepalived's does.
+#[test]
+fn virtual_and_static_routes_and_rules_as_keepalived() {
+    let Some(mut lan) = Lan::new("routes-ka", 2) else {
+        return;
+    };
+    lan.add_side_link(R1, "eth1", Some("198.51.100.11/24"));
+    lan.add_side_link(R2, "eth1", Some("198.51.100.12/24"));
+
+    // keepalived master, keepvip backup.
+    lan.start(R2, Impl::Keepalived, &routes_config(150));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_until(ELECTION, "keepalived set its routes and rules", || {
+        owned(&lan, R2).len() == statics_only().len() + 6
+    });
+    let keepalived_master = owned(&lan, R2);
+    lan.start(R1, Impl::Keepvip, &routes_config(100));
+    lan.wait_until(ELECTION, "r1 (keepvip) is backup with the statics", || {
+        lan.log(R1).contains("(VI_1) Entering BACKUP STATE") && owned(&lan, R1) == statics_only()
+    });
+    lan.holds_for(
+        Duration::from_millis(600),
+        "r1 holds the statics alone",
+        || owned(&lan, R1) == statics_only(),
+    );
+
+    // keepalived stops: keepvip takes over with the same routes and rules.
+    lan.stop(R2);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "r1 (keepvip) owns what keepalived owned", || {
+        owned(&lan, R1) == keepalived_master
+    });
+    assert!(
+        owned(&lan, R2).is_empty(),
+        "keepalived left {:?}",
+        owned(&lan, R2)
+    );
+
+    // Someone deletes a virtual route, a virtual rule and a static route.
+    ip_in(
+        &lan,
+        R1,
+        &[
+            "route",
+            "del",
+            "203.0.113.0/24",
+            "via",
+            "198.51.100.1",
+            "metric",
+            "7",
+        ],
+    );
+    ip_in(&lan, R1, &["rule", "del", "priority", "101"]);
+    ip_in(
+        &lan,
+        R1,
+        &["route", "del", "198.51.100.200/32", "dev", "eth1"],
+    );
+    lan.wait_until(Duration::from_secs(3), "r1 put them back", || {
+        owned(&lan, R1) == keepalived_master
+    });
+
+    // keepalived returns and preempts: keepvip keeps only the statics.
+    lan.start(R2, Impl::Keepalived, &routes_config(150));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_until(
+        ELECTION,
+        "r1 (keepvip backup) removed its virtual routes",
+        || owned(&lan, R1) == statics_only(),
+    );
+    lan.wait_until(ELECTION, "r2 (keepalived) set them again", || {
+        owned(&lan, R2) == keepalived_master
+    });
+
+    // A graceful stop removes the statics too.
+    lan.stop(R1);
+    assert!(
+        owned(&lan, R1).is_empty(),
+        "keepvip left {:?}",
+        owned(&lan, R1)
+    );
+}

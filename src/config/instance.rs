@@ -10,6 +10,7 @@ use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
     TrackedInterface, VirtualAddress, VrrpVersion, Warning,
 };
+use super::routes::{routes, rules, Route, Rule};
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
@@ -81,6 +82,8 @@ struct Written {
     track_scripts: Vec<ScriptRef>,
     track_interfaces: Vec<TrackedInterface>,
     notify: NotifyCommands,
+    virtual_routes: Vec<Route>,
+    virtual_rules: Vec<Rule>,
 }
 
 /// The instance, and its `track_script` lines still to be looked up once
@@ -201,6 +204,8 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
+        "virtual_routes" => w.virtual_routes.extend(routes(line)?),
+        "virtual_rules" => w.virtual_rules.extend(rules(line)?),
         _ => not_implemented(warnings, line)?,
     }
     Ok(())
@@ -438,6 +443,7 @@ fn finish(
     let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
     track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
+    track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
 
     let garp_master_delay_s = w
         .garp_master_delay_s
@@ -478,6 +484,8 @@ fn finish(
         track_scripts: Vec::new(),
         track_interfaces,
         notify: w.notify,
+        virtual_routes: w.virtual_routes,
+        virtual_rules: w.virtual_rules,
     })
 }
 
@@ -533,6 +541,29 @@ fn track_address_interfaces(
             weight: 0,
             reverse: false,
             span: vip.span.clone(),
+        });
+    }
+}
+
+/// keepalived tracks the `dev` of a virtual route as it does an
+/// address's (down: FAULT) unless the route says `no_track`.
+fn track_route_interfaces(
+    own_interface: &str,
+    routes: &[Route],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for route in routes.iter().filter(|r| !r.no_track) {
+        let Some(dev) = route.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: route.span.clone(),
         });
     }
 }

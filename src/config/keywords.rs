@@ -163,11 +163,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     // What a master owns.
     ("accept", Refused(OWNED)),
     ("no_accept", Refused(OWNED)),
-    ("virtual_routes", Refused(OWNED)),
-    ("virtual_rules", Refused(OWNED)),
-    ("static_ipaddress", Refused(OWNED)),
-    ("static_routes", Refused(OWNED)),
-    ("static_rules", Refused(OWNED)),
     // When it fails over.
     ("dont_track_primary", Refused(FAILOVER)),
     ("track_process", Refused(FAILOVER)),

@@ -19,6 +19,7 @@ mod lexer;
 pub mod model;
 mod netlink_names;
 mod parser;
+mod routes;
 mod script;
 mod source;
 mod sync_group;
@@ -32,7 +33,8 @@ mod tests;
 
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
-    VrrpVersion, Warning,
+    RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
+    VirtualAddress, VrrpVersion, Warning,
 };
 pub use parser::{load, parse_str};
+pub use routes::{Route, RouteKind, Rule};

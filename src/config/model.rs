@@ -75,9 +75,21 @@ pub struct Config {
     pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`: owned from
+    /// start to stop, whatever the instances' states.
+    pub statics: StaticConfig,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
+}
+
+/// The top-level `static_*` blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaticConfig {
+    /// Each with its `dev` (required here).
+    pub addresses: Vec<VirtualAddress>,
+    pub routes: Vec<crate::config::Route>,
+    pub rules: Vec<crate::config::Rule>,
 }
 
 /// `vrrp_sync_group NAME { group { VI_1 VI_2 } notify_* ... }`: instances
@@ -292,6 +304,11 @@ pub struct InstanceConfig {
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,
+    /// `virtual_routes`: added after the addresses on becoming master,
+    /// removed before them on leaving.
+    pub virtual_routes: Vec<crate::config::Route>,
+    /// `virtual_rules`: added after the routes, removed before them.
+    pub virtual_rules: Vec<crate::config::Rule>,
 }
 
 impl InstanceConfig {

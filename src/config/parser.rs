@@ -8,12 +8,14 @@ use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
+use super::routes::{routes, rules};
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
 use super::syntax::{statements, Statement};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
+use super::virtual_address::static_addresses;
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
@@ -53,6 +55,13 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             }
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
             "vrrp_sync_group" => {}
+            "static_ipaddress" => {
+                let block = block_of(statement)?;
+                let addresses = static_addresses(block, warnings)?;
+                config.statics.addresses.extend(addresses);
+            }
+            "static_routes" => config.statics.routes.extend(routes(statement)?),
+            "static_rules" => config.statics.rules.extend(rules(statement)?),
             _ => not_implemented(warnings, statement)?,
         }
     }

@@ -29,6 +29,22 @@ pub(crate) fn virtual_addresses(
         .collect()
 }
 
+/// The lines of a top-level `static_ipaddress` block: the same options,
+/// with `dev` required (there is no instance interface to fall back on).
+pub(crate) fn static_addresses(
+    block: &[Statement],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<VirtualAddress>, ConfigError> {
+    let addresses = virtual_addresses(block, false, warnings)?;
+    if let Some(missing) = addresses.iter().find(|a| a.dev.is_none()) {
+        return Err(error_at(
+            &missing.span,
+            format!("static_ipaddress {}: needs 'dev IF'", missing.addr),
+        ));
+    }
+    Ok(addresses)
+}
+
 fn virtual_address(
     line: &Statement,
     advertised: bool,

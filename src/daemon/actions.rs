@@ -86,8 +86,12 @@ impl Daemon {
                     {
                         add_address(&mut self.netlink, name, vip, *ifindex);
                     }
+                    self.set_virtual_routes(index);
                 }
                 Action::RemoveVirtualAddresses => {
+                    self.remove_virtual_routes(index);
+                    let instance = &self.instances[index];
+                    let name = &instance.config.name;
                     info!("({name}) removing VIPs.");
                     for (vip, ifindex) in instance
                         .config

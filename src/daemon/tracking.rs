@@ -127,9 +127,13 @@ impl Daemon {
                     .collect()
             }
         };
+        let mut restore_routes = false;
         for event in events {
             match event {
+                NetEvent::RoutingRemoved => restore_routes = true,
                 NetEvent::Link(event) => {
+                    // Routes through an interface that went down are gone.
+                    restore_routes |= event.up;
                     self.follow_dev_interface(&event.name, event.up);
                     self.refresh_link(&event.name, Some(event.up));
                     if event.up {
@@ -158,6 +162,9 @@ impl Daemon {
                     }
                 }
             }
+        }
+        if restore_routes {
+            self.restore_routes();
         }
     }
 

@@ -56,6 +56,8 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         notify: Default::default(),
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
     }
 }
 
