@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
+use super::instance_options::{firewall_warning, read_option, strict_mode, WrittenOptions};
 use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
@@ -36,6 +37,8 @@ pub(crate) struct InstanceDefaults {
     pub garp_lower_prio_delay_s: Option<u32>,
     /// `vrrp_version`.
     pub version: VrrpVersion,
+    /// `vrrp_strict`, `vrrp_min_garp`, `vrrp_lower_prio_no_advert`, ...
+    pub options: WrittenOptions,
 }
 
 impl Default for InstanceDefaults {
@@ -49,6 +52,7 @@ impl Default for InstanceDefaults {
             garp_lower_prio_repeat: None,
             garp_lower_prio_delay_s: None,
             version: VrrpVersion::V2,
+            options: WrittenOptions::default(),
         }
     }
 }
@@ -84,6 +88,9 @@ struct Written {
     notify: NotifyCommands,
     virtual_routes: Vec<Route>,
     virtual_rules: Vec<Rule>,
+    /// None until the first keyword of `instance_options`: then a copy of
+    /// global_defs' with the instance's lines applied.
+    options: Option<WrittenOptions>,
 }
 
 /// The instance, and its `track_script` lines still to be looked up once
@@ -96,7 +103,10 @@ pub(crate) fn instance(
     let name = block_name(statement, "an instance name", warnings)?;
     let mut written = Written::default();
     for line in block_of(statement)? {
-        read_line(&name, line, &mut written, warnings)?;
+        let options = written.options.get_or_insert(defaults.options);
+        if !read_option(line, options, warnings)? {
+            read_line(&name, line, &mut written, warnings)?;
+        }
     }
     let script_refs = std::mem::take(&mut written.track_scripts);
     let config = finish(name, statement.span.clone(), written, defaults, warnings)?;
@@ -387,6 +397,22 @@ fn finish(
         }
         (auth, _) => auth.map(|(a, _)| a),
     };
+    let written_options = w.options.unwrap_or(defaults.options);
+    let mut authentication = authentication;
+    let mut accept = written_options.accept;
+    if written_options.options.strict {
+        let v2 = version == VrrpVersion::V2;
+        strict_mode(&name, &span, v2, &mut authentication, &mut accept, warnings);
+    }
+    if accept == Some(false) || (written_options.options.strict && accept.is_none()) {
+        firewall_warning(&name, &span, warnings);
+    }
+    if written_options.native_ipv6 && !ipv6 {
+        return Err(error_at(
+            &span,
+            format!("({name}) native_ipv6: the instance's virtual addresses are IPv4"),
+        ));
+    }
 
     // keepalived: `state MASTER` without a priority means the owner (255);
     // priority 255 without a state means MASTER.
@@ -445,10 +471,19 @@ fn finish(
     track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
     track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
 
-    let garp_master_delay_s = w
-        .garp_master_delay_s
-        .unwrap_or(defaults.garp_master_delay_s);
-    let garp_master_repeat = w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat);
+    // vrrp_min_garp: keepalived's smallest announcements, under what the
+    // instance itself says.
+    let (min_delay, min_repeat, min_refresh) = if written_options.min_garp {
+        (0, 1, 0)
+    } else {
+        (
+            defaults.garp_master_delay_s,
+            defaults.garp_master_repeat,
+            defaults.garp_master_refresh_s,
+        )
+    };
+    let garp_master_delay_s = w.garp_master_delay_s.unwrap_or(min_delay);
+    let garp_master_repeat = w.garp_master_repeat.unwrap_or(min_repeat);
     Ok(InstanceConfig {
         name,
         span,
@@ -468,9 +503,7 @@ fn finish(
         virtual_addresses,
         garp_master_delay_s,
         garp_master_repeat,
-        garp_master_refresh_s: w
-            .garp_master_refresh_s
-            .unwrap_or(defaults.garp_master_refresh_s),
+        garp_master_refresh_s: w.garp_master_refresh_s.unwrap_or(min_refresh),
         // keepalived's defaults: the master's burst and delay.
         garp_lower_prio_repeat: w
             .garp_lower_prio_repeat
@@ -486,6 +519,7 @@ fn finish(
         notify: w.notify,
         virtual_routes: w.virtual_routes,
         virtual_rules: w.virtual_rules,
+        options: written_options.options,
     })
 }
 

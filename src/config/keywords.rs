@@ -31,7 +31,6 @@ const LVS: &str = "the LVS (IPVS) part, which keepvip does not run";
 const TUNING: &str = "process tuning of keepalived itself";
 const EXTRA_NOTIFY: &str = "an extra notification channel; notify_* commands still run";
 const WIRE: &str = "it changes what goes on the wire";
-const OWNED: &str = "it changes the addresses or routes a master owns";
 const FAILOVER: &str = "it changes when the instance fails over";
 const FIREWALL: &str = "firewall rules keepalived adds";
 
@@ -131,40 +130,14 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("use_ipvlan", Refused(WIRE)),
     ("v3_checksum_as_v2", Refused(WIRE)),
     ("old_unicast_checksum", Refused(WIRE)),
-    ("vrrp_mcast_group4", Refused(WIRE)),
-    ("vrrp_mcast_group6", Refused(WIRE)),
-    ("mcast_dst_ip", Refused(WIRE)),
-    ("unicast_ttl", Refused(WIRE)),
-    ("check_unicast_src", Refused(WIRE)),
-    ("vrrp_check_unicast_src", Refused(WIRE)),
-    ("vrrp_skip_check_adv_addr", Refused(WIRE)),
-    ("skip_check_adv_addr", Refused(WIRE)),
-    ("vrrp_strict", Refused(WIRE)),
-    ("strict_mode", Refused(WIRE)),
-    ("vrrp_garp_interval", Refused(WIRE)),
-    ("garp_interval", Refused(WIRE)),
-    ("vrrp_gna_interval", Refused(WIRE)),
-    ("gna_interval", Refused(WIRE)),
-    ("vrrp_garp_master_refresh_repeat", Refused(WIRE)),
-    ("garp_master_refresh_repeat", Refused(WIRE)),
-    ("vrrp_lower_prio_no_advert", Refused(WIRE)),
-    ("lower_prio_no_advert", Refused(WIRE)),
-    ("vrrp_higher_prio_send_advert", Refused(WIRE)),
-    ("higher_prio_send_advert", Refused(WIRE)),
-    ("vrrp_min_garp", Refused(WIRE)),
     ("vrrp_garp_extra_if", Refused(WIRE)),
     ("garp_extra_if", Refused(WIRE)),
     ("garp_group", Refused(WIRE)),
-    ("native_ipv6", Refused(WIRE)),
     ("track_src_ip", Refused(WIRE)),
-    ("default_interface", Refused(WIRE)),
     ("net_namespace", Refused(WIRE)),
     ("disable_local_igmp", Refused(WIRE)),
     // What a master owns.
-    ("accept", Refused(OWNED)),
-    ("no_accept", Refused(OWNED)),
     // When it fails over.
-    ("dont_track_primary", Refused(FAILOVER)),
     ("track_process", Refused(FAILOVER)),
     ("vrrp_track_process", Refused(FAILOVER)),
     ("track_file", Refused(FAILOVER)),

@@ -14,6 +14,7 @@ mod digest;
 mod glob;
 mod include;
 mod instance;
+mod instance_options;
 mod keywords;
 mod lexer;
 pub mod model;
@@ -31,6 +32,7 @@ mod virtual_address;
 #[cfg(test)]
 mod tests;
 
+pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
     RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,

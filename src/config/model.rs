@@ -75,6 +75,9 @@ pub struct Config {
     pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// `global_defs { default_interface }`: where static addresses
+    /// without `dev` go (keepalived's default: eth0).
+    pub default_interface: String,
     /// `static_ipaddress`, `static_routes`, `static_rules`: owned from
     /// start to stop, whatever the instances' states.
     pub statics: StaticConfig,
@@ -309,6 +312,9 @@ pub struct InstanceConfig {
     pub virtual_routes: Vec<crate::config::Route>,
     /// `virtual_rules`: added after the routes, removed before them.
     pub virtual_rules: Vec<crate::config::Rule>,
+    /// dont_track_primary, lower_prio_no_advert, higher_prio_send_advert,
+    /// garp_master_refresh_repeat, strict mode.
+    pub options: crate::config::InstanceOptions,
 }
 
 impl InstanceConfig {

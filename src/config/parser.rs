@@ -6,6 +6,7 @@ use std::path::Path;
 use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
+use super::instance_options::read_option;
 use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::routes::{routes, rules};
@@ -36,7 +37,10 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Config, Vec<Warning>), Conf
 }
 
 fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, ConfigError> {
-    let mut config = Config::default();
+    let mut config = Config {
+        default_interface: "eth0".to_string(),
+        ..Config::default()
+    };
     // global_defs applies to every instance wherever it appears, so read it
     // first; everything else in file order.
     let mut defaults = InstanceDefaults::default();
@@ -57,7 +61,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             "vrrp_sync_group" => {}
             "static_ipaddress" => {
                 let block = block_of(statement)?;
-                let addresses = static_addresses(block, warnings)?;
+                let addresses = static_addresses(block, &config.default_interface, warnings)?;
                 config.statics.addresses.extend(addresses);
             }
             "static_routes" => config.statics.routes.extend(routes(statement)?),
@@ -170,6 +174,11 @@ fn global_defs(
                 defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
+            "default_interface" => {
+                let text = single(line, "an interface name", warnings)?;
+                config.default_interface = text.to_string();
+            }
+            _ if read_option(line, &mut defaults.options, warnings)? => {}
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             // keepalived's optional `allow_if_changes` is what keepvip
             // does anyway: a re-created interface is picked up again.

@@ -646,10 +646,17 @@ mod tests {
             err.contains("via is not of the destination's family"),
             "{err}"
         );
-        let err = config("static_ipaddress {\n 203.0.113.7/32\n}\n").unwrap_err();
-        assert_eq!(
-            err,
-            "r1.conf:2: static_ipaddress 203.0.113.7: needs 'dev IF'"
-        );
+    }
+
+    /// As keepalived: a static address without `dev` goes on
+    /// default_interface, eth0 unless global_defs says otherwise.
+    #[test]
+    fn static_addresses_default_to_default_interface() {
+        let statics = "static_ipaddress {\n 203.0.113.7/32\n}\n";
+        let c = config(&format!("{statics}{}", instance_with(""))).unwrap();
+        assert_eq!(c.statics.addresses[0].dev.as_deref(), Some("eth0"));
+        let global = "global_defs {\n default_interface eth1\n}\n";
+        let c = config(&format!("{global}{statics}{}", instance_with(""))).unwrap();
+        assert_eq!(c.statics.addresses[0].dev.as_deref(), Some("eth1"));
     }
 }

@@ -483,7 +483,7 @@ fn unknown_and_warn_only_keywords_warn_and_skip_their_block() {
 #[test]
 fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
     for (place, keyword, line) in [
-        ("global", "vrrp_strict", 2),
+        ("global", "net_namespace blue", 2),
         ("global", "vrrp_startup_delay 5", 2),
         ("instance", "use_vmac", 4),
         ("instance", "v3_checksum_as_v2", 4),

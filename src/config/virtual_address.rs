@@ -29,18 +29,19 @@ pub(crate) fn virtual_addresses(
         .collect()
 }
 
-/// The lines of a top-level `static_ipaddress` block: the same options,
-/// with `dev` required (there is no instance interface to fall back on).
+/// The lines of a top-level `static_ipaddress` block: the same options;
+/// without `dev`, the address goes on `default_interface` (global_defs,
+/// eth0 unless set), as in keepalived.
 pub(crate) fn static_addresses(
     block: &[Statement],
+    default_interface: &str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<VirtualAddress>, ConfigError> {
-    let addresses = virtual_addresses(block, false, warnings)?;
-    if let Some(missing) = addresses.iter().find(|a| a.dev.is_none()) {
-        return Err(error_at(
-            &missing.span,
-            format!("static_ipaddress {}: needs 'dev IF'", missing.addr),
-        ));
+    let mut addresses = virtual_addresses(block, false, warnings)?;
+    for address in &mut addresses {
+        address
+            .dev
+            .get_or_insert_with(|| default_interface.to_string());
     }
     Ok(addresses)
 }

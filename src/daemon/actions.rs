@@ -110,6 +110,9 @@ impl Daemon {
                 Action::SendGratuitousArp => {
                     self.announce(index, instance.config.garp_master_repeat);
                 }
+                Action::SendRefreshGarp => {
+                    self.announce(index, instance.config.options.garp_master_refresh_repeat);
+                }
                 Action::SendLowerPriorityGarp => {
                     self.announce(index, instance.config.garp_lower_prio_repeat);
                 }

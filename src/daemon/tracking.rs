@@ -310,8 +310,10 @@ impl Daemon {
             weight: Weight::default(),
             // An instance waiting for its interface to exist or be ready
             // is in FAULT.
+            // dont_track_primary: its link going down is ignored.
             up: instance.link.is_some()
-                && self.link_up.get(&config.interface).copied().unwrap_or(true),
+                && (config.options.dont_track_primary
+                    || self.link_up.get(&config.interface).copied().unwrap_or(true)),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),

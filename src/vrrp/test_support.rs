@@ -58,6 +58,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         notify: Default::default(),
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
+        options: Default::default(),
     }
 }
 
