@@ -88,17 +88,20 @@ fn address_options_and_the_interfaces_of_addresses() {
 const R2: usize = 2;
 
 /// keepalived's own example shapes: a gateway route, a source route into
-/// table 100 (after the VIP it names), a blackhole; rules on source,
-/// destination with iif, fwmark; and static ones held from start to stop.
+/// table 100 (after the VIP it names), a blackhole, an onlink gateway;
+/// rules on source, destination with iif, fwmark, one without a priority
+/// (keepalived numbers it 16384); and static ones held from start to stop.
 const ROUTES: &str = "    virtual_routes {\n\
      \x20       203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n\
      \x20       src 192.0.2.100 to 203.0.113.128/25 dev eth0 table 100\n\
      \x20       blackhole 198.51.100.128/25\n\
+     \x20       198.51.100.64/26 via 203.0.113.254 dev eth1 onlink\n\
      \x20   }\n\
      \x20   virtual_rules {\n\
      \x20       from 192.0.2.100 table 100 priority 100\n\
      \x20       to 203.0.113.0/24 iif eth0 table 100 preference 101\n\
      \x20       fwmark 7 table 100 priority 102\n\
+     \x20       from 198.51.100.0/24 table 100\n\
      \x20   }\n";
 const STATICS: &str = "static_ipaddress {\n    203.0.113.7/32 dev eth1 scope link\n}\n\
      static_routes {\n    198.51.100.200/32 dev eth1 scope link\n}\n\
@@ -155,7 +158,7 @@ fn virtual_and_static_routes_and_rules_as_keepalived() {
     lan.start(R2, Impl::Keepalived, &routes_config(150));
     lan.wait_sole_holder(R2, VIP, ELECTION);
     lan.wait_until(ELECTION, "keepalived set its routes and rules", || {
-        owned(&lan, R2).len() == statics_only().len() + 6
+        owned(&lan, R2).len() == statics_only().len() + 8
     });
     let keepalived_master = owned(&lan, R2);
     lan.start(R1, Impl::Keepvip, &routes_config(100));

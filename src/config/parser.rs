@@ -9,7 +9,7 @@ use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::instance_options::read_option;
 use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
-use super::routes::{routes, rules};
+use super::routes::{default_rule_priorities, routes, rules};
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
@@ -70,6 +70,18 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
         }
     }
     check_instances_are_distinct(&config)?;
+    let rules = config
+        .statics
+        .rules
+        .iter_mut()
+        .chain(
+            config
+                .instances
+                .iter_mut()
+                .flat_map(|i| i.virtual_rules.iter_mut()),
+        )
+        .collect();
+    default_rule_priorities(rules, warnings);
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! [src ADDR] [to] DEST[/LEN] [via|gw GW] [dev IF] [scope S] [table T]
-//!     [metric M] [proto P] [no_track]
+//!     [metric M] [proto P] [onlink] [no_track]
 //! blackhole|unreachable|prohibit DEST[/LEN] [table T] [metric M] ...
 //! [from ADDR[/LEN]|all] [to ADDR[/LEN]] [iif IF] [oif IF] [fwmark M[/MASK]]
 //!     [priority|preference|pref N] table|lookup T [no_track]
@@ -60,6 +60,9 @@ pub struct Route {
     /// `no_track`: its `dev` going down does not put the instance in
     /// FAULT (keepalived tracks the interfaces of virtual routes).
     pub no_track: bool,
+    /// `onlink`: the gateway is taken as on the link even if no prefix
+    /// of the interface covers it.
+    pub onlink: bool,
     pub span: Span,
 }
 
@@ -229,6 +232,7 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
     let mut scope_value = None;
     let mut protocol_value = PROTOCOL_KEEPALIVED;
     let mut no_track = false;
+    let mut onlink = false;
     let mut words = all.into_iter();
     while let Some(word) = words.next() {
         match word {
@@ -293,6 +297,7 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
                 })?;
             }
             "no_track" => no_track = true,
+            "onlink" => onlink = true,
             _ if destination.is_none()
                 && (word == "default"
                     || word
@@ -345,6 +350,7 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
         scope: scope_value,
         protocol: protocol_value,
         no_track,
+        onlink,
         span: line.span.clone(),
     })
 }
@@ -489,6 +495,9 @@ impl std::fmt::Display for Route {
             write!(f, " scope {scope}")?;
         }
         write!(f, " proto {}", self.protocol)?;
+        if self.onlink {
+            f.write_str(" onlink")?;
+        }
         if self.no_track {
             f.write_str(" no_track")?;
         }
@@ -528,6 +537,31 @@ impl std::fmt::Display for Rule {
     }
 }
 
+/// keepalived gives a rule without `priority` its own, counting down from
+/// 16384 in file order ("Rule has no preference specified - setting to
+/// 16384. This is probably not what you want."), where `ip rule` would
+/// let the kernel pick one below the lowest in use: the same words and
+/// numbers here, so that both daemons install the same rules.
+pub(crate) fn default_rule_priorities(
+    rules: Vec<&mut Rule>,
+    warnings: &mut Vec<super::model::Warning>,
+) {
+    let mut rules = rules;
+    rules.sort_by(|a, b| {
+        (a.span.file.as_ref(), a.span.line).cmp(&(b.span.file.as_ref(), b.span.line))
+    });
+    let mut next = 16384u32;
+    for rule in rules.into_iter().filter(|r| r.priority.is_none()) {
+        rule.priority = Some(next);
+        super::values::warn_at(
+            warnings,
+            &rule.span.clone(),
+            format!("Rule has no preference specified - setting to {next}. This is probably not what you want."),
+        );
+        next = next.saturating_sub(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -553,7 +587,8 @@ mod tests {
             " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n  \
              src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 proto static scope link\n  \
              blackhole 198.51.100.128/25\n  unreachable default table main\n  \
-             prohibit 2001:db8:1::/48 no_track\n  default gw 192.0.2.1\n }",
+             prohibit 2001:db8:1::/48 no_track\n  default gw 192.0.2.1\n  \
+             default via 192.0.2.1 dev eth1 onlink table 1\n }",
         ))
         .unwrap();
         let shown: Vec<String> = c.instances[0]
@@ -570,6 +605,7 @@ mod tests {
                 "unreachable 0.0.0.0/0 table 254 proto 18",
                 "prohibit 2001:db8:1::/48 proto 18 no_track",
                 "0.0.0.0/0 via 192.0.2.1 proto 18",
+                "0.0.0.0/0 via 192.0.2.1 dev eth1 table 1 proto 18 onlink",
             ]
         );
         // eth1 carries a route: tracked, as keepalived does.
@@ -600,8 +636,26 @@ mod tests {
                 "from 192.0.2.3/32 priority 100 table 100",
                 "from all to 203.0.113.0/24 iif eth0 priority 101 table 100",
                 "from all oif eth1 fwmark 0x7/0xff priority 102 table 100",
-                "from all to 2001:db8::/32 table 7 inet6",
+                "from all to 2001:db8::/32 priority 16384 table 7 inet6",
             ]
+        );
+    }
+
+    /// keepalived's numbering of rules without a priority, in file order.
+    #[test]
+    fn rules_without_a_priority_get_keepalived_s() {
+        let text = format!(
+            "static_rules {{\n from 192.0.2.0/24 table 1\n from 192.0.2.9 table 1 priority 5\n}}\n{}",
+            instance_with(" virtual_rules {\n  to 203.0.113.0/24 table 2\n }")
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        assert_eq!(c.statics.rules[0].priority, Some(16384));
+        assert_eq!(c.statics.rules[1].priority, Some(5));
+        assert_eq!(c.instances[0].virtual_rules[0].priority, Some(16383));
+        assert_eq!(
+            warnings[0].to_string(),
+            "r1.conf:2: Rule has no preference specified - setting to 16384. This is probably not \
+             what you want."
         );
     }
 

@@ -44,6 +44,7 @@ fn route_spec(route: &Route) -> io::Result<RouteSpec> {
         metric: route.metric,
         scope: route.scope,
         protocol: route.protocol,
+        onlink: route.onlink,
     })
 }
 

@@ -54,6 +54,8 @@ const RTN_UNICAST: u8 = 1;
 /// A table id that does not fit rtm_table goes in RTA_TABLE only.
 const RT_TABLE_UNSPEC: u8 = 0;
 const RT_TABLE_MAIN: u32 = 254;
+/// In rtm_flags: `onlink`.
+const RTNH_F_ONLINK: u32 = 4;
 
 /// The route types keepalived's routes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,8 @@ pub struct RouteSpec {
     /// a route without a gateway).
     pub scope: Option<u8>,
     pub protocol: u8,
+    /// RTNH_F_ONLINK: the gateway is on the link, whatever its prefixes.
+    pub onlink: bool,
 }
 
 /// One policy rule.
@@ -203,7 +207,8 @@ fn route_request(ty: u16, flags: u16, seq: u32, route: &RouteSpec) -> Vec<u8> {
     buf.push(route.protocol);
     buf.push(scope);
     buf.push(route.kind.rtn());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
+    let flags: u32 = if route.onlink { RTNH_F_ONLINK } else { 0 };
+    buf.extend_from_slice(&flags.to_ne_bytes());
     if route.prefix_len > 0 {
         push_attr(&mut buf, RTA_DST, &octets(route.destination));
     }
@@ -298,6 +303,7 @@ mod tests {
             metric: Some(7),
             scope: None,
             protocol: 18,
+            onlink: false,
         };
         let msg = route_request(RTM_NEWROUTE, NLM_F_REQUEST, 3, &route);
         assert_eq!(ne_u16(&msg[4..]), RTM_NEWROUTE);
@@ -331,6 +337,7 @@ mod tests {
             metric: None,
             scope: None,
             protocol: 18,
+            onlink: false,
         };
         let msg = route_request(RTM_NEWROUTE, NLM_F_REQUEST, 1, &route);
         assert_eq!(&msg[16..24], &[2, 32, 0, 0, 254, 18, RT_SCOPE_UNIVERSE, 1]);
