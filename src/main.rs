@@ -426,8 +426,37 @@ fn describe(config: &Config) -> String {
             if let Some(label) = &vip.label {
                 let _ = write!(text, " label {label}");
             }
+            if let Some(scope) = vip.scope {
+                let _ = write!(text, " scope {scope}");
+            }
+            if let Some(broadcast) = vip.broadcast {
+                let _ = write!(text, " brd {broadcast}");
+            }
+            if vip.no_track {
+                text.push_str(" no_track");
+            }
             text.push('\n');
         }
+        for route in &i.virtual_routes {
+            let _ = writeln!(text, "  virtual_route {route}");
+        }
+        for rule in &i.virtual_rules {
+            let _ = writeln!(text, "  virtual_rule {rule}");
+        }
+    }
+    for address in &config.statics.addresses {
+        let dev = address.dev.as_deref().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "static_ipaddress {}/{} dev {dev}",
+            address.addr, address.prefix_len
+        );
+    }
+    for route in &config.statics.routes {
+        let _ = writeln!(text, "static_route {route}");
+    }
+    for rule in &config.statics.rules {
+        let _ = writeln!(text, "static_rule {rule}");
     }
     text
 }

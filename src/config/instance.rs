@@ -5,15 +5,18 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
+use super::instance_options::{firewall_warning, read_option, strict_mode, WrittenOptions};
+use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
     TrackedInterface, VirtualAddress, VrrpVersion, Warning,
 };
+use super::routes::{routes, rules, Route, Rule};
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
-    flag, integer, ip_address, single, warn_at, warn_unsupported,
+    flag, integer, ip_address, single, warn_at,
 };
 use super::virtual_address::{cap_advertised, virtual_addresses};
 
@@ -34,6 +37,8 @@ pub(crate) struct InstanceDefaults {
     pub garp_lower_prio_delay_s: Option<u32>,
     /// `vrrp_version`.
     pub version: VrrpVersion,
+    /// `vrrp_strict`, `vrrp_min_garp`, `vrrp_lower_prio_no_advert`, ...
+    pub options: WrittenOptions,
 }
 
 impl Default for InstanceDefaults {
@@ -47,6 +52,7 @@ impl Default for InstanceDefaults {
             garp_lower_prio_repeat: None,
             garp_lower_prio_delay_s: None,
             version: VrrpVersion::V2,
+            options: WrittenOptions::default(),
         }
     }
 }
@@ -82,6 +88,11 @@ struct Written {
     track_scripts: Vec<ScriptRef>,
     track_interfaces: Vec<TrackedInterface>,
     notify: NotifyCommands,
+    virtual_routes: Vec<Route>,
+    virtual_rules: Vec<Rule>,
+    /// None until the first keyword of `instance_options`: then a copy of
+    /// global_defs' with the instance's lines applied.
+    options: Option<WrittenOptions>,
 }
 
 /// The instance, and its `track_script` lines still to be looked up once
@@ -94,7 +105,10 @@ pub(crate) fn instance(
     let name = block_name(statement, "an instance name", warnings)?;
     let mut written = Written::default();
     for line in block_of(statement)? {
-        read_line(&name, line, &mut written, warnings)?;
+        let options = written.options.get_or_insert(defaults.options);
+        if !read_option(line, options, warnings)? {
+            read_line(&name, line, &mut written, warnings)?;
+        }
     }
     let script_refs = std::mem::take(&mut written.track_scripts);
     let config = finish(name, statement.span.clone(), written, defaults, warnings)?;
@@ -210,7 +224,9 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
-        _ => warn_unsupported(warnings, line),
+        "virtual_routes" => w.virtual_routes.extend(routes(line)?),
+        "virtual_rules" => w.virtual_rules.extend(rules(line)?),
+        _ => not_implemented(warnings, line)?,
     }
     Ok(())
 }
@@ -445,6 +461,22 @@ fn finish(
         }
         (auth, _) => auth.map(|(a, _)| a),
     };
+    let written_options = w.options.unwrap_or(defaults.options);
+    let mut authentication = authentication;
+    let mut accept = written_options.accept;
+    if written_options.options.strict {
+        let v2 = version == VrrpVersion::V2;
+        strict_mode(&name, &span, v2, &mut authentication, &mut accept, warnings);
+    }
+    if accept == Some(false) || (written_options.options.strict && accept.is_none()) {
+        firewall_warning(&name, &span, warnings);
+    }
+    if written_options.native_ipv6 && !ipv6 {
+        return Err(error_at(
+            &span,
+            format!("({name}) native_ipv6: the instance's virtual addresses are IPv4"),
+        ));
+    }
 
     // keepalived: `state MASTER` without a priority means the owner (255);
     // priority 255 without a state means MASTER.
@@ -498,13 +530,24 @@ fn finish(
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
-    let track_interfaces =
+    let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
+    track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
+    track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
 
-    let garp_master_delay_s = w
-        .garp_master_delay_s
-        .unwrap_or(defaults.garp_master_delay_s);
-    let garp_master_repeat = w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat);
+    // vrrp_min_garp: keepalived's smallest announcements, under what the
+    // instance itself says.
+    let (min_delay, min_repeat, min_refresh) = if written_options.min_garp {
+        (0, 1, 0)
+    } else {
+        (
+            defaults.garp_master_delay_s,
+            defaults.garp_master_repeat,
+            defaults.garp_master_refresh_s,
+        )
+    };
+    let garp_master_delay_s = w.garp_master_delay_s.unwrap_or(min_delay);
+    let garp_master_repeat = w.garp_master_repeat.unwrap_or(min_repeat);
     Ok(InstanceConfig {
         name,
         span,
@@ -524,9 +567,7 @@ fn finish(
         virtual_addresses,
         garp_master_delay_s,
         garp_master_repeat,
-        garp_master_refresh_s: w
-            .garp_master_refresh_s
-            .unwrap_or(defaults.garp_master_refresh_s),
+        garp_master_refresh_s: w.garp_master_refresh_s.unwrap_or(min_refresh),
         // keepalived's defaults: the master's burst and delay.
         garp_lower_prio_repeat: w
             .garp_lower_prio_repeat
@@ -540,6 +581,9 @@ fn finish(
         track_scripts: Vec::new(),
         track_interfaces,
         notify: w.notify,
+        virtual_routes: w.virtual_routes,
+        virtual_rules: w.virtual_rules,
+        options: written_options.options,
     })
 }
 
@@ -572,6 +616,54 @@ fn owned_addresses(
         }
     }
     owned
+}
+
+/// keepalived 2.2.7 tracks the interface of every address it owns: one
+/// on `dev OTHER` going down puts the instance in FAULT (watched in a
+/// namespace), unless the address line says `no_track`. An interface
+/// already tracked keeps its line's weight.
+fn track_address_interfaces(
+    own_interface: &str,
+    addresses: &[VirtualAddress],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for vip in addresses.iter().filter(|v| !v.no_track) {
+        let Some(dev) = vip.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: vip.span.clone(),
+        });
+    }
+}
+
+/// keepalived tracks the `dev` of a virtual route as it does an
+/// address's (down: FAULT) unless the route says `no_track`.
+fn track_route_interfaces(
+    own_interface: &str,
+    routes: &[Route],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for route in routes.iter().filter(|r| !r.no_track) {
+        let Some(dev) = route.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: route.span.clone(),
+        });
+    }
 }
 
 /// keepalived's corrections, with its words (checked with keepalived -t):

@@ -19,9 +19,13 @@ mod expansion;
 mod glob;
 mod include;
 mod instance;
+mod instance_options;
+mod keywords;
 mod lexer;
 pub mod model;
+mod netlink_names;
 mod parser;
+mod routes;
 mod script;
 mod sequence;
 mod shell_words;
@@ -36,10 +40,12 @@ mod virtual_address;
 mod tests;
 
 pub use conditional::default_config_id;
+pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
-    VrrpVersion, Warning,
+    RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
+    VirtualAddress, VrrpVersion, Warning,
 };
 pub use parser::{load, load_as, parse_str, parse_str_as};
+pub use routes::{Route, RouteKind, Rule};
 pub use shell_words::shell_words;

@@ -1,9 +1,10 @@
 //! `vrrp_sync_group NAME { group { VI_1 VI_2 ... } notify_* ... }`.
 
 use super::command::notify_command;
+use super::keywords::not_implemented;
 use super::model::{Command, Config, ConfigError, NotifyCommands, SyncGroupConfig, Warning};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, warn_at};
 
 /// Reads one sync group; member names are resolved against the instances
 /// already read, so this runs after every `vrrp_instance`. None: no member
@@ -60,7 +61,7 @@ pub(crate) fn sync_group(
             "notify_fault" => set(&mut notify.fault, line, warnings)?,
             "notify_stop" => set(&mut notify.stop, line, warnings)?,
             "notify" => set(&mut notify.any, line, warnings)?,
-            _ => warn_unsupported(warnings, line),
+            _ => not_implemented(warnings, line)?,
         }
     }
     if members.is_empty() {

@@ -247,9 +247,9 @@ fn virtual_address_forms() {
     assert_eq!(vips[1].dev.as_deref(), Some("eth1"));
     assert_eq!(vips[1].label.as_deref(), Some("eth1:vip"));
     assert_eq!(vips[2].prefix_len, 25);
-    assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w[0].starts_with("r1.conf:7: ") && w[0].contains("'brd 192.0.2.127'"));
-    assert!(w[1].contains("'scope global'") && w[1].contains("not supported by keepvip yet"));
+    assert_eq!(vips[2].broadcast, Some(Ipv4Addr::new(192, 0, 2, 127)));
+    assert_eq!(vips[2].scope, Some(0));
+    assert!(w.is_empty(), "{w:?}");
 }
 
 #[test]
@@ -447,21 +447,21 @@ fn unicast_peers_and_source() {
 // ---- unknown keywords ---------------------------------------------------
 
 #[test]
-fn unknown_keywords_warn_and_skip_their_block() {
+fn unknown_and_warn_only_keywords_warn_and_skip_their_block() {
     let text = format!(
-        "static_ipaddress {{\n group {{\n 192.0.2.50\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
+        "global_defs {{\n smtp_server 192.0.2.99\n enable_traps\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
-        instance_with(" track_file {\n chk\n }\n smtp_alert\n v3_checksum_as_v2")
+        instance_with(" no_such_thing {\n chk\n }\n smtp_alert")
     );
     let (config, warnings) = parse(&text);
     assert_eq!(config.instances.len(), 1);
     let text: Vec<String> = warnings.iter().map(Warning::to_string).collect();
     let expected = [
-        ("r1.conf:1: ", "static_ipaddress"),
-        ("r1.conf:6: ", "virtual_server"),
-        ("r1.conf:12: ", "track_file"),
-        ("r1.conf:15: ", "smtp_alert"),
-        ("r1.conf:16: ", "v3_checksum_as_v2"),
+        ("r1.conf:2: ", "smtp_server"),
+        ("r1.conf:3: ", "enable_traps"),
+        ("r1.conf:5: ", "virtual_server"),
+        ("r1.conf:11: ", "no_such_thing"),
+        ("r1.conf:14: ", "smtp_alert"),
     ];
     assert_eq!(text.len(), expected.len(), "{text:#?}");
     for (got, (at, keyword)) in text.iter().zip(expected) {
@@ -472,6 +472,43 @@ fn unknown_keywords_warn_and_skip_their_block() {
         );
         assert!(got.contains("ignored"));
     }
+}
+
+/// Starting without a keyword that changes the wire, what a master owns
+/// or when it fails over would split the brain with keepalived peers.
+#[test]
+fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
+    for (place, keyword, line) in [
+        ("global", "net_namespace blue", 2),
+        ("global", "vrrp_startup_delay 5", 2),
+        ("instance", "use_vmac", 4),
+        ("instance", "v3_checksum_as_v2", 4),
+        ("instance", "track_file {\n chk\n }", 4),
+        ("top", "vrrp_track_process chk {\n process nginx\n}", 1),
+    ] {
+        let text = match place {
+            "global" => format!("global_defs {{\n {keyword}\n}}\n{}", instance_with("")),
+            "instance" => instance_with(&format!(" {keyword}")),
+            _ => format!("{keyword}\n{}", instance_with("")),
+        };
+        let name = keyword.split_whitespace().next().unwrap();
+        let err = error_of(&text);
+        assert!(
+            err.starts_with(&format!(
+                "r1.conf:{line}: keyword '{name}' is not supported"
+            )),
+            "{err}"
+        );
+    }
+    let err = error_of(&format!(
+        "{}{}vrrp_sync_group G {{\n group {{\n VI_1\n VI_2\n }}\n track_interface {{\n eth1\n }}\n}}\n",
+        instance_with(""),
+        instance_with("").replace("VI_1", "VI_2").replace("id 50", "id 51")
+    ));
+    assert!(
+        err.contains("keyword 'track_interface' is not supported"),
+        "{err}"
+    );
 }
 
 // ---- errors with file:line ----------------------------------------------

@@ -16,6 +16,7 @@ mod links;
 mod notify;
 mod packets;
 mod reload;
+mod routes;
 mod scripts;
 pub mod stats;
 pub mod status_report;
@@ -133,6 +134,8 @@ pub struct Daemon {
     adverts: AdvertQueue,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
+    /// The `static_*` blocks in force (see `routes`).
+    statics: crate::config::StaticConfig,
 }
 
 /// How the loop ended.
@@ -188,6 +191,7 @@ impl Daemon {
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
+            statics: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -195,6 +199,7 @@ impl Daemon {
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
         daemon.apply_config(config)?;
+        daemon.apply_statics(config);
         Ok(daemon)
     }
 
@@ -317,6 +322,7 @@ impl Daemon {
             self.instances[index].machine.stop(now, &mut actions);
             self.execute(index, actions);
         }
+        self.remove_statics();
         self.finish_children();
     }
 }
