@@ -195,6 +195,10 @@ fn read_line(
             w.track_interfaces
                 .extend(track_interfaces(name, block, warnings)?);
         }
+        // Looked up by the parser once every track_file block is known.
+        "track_file" => {
+            block_of(line)?;
+        }
         "notify_master" => set_notify(name, line, &mut w.notify.master, warnings)?,
         "notify_backup" => set_notify(name, line, &mut w.notify.backup, warnings)?,
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
@@ -475,6 +479,8 @@ fn finish(
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,
+        // Filled in by the parser once every track_file is known.
+        track_files: Vec::new(),
         notify: w.notify,
     })
 }

@@ -21,6 +21,7 @@ mod script;
 mod source;
 mod sync_group;
 mod syntax;
+mod track_file;
 mod tracking;
 mod values;
 mod virtual_address;
@@ -34,3 +35,4 @@ pub use model::{
     VrrpVersion, Warning,
 };
 pub use parser::{load, parse_str};
+pub use track_file::{InitFile, TrackFileConfig, TrackedFile};

@@ -75,6 +75,8 @@ pub struct Config {
     pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// Every `track_file NAME { ... }` (or `vrrp_track_file`), in file order.
+    pub track_files: Vec<super::track_file::TrackFileConfig>,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -282,6 +284,8 @@ pub struct InstanceConfig {
     pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
+    /// `track_file { NAME [weight N [reverse]] }`.
+    pub track_files: Vec<super::track_file::TrackedFile>,
     pub notify: NotifyCommands,
 }
 

@@ -11,6 +11,7 @@ use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
 use super::syntax::{statements, Statement};
+use super::track_file::{resolve_tracked_files, track_file_block};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
 
@@ -52,11 +53,13 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             }
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
             "vrrp_sync_group" => {}
+            "track_file" | "vrrp_track_file" => add_track_file(&mut config, statement, warnings)?,
             _ => warn_unsupported(warnings, statement),
         }
     }
     check_instances_are_distinct(&config)?;
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
+    resolve_tracked_files(&mut config, top, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
         let group = sync_group(statement, &config, warnings)?;
@@ -84,6 +87,26 @@ fn add_script(
         ));
     }
     config.scripts.push(script);
+    Ok(())
+}
+
+/// Names are how instances refer to track files: one name, one block.
+fn add_track_file(
+    config: &mut Config,
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let file = track_file_block(statement, warnings)?;
+    if let Some(first) = config.track_files.iter().find(|f| f.name == file.name) {
+        return Err(error_at(
+            &file.span,
+            format!(
+                "track_file {}: duplicate track_file name (first defined at {})",
+                file.name, first.span
+            ),
+        ));
+    }
+    config.track_files.push(file);
     Ok(())
 }
 

@@ -455,7 +455,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let text = format!(
         "static_ipaddress {{\n group {{\n 192.0.2.50\n }}\n}}\nvirtual_server 192.0.2.9 80 {{\n \
          real_server 192.0.2.10 80 {{ weight 1 }}\n}}\n{}",
-        instance_with(" track_file {\n chk\n }\n smtp_alert\n v3_checksum_as_v2")
+        instance_with(" track_bfd {\n chk\n }\n smtp_alert\n v3_checksum_as_v2")
     );
     let (config, warnings) = parse(&text);
     assert_eq!(config.instances.len(), 1);
@@ -463,7 +463,7 @@ fn unknown_keywords_warn_and_skip_their_block() {
     let expected = [
         ("r1.conf:1: ", "static_ipaddress"),
         ("r1.conf:6: ", "virtual_server"),
-        ("r1.conf:12: ", "track_file"),
+        ("r1.conf:12: ", "track_bfd"),
         ("r1.conf:15: ", "smtp_alert"),
         ("r1.conf:16: ", "v3_checksum_as_v2"),
     ];

@@ -21,6 +21,7 @@ pub mod stats;
 pub mod status_report;
 pub mod status_socket;
 mod sync_group;
+mod track_files;
 mod tracking;
 
 use std::collections::HashMap;
@@ -128,6 +129,8 @@ pub struct Daemon {
     adverts: AdvertQueue,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
+    /// `track_file`s and their values.
+    track_files: track_files::TrackFiles,
 }
 
 /// How the loop ended.
@@ -179,6 +182,7 @@ impl Daemon {
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
+            track_files: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -219,6 +223,7 @@ impl Daemon {
                     // Only a wake-up: the next turn re-arms it.
                     DEADLINE => {}
                     STATUS_LISTENER => self.accept_status_clients(),
+                    track_files::TRACK_FILES => self.handle_track_file_events(),
                     token => match self.links.by_token(token) {
                         Some(link) => link.more_to_read = true,
                         None => self.serve_status_client(token),

@@ -283,6 +283,10 @@ impl Daemon {
         self.script_user = config.script_user.clone();
         self.script_security = config.script_security;
 
+        // Track files, before tracking is evaluated below.
+        self.track_files
+            .apply(&config.track_files, self.poll.registry());
+
         // 6. Sync groups, keeping the state a same-named group had.
         let old_groups = std::mem::take(&mut self.groups);
         for (index, group) in config.sync_groups.iter().enumerate() {
@@ -465,6 +469,9 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
         tracked.span = placeholder_span();
     }
     for tracked in &mut config.track_interfaces {
+        tracked.span = placeholder_span();
+    }
+    for tracked in &mut config.track_files {
         tracked.span = placeholder_span();
     }
     let notify = &mut config.notify;

@@ -15,7 +15,7 @@ use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{verdict, Tracked, Verdict, Weight};
+use crate::tracking::verdict::{verdict_of_effects, Effect, Tracked, Verdict, Weight};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -314,14 +314,16 @@ impl Daemon {
             weight: Weight::new(t.weight, t.reverse),
             up: self.link_up.get(&t.interface).copied().unwrap_or(false),
         });
-        let tracked: Vec<Tracked> = std::iter::once(own_link)
+        let tracked: Vec<Effect> = std::iter::once(own_link)
             .chain(scripts)
             .chain(interfaces)
+            .map(|t| t.weight.effect(t.up))
+            .chain(self.track_file_effects(index))
             .collect();
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         let machine = &mut instance.machine;
-        match verdict(machine.base_priority(), tracked) {
+        match verdict_of_effects(machine.base_priority(), tracked) {
             Verdict::Fault => machine.set_fault(now, true, &mut actions),
             Verdict::Priority(priority) => {
                 if priority != machine.priority() && machine.base_priority() != 255 {

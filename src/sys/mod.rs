@@ -7,6 +7,7 @@
 
 pub mod arp;
 pub mod clock;
+pub mod inotify;
 pub mod interface;
 pub mod link_monitor;
 pub mod ndisc;

@@ -5,4 +5,5 @@
 pub mod health;
 pub mod notify_queue;
 pub mod schedule;
+pub mod track_file;
 pub mod verdict;

@@ -52,6 +52,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         garp_lower_prio_delay_s: 5,
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
+        track_files: Vec::new(),
         notify: Default::default(),
     }
 }
