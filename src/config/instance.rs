@@ -196,7 +196,7 @@ fn read_line(
                 .extend(track_interfaces(name, block, warnings)?);
         }
         // Looked up by the parser once every track_file block is known.
-        "track_file" => {
+        "track_file" | "track_process" => {
             block_of(line)?;
         }
         "notify_master" => set_notify(name, line, &mut w.notify.master, warnings)?,
@@ -481,6 +481,7 @@ fn finish(
         track_interfaces,
         // Filled in by the parser once every track_file is known.
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         notify: w.notify,
     })
 }

@@ -22,6 +22,7 @@ mod source;
 mod sync_group;
 mod syntax;
 mod track_file;
+mod track_process;
 mod tracking;
 mod values;
 mod virtual_address;
@@ -36,3 +37,4 @@ pub use model::{
 };
 pub use parser::{load, parse_str};
 pub use track_file::{InitFile, TrackFileConfig, TrackedFile};
+pub use track_process::{ParamMatch, TrackProcessConfig, TrackedProcess};

@@ -77,6 +77,8 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroupConfig>,
     /// Every `track_file NAME { ... }` (or `vrrp_track_file`), in file order.
     pub track_files: Vec<super::track_file::TrackFileConfig>,
+    /// Every `vrrp_track_process NAME { ... }`, in file order.
+    pub track_processes: Vec<super::track_process::TrackProcessConfig>,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -286,6 +288,8 @@ pub struct InstanceConfig {
     pub track_interfaces: Vec<TrackedInterface>,
     /// `track_file { NAME [weight N [reverse]] }`.
     pub track_files: Vec<super::track_file::TrackedFile>,
+    /// `track_process { NAME [weight N [reverse]] }`.
+    pub track_processes: Vec<super::track_process::TrackedProcess>,
     pub notify: NotifyCommands,
 }
 

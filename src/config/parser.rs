@@ -12,6 +12,7 @@ use super::source::read_text;
 use super::sync_group::sync_group;
 use super::syntax::{statements, Statement};
 use super::track_file::{resolve_tracked_files, track_file_block};
+use super::track_process::{resolve_tracked_processes, track_process_block};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
 
@@ -54,12 +55,14 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
             "vrrp_sync_group" => {}
             "track_file" | "vrrp_track_file" => add_track_file(&mut config, statement, warnings)?,
+            "vrrp_track_process" => add_track_process(&mut config, statement, warnings)?,
             _ => warn_unsupported(warnings, statement),
         }
     }
     check_instances_are_distinct(&config)?;
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     resolve_tracked_files(&mut config, top, warnings)?;
+    resolve_tracked_processes(&mut config, top, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
         let group = sync_group(statement, &config, warnings)?;
@@ -107,6 +110,30 @@ fn add_track_file(
         ));
     }
     config.track_files.push(file);
+    Ok(())
+}
+
+/// Names are how instances refer to tracked processes: one name, one block.
+fn add_track_process(
+    config: &mut Config,
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let process = track_process_block(statement, warnings)?;
+    if let Some(first) = config
+        .track_processes
+        .iter()
+        .find(|p| p.name == process.name)
+    {
+        return Err(error_at(
+            &process.span,
+            format!(
+                "vrrp_track_process {}: duplicate name (first defined at {})",
+                process.name, first.span
+            ),
+        ));
+    }
+    config.track_processes.push(process);
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod status_report;
 pub mod status_socket;
 mod sync_group;
 mod track_files;
+mod track_processes;
 mod tracking;
 
 use std::collections::HashMap;
@@ -131,6 +132,8 @@ pub struct Daemon {
     spare_actions: Vec<Action>,
     /// `track_file`s and their values.
     track_files: track_files::TrackFiles,
+    /// `vrrp_track_process`es: their counts and where they come from.
+    track_processes: track_processes::TrackProcesses,
 }
 
 /// How the loop ended.
@@ -183,6 +186,7 @@ impl Daemon {
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
             track_files: Default::default(),
+            track_processes: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -224,6 +228,7 @@ impl Daemon {
                     DEADLINE => {}
                     STATUS_LISTENER => self.accept_status_clients(),
                     track_files::TRACK_FILES => self.handle_track_file_events(),
+                    track_processes::PROC_EVENTS => self.handle_proc_events(),
                     token => match self.links.by_token(token) {
                         Some(link) => link.more_to_read = true,
                         None => self.serve_status_client(token),
@@ -256,7 +261,13 @@ impl Daemon {
             .filter_map(|s| s.schedule.poll_timeout());
         let notify = self.notify_poll_timeout(now);
         let status = self.status.as_ref().and_then(|s| s.poll_timeout());
-        let earliest = instances.chain(scripts).chain(notify).chain(status).min()?;
+        let processes = self.track_processes.poll_timeout();
+        let earliest = instances
+            .chain(scripts)
+            .chain(notify)
+            .chain(status)
+            .chain(processes)
+            .min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
     }
@@ -264,6 +275,7 @@ impl Daemon {
     fn run_due_timers(&mut self) {
         let now = self.clock.now_us();
         self.run_due_scripts(now);
+        self.run_due_track_processes(now);
         self.run_notify_queues(now);
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);

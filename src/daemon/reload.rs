@@ -286,6 +286,7 @@ impl Daemon {
         // Track files, before tracking is evaluated below.
         self.track_files
             .apply(&config.track_files, self.poll.registry());
+        self.apply_track_processes(config);
 
         // 6. Sync groups, keeping the state a same-named group had.
         let old_groups = std::mem::take(&mut self.groups);
@@ -472,6 +473,9 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
         tracked.span = placeholder_span();
     }
     for tracked in &mut config.track_files {
+        tracked.span = placeholder_span();
+    }
+    for tracked in &mut config.track_processes {
         tracked.span = placeholder_span();
     }
     let notify = &mut config.notify;

@@ -317,6 +317,7 @@ impl Daemon {
         let tracked: Vec<Effect> = std::iter::once(own_link)
             .chain(scripts)
             .chain(interfaces)
+            .chain(self.tracked_processes(index))
             .map(|t| t.weight.effect(t.up))
             .chain(self.track_file_effects(index))
             .collect();

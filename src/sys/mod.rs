@@ -12,6 +12,7 @@ pub mod interface;
 pub mod link_monitor;
 pub mod ndisc;
 pub mod pidfile;
+pub mod proc_events;
 pub mod process;
 pub mod replace_file;
 pub mod rtnetlink;

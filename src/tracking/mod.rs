@@ -6,4 +6,5 @@ pub mod health;
 pub mod notify_queue;
 pub mod schedule;
 pub mod track_file;
+pub mod track_process;
 pub mod verdict;

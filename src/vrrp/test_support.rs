@@ -53,6 +53,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         notify: Default::default(),
     }
 }
