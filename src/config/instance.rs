@@ -196,6 +196,10 @@ fn read_line(
                 .extend(track_interfaces(name, block, warnings)?);
         }
         // Looked up by the parser once every track_file block is known.
+        // Read by the parser, which knows global_defs' default.
+        "notify_priority_changes" => {
+            super::notify_fifo::boolean(line)?;
+        }
         "track_file" | "track_process" => {
             block_of(line)?;
         }
@@ -482,6 +486,8 @@ fn finish(
         // Filled in by the parser once every track_file is known.
         track_files: Vec::new(),
         track_processes: Vec::new(),
+        // Set by the parser: its default is in global_defs.
+        notify_priority_changes: false,
         notify: w.notify,
     })
 }

@@ -16,6 +16,7 @@ mod include;
 mod instance;
 mod lexer;
 pub mod model;
+mod notify_fifo;
 mod parser;
 mod script;
 mod source;
@@ -35,6 +36,7 @@ pub use model::{
     RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
     VrrpVersion, Warning,
 };
+pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, parse_str};
 pub use track_file::{InitFile, TrackFileConfig, TrackedFile};
 pub use track_process::{ParamMatch, TrackProcessConfig, TrackedProcess};

@@ -79,6 +79,8 @@ pub struct Config {
     pub track_files: Vec<super::track_file::TrackFileConfig>,
     /// Every `vrrp_track_process NAME { ... }`, in file order.
     pub track_processes: Vec<super::track_process::TrackProcessConfig>,
+    /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
+    pub notify_fifos: super::notify_fifo::NotifyFifos,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -290,6 +292,9 @@ pub struct InstanceConfig {
     pub track_files: Vec<super::track_file::TrackedFile>,
     /// `track_process { NAME [weight N [reverse]] }`.
     pub track_processes: Vec<super::track_process::TrackedProcess>,
+    /// `notify_priority_changes`: priority changes go to the notify fifos
+    /// (default: global_defs' `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: bool,
     pub notify: NotifyCommands,
 }
 

@@ -41,6 +41,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     let mut defaults = InstanceDefaults::default();
     for statement in top.iter().filter(|s| s.keyword == "global_defs") {
         global_defs(statement, &mut config, &mut defaults, warnings)?;
+        super::notify_fifo::finish(&mut config.notify_fifos, &statement.span, warnings);
     }
     // track_script lines of each instance, by instance index.
     let mut script_refs = Vec::new();
@@ -63,6 +64,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     resolve_tracked_files(&mut config, top, warnings)?;
     resolve_tracked_processes(&mut config, top, warnings)?;
+    priority_changes(&mut config, top)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
         let group = sync_group(statement, &config, warnings)?;
@@ -90,6 +92,24 @@ fn add_script(
         ));
     }
     config.scripts.push(script);
+    Ok(())
+}
+
+/// Each instance's `notify_priority_changes`, else global_defs' default;
+/// and the fifos checked once global_defs is read.
+fn priority_changes(config: &mut Config, top: &[Statement]) -> Result<(), ConfigError> {
+    let blocks = top.iter().filter(|s| s.keyword == "vrrp_instance");
+    for (instance, statement) in config.instances.iter_mut().zip(blocks) {
+        let own = statement
+            .block
+            .iter()
+            .flatten()
+            .rfind(|l| l.keyword == "notify_priority_changes");
+        instance.notify_priority_changes = match own {
+            Some(line) => super::notify_fifo::boolean(line)?,
+            None => config.notify_fifos.priority_changes,
+        };
+    }
     Ok(())
 }
 
@@ -210,6 +230,13 @@ fn global_defs(
                 defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
+            "notify_fifo"
+            | "notify_fifo_script"
+            | "vrrp_notify_fifo"
+            | "vrrp_notify_fifo_script"
+            | "vrrp_notify_priority_changes" => {
+                super::notify_fifo::global_line(line, &mut config.notify_fifos, warnings)?;
+            }
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             // keepalived's optional `allow_if_changes` is what keepvip
             // does anyway: a re-created interface is picked up again.

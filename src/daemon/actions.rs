@@ -44,6 +44,7 @@ impl Daemon {
                         self.counters.became_master += 1;
                     }
                     self.queue_notify(index, to);
+                    self.write_fifo_instance(index, to);
                     self.follow_sync_group(index, from, to);
                 }
                 Action::SendAdvert(advert) => {

@@ -14,6 +14,7 @@ mod interfaces;
 mod link;
 mod links;
 mod notify;
+mod notify_fifos;
 mod packets;
 mod reload;
 mod scripts;
@@ -134,6 +135,8 @@ pub struct Daemon {
     track_files: track_files::TrackFiles,
     /// `vrrp_track_process`es: their counts and where they come from.
     track_processes: track_processes::TrackProcesses,
+    /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
+    notify_fifos: notify_fifos::NotifyFifos,
 }
 
 /// How the loop ended.
@@ -187,6 +190,7 @@ impl Daemon {
             spare_actions: Vec::new(),
             track_files: Default::default(),
             track_processes: Default::default(),
+            notify_fifos: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -325,6 +329,7 @@ impl Daemon {
             self.execute(index, actions);
         }
         self.finish_children();
+        self.close_notify_fifos();
     }
 }
 

@@ -282,6 +282,7 @@ impl Daemon {
         }
         self.script_user = config.script_user.clone();
         self.script_security = config.script_security;
+        self.apply_notify_fifos(config);
 
         // Track files, before tracking is evaluated below.
         self.track_files

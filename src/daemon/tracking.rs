@@ -69,7 +69,7 @@ impl Daemon {
                 let _ = process::signal_group(pid, libc::SIGKILL);
                 let outcome = script.schedule.exited(how.success());
                 self.script_outcome(index, outcome, now);
-            } else {
+            } else if !self.notify_fifo_script_ended(pid) {
                 self.notify_command_ended(pid, how, now);
             }
         }
@@ -324,6 +324,7 @@ impl Daemon {
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         let machine = &mut instance.machine;
+        let priority_before = machine.priority();
         match verdict_of_effects(machine.base_priority(), tracked) {
             Verdict::Fault => machine.set_fault(now, true, &mut actions),
             Verdict::Priority(priority) => {
@@ -339,6 +340,9 @@ impl Daemon {
             }
         }
         self.execute(index, actions);
+        if self.instances[index].machine.priority() != priority_before {
+            self.write_fifo_priority(index);
+        }
         self.sync_group_faults(index, now);
     }
 

@@ -7,6 +7,7 @@
 
 pub mod arp;
 pub mod clock;
+pub mod fifo;
 pub mod inotify;
 pub mod interface;
 pub mod link_monitor;

@@ -3,6 +3,7 @@
 //! interfaces make of an instance's priority. No processes, no clock.
 
 pub mod health;
+pub mod notify_fifo;
 pub mod notify_queue;
 pub mod schedule;
 pub mod track_file;

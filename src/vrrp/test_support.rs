@@ -54,6 +54,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         track_interfaces: Vec::new(),
         track_files: Vec::new(),
         track_processes: Vec::new(),
+        notify_priority_changes: false,
         notify: Default::default(),
     }
 }
