@@ -112,3 +112,65 @@ fn fifo_lines_reach_the_script_in_order_and_a_reload_restarts_it() {
         "the fifos keepvip made are removed"
     );
 }
+
+/// keepalived 2.2.7's `notify_master_rx_lower_pri`: after a partition
+/// heals, the master that hears the other (lower) master runs it, and its
+/// fifo gets `MASTER_RX_LOWER_PRI`. (2.2.7 does not know the later
+/// synonyms `notify_primary*`: "Unknown keyword".)
+#[test]
+fn a_master_hearing_a_lower_master_runs_notify_master_rx_lower_pri() {
+    let Some(mut lan) = Lan::new("rx-lower-pri", 2) else {
+        return;
+    };
+    let dir = lan.dir().to_path_buf();
+    let (ran, fifo_out) = (dir.join("rx_lower.ran"), dir.join("fifo.out"));
+    let hook = dir.join("rx_lower.sh");
+    fs::write(&hook, format!("#!/bin/sh\necho ran >> {}\n", ran.display())).unwrap();
+    let reader = dir.join("reader.sh");
+    fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\nwhile read line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            fifo_out.display()
+        ),
+    )
+    .unwrap();
+    for script in [&hook, &reader] {
+        fs::set_permissions(script, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = |router: usize, priority: u8, extra: &str, global: &str| {
+        format!(
+            "global_defs {{\n    router_id r{router}\n{global}}}\n\
+             vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    version 3\n    \
+             virtual_router_id 67\n    priority {priority}\n    advert_int 0.2\n{extra}    \
+             virtual_ipaddress {{\n        {VIP}\n    }}\n}}\n"
+        )
+    };
+    let r1 = config(
+        1,
+        150,
+        &format!("    notify_master_rx_lower_pri {}\n", hook.display()),
+        &format!(
+            "    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n",
+            dir.join("r1.fifo").display(),
+            reader.display()
+        ),
+    );
+    lan.start(1, Impl::Keepvip, &r1);
+    lan.wait_sole_holder(1, VIP, ELECTION);
+    lan.start(2, Impl::Keepvip, &config(2, 100, "", ""));
+    lan.set_mcast_flood(1, false);
+    lan.set_mcast_flood(2, false);
+    lan.wait_until(ELECTION, "r2 (partitioned) is master too", || {
+        lan.holds_vip(2, VIP)
+    });
+    assert!(!ran.exists(), "nothing lower was heard yet");
+    // Healed towards r1: it hears r2's lower priority.
+    lan.set_mcast_flood(1, true);
+    lan.wait_until(ELECTION, "notify_master_rx_lower_pri ran", || ran.exists());
+    lan.wait_until(ELECTION, "the fifo got MASTER_RX_LOWER_PRI", || {
+        lines(&fifo_out).contains(&"INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150".to_string())
+    });
+    lan.set_mcast_flood(2, true);
+    lan.wait_sole_holder(1, VIP, ELECTION);
+}

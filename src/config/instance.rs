@@ -208,6 +208,11 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
+        // keepalived 2.2.7 knows this one; its later synonyms
+        // notify_primary* are unknown keywords to it, and so to keepvip.
+        "notify_master_rx_lower_pri" => {
+            set_notify(name, line, &mut w.notify.master_rx_lower_pri, warnings)?
+        }
         _ => warn_unsupported(warnings, line),
     }
     Ok(())

@@ -184,6 +184,9 @@ pub struct NotifyCommands {
     /// `notify`: called on every transition with `INSTANCE NAME STATE
     /// PRIORITY` appended to its arguments.
     pub any: Option<Command>,
+    /// `notify_master_rx_lower_pri`: run when a master hears an advert of
+    /// lower priority (another router that thinks it is master).
+    pub master_rx_lower_pri: Option<Command>,
 }
 
 /// The `state` keyword. Only a wish: below priority 255 both start as

@@ -128,6 +128,7 @@ impl Daemon {
                              {priority}, ours {ours}, forcing new election{more}"
                         );
                     }
+                    self.notify_rx_lower_priority(index);
                 }
             }
         }

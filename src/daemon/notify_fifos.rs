@@ -121,6 +121,10 @@ impl Daemon {
         self.notify_fifos.write(&line);
     }
 
+    pub(super) fn write_fifo_line(&mut self, line: &str) {
+        self.notify_fifos.write(line);
+    }
+
     /// With notify_priority_changes: the instance's new priority.
     pub(super) fn write_fifo_priority(&mut self, index: usize) {
         let instance = &self.instances[index];

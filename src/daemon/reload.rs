@@ -486,6 +486,7 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
         &mut notify.fault,
         &mut notify.stop,
         &mut notify.any,
+        &mut notify.master_rx_lower_pri,
     ]
     .into_iter()
     .flatten()
