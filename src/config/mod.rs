@@ -20,6 +20,7 @@ mod notify_fifo;
 mod parser;
 mod script;
 mod source;
+mod startup;
 mod sync_group;
 mod syntax;
 mod track_file;
@@ -38,5 +39,6 @@ pub use model::{
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, parse_str};
+pub use startup::StartupConfig;
 pub use track_file::{InitFile, TrackFileConfig, TrackedFile};
 pub use track_process::{ParamMatch, TrackProcessConfig, TrackedProcess};

@@ -81,6 +81,8 @@ pub struct Config {
     pub track_processes: Vec<super::track_process::TrackProcessConfig>,
     /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
     pub notify_fifos: super::notify_fifo::NotifyFifos,
+    /// `startup_script`, `shutdown_script`, `vrrp_startup_delay`.
+    pub startup: super::startup::StartupConfig,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,

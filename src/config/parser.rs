@@ -237,6 +237,13 @@ fn global_defs(
             | "vrrp_notify_priority_changes" => {
                 super::notify_fifo::global_line(line, &mut config.notify_fifos, warnings)?;
             }
+            "startup_script"
+            | "startup_script_timeout"
+            | "shutdown_script"
+            | "shutdown_script_timeout"
+            | "vrrp_startup_delay" => {
+                super::startup::global_line(line, &mut config.startup, warnings)?;
+            }
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             // keepalived's optional `allow_if_changes` is what keepvip
             // does anyway: a re-created interface is picked up again.

@@ -18,6 +18,7 @@ mod notify_fifos;
 mod packets;
 mod reload;
 mod scripts;
+mod startup;
 pub mod stats;
 pub mod status_report;
 pub mod status_socket;
@@ -137,6 +138,8 @@ pub struct Daemon {
     track_processes: track_processes::TrackProcesses,
     /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
     notify_fifos: notify_fifos::NotifyFifos,
+    /// The startup script and delay, and the shutdown script.
+    startup: startup::Startup,
 }
 
 /// How the loop ended.
@@ -191,6 +194,7 @@ impl Daemon {
             track_files: Default::default(),
             track_processes: Default::default(),
             notify_fifos: Default::default(),
+            startup: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -203,7 +207,7 @@ impl Daemon {
 
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<Exit> {
-        self.start_new_instances();
+        self.begin_startup();
         let mut events = Events::with_capacity(64);
         loop {
             let timeout = self.poll_timeout();
@@ -271,6 +275,7 @@ impl Daemon {
             .chain(notify)
             .chain(status)
             .chain(processes)
+            .chain(self.startup.poll_timeout())
             .min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
@@ -280,6 +285,7 @@ impl Daemon {
         let now = self.clock.now_us();
         self.run_due_scripts(now);
         self.run_due_track_processes(now);
+        self.run_due_startup(now);
         self.run_notify_queues(now);
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
@@ -330,6 +336,7 @@ impl Daemon {
         }
         self.finish_children();
         self.close_notify_fifos();
+        self.run_shutdown_script();
     }
 }
 

@@ -283,6 +283,7 @@ impl Daemon {
         self.script_user = config.script_user.clone();
         self.script_security = config.script_security;
         self.apply_notify_fifos(config);
+        self.startup.set_config(&config.startup);
 
         // Track files, before tracking is evaluated below.
         self.track_files
@@ -345,6 +346,10 @@ impl Daemon {
     /// Starts the instances still in INIT: all of them at boot, the new
     /// ones after a reload.
     pub(super) fn start_new_instances(&mut self) {
+        // Not before the startup script and delay are over.
+        if !self.startup.done() {
+            return;
+        }
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
             if self.instances[index].machine.state() != State::Initialize {

@@ -69,7 +69,7 @@ impl Daemon {
                 let _ = process::signal_group(pid, libc::SIGKILL);
                 let outcome = script.schedule.exited(how.success());
                 self.script_outcome(index, outcome, now);
-            } else if !self.notify_fifo_script_ended(pid) {
+            } else if !self.notify_fifo_script_ended(pid) && !self.startup_script_ended(pid, how) {
                 self.notify_command_ended(pid, how, now);
             }
         }
