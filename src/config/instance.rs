@@ -219,6 +219,14 @@ fn read_line(
             w.track_interfaces
                 .extend(track_interfaces(name, block, warnings)?);
         }
+        // Looked up by the parser once every track_file block is known.
+        // Read by the parser, which knows global_defs' default.
+        "notify_priority_changes" => {
+            super::notify_fifo::boolean(line)?;
+        }
+        "track_file" | "track_process" => {
+            block_of(line)?;
+        }
         "notify_master" => set_notify(name, line, &mut w.notify.master, warnings)?,
         "notify_backup" => set_notify(name, line, &mut w.notify.backup, warnings)?,
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
@@ -226,6 +234,11 @@ fn read_line(
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
         "virtual_routes" => w.virtual_routes.extend(routes(line)?),
         "virtual_rules" => w.virtual_rules.extend(rules(line)?),
+        // keepalived 2.2.7 knows this one; its later synonyms
+        // notify_primary* are unknown keywords to it, and so to keepvip.
+        "notify_master_rx_lower_pri" => {
+            set_notify(name, line, &mut w.notify.master_rx_lower_pri, warnings)?
+        }
         _ => not_implemented(warnings, line)?,
     }
     Ok(())
@@ -580,6 +593,11 @@ fn finish(
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,
+        // Filled in by the parser once every track_file is known.
+        track_files: Vec::new(),
+        track_processes: Vec::new(),
+        // Set by the parser: its default is in global_defs.
+        notify_priority_changes: false,
         notify: w.notify,
         virtual_routes: w.virtual_routes,
         virtual_rules: w.virtual_rules,

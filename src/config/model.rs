@@ -81,6 +81,14 @@ pub struct Config {
     /// `static_ipaddress`, `static_routes`, `static_rules`: owned from
     /// start to stop, whatever the instances' states.
     pub statics: StaticConfig,
+    /// Every `track_file NAME { ... }` (or `vrrp_track_file`), in file order.
+    pub track_files: Vec<super::track_file::TrackFileConfig>,
+    /// Every `vrrp_track_process NAME { ... }`, in file order.
+    pub track_processes: Vec<super::track_process::TrackProcessConfig>,
+    /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
+    pub notify_fifos: super::notify_fifo::NotifyFifos,
+    /// `startup_script`, `shutdown_script`, `vrrp_startup_delay`.
+    pub startup: super::startup::StartupConfig,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -193,6 +201,9 @@ pub struct NotifyCommands {
     /// `notify`: called on every transition with `INSTANCE NAME STATE
     /// PRIORITY` appended to its arguments.
     pub any: Option<Command>,
+    /// `notify_master_rx_lower_pri`: run when a master hears an advert of
+    /// lower priority (another router that thinks it is master).
+    pub master_rx_lower_pri: Option<Command>,
 }
 
 /// The `state` keyword. Only a wish: below priority 255 both start as
@@ -306,6 +317,13 @@ pub struct InstanceConfig {
     pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
+    /// `track_file { NAME [weight N [reverse]] }`.
+    pub track_files: Vec<super::track_file::TrackedFile>,
+    /// `track_process { NAME [weight N [reverse]] }`.
+    pub track_processes: Vec<super::track_process::TrackedProcess>,
+    /// `notify_priority_changes`: priority changes go to the notify fifos
+    /// (default: global_defs' `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: bool,
     pub notify: NotifyCommands,
     /// `virtual_routes`: added after the addresses on becoming master,
     /// removed before them on leaving.

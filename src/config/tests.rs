@@ -480,11 +480,11 @@ fn unknown_and_warn_only_keywords_warn_and_skip_their_block() {
 fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
     for (place, keyword, line) in [
         ("global", "net_namespace blue", 2),
-        ("global", "vrrp_startup_delay 5", 2),
+        ("global", "linkbeat_use_polling", 2),
         ("instance", "use_vmac", 4),
         ("instance", "v3_checksum_as_v2", 4),
-        ("instance", "track_file {\n chk\n }", 4),
-        ("top", "vrrp_track_process chk {\n process nginx\n}", 1),
+        ("instance", "track_bfd {\n chk\n }", 4),
+        ("top", "bfd_instance chk {\n neighbor_ip 192.0.2.1\n}", 1),
     ] {
         let text = match place {
             "global" => format!("global_defs {{\n {keyword}\n}}\n{}", instance_with("")),

@@ -45,6 +45,7 @@ impl Daemon {
                         self.counters.became_master += 1;
                     }
                     self.queue_notify(index, to);
+                    self.write_fifo_instance(index, to);
                     self.follow_sync_group(index, SyncEvent::Changed { from, to });
                 }
                 Action::MasterDownExpired => {
@@ -138,6 +139,7 @@ impl Daemon {
                              {priority}, ours {ours}, forcing new election{more}"
                         );
                     }
+                    self.notify_rx_lower_priority(index);
                 }
             }
         }

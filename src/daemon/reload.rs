@@ -300,6 +300,13 @@ impl Daemon {
         }
         self.script_user = config.script_user.clone();
         self.script_security = config.script_security;
+        self.apply_notify_fifos(config);
+        self.startup.set_config(&config.startup);
+
+        // Track files, before tracking is evaluated below.
+        self.track_files
+            .apply(&config.track_files, self.poll.registry());
+        self.apply_track_processes(config);
 
         // 6. Sync groups, keeping the state a same-named group had.
         let old_groups = std::mem::take(&mut self.groups);
@@ -358,6 +365,10 @@ impl Daemon {
     /// Starts the instances still in INIT: all of them at boot, the new
     /// ones after a reload.
     pub(super) fn start_new_instances(&mut self) {
+        // Not before the startup script and delay are over.
+        if !self.startup.done() {
+            return;
+        }
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
             if self.instances[index].machine.state() != State::Initialize {
@@ -492,6 +503,12 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     for rule in &mut config.virtual_rules {
         rule.span = placeholder_span();
     }
+    for tracked in &mut config.track_files {
+        tracked.span = placeholder_span();
+    }
+    for tracked in &mut config.track_processes {
+        tracked.span = placeholder_span();
+    }
     let notify = &mut config.notify;
     for command in [
         &mut notify.master,
@@ -499,6 +516,7 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
         &mut notify.fault,
         &mut notify.stop,
         &mut notify.any,
+        &mut notify.master_rx_lower_pri,
     ]
     .into_iter()
     .flatten()

@@ -7,10 +7,13 @@
 
 pub mod arp;
 pub mod clock;
+pub mod fifo;
+pub mod inotify;
 pub mod interface;
 pub mod link_monitor;
 pub mod ndisc;
 pub mod pidfile;
+pub mod proc_events;
 pub mod process;
 pub mod replace_file;
 pub mod rtnetlink;
