@@ -111,6 +111,9 @@ pub struct Daemon {
     script_user: Option<crate::config::RunAs>,
     script_security: bool,
     counters: Counters,
+    /// Per-instance counters for `keepvip status`, by instance name so that
+    /// they survive a reload that rebuilds `instances`.
+    instance_stats: HashMap<String, status_report::InstanceStats>,
     log_limiter: LogLimiter,
     /// Where SIGUSR1/SIGUSR2 write their files.
     dump_dir: PathBuf,
@@ -177,6 +180,7 @@ impl Daemon {
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
             counters: Counters::default(),
+            instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
                 .map(PathBuf::from)
