@@ -44,6 +44,7 @@ impl Daemon {
                     if to == State::Master {
                         self.counters.became_master += 1;
                     }
+                    self.count_transition(index, from, to);
                     self.queue_notify(index, to);
                     self.write_fifo_instance(index, to);
                     self.follow_sync_group(index, SyncEvent::Changed { from, to });

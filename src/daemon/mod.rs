@@ -122,6 +122,9 @@ pub struct Daemon {
     script_user: Option<crate::config::RunAs>,
     script_security: bool,
     counters: Counters,
+    /// Per-instance counters for `keepvip status`, by instance name so that
+    /// they survive a reload that rebuilds `instances`.
+    instance_stats: HashMap<String, status_report::InstanceStats>,
     log_limiter: LogLimiter,
     /// Where SIGUSR1/SIGUSR2 write their files.
     dump_dir: PathBuf,
@@ -209,6 +212,7 @@ impl Daemon {
             notify_fifos: Default::default(),
             startup: Default::default(),
             counters: Counters::default(),
+            instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
                 .map(PathBuf::from)

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use log::{info, warn};
 
+use super::dump::stats_of;
 use super::links::LinkId;
 use super::stats::LogKey;
 use super::{Daemon, READ_BATCH, RECV_BUFFER};
@@ -68,6 +69,7 @@ impl Daemon {
         {
             Ok(accepted) => {
                 self.counters.adverts_received += 1;
+                stats_of(&mut self.instance_stats, &instance.config.name).advert_rcvd += 1;
                 if received.advert.priority == PRIORITY_STOPPING {
                     self.counters.priority_zero_received += 1;
                     // Rare in normal life, so keepalived's line is kept; but
