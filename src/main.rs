@@ -358,6 +358,7 @@ fn describe(config: &Config) -> String {
         }
         let auth = match i.authentication {
             Some(Authentication::Password(_)) => "PASS",
+            Some(Authentication::Ah(_)) => "AH",
             None => "none",
         };
         let _ = writeln!(

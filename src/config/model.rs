@@ -188,11 +188,15 @@ pub enum InitialState {
     Backup,
 }
 
-/// `authentication { auth_type PASS; auth_pass ... }`. The password is
-/// zero padded (or cut) to the 8 bytes VRRPv2 carries.
+/// `authentication { auth_type PASS|AH; auth_pass ... }`. The password is
+/// zero padded (or cut) to 8 bytes, as keepalived keeps it for both types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authentication {
+    /// `PASS`: the password in the advert's 8 bytes of auth data.
     Password([u8; 8]),
+    /// `AH`: the advert inside an IP Authentication Header whose
+    /// HMAC-MD5-96 is keyed with the password (see `vrrp::ah`).
+    Ah([u8; 8]),
 }
 
 /// The VRRP version an instance speaks.

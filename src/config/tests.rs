@@ -220,15 +220,18 @@ fn authentication_rules() {
         r#"auth_type PASS\nauth_pass "a b#c""#.replace("\\n", "\n").as_str(),
     ));
     assert_eq!(vi.authentication, password(b"a b#c"));
+    // AH keys its HMAC with the same 8 bytes, truncated as keepalived does.
+    let (vi, _) = only_instance(&auth("auth_type AH\nauth_pass secret123456"));
+    assert_eq!(vi.authentication, Some(Authentication::Ah(*b"secret12")));
     assert_eq!(
-        error_of(&auth("auth_type AH\nauth_pass x")),
-        "r1.conf:5: auth_type: AH authentication is not supported, use PASS"
+        error_of(&auth("auth_type AH")),
+        "r1.conf:4: authentication: auth_type AH needs an auth_pass"
     );
     assert_eq!(
         error_of(&auth("auth_type PASS")),
         "r1.conf:4: authentication: auth_type PASS needs an auth_pass"
     );
-    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS, found \"MD5\""));
+    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS or AH, found \"MD5\""));
 }
 
 #[test]

@@ -84,6 +84,9 @@ struct RunningInstance {
     notify: NotifyQueue<Command>,
     /// Index into `Daemon::groups`, if it is in a sync group.
     group: Option<usize>,
+    /// `auth_type AH`: the sequence number shared with the peers and the
+    /// IP identification of our datagrams.
+    ah: crate::vrrp::ah::AhCounters,
 }
 
 /// A `vrrp_sync_group` at run time.

@@ -18,7 +18,7 @@ use mio::unix::SourceFd;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
-use super::link::{Link, LinkKey};
+use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
@@ -75,16 +75,17 @@ impl Daemon {
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
         // 1. The fallible part: sockets for links we do not have yet, and
         //    the interface of every `dev` address.
-        let keys: Vec<LinkKey> = config
-            .instances
-            .iter()
-            .map(|i| (i.interface.clone(), i.is_ipv6(), i.source_address()))
-            .fold(Vec::new(), |mut keys, key| {
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-                keys
-            });
+        let keys: Vec<LinkKey> =
+            config
+                .instances
+                .iter()
+                .map(link_key)
+                .fold(Vec::new(), |mut keys, key| {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                    keys
+                });
         let mut opened: HashMap<LinkKey, Link> = HashMap::new();
         // Links that cannot open yet, and why: their instances wait in FAULT.
         let mut waiting: HashMap<LinkKey, io::Error> = HashMap::new();
@@ -92,7 +93,7 @@ impl Daemon {
             if self.links.find(key).is_some() {
                 continue;
             }
-            match Link::open(&key.0, key.1, key.2) {
+            match Link::open(key) {
                 Ok(link) => {
                     opened.insert(key.clone(), link);
                 }
@@ -106,11 +107,7 @@ impl Daemon {
         // address on an IPv4 instance) needs that family's announcer too.
         // Opening one on a running link changes nothing else.
         for instance in &config.instances {
-            let key = (
-                instance.interface.clone(),
-                instance.is_ipv6(),
-                instance.source_address(),
-            );
+            let key = link_key(instance);
             let open = self.links.find(&key);
             let link = match opened.get_mut(&key) {
                 Some(link) => link,
@@ -187,7 +184,7 @@ impl Daemon {
         let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
         let mut reported: Vec<&str> = Vec::new();
         for new in &config.instances {
-            let key = (new.interface.clone(), new.is_ipv6(), new.source_address());
+            let key = link_key(new);
             // Every instance is pushed, linked or not: sync groups know
             // their members by their place in the config.
             let link = self.links.find(&key);
@@ -243,6 +240,7 @@ impl Daemon {
                         address_ifindex,
                         notify: old.notify,
                         group: None,
+                        ah: old.ah,
                     }
                 }
                 None => {
@@ -253,6 +251,7 @@ impl Daemon {
                         address_ifindex,
                         notify: NotifyQueue::default(),
                         group: None,
+                        ah: Default::default(),
                     };
                     if running.link.is_some() {
                         remove_stale_addresses(&mut self.netlink, &running);

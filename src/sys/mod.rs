@@ -5,6 +5,7 @@
 //! Sockets the loop polls are non-blocking and implement `AsRawFd`, for
 //! `mio::unix::SourceFd`.
 
+pub mod ah_socket;
 pub mod arp;
 pub mod clock;
 pub mod interface;
