@@ -31,6 +31,6 @@ mod tests;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
     RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
-    VrrpVersion, Warning,
+    Vmac, VrrpVersion, Warning,
 };
 pub use parser::{load, parse_str};

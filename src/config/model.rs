@@ -199,6 +199,18 @@ pub enum Authentication {
     Ah([u8; 8]),
 }
 
+/// `use_vmac [NAME]`: the virtual addresses live on a macvlan interface
+/// with the VRID's virtual MAC (RFC 3768 section 7.3), created on the
+/// instance's interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// The interface name; keepalived's default is `vrrp.VRID`.
+    pub name: String,
+    /// `vmac_xmit_base`: adverts go out of (and come in on) the instance's
+    /// own interface, with its MAC; only the addresses use the macvlan.
+    pub xmit_base: bool,
+}
+
 /// The VRRP version an instance speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VrrpVersion {
@@ -287,9 +299,19 @@ pub struct InstanceConfig {
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,
+    /// `use_vmac`: every address without a `dev` of its own goes on this
+    /// macvlan (the parser sets their `dev` to it).
+    pub vmac: Option<Vmac>,
 }
 
 impl InstanceConfig {
+    /// The RFC's virtual router MAC: 00:00:5e:00:01:VRID for IPv4,
+    /// 00:00:5e:00:02:VRID for IPv6 (RFC 5798 section 7.3).
+    pub fn virtual_mac(&self) -> [u8; 6] {
+        let family = if self.is_ipv6() { 2 } else { 1 };
+        [0x00, 0x00, 0x5e, 0x00, family, self.vrid]
+    }
+
     /// Whether the instance runs over IPv6: its advertised addresses say
     /// so (the parser requires at least one, all of one family).
     pub fn is_ipv6(&self) -> bool {

@@ -1511,3 +1511,40 @@ fn dynamic_interfaces_and_the_line_of_the_interface() {
     let (config, _) = parse(&instance_with(""));
     assert!(!config.dynamic_interfaces);
 }
+
+#[test]
+fn use_vmac_puts_the_addresses_on_the_macvlan() {
+    let (vi, w) = only_instance(&instance_with(" use_vmac\n vmac_garp_intvl 60"));
+    let vmac = vi.vmac.clone().expect("use_vmac");
+    assert_eq!(vmac.name, "vrrp.50");
+    assert!(!vmac.xmit_base);
+    assert_eq!(vi.virtual_mac(), [0, 0, 0x5e, 0, 1, 50]);
+    assert_eq!(vi.virtual_addresses[0].dev.as_deref(), Some("vrrp.50"));
+    assert_eq!(
+        w,
+        vec!["r1.conf:5: Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""]
+    );
+
+    let (vi, _) = only_instance(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n use_vmac vip7\n \
+         vmac_xmit_base\n virtual_ipaddress {\n  192.0.2.3\n  192.0.2.4 dev eth1\n }\n}\n",
+    );
+    let vmac = vi.vmac.clone().expect("use_vmac");
+    assert_eq!((vmac.name.as_str(), vmac.xmit_base), ("vip7", true));
+    // An address with its own `dev` stays there.
+    let devs: Vec<_> = vi
+        .virtual_addresses
+        .iter()
+        .map(|v| v.dev.as_deref())
+        .collect();
+    assert_eq!(devs, [Some("vip7"), Some("eth1")]);
+
+    assert_eq!(only_instance(&instance_with("")).0.vmac, None);
+    assert!(error_of(&instance_with(" use_vmac a/b"))
+        .contains("use_vmac: expected an interface name of 1 to 15 bytes"));
+    assert!(error_of(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n use_vmac\n \
+         virtual_ipaddress {\n  2001:db8::1\n }\n}\n"
+    )
+    .contains("use_vmac on an IPv6 instance is not supported by keepvip"));
+}

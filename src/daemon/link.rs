@@ -57,17 +57,35 @@ impl Received {
 }
 
 /// What makes two instances share a link's sockets: the interface, the
-/// family, the advert source they ask for, and whether their adverts travel
-/// in an IP Authentication Header (another IP protocol, other sockets).
-pub type LinkKey = (String, bool, Option<IpAddr>, bool);
+/// family, the advert source they ask for, and how the sockets are opened.
+pub type LinkKey = (String, bool, Option<IpAddr>, LinkOptions);
 
-/// The link an instance's adverts use.
+/// How a link's sockets are opened, beyond interface, family and source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LinkOptions {
+    /// Adverts travel in an IP Authentication Header: another IP protocol,
+    /// other sockets.
+    pub ah: bool,
+    /// `use_vmac`: adverts go out of the macvlan, whose only addresses are
+    /// the VIPs, so their source is the primary address of this interface
+    /// (the instance's own).
+    pub source_interface: Option<String>,
+}
+
+/// The link an instance's adverts use: its interface, or its macvlan
+/// (`use_vmac` without `vmac_xmit_base`).
 pub fn link_key(config: &InstanceConfig) -> LinkKey {
+    let vmac = config.vmac.as_ref().filter(|v| !v.xmit_base);
+    let options = LinkOptions {
+        ah: matches!(config.authentication, Some(Authentication::Ah(_))),
+        source_interface: vmac.map(|_| config.interface.clone()),
+    };
+    let interface = vmac.map_or(&config.interface, |v| &v.name);
     (
-        config.interface.clone(),
+        interface.clone(),
         config.is_ipv6(),
         config.source_address(),
-        matches!(config.authentication, Some(Authentication::Ah(_))),
+        options,
     )
 }
 
@@ -94,7 +112,8 @@ impl Link {
     /// `mcast_src_ip`), else from the interface's primary IPv4 or its IPv6
     /// link-local address.
     pub fn open(key: &LinkKey) -> io::Result<Link> {
-        let (name, ipv6, source, ah) = (key.0.as_str(), key.1, key.2, key.3);
+        let (name, ipv6, source, options) = (key.0.as_str(), key.1, key.2, &key.3);
+        let address_from = options.source_interface.as_deref().unwrap_or(name);
         let with_context =
             |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
@@ -103,7 +122,7 @@ impl Link {
         let (source, sockets) = if ipv6 {
             let source = match source {
                 Some(IpAddr::V6(source)) => source,
-                _ => interface::link_local_ipv6(name)
+                _ => interface::link_local_ipv6(address_from)
                     .map_err(|e| with_context("no IPv6 link-local address to send from", e))?,
             };
             let vrrp = Vrrp6Socket::open(name, ifindex, source)
@@ -112,10 +131,10 @@ impl Link {
         } else {
             let source = match source {
                 Some(IpAddr::V4(source)) => source,
-                _ => interface::primary_ipv4(name)
+                _ => interface::primary_ipv4(address_from)
                     .map_err(|e| with_context("no IPv4 address to send from", e))?,
             };
-            let sockets = if ah {
+            let sockets = if options.ah {
                 Sockets::V4Ah(
                     AhSocket::open(name, ifindex).map_err(|e| with_context("AH socket", e))?,
                 )

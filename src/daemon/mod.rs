@@ -22,6 +22,7 @@ pub mod status_report;
 pub mod status_socket;
 mod sync_group;
 mod tracking;
+mod vmac;
 
 use std::collections::HashMap;
 use std::io;
@@ -129,6 +130,9 @@ pub struct Daemon {
     dev_announcers: Vec<Announcers>,
     /// Adverts waiting for the end of this turn's timers.
     adverts: AdvertQueue,
+    /// `use_vmac`: net.ipv4.conf.all.rp_filter as it was before we
+    /// lowered it, to put back on exit.
+    rp_filter_all: Option<u32>,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
 }
@@ -181,6 +185,7 @@ impl Daemon {
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
+            rp_filter_all: None,
             spare_actions: Vec::new(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
@@ -188,6 +193,7 @@ impl Daemon {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
+        daemon.remove_stale_vmacs(config);
         daemon.apply_config(config)?;
         Ok(daemon)
     }
@@ -311,6 +317,7 @@ impl Daemon {
             self.instances[index].machine.stop(now, &mut actions);
             self.execute(index, actions);
         }
+        self.delete_all_vmacs();
         self.finish_children();
     }
 }

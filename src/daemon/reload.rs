@@ -73,6 +73,10 @@ impl Daemon {
     /// (opening sockets, finding interfaces) is done before anything is
     /// changed, so an error leaves the daemon as it was.
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        // 0. Macvlans (use_vmac) first: links open on them, and addresses
+        //    have them as their `dev`.
+        let vmacs_before = self.vmac_names();
+        self.create_vmacs(config)?;
         // 1. The fallible part: sockets for links we do not have yet, and
         //    the interface of every `dev` address.
         let keys: Vec<LinkKey> =
@@ -333,6 +337,10 @@ impl Daemon {
                 .iter()
                 .any(|i| i.address_ifindex.contains(&a.ifindex))
         });
+
+        // 10. Macvlans (use_vmac) no instance has any more, now that their
+        //     instances have stopped and let go of their addresses.
+        self.delete_unused_vmacs(&vmacs_before, config);
         Ok(())
     }
 

@@ -10,6 +10,7 @@ pub mod arp;
 pub mod clock;
 pub mod interface;
 pub mod link_monitor;
+pub mod macvlan;
 pub mod ndisc;
 pub mod pidfile;
 pub mod process;

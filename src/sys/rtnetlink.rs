@@ -310,13 +310,13 @@ impl RtNetlink {
         }
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(super) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
     }
 
     /// Send `msg` and wait for the NLMSG_ERROR answering sequence `seq`.
-    fn request_ack(&mut self, msg: &[u8], seq: u32) -> io::Result<()> {
+    pub(super) fn request_ack(&mut self, msg: &[u8], seq: u32) -> io::Result<()> {
         self.send(msg)?;
         loop {
             let len = self.recv()?;
@@ -431,7 +431,7 @@ const fn align4(len: usize) -> usize {
 }
 
 /// Append an nlmsghdr with a zero length; [`finish_message`] fills it in.
-fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
+pub(super) fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
     buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, patched later
     buf.extend_from_slice(&ty.to_ne_bytes());
     buf.extend_from_slice(&flags.to_ne_bytes());
@@ -442,7 +442,7 @@ fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
 
 /// Write the total length into nlmsg_len. Every attribute is already padded
 /// to 4, so the length is aligned too.
-fn finish_message(buf: &mut [u8]) {
+pub(super) fn finish_message(buf: &mut [u8]) {
     let len = buf.len() as u32;
     buf[..4].copy_from_slice(&len.to_ne_bytes());
 }
@@ -463,7 +463,7 @@ fn push_ifaddrmsg_flags(buf: &mut Vec<u8>, family: u8, prefix_len: u8, flags: u8
 
 /// Append one attribute: header, payload, zero padding to 4. rta_len counts
 /// the header and payload but not the padding.
-fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+pub(super) fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     let len = RTA_HDRLEN + payload.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&ty.to_ne_bytes());

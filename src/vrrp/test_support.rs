@@ -22,6 +22,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
     let mut password = [0u8; 8];
     password[..4].copy_from_slice(b"1111");
     InstanceConfig {
+        vmac: None,
         name: "VI_1".to_string(),
         span: span(),
         initial_state: state,
