@@ -468,19 +468,10 @@ fn finish(
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let mut virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
-    let vmac = match w.use_vmac {
-        None => None,
-        Some((_, at)) if ipv6 => {
-            return Err(error_at(
-                &at,
-                format!("({name}) use_vmac on an IPv6 instance is not supported by keepvip"),
-            ))
-        }
-        Some((given, _)) => Some(Vmac {
-            name: given.unwrap_or_else(|| format!("vrrp.{vrid}")),
-            xmit_base: w.vmac_xmit_base,
-        }),
-    };
+    let vmac = w.use_vmac.map(|(given, _)| Vmac {
+        name: given.unwrap_or_else(|| format!("vrrp.{vrid}")),
+        xmit_base: w.vmac_xmit_base,
+    });
     if let Some(vmac) = &vmac {
         // keepalived puts every address without a `dev` on the macvlan.
         for vip in virtual_addresses.iter_mut().filter(|v| v.dev.is_none()) {

@@ -1542,9 +1542,14 @@ fn use_vmac_puts_the_addresses_on_the_macvlan() {
     assert_eq!(only_instance(&instance_with("")).0.vmac, None);
     assert!(error_of(&instance_with(" use_vmac a/b"))
         .contains("use_vmac: expected an interface name of 1 to 15 bytes"));
-    assert!(error_of(
-        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n use_vmac\n \
-         virtual_ipaddress {\n  2001:db8::1\n }\n}\n"
-    )
-    .contains("use_vmac on an IPv6 instance is not supported by keepvip"));
+    // IPv6: the same name, the IPv6 virtual MAC.
+    let (vi, _) = only_instance(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 52\n use_vmac\n \
+         virtual_ipaddress {\n  2001:db8::1\n }\n}\n",
+    );
+    assert_eq!(
+        vi.vmac.as_ref().map(|v| v.name.clone()),
+        Some("vrrp.52".to_string())
+    );
+    assert_eq!(vi.virtual_mac(), [0, 0, 0x5e, 0, 2, 52]);
 }

@@ -92,6 +92,17 @@ impl Daemon {
                     );
                 }
             }
+            if instance.is_ipv6() {
+                // Adverts leave the macvlan from the parent's link-local
+                // address, which must be on it to be bound; keepalived sets
+                // none of the IPv4 sysctls for an IPv6 instance.
+                let ifindex = interface::ifindex(&vmac.name)?;
+                match interface::link_local_ipv6(&instance.interface) {
+                    Ok(address) => macvlan::add_link_local(&mut self.netlink, ifindex, address)?,
+                    Err(e) => warn!("({}) use_vmac: {}: {e}", instance.name, instance.interface),
+                }
+                continue;
+            }
             self.lower_all_rp_filter();
             let settings = ON_VMAC
                 .iter()

@@ -14,6 +14,7 @@
 
 use std::fs;
 use std::io;
+use std::net::Ipv6Addr;
 use std::path::Path;
 
 use super::rtnetlink::{begin_message, finish_message, push_attr, RtNetlink};
@@ -37,6 +38,11 @@ const IFLA_MACVLAN_MODE: u16 = 1;
 /// virtual MACs on one interface do not talk to each other.
 const MACVLAN_MODE_PRIVATE: u32 = 1;
 const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
+const IFA_ADDRESS: u16 = 1;
+const IFA_CACHEINFO: u16 = 6;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_NODAD: u32 = 0x02;
 /// No IPv6 link-local address: every router's macvlan has the same MAC, so
 /// the same EUI-64 address, and a backup must send nothing from it.
 const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
@@ -62,6 +68,22 @@ pub fn create(netlink: &mut RtNetlink, name: &str, parent: u32, mac: [u8; 6]) ->
     netlink
         .request_ack(&set_link_request(seq, ifindex, true, false), seq)
         .map_err(context)
+}
+
+/// Puts `address` (the parent's IPv6 link-local address) on the macvlan
+/// `ifindex`, without DAD and deprecated (preferred lifetime 0), as
+/// keepalived does: adverts can be sent from it on the macvlan, and the
+/// kernel never picks it as the source of anything else.
+pub fn add_link_local(netlink: &mut RtNetlink, ifindex: u32, address: Ipv6Addr) -> io::Result<()> {
+    let seq = netlink.next_seq();
+    match netlink.request_ack(&link_local_request(seq, ifindex, address), seq) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("add {address} to the macvlan: {e}"),
+        )),
+    }
 }
 
 /// Deletes interface `name`; Ok(false) if there was none.
@@ -211,6 +233,34 @@ fn set_link_request(seq: u32, ifindex: u32, up: bool, no_link_local: bool) -> Ve
     msg
 }
 
+/// `ip addr add ADDRESS/64 dev IFINDEX scope link nodad preferred_lft 0`.
+fn link_local_request(seq: u32, ifindex: u32, address: Ipv6Addr) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(96);
+    begin_message(
+        &mut msg,
+        RTM_NEWADDR,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        seq,
+    );
+    // ifaddrmsg: family, prefix length, flags, scope, index.
+    msg.push(libc::AF_INET6 as u8);
+    msg.push(64);
+    msg.push(IFA_F_NODAD as u8);
+    msg.push(libc::RT_SCOPE_LINK);
+    msg.extend_from_slice(&ifindex.to_ne_bytes());
+    push_attr(&mut msg, IFA_ADDRESS, &address.octets());
+    push_attr(&mut msg, IFA_FLAGS, &IFA_F_NODAD.to_ne_bytes());
+    // ifa_cacheinfo: preferred 0, valid forever, two timestamps the
+    // kernel fills in.
+    let mut lifetimes = Vec::with_capacity(16);
+    lifetimes.extend_from_slice(&0u32.to_ne_bytes());
+    lifetimes.extend_from_slice(&u32::MAX.to_ne_bytes());
+    lifetimes.extend_from_slice(&[0; 8]);
+    push_attr(&mut msg, IFA_CACHEINFO, &lifetimes);
+    finish_message(&mut msg);
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +314,23 @@ mod tests {
         assert_eq!(&mode[38..40], &(libc::AF_INET6 as u16).to_ne_bytes());
         assert_eq!(&mode[42..44], &IFLA_INET6_ADDR_GEN_MODE.to_ne_bytes());
         assert_eq!(mode[44], IN6_ADDR_GEN_MODE_NONE);
+    }
+
+    #[test]
+    fn link_local_request_layout() {
+        let msg = link_local_request(3, 9, "fe80::1".parse().unwrap());
+        assert_eq!(
+            &msg[16..20],
+            &[libc::AF_INET6 as u8, 64, 2, libc::RT_SCOPE_LINK]
+        );
+        assert_eq!(&msg[20..24], &9u32.to_ne_bytes());
+        assert_eq!(&msg[24..28], &[20, 0, 1, 0]);
+        assert_eq!(msg[28], 0xfe);
+        // IFA_FLAGS, then IFA_CACHEINFO with preferred 0, valid forever.
+        assert_eq!(&msg[44..48], &[8, 0, 8, 0]);
+        assert_eq!(&msg[52..56], &[20, 0, 6, 0]);
+        assert_eq!(&msg[56..60], &[0; 4]);
+        assert_eq!(&msg[60..64], &[0xff; 4]);
     }
 
     #[test]
