@@ -109,6 +109,8 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
     let Some(mut lan) = Lan::new("vmac", 3) else {
         return;
     };
+    // What CI pays for this test, lock wait excluded.
+    let started = std::time::Instant::now();
     let use_vmac = "    use_vmac\n";
     // keepalived 2.2.7 leaves the parent's arp_announce at 0: as master it
     // would ask for the client's MAC "tell VIP" from its eth0 MAC, and the
@@ -225,4 +227,5 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
     );
     wait_holder(&lan, KEEPALIVED, ELECTION);
     client_reaches_the_virtual_mac(&lan);
+    eprintln!("took {:?}", started.elapsed());
 }
