@@ -115,9 +115,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("nftables_ifindex", WarnOnly(FIREWALL)),
     ("nftables_counters", WarnOnly(FIREWALL)),
     // The wire.
-    ("use_vmac", Refused(WIRE)),
-    ("vmac_xmit_base", Refused(WIRE)),
-    ("vmac_garp_intvl", Refused(WIRE)),
     ("use_ipvlan", Refused(WIRE)),
     ("v3_checksum_as_v2", Refused(WIRE)),
     ("old_unicast_checksum", Refused(WIRE)),

@@ -48,7 +48,7 @@ pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
     RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
-    VirtualAddress, VrrpVersion, Warning,
+    VirtualAddress, Vmac, VrrpVersion, Warning,
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, load_as, parse_str, parse_str_as};

@@ -27,6 +27,7 @@ mod sync_group;
 mod track_files;
 mod track_processes;
 mod tracking;
+mod vmac;
 
 use std::collections::HashMap;
 use std::io;
@@ -92,6 +93,9 @@ struct RunningInstance {
     notify: NotifyQueue<Command>,
     /// Index into `Daemon::groups`, if it is in a sync group.
     group: Option<usize>,
+    /// `auth_type AH`: the sequence number shared with the peers and the
+    /// IP identification of our datagrams.
+    ah: crate::vrrp::ah::AhCounters,
 }
 
 /// A `vrrp_sync_group` at run time.
@@ -139,6 +143,9 @@ pub struct Daemon {
     dev_announcers: Vec<Announcers>,
     /// Adverts waiting for the end of this turn's timers.
     adverts: AdvertQueue,
+    /// `use_vmac`: net.ipv4.conf.all.rp_filter as it was before we
+    /// lowered it, to put back on exit.
+    rp_filter_all: Option<u32>,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
     /// The `static_*` blocks in force (see `routes`).
@@ -205,6 +212,7 @@ impl Daemon {
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
+            rp_filter_all: None,
             spare_actions: Vec::new(),
             statics: Default::default(),
             track_files: Default::default(),
@@ -218,6 +226,7 @@ impl Daemon {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
+        daemon.remove_stale_vmacs(config);
         daemon.apply_config(config)?;
         daemon.apply_statics(config);
         Ok(daemon)
@@ -354,6 +363,7 @@ impl Daemon {
             self.execute(index, actions);
         }
         self.remove_statics();
+        self.delete_all_vmacs();
         self.finish_children();
         self.close_notify_fifos();
         self.run_shutdown_script();

@@ -231,9 +231,9 @@ impl Daemon {
         let Some(old) = self.links.get(id) else {
             return Ok(());
         };
-        let (name, ipv6, source) = old.key.clone();
+        let key = old.key.clone();
         let (arp, ndisc) = old.announcers.families();
-        let mut fresh = super::link::Link::open(&name, ipv6, source)?;
+        let mut fresh = super::link::Link::open(&key)?;
         for (open, ipv6) in [(arp, false), (ndisc, true)] {
             if open {
                 fresh.announcers.open(ipv6)?;
@@ -247,7 +247,10 @@ impl Daemon {
         };
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
         let old_ifindex = old.ifindex;
-        info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
+        info!(
+            "{} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened",
+            key.0
+        );
         let source = self.links.get(id).map(|l| l.source);
         for instance in self.instances.iter_mut().filter(|i| i.link == Some(id)) {
             let Some(source) = source else { break };
