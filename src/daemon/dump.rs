@@ -75,6 +75,7 @@ impl Daemon {
                     .map(|v| format!("{}/{}", v.addr, v.prefix_len))
                     .collect(),
                 sync_group: i.group.map(|g| self.groups[g].config.name.clone()),
+                late_adverts: i.machine.late_adverts(),
             })
             .collect();
         StatusReport {

@@ -281,9 +281,10 @@ impl Daemon {
                 .poll_timeout()
                 .is_some_and(|t| t <= now)
             {
-                self.instances[index]
-                    .machine
-                    .handle_timeout(now, &mut actions);
+                let machine = &mut self.instances[index].machine;
+                let late_before = machine.late_adverts();
+                machine.handle_timeout(now, &mut actions);
+                self.counters.adverts_late += machine.late_adverts() - late_before;
                 self.carry_out(index, actions.drain(..));
             }
         }

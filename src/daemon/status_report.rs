@@ -29,6 +29,9 @@ pub struct InstanceStatus {
     /// `virtual_ipaddress_excluded`: owned alike, not advertised.
     pub excluded_addresses: Vec<String>,
     pub sync_group: Option<String>,
+    /// Adverts that left more than half an interval late: this master is
+    /// struggling to keep its cadence.
+    pub late_adverts: u64,
 }
 
 /// A fixed-width table, one instance a line, and the running config.
@@ -95,7 +98,7 @@ pub fn render_json(report: &StatusReport) -> String {
             text,
             "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"priority\":{},\
              \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}],\
-             \"excluded_addresses\":[{}]}}",
+             \"excluded_addresses\":[{}],\"late_adverts\":{}}}",
             json::string(&i.name),
             json::string(&i.state),
             json::string(&i.interface),
@@ -103,7 +106,8 @@ pub fn render_json(report: &StatusReport) -> String {
             i.priority,
             i.base_priority,
             strings(&i.virtual_addresses),
-            strings(&i.excluded_addresses)
+            strings(&i.excluded_addresses),
+            i.late_adverts
         );
     }
     let _ = writeln!(
@@ -133,6 +137,7 @@ mod tests {
                 virtual_addresses: vec!["192.0.2.100/32".to_string()],
                 excluded_addresses: vec!["2001:db8::100/128".to_string()],
                 sync_group: None,
+                late_adverts: 3,
             }],
         }
     }
@@ -143,7 +148,7 @@ mod tests {
             render_json(&sample()),
             "{\"instances\":[{\"name\":\"VI_\\\"1\\\"\",\"state\":\"MASTER\",\"interface\":\"eth0\",\
              \"vrid\":50,\"priority\":90,\"base_priority\":150,\"sync_group\":null,\
-             \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"]}],\
+             \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"],\"late_adverts\":3}],\
              \"config\":{\"path\":\"/etc/keepvip/keepvip.conf\",\"digest\":\"0badf00d\"}}\n"
         );
     }
