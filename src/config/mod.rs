@@ -22,6 +22,7 @@ mod instance;
 mod lexer;
 pub mod model;
 mod parser;
+mod scheduling;
 mod script;
 mod sequence;
 mod shell_words;
@@ -38,8 +39,8 @@ mod tests;
 pub use conditional::default_config_id;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
-    VrrpVersion, Warning,
+    RunAs, Scheduling, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript,
+    VirtualAddress, VrrpVersion, Warning,
 };
 pub use parser::{load, load_as, parse_str, parse_str_as};
 pub use shell_words::shell_words;

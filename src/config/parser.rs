@@ -8,6 +8,7 @@ use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::model::{Config, ConfigError, TrackedScript, Warning};
+use super::scheduling::scheduling_keyword;
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
@@ -185,6 +186,7 @@ fn global_defs(
                 flag(line, warnings)?;
                 config.script_security = true;
             }
+            _ if scheduling_keyword(line, &mut config.scheduling, warnings) => {}
             _ => warn_unsupported(warnings, line),
         }
     }

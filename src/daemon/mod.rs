@@ -16,6 +16,7 @@ mod links;
 mod notify;
 mod packets;
 mod reload;
+mod scheduling;
 mod scripts;
 pub mod stats;
 pub mod status_report;
@@ -133,6 +134,8 @@ pub struct Daemon {
     adverts: AdvertQueue,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
+    /// `max_auto_priority`: steps up to SCHED_RR when timers run late.
+    auto_priority: scheduling::AutoPriority,
 }
 
 /// How the loop ended.
@@ -188,6 +191,7 @@ impl Daemon {
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
+            auto_priority: scheduling::AutoPriority::new(&config.scheduling, None),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -195,6 +199,8 @@ impl Daemon {
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
         daemon.apply_config(config)?;
+        let realtime = scheduling::apply_at_start(&config.scheduling);
+        daemon.auto_priority = scheduling::AutoPriority::new(&config.scheduling, realtime);
         Ok(daemon)
     }
 
@@ -272,6 +278,15 @@ impl Daemon {
         self.run_notify_queues(now);
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
+        }
+        let earliest_due = self
+            .instances
+            .iter()
+            .filter_map(|i| i.machine.poll_timeout())
+            .filter(|t| *t <= now)
+            .min();
+        if let Some(due) = earliest_due {
+            self.auto_priority.timer_ran_late(now - due);
         }
         // Reused: a wakeup allocates nothing.
         let mut actions = std::mem::take(&mut self.spare_actions);
