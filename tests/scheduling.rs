@@ -203,6 +203,8 @@ fn realtime_locked_and_pinned_as_configured_while_scripts_run_ordinary() {
         ["200000", "400000", "us"],
         "{rttime}"
     );
+    // SIGXCPU at the soft limit must not end the daemon.
+    assert!(ignores_sigxcpu(&status), "{status}");
     // A script is an ordinary process again; only the affinity is
     // inherited, as keepalived's children have it.
     assert_eq!(
@@ -212,6 +214,12 @@ fn realtime_locked_and_pinned_as_configured_while_scripts_run_ordinary() {
     let child_status = daemon.child_file("child.status");
     assert_eq!(locked_kib(&child_status), 0);
     assert_eq!(status_line(&child_status, "Cpus_allowed_list:"), "0");
+    assert!(!ignores_sigxcpu(&child_status), "{child_status}");
+}
+
+fn ignores_sigxcpu(status: &str) -> bool {
+    let mask = u64::from_str_radix(status_line(status, "SigIgn:"), 16).unwrap();
+    mask & (1 << (libc::SIGXCPU - 1)) != 0
 }
 
 #[test]
@@ -226,17 +234,38 @@ fn nice_as_configured_and_late_adverts_are_reported() {
         (0, 0, SCHED_OTHER),
         "a script runs at nice 0"
     );
-    let status = Command::new(keepvip_bin())
-        .args(["status", "--json", "--socket"])
-        .arg(daemon.dir.join("status.sock"))
-        .output()
-        .unwrap();
-    let json = String::from_utf8_lossy(&status.stdout);
+    let status_json = || {
+        let status = Command::new(keepvip_bin())
+            .args(["status", "--json", "--socket"])
+            .arg(daemon.dir.join("status.sock"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&status.stdout).into_owned()
+    };
+    let json = status_json();
     assert!(json.contains("\"late_adverts\":"), "{json}");
-    // SAFETY: a signal to the daemon we started.
-    unsafe { libc::kill(daemon.pid() as i32, libc::SIGUSR2) };
+    // A master stalled for over a second (what a starved box does to it):
+    // its next advert is late, and max_auto_priority (no value: up to 99)
+    // moves it to SCHED_RR 1, as keepalived does.
+    signal(&daemon, libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&daemon, libc::SIGCONT);
+    daemon.wait_for("SCHED_RR 1 after a late wakeup", || {
+        let (_, priority, policy) = scheduling_of(&daemon.proc("stat"));
+        (priority, policy) == (1, SCHED_RR)
+    });
+    daemon.wait_for("late_adverts 1 in the status", || {
+        status_json().contains("\"late_adverts\":1")
+    });
+    assert!(daemon.child_file("log").contains("Set realtime priority 1"));
+    signal(&daemon, libc::SIGUSR2);
     let stats = daemon.dir.join("keepvip.stats");
-    daemon.wait_for("keepvip.stats", || stats_say(&stats, "adverts_late "));
+    daemon.wait_for("keepvip.stats", || stats_say(&stats, "adverts_late 1\n"));
+}
+
+fn signal(daemon: &Daemon, signal: libc::c_int) {
+    // SAFETY: a signal to the daemon we started.
+    unsafe { libc::kill(daemon.pid() as i32, signal) };
 }
 
 fn stats_say(path: &Path, what: &str) -> bool {

@@ -51,6 +51,12 @@ pub fn set_realtime(priority: u32, rttime_us: u64) -> io::Result<()> {
     };
     // SAFETY: setrlimit with a valid pointer to a local.
     check(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) })?;
+    // The soft limit's SIGXCPU would terminate us by default: keepalived's
+    // VRRP process survives it (only the hard limit's SIGKILL ends it),
+    // and here there is no parent to restart the one process that owns
+    // the VIPs. Scripts get the default back (`prepare_child`).
+    // SAFETY: setting a signal's disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXCPU, libc::SIG_IGN) };
     let param = libc::sched_param {
         sched_priority: priority as libc::c_int,
     };
@@ -84,7 +90,8 @@ pub fn set_cpu_affinity(cpus: &[usize]) -> io::Result<()> {
 }
 
 /// In a child between fork and exec: a script runs as an ordinary process,
-/// as keepalived's do (SCHED_OTHER, nice 0, our RLIMIT_RTTIME taken back;
+/// as keepalived's do (SCHED_OTHER, nice 0, our RLIMIT_RTTIME and SIGXCPU
+/// taken back;
 /// memory locks are not inherited by exec anyway). The CPU affinity stays
 /// inherited, as keepalived leaves it. Best effort: a script still runs
 /// if one of these is refused (a non-root daemon that was never raised).
@@ -99,5 +106,7 @@ pub fn prepare_child() {
         libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
         libc::setpriority(libc::PRIO_PROCESS, 0, 0);
         libc::setrlimit(libc::RLIMIT_RTTIME, &inherited.rttime);
+        // An ignored signal stays ignored across exec.
+        libc::signal(libc::SIGXCPU, libc::SIG_DFL);
     }
 }
