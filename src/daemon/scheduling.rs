@@ -14,8 +14,10 @@ use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 /// realtime priority in force, if any.
 pub(super) fn apply_at_start(scheduling: &Scheduling) -> Option<u32> {
     // Before any change, so that script children can be given back what
-    // the daemon was started with.
-    sys::reset_children();
+    // the daemon was started with; with nothing asked they simply inherit.
+    if *scheduling != Scheduling::default() {
+        sys::reset_children();
+    }
     if scheduling.mentions_auto_priority_notice() {
         info!(
             "NOTICE: setting config option max_auto_priority should result in better \

@@ -14,6 +14,7 @@ static INHERITED: OnceLock<Inherited> = OnceLock::new();
 #[derive(Debug, Clone, Copy)]
 struct Inherited {
     rttime: libc::rlimit,
+    nice: libc::c_int,
 }
 
 /// Call before the first change: from then on every child started by
@@ -25,7 +26,10 @@ pub fn reset_children() {
     };
     // SAFETY: getrlimit with a valid pointer to a local.
     unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut rttime) };
-    let _ = INHERITED.set(Inherited { rttime });
+    // SAFETY: getpriority of our own process; -1 is also a valid nice
+    // value, and 0 is the safe reading of a failure.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }.clamp(-20, 19);
+    let _ = INHERITED.set(Inherited { rttime, nice });
 }
 
 fn check(result: libc::c_int) -> io::Result<()> {
@@ -90,7 +94,8 @@ pub fn set_cpu_affinity(cpus: &[usize]) -> io::Result<()> {
 }
 
 /// In a child between fork and exec: a script runs as an ordinary process,
-/// as keepalived's do (SCHED_OTHER, nice 0, our RLIMIT_RTTIME and SIGXCPU
+/// as keepalived's do (SCHED_OTHER, the nice value we were started with:
+/// 0 under keepalived's init scripts, our RLIMIT_RTTIME and SIGXCPU
 /// taken back;
 /// memory locks are not inherited by exec anyway). The CPU affinity stays
 /// inherited, as keepalived leaves it. Best effort: a script still runs
@@ -104,7 +109,7 @@ pub fn prepare_child() {
     // SAFETY: plain system calls on the calling process with valid data.
     unsafe {
         libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
-        libc::setpriority(libc::PRIO_PROCESS, 0, 0);
+        libc::setpriority(libc::PRIO_PROCESS, 0, inherited.nice);
         libc::setrlimit(libc::RLIMIT_RTTIME, &inherited.rttime);
         // An ignored signal stays ignored across exec.
         libc::signal(libc::SIGXCPU, libc::SIG_DFL);
