@@ -27,6 +27,7 @@ mod netlink_names;
 mod notify_fifo;
 mod parser;
 mod routes;
+mod scheduling;
 mod script;
 mod sequence;
 mod shell_words;
@@ -47,8 +48,8 @@ pub use conditional::default_config_id;
 pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
-    VirtualAddress, Vmac, VrrpVersion, Warning,
+    RunAs, Scheduling, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface,
+    TrackedScript, VirtualAddress, Vmac, VrrpVersion, Warning,
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, load_as, parse_str, parse_str_as};

@@ -89,6 +89,8 @@ pub struct Config {
     pub notify_fifos: super::notify_fifo::NotifyFifos,
     /// `startup_script`, `shutdown_script`, `vrrp_startup_delay`.
     pub startup: super::startup::StartupConfig,
+    /// How the daemon asks to be scheduled (`global_defs`).
+    pub scheduling: Scheduling,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -101,6 +103,53 @@ pub struct StaticConfig {
     pub addresses: Vec<VirtualAddress>,
     pub routes: Vec<crate::config::Route>,
     pub rules: Vec<crate::config::Rule>,
+}
+
+/// `global_defs` scheduling for a busy machine, keepalived's defaults
+/// filled in; see `config::scheduling`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduling {
+    /// `vrrp_priority`: the nice value, -20..19.
+    pub nice: Option<i32>,
+    /// `vrrp_rt_priority`: SCHED_RR at this priority (1..99) from start.
+    pub realtime_priority: Option<u32>,
+    /// `max_auto_priority`: a loop woken more than
+    /// `min_auto_priority_delay` after a timer was due moves to SCHED_RR,
+    /// one priority step per late wakeup, up to this. 0: no automatic
+    /// increase.
+    pub max_auto_priority: u32,
+    /// `max_auto_priority -1`: off, and no start-up notice suggesting it.
+    pub auto_priority_silenced: bool,
+    pub min_auto_priority_delay_us: u64,
+    /// `vrrp_no_swap`: mlockall.
+    pub no_swap: bool,
+    /// `vrrp_rlimit_rttime`: the hard RLIMIT_RTTIME set with SCHED_RR.
+    pub rlimit_rttime_us: u64,
+    /// `vrrp_cpu_affinity`: empty means every CPU.
+    pub cpu_affinity: Vec<usize>,
+}
+
+impl Default for Scheduling {
+    fn default() -> Self {
+        Scheduling {
+            nice: None,
+            realtime_priority: None,
+            max_auto_priority: 0,
+            auto_priority_silenced: false,
+            min_auto_priority_delay_us: 1_000_000,
+            no_swap: false,
+            rlimit_rttime_us: 10_000,
+            cpu_affinity: Vec::new(),
+        }
+    }
+}
+
+impl Scheduling {
+    /// keepalived suggests `max_auto_priority` at start unless it is set,
+    /// or `-1` asked it to be quiet.
+    pub fn mentions_auto_priority_notice(&self) -> bool {
+        self.max_auto_priority == 0 && !self.auto_priority_silenced
+    }
 }
 
 /// `vrrp_sync_group NAME { group { VI_1 VI_2 } notify_* ... }`: instances

@@ -11,6 +11,7 @@ use super::instance_options::read_option;
 use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::routes::{default_rule_priorities, routes, rules};
+use super::scheduling::scheduling_keyword;
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::sync_group;
@@ -300,6 +301,7 @@ fn global_defs(
                 flag(line, warnings)?;
                 config.script_security = true;
             }
+            _ if scheduling_keyword(line, &mut config.scheduling, warnings) => {}
             _ => not_implemented(warnings, line)?,
         }
     }

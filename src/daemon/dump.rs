@@ -98,6 +98,7 @@ impl Daemon {
                     .get(&i.config.name)
                     .copied()
                     .unwrap_or_default(),
+                late_adverts: i.machine.late_adverts(),
             })
             .collect();
         StatusReport {

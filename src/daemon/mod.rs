@@ -18,6 +18,7 @@ mod notify_fifos;
 mod packets;
 mod reload;
 mod routes;
+mod scheduling;
 mod scripts;
 mod startup;
 pub mod stats;
@@ -158,6 +159,8 @@ pub struct Daemon {
     notify_fifos: notify_fifos::NotifyFifos,
     /// The startup script and delay, and the shutdown script.
     startup: startup::Startup,
+    /// `max_auto_priority`: steps up to SCHED_RR when timers run late.
+    auto_priority: scheduling::AutoPriority,
 }
 
 /// How the loop ended.
@@ -219,6 +222,7 @@ impl Daemon {
             track_processes: Default::default(),
             notify_fifos: Default::default(),
             startup: Default::default(),
+            auto_priority: scheduling::AutoPriority::new(&config.scheduling, None),
             counters: Counters::default(),
             instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
@@ -229,6 +233,8 @@ impl Daemon {
         daemon.remove_stale_vmacs(config);
         daemon.apply_config(config)?;
         daemon.apply_statics(config);
+        let realtime = scheduling::apply_at_start(&config.scheduling);
+        daemon.auto_priority = scheduling::AutoPriority::new(&config.scheduling, realtime);
         Ok(daemon)
     }
 
@@ -318,6 +324,15 @@ impl Daemon {
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
         }
+        let earliest_due = self
+            .instances
+            .iter()
+            .filter_map(|i| i.machine.poll_timeout())
+            .filter(|t| *t <= now)
+            .min();
+        if let Some(due) = earliest_due {
+            self.auto_priority.timer_ran_late(now - due);
+        }
         // Reused: a wakeup allocates nothing.
         let mut actions = std::mem::take(&mut self.spare_actions);
         for index in 0..self.instances.len() {
@@ -326,9 +341,10 @@ impl Daemon {
                 .poll_timeout()
                 .is_some_and(|t| t <= now)
             {
-                self.instances[index]
-                    .machine
-                    .handle_timeout(now, &mut actions);
+                let machine = &mut self.instances[index].machine;
+                let late_before = machine.late_adverts();
+                machine.handle_timeout(now, &mut actions);
+                self.counters.adverts_late += machine.late_adverts() - late_before;
                 self.carry_out(index, actions.drain(..));
             }
         }

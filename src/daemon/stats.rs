@@ -9,6 +9,10 @@ use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
     pub adverts_sent: u64,
+    /// Adverts that left more than half an interval after they were due:
+    /// a master that cannot keep its cadence is close to being declared
+    /// dead by its backups.
+    pub adverts_late: u64,
     pub adverts_received: u64,
     pub send_errors: u64,
     pub became_master: u64,
@@ -39,6 +43,7 @@ impl Counters {
         let mut text = String::new();
         let lines = [
             ("adverts_sent", self.adverts_sent),
+            ("adverts_late", self.adverts_late),
             ("adverts_received", self.adverts_received),
             ("send_errors", self.send_errors),
             ("became_master", self.became_master),
@@ -175,6 +180,7 @@ mod tests {
         counters.discard(Discard::BadTtl);
         let text = counters.render();
         assert!(text.contains("discarded_bad_ttl 1\n"));
-        assert_eq!(text.lines().count(), 14 + Discard::ALL.len());
+        assert_eq!(text.lines().count(), 15 + Discard::ALL.len());
+        assert!(text.contains("adverts_late 0\n"));
     }
 }

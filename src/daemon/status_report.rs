@@ -30,6 +30,9 @@ pub struct InstanceStatus {
     pub excluded_addresses: Vec<String>,
     pub sync_group: Option<String>,
     pub stats: InstanceStats,
+    /// Adverts that left more than half an interval late: this master is
+    /// struggling to keep its cadence.
+    pub late_adverts: u64,
 }
 
 /// One instance's counters, named as keepalived's JSON dump names them:
@@ -110,7 +113,7 @@ pub fn render_json(report: &StatusReport) -> String {
             "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"priority\":{},\
              \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}],\
              \"excluded_addresses\":[{}],\"last_transition\":{}.{:06},\"stats\":{{\
-             \"advert_sent\":{},\"advert_rcvd\":{},\"become_master\":{},\"release_master\":{}}}}}",
+             \"advert_sent\":{},\"advert_rcvd\":{},\"become_master\":{},\"release_master\":{}}},\"late_adverts\":{}}}",
             json::string(&i.name),
             json::string(&i.state),
             json::string(&i.interface),
@@ -124,7 +127,8 @@ pub fn render_json(report: &StatusReport) -> String {
             i.stats.advert_sent,
             i.stats.advert_rcvd,
             i.stats.become_master,
-            i.stats.release_master
+            i.stats.release_master,
+            i.late_adverts
         );
     }
     let _ = writeln!(
@@ -161,6 +165,7 @@ mod tests {
                     release_master: 1,
                     last_transition_us: 1_700_000_000_000_042,
                 },
+                late_adverts: 3,
             }],
         }
     }
@@ -173,7 +178,7 @@ mod tests {
              \"vrid\":50,\"priority\":90,\"base_priority\":150,\"sync_group\":null,\
              \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"],\
              \"last_transition\":1700000000.000042,\"stats\":{\"advert_sent\":7,\"advert_rcvd\":3,\
-             \"become_master\":2,\"release_master\":1}}],\
+             \"become_master\":2,\"release_master\":1},\"late_adverts\":3}],\
              \"config\":{\"path\":\"/etc/keepvip/keepvip.conf\",\"digest\":\"0badf00d\"}}\n"
         );
     }

@@ -20,6 +20,7 @@ pub mod process;
 pub mod replace_file;
 pub mod rtnetlink;
 pub mod rtnetlink_routes;
+pub mod scheduling;
 pub mod signals;
 pub(crate) mod socket;
 pub mod timer;

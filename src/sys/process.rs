@@ -59,21 +59,25 @@ pub fn spawn_program(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
-    if let Some(identity) = identity.cloned() {
-        // SAFETY: between fork and exec only async-signal-safe calls
-        // (setgroups, setgid, setuid) on data prepared before the fork.
-        unsafe {
-            command.pre_exec(move || {
-                let groups: Vec<libc::gid_t> = identity.groups.clone();
+    let identity = identity.cloned();
+    // SAFETY: between fork and exec only async-signal-safe calls
+    // (sched_setscheduler, setpriority, setrlimit, setgroups, setgid,
+    // setuid) on data prepared before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            // First, while still root: a script never runs realtime.
+            super::scheduling::prepare_child();
+            if let Some(identity) = &identity {
+                let groups: &[libc::gid_t] = &identity.groups;
                 if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0
                     || libc::setgid(identity.gid) != 0
                     || libc::setuid(identity.uid) != 0
                 {
                     return Err(io::Error::last_os_error());
                 }
-                Ok(())
-            });
-        }
+            }
+            Ok(())
+        });
     }
     // std resets the signal mask in the child, so a script does not inherit
     // the signals the daemon blocks for its signalfd.

@@ -159,6 +159,8 @@ pub struct Instance {
     /// While a lower-priority master has been seen for less than
     /// preempt_delay, it is still obeyed; this is when that ends.
     preempt_allowed_at: Option<Micros>,
+    /// Adverts sent more than half an interval after they were due.
+    late_adverts: u64,
 }
 
 impl Instance {
@@ -194,6 +196,7 @@ impl Instance {
             master_down_expired: false,
             deadlines: Deadlines::default(),
             preempt_allowed_at: None,
+            late_adverts: 0,
         }
     }
 
@@ -277,6 +280,13 @@ impl Instance {
         }
     }
 
+    /// Adverts that left more than half an interval after they were due,
+    /// since this instance was created: a master on a starved machine,
+    /// before its backups give up on it.
+    pub fn late_adverts(&self) -> u64 {
+        self.late_adverts
+    }
+
     /// The earliest time at which [`Instance::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Micros> {
         let d = self.deadlines;
@@ -344,6 +354,9 @@ impl Instance {
                 if let Some(due) = self.deadlines.advert.filter(|t| *t <= now) {
                     out.push(Action::SendAdvert(self.advert(self.priority)));
                     let interval = self.timers().advert_interval;
+                    if now - due > interval / 2 {
+                        self.late_adverts += 1;
+                    }
                     // Keep the cadence, unless we fell a whole interval behind
                     // (a stalled machine): then restart it from now.
                     let next = due + interval;

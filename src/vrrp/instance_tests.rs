@@ -866,3 +866,25 @@ fn higher_prio_send_advert_speaks_once_before_giving_way() {
         assert_eq!(i.state(), State::Backup);
     }
 }
+
+#[test]
+fn an_advert_sent_more_than_half_an_interval_after_it_was_due_counts_as_late() {
+    let mut i = master(150);
+    let interval = i.timers().advert_interval;
+    assert_eq!(i.late_adverts(), 0, "becoming master sends on time");
+    // Exactly half an interval behind is still on time.
+    let due = i.poll_timeout().unwrap();
+    i.handle_timeout(due + interval / 2, &mut Vec::new());
+    assert_eq!(i.late_adverts(), 0);
+    // The cadence is kept: the next one was due one interval after.
+    let due = i.poll_timeout().unwrap();
+    let mut out = Vec::new();
+    i.handle_timeout(due + interval / 2 + 1, &mut out);
+    assert_eq!(sent_priorities(&out), vec![150], "a late advert still goes");
+    assert_eq!(i.late_adverts(), 1);
+    // A stalled loop that wakes several intervals late sends one advert,
+    // and it counts once.
+    let due = i.poll_timeout().unwrap();
+    i.handle_timeout(due + 5 * interval, &mut Vec::new());
+    assert_eq!(i.late_adverts(), 2);
+}
