@@ -20,7 +20,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench
+.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench wild-report
 
 help:
 	@echo "make build    debug build"
@@ -41,6 +41,7 @@ help:
 	@echo "make flood-compare  the bad-packet flood at keepvip and at keepalived, figures side by side (root)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)"
 	@echo "make soak     SOAK_INSTANCES instances, a failover every few seconds, SOAK_SECONDS (root)"
+	@echo "make wild-report CORPUS=DIR  keepvip -t over DIR/*.conf: loads / needs a program / refused"
 
 build:
 	$(CARGO) build
@@ -168,3 +169,10 @@ flood-compare:
 
 clean:
 	$(CARGO) clean
+
+# keepvip -t over a directory of real keepalived.conf files (e.g.
+# ../shared/wild_configs): per file, loads / refused only for a program
+# absent here / refused with its first error, and the totals.
+CORPUS ?= ../shared/wild_configs
+wild-report: build
+	sh tests/wild_report.sh $(CURDIR)/target/debug/keepvip $(CORPUS)

@@ -1,0 +1,40 @@
+#!/bin/sh
+# wild_report.sh KEEPVIP CORPUS_DIR
+#
+# `keepvip -t` over every *.conf in CORPUS_DIR, one line per file:
+#   loads      - keepvip runs it (keywords it does not implement are only
+#                the warn-only kind: alerting, LVS, tuning)
+#   needs-file - refused only because a script or notify program it names
+#                is not on this machine (the config itself is understood)
+#   refused    - with keepvip's first error
+# then the totals. Each file is checked where the interfaces it names
+# exist (tests/with_interfaces.sh), since -t refuses a missing interface
+# as keepalived does. Used by `make wild-report CORPUS=DIR`.
+set -u
+bin=$1
+corpus=$(cd "$2" && pwd) || exit 1
+here=$(cd "$(dirname "$0")" && pwd)
+loads=0 needs=0 refused=0
+for conf in "$corpus"/*.conf; do
+	[ -e "$conf" ] || continue
+	# Interface names the config uses (instance, dev, tracked), at most 8.
+	ifs=$(grep -oE '(^|[[:space:]])(interface|dev|default_interface)[[:space:]]+[A-Za-z0-9_.@-]+' "$conf" |
+		awk '{print $2}' | sort -u | head -8 | tr '\n' ',' | sed 's/,$//')
+	[ -n "$ifs" ] || ifs=eth0
+	out=$(cd /tmp && timeout 10 sh "$here/with_interfaces.sh" "$ifs" "$bin" -t -f "$conf" 2>&1)
+	rc=$?
+	errors=$(printf '%s\n' "$out" | grep 'ERROR' | grep -v 'configuration not loaded')
+	if [ "$rc" -eq 0 ]; then
+		loads=$((loads + 1))
+		printf 'loads      %s\n' "$(basename "$conf")"
+	elif [ -n "$errors" ] && ! printf '%s\n' "$errors" |
+		grep -qv 'not found on PATH\|does not exist\|cannot be accessed\|No such file'; then
+		needs=$((needs + 1))
+		printf 'needs-file %s\n' "$(basename "$conf")"
+	else
+		refused=$((refused + 1))
+		first=$(printf '%s\n' "$errors" | head -1 | sed 's/^.*ERROR: //')
+		printf 'refused    %s: %s\n' "$(basename "$conf")" "${first:-exit $rc}"
+	fi
+done
+echo "$loads loads, $needs need only a program absent here, $refused refused"
