@@ -15,7 +15,6 @@ use keepvip::sys::pidfile::PidFile;
 use keepvip::vrrp::timers::Timers;
 
 const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
-const DEFAULT_STATUS_SOCKET: &str = "/run/keepvip.sock";
 
 #[derive(FromArgs)]
 /// keepvip: a small VRRP daemon that runs the vrrp_* part of keepalived.conf.
@@ -52,7 +51,7 @@ struct Cli {
     #[argh(switch, short = 'P', long = "vrrp")]
     _vrrp: bool,
 
-    /// the unix socket `keepvip status` asks (default /run/keepvip.sock)
+    /// the unix socket `keepvip status` asks (default /run/keepvip/keepvip.sock)
     #[argh(option, long = "status-socket")]
     status_socket: Option<PathBuf>,
 
@@ -91,7 +90,7 @@ struct StatusCommand {
     #[argh(switch)]
     json: bool,
 
-    /// the daemon's status socket (default /run/keepvip.sock)
+    /// the daemon's status socket (default /run/keepvip/keepvip.sock)
     #[argh(option)]
     socket: Option<PathBuf>,
 }
@@ -106,7 +105,7 @@ fn main() -> ExitCode {
         let socket = status
             .socket
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET));
+            .unwrap_or_else(keepvip::daemon::status_socket::client_default_path);
         return match keepvip::daemon::status_socket::query(&socket, status.json) {
             Ok(answer) => {
                 print!("{answer}");
@@ -154,8 +153,9 @@ fn main() -> ExitCode {
     let options = Options {
         config_path: path.clone(),
         status_socket: Some(
-            cli.status_socket
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
+            cli.status_socket.unwrap_or_else(|| {
+                PathBuf::from(keepvip::daemon::status_socket::DEFAULT_PATH)
+            }),
         ),
     };
     run(&config, cli.pid.as_deref(), &options)
