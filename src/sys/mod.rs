@@ -15,6 +15,7 @@ pub mod process;
 pub mod rtnetlink;
 pub mod signals;
 pub(crate) mod socket;
+pub mod syslog;
 pub mod timer;
 pub mod vrrp6_socket;
 pub mod vrrp_socket;
