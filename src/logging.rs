@@ -42,7 +42,7 @@ pub enum Destination {
 
 /// The one rule of where lines go.
 pub fn destination(request: Request) -> Destination {
-    if request.stderr_is_journal && (request.dont_fork || request.console) {
+    if request.stderr_is_journal && (request.dont_fork || request.console || request.config_test) {
         Destination::Journal
     } else if request.console || request.no_syslog || request.config_test {
         Destination::Console
@@ -190,6 +190,13 @@ mod tests {
             ..plain
         };
         assert_eq!(destination(config_test), Destination::Console);
+        // ExecReload's `keepvip -t`: its verdict in the journal, once.
+        let reload_check = Request {
+            config_test: true,
+            stderr_is_journal: true,
+            ..plain
+        };
+        assert_eq!(destination(reload_check), Destination::Journal);
         // systemd reads stderr: once, with levels, not twice.
         let unit = Request {
             dont_fork: true,
