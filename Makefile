@@ -64,6 +64,7 @@ install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/keepvip
 	install -m 0644 cross/keepvip.conf $(DESTDIR)$(DOCDIR)/keepvip.conf.example
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 cross/systemd/keepvip-hardened.conf $(DESTDIR)$(DOCDIR)/keepvip-hardened.conf
 	@# Never overwrite a config the user already has.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf ]; then \
 		echo "kept existing $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf"; \
