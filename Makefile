@@ -1,6 +1,17 @@
 # keepvip: build, test and demo entry points. `make help` lists them.
 
 CARGO ?= cargo
+# `sudo make ...`: root has no Rust of its own where rustup installed it
+# for the user; use the invoking user's toolchain (tests/preflight.sh
+# changes it as that user).
+ifneq ($(SUDO_USER),)
+ifeq ($(shell command -v $(CARGO)),)
+SUDO_HOME := $(shell getent passwd $(SUDO_USER) | cut -d: -f6)
+export PATH := $(SUDO_HOME)/.cargo/bin:$(PATH)
+export RUSTUP_HOME ?= $(SUDO_HOME)/.rustup
+export CARGO_HOME ?= $(SUDO_HOME)/.cargo
+endif
+endif
 RELEASE_BIN := target/release/keepvip
 # Fully static musl builds; target settings live in cross/*.toml (cargo
 # --config files), never in a global ~/.cargo.
@@ -20,7 +31,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean sim flood-compare fuzz soak bench
+.PHONY: help build release static cross-aarch64 check-static test preflight lint unit demo install clean sim flood-compare fuzz soak bench systemd-test
 
 help:
 	@echo "make build    debug build"
@@ -32,6 +43,8 @@ help:
 	@echo "make cross-aarch64  fully static aarch64 musl binary, linked by rust-lld"
 	@echo "make check-static   checks on both static binaries, init files, install,"
 	@echo "                    a namespace failover test with the static binary (root)"
+	@echo "make systemd-test  the systemd unit (and its hardened drop-in) under a real"
+	@echo "                   systemd as PID 1: debootstrap, systemd-nspawn (root)"
 	@echo "make bench    keepvip vs keepalived on a namespace LAN: failover, GARP,"
 	@echo "              memory, CPU, size, start-up; a Markdown table (root, minutes)"
 	@echo "make install  binary, example config, service file (DESTDIR, PREFIX, INIT=systemd|sysv|none)"
@@ -98,16 +111,29 @@ unit:
 
 # The namespace tests take a lock of their own so they never overlap, but
 # one test thread keeps their logs readable and the 2-core machines calm.
-test: lint
+test: preflight lint
 	$(CARGO) test --lib --bins
 	$(CARGO) test --test '*' -- --test-threads=1
+
+# Every tool the tests need, named once if missing; installed as root on
+# apt systems (tests/tools.list is the one list; .ci/run uses it too).
+preflight:
+	@MAKE_GOAL=test bash tests/preflight.sh test
+
+# The unit under a real systemd as PID 1 (debootstrap + systemd-nspawn,
+# root, a minute or two; the Debian root is kept for the next run).
+systemd-test: static
+	@MAKE_GOAL=systemd-test bash tests/preflight.sh systemd-test
+	bash tests/systemd_test.sh $(STATIC_BIN)
 
 # Not part of `make test`: minutes long, and it measures rather than asserts.
 # The static binary is what ships, so it is the one measured.
 bench: static
 	KEEPVIP_BIN=$(CURDIR)/$(STATIC_BIN) $(CARGO) test --release --test bench -- --ignored --nocapture --test-threads=1
 
-demo: release
+demo:
+	@MAKE_GOAL=demo bash tests/preflight.sh demo
+	$(MAKE) release
 	sh tests/demo.sh $(RELEASE_BIN)
 
 # The simulation property test runs 5,000 seeds in every `cargo test`; this
