@@ -3,13 +3,12 @@
 CARGO ?= cargo
 # `sudo make ...`: root has no Rust of its own where rustup installed it
 # for the user; use the invoking user's toolchain (tests/preflight.sh
-# changes it as that user).
+# changes it as that user). Crates are fetched into root's own ~/.cargo.
 ifneq ($(SUDO_USER),)
 ifeq ($(shell command -v $(CARGO)),)
 SUDO_HOME := $(shell getent passwd $(SUDO_USER) | cut -d: -f6)
 export PATH := $(SUDO_HOME)/.cargo/bin:$(PATH)
 export RUSTUP_HOME ?= $(SUDO_HOME)/.rustup
-export CARGO_HOME ?= $(SUDO_HOME)/.cargo
 endif
 endif
 RELEASE_BIN := target/release/keepvip
