@@ -30,7 +30,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 check-static test preflight lint unit demo install clean sim flood-compare fuzz soak bench systemd-test
+.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean sim flood-compare fuzz soak bench systemd-test
 
 help:
 	@echo "make build    debug build"
@@ -68,7 +68,7 @@ cross-aarch64:
 	@sh tests/print_size.sh $(AARCH64_BIN)
 
 # Real checks on what users ship: see the script's header.
-check-static: static cross-aarch64
+check-static: preflight-check-static static cross-aarch64
 	bash tests/static_checks.sh $(STATIC_BIN) $(AARCH64_BIN)
 
 install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
@@ -110,19 +110,19 @@ unit:
 
 # The namespace tests take a lock of their own so they never overlap, but
 # one test thread keeps their logs readable and the 2-core machines calm.
-test: preflight lint
+test: preflight-test lint
 	$(CARGO) test --lib --bins
 	$(CARGO) test --test '*' -- --test-threads=1
 
-# Every tool the tests need, named once if missing; installed as root on
-# apt systems (tests/tools.list is the one list; .ci/run uses it too).
-preflight:
-	@MAKE_GOAL=test bash tests/preflight.sh test
+# Every tool a goal needs, named once if missing; installed as root on apt
+# systems (tests/tools.list is the one list; .ci/run uses it too). First
+# among a goal's prerequisites, so it runs before any build.
+preflight-%:
+	@bash tests/preflight.sh $*
 
 # The unit under a real systemd as PID 1 (debootstrap + systemd-nspawn,
 # root, a minute or two; the Debian root is kept for the next run).
-systemd-test: static
-	@MAKE_GOAL=systemd-test bash tests/preflight.sh systemd-test
+systemd-test: preflight-systemd-test static
 	bash tests/systemd_test.sh $(STATIC_BIN)
 
 # Not part of `make test`: minutes long, and it measures rather than asserts.
@@ -130,9 +130,7 @@ systemd-test: static
 bench: static
 	KEEPVIP_BIN=$(CURDIR)/$(STATIC_BIN) $(CARGO) test --release --test bench -- --ignored --nocapture --test-threads=1
 
-demo:
-	@MAKE_GOAL=demo bash tests/preflight.sh demo
-	$(MAKE) release
+demo: preflight-demo release
 	sh tests/demo.sh $(RELEASE_BIN)
 
 # The simulation property test runs 5,000 seeds in every `cargo test`; this

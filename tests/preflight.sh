@@ -107,7 +107,7 @@ if [ "$root" = yes ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 # Not root, or no apt: one command to run.
-make_goal=${MAKE_GOAL:-${goals[0]}}
+make_goal=${goals[0]}
 if command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
 	echo "preflight: run   sudo make $make_goal   (it installs what is missing)" >&2
 elif [ "$root" = no ]; then
