@@ -15,6 +15,8 @@ goals=("$@")
 root=no
 [ "$(id -u)" = 0 ] && root=yes
 skip_netns=${KEEPVIP_SKIP_NETNS:-}
+# keepalived, setpriv and friends live in sbin, off a user's PATH.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 wanted() { # GOAL[,GOAL...]
 	local g
