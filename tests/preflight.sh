@@ -29,14 +29,18 @@ missing_packages=()
 while read -r goal command package _; do
 	case $goal in '' | \#*) continue ;; esac
 	wanted "$goal" || continue
-	# Without namespace tests only the linker is needed from `test`.
-	if [ "${goals[*]}" = test ] && [ "$skip_netns" = 1 ] && [ "$command" != cc ]; then
+	# Without namespace tests only the linker and libc are needed.
+	if [ "${goals[*]}" = test ] && [ "$skip_netns" = 1 ] && [ "$package" != gcc ] &&
+		[ "$package" != libc6-dev ]; then
 		continue
 	fi
-	if ! command -v "$command" >/dev/null 2>&1; then
-		missing_commands+=("$command")
-		[[ " ${missing_packages[*]} " == *" $package "* ]] || missing_packages+=("$package")
+	if [[ $command == /* ]]; then
+		[ -e "$command" ] && continue
+	elif command -v "$command" >/dev/null 2>&1; then
+		continue
 	fi
+	missing_commands+=("$command")
+	[[ " ${missing_packages[*]} " == *" $package "* ]] || missing_packages+=("$package")
 done <tests/tools.list
 
 # Rust: a rustup "minimal" profile has no rustfmt or clippy, and the static
@@ -100,7 +104,7 @@ if [ "$root" = yes ] && command -v apt-get >/dev/null 2>&1; then
 	fi
 	# Anything still missing would fail every test that needs it: stop here.
 	for c in "${missing_commands[@]}"; do
-		command -v "$c" >/dev/null 2>&1 || {
+		command -v "$c" >/dev/null 2>&1 || [ -e "$c" ] || {
 			echo "preflight: $c still missing after the install" >&2
 			exit 1
 		}
