@@ -1,6 +1,16 @@
 # keepvip: build, test and demo entry points. `make help` lists them.
 
 CARGO ?= cargo
+# `sudo make ...`: root has no Rust of its own where rustup installed it
+# for the user; use the invoking user's toolchain (tests/preflight.sh
+# changes it as that user). Crates are fetched into root's own ~/.cargo.
+ifneq ($(SUDO_USER),)
+ifeq ($(shell command -v $(CARGO)),)
+SUDO_HOME := $(shell getent passwd $(SUDO_USER) | cut -d: -f6)
+export PATH := $(SUDO_HOME)/.cargo/bin:$(PATH)
+export RUSTUP_HOME ?= $(SUDO_HOME)/.rustup
+endif
+endif
 RELEASE_BIN := target/release/keepvip
 # Fully static musl builds; target settings live in cross/*.toml (cargo
 # --config files), never in a global ~/.cargo.
@@ -20,7 +30,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench wild-report
+.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench wild-report systemd-test
 
 help:
 	@echo "make build    debug build"
@@ -34,6 +44,8 @@ help:
 	@echo "              panic=immediate-abort (rust-src; unstable flags), in target/tiny/"
 	@echo "make check-static   checks on both static binaries, init files, install,"
 	@echo "                    a namespace failover test with the static binary (root)"
+	@echo "make systemd-test  the systemd unit (and its hardened drop-in) under a real"
+	@echo "                   systemd as PID 1: debootstrap, systemd-nspawn (root)"
 	@echo "make bench    keepvip vs keepalived on a namespace LAN: failover, GARP,"
 	@echo "              memory, CPU, size, start-up; a Markdown table (root, minutes)"
 	@echo "make install  binary, example config, service file (DESTDIR, PREFIX, INIT=systemd|sysv|none)"
@@ -79,7 +91,7 @@ tiny:
 	@sh tests/print_size.sh $(TINY_DIR)/$(AARCH64_TARGET)/release/keepvip
 
 # Real checks on what users ship: see the script's header.
-check-static: static cross-aarch64
+check-static: preflight-check-static static cross-aarch64
 	bash tests/static_checks.sh $(STATIC_BIN) $(AARCH64_BIN)
 
 install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
@@ -87,6 +99,7 @@ install:$(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)), release)
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/keepvip
 	install -m 0644 cross/keepvip.conf $(DESTDIR)$(DOCDIR)/keepvip.conf.example
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 cross/systemd/keepvip-hardened.conf $(DESTDIR)$(DOCDIR)/keepvip-hardened.conf
 	@# Never overwrite a config the user already has.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf ]; then \
 		echo "kept existing $(DESTDIR)$(SYSCONFDIR)/keepvip/keepvip.conf"; \
@@ -120,16 +133,27 @@ unit:
 
 # The namespace tests take a lock of their own so they never overlap, but
 # one test thread keeps their logs readable and the 2-core machines calm.
-test: lint
+test: preflight-test lint
 	$(CARGO) test --lib --bins
 	$(CARGO) test --test '*' -- --test-threads=1
+
+# Every tool a goal needs, named once if missing; installed as root on apt
+# systems (tests/tools.list is the one list; .ci/run uses it too). First
+# among a goal's prerequisites, so it runs before any build.
+preflight-%:
+	@bash tests/preflight.sh $*
+
+# The unit under a real systemd as PID 1 (debootstrap + systemd-nspawn,
+# root, a minute or two; the Debian root is kept for the next run).
+systemd-test: preflight-systemd-test static
+	bash tests/systemd_test.sh $(STATIC_BIN)
 
 # Not part of `make test`: minutes long, and it measures rather than asserts.
 # The static binary is what ships, so it is the one measured.
 bench: static
 	KEEPVIP_BIN=$(CURDIR)/$(STATIC_BIN) $(CARGO) test --release --test bench -- --ignored --nocapture --test-threads=1
 
-demo: release
+demo: preflight-demo release
 	sh tests/demo.sh $(RELEASE_BIN)
 
 # The simulation property test runs 5,000 seeds in every `cargo test`; this

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod explain;
 pub mod json;
+pub mod logging;
 pub mod sys;
 pub mod tracking;
 pub mod vrrp;

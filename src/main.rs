@@ -2,7 +2,6 @@
 //! scripts and habits keep working.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,11 +10,12 @@ use log::{error, info, warn};
 
 use keepvip::config::{self, Authentication, Config, InitialState};
 use keepvip::daemon::{Daemon, Exit, Options};
+use keepvip::logging;
 use keepvip::sys::pidfile::PidFile;
+use keepvip::sys::syslog;
 use keepvip::vrrp::timers::Timers;
 
 const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
-const DEFAULT_STATUS_SOCKET: &str = "/run/keepvip.sock";
 
 #[derive(FromArgs)]
 /// keepvip: a small VRRP daemon that runs the vrrp_* part of keepalived.conf.
@@ -41,13 +41,23 @@ struct Cli {
     #[argh(switch, short = 'v', long = "version")]
     version: bool,
 
-    /// accepted for keepalived compatibility: keepvip always stays in the foreground
+    /// stay in the foreground (keepvip always does); under systemd, log to
+    /// its journal through stderr
     #[argh(switch, short = 'n', long = "dont-fork")]
-    _dont_fork: bool,
+    dont_fork: bool,
 
-    /// accepted for keepalived compatibility: keepvip always logs to stderr
+    /// log to the console (stderr) instead of syslog
     #[argh(switch, short = 'l', long = "log-console")]
-    _log_console: bool,
+    log_console: bool,
+
+    /// do not log to syslog (log to the console)
+    #[argh(switch, short = 'G', long = "no-syslog")]
+    no_syslog: bool,
+
+    /// syslog facility: 0-7 (local0-local7), local0-local7, user or daemon
+    /// (default)
+    #[argh(option, short = 'S', long = "log-facility")]
+    log_facility: Option<String>,
 
     /// log more detail (debug level)
     #[argh(switch, short = 'D', long = "log-detail")]
@@ -57,7 +67,7 @@ struct Cli {
     #[argh(switch, short = 'P', long = "vrrp")]
     _vrrp: bool,
 
-    /// the unix socket `keepvip status` asks (default /run/keepvip.sock)
+    /// the unix socket `keepvip status` asks (default /run/keepvip/keepvip.sock)
     #[argh(option, long = "status-socket")]
     status_socket: Option<PathBuf>,
 
@@ -96,7 +106,7 @@ struct StatusCommand {
     #[argh(switch)]
     json: bool,
 
-    /// the daemon's status socket (default /run/keepvip.sock)
+    /// the daemon's status socket (default /run/keepvip/keepvip.sock)
     #[argh(option)]
     socket: Option<PathBuf>,
 }
@@ -111,7 +121,7 @@ fn main() -> ExitCode {
         let socket = status
             .socket
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET));
+            .unwrap_or_else(keepvip::daemon::status_socket::client_default_path);
         return match keepvip::daemon::status_socket::query(&socket, status.json) {
             Ok(answer) => {
                 print!("{answer}");
@@ -126,7 +136,9 @@ fn main() -> ExitCode {
     if let Some(Subcommand::Explain(explain)) = &cli.command {
         return run_explain(explain);
     }
-    init_logging(cli.log_detail);
+    if !init_logging(&cli) {
+        return ExitCode::FAILURE;
+    }
     let path = cli
         .use_file
         .clone()
@@ -169,30 +181,45 @@ fn main() -> ExitCode {
         config_id: Some(config_id),
         status_socket: Some(
             cli.status_socket
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
+                .unwrap_or_else(|| PathBuf::from(keepvip::daemon::status_socket::DEFAULT_PATH)),
         ),
     };
     run(&config, cli.pid.as_deref(), &options)
 }
 
-fn init_logging(detail: bool) {
-    let default = if detail { "debug" } else { "info" };
-    env_logger::Builder::from_env(env_logger::Env::new().filter_or("KEEPVIP_LOG", default))
-        .format(|out, record| {
-            let level = match record.level() {
-                log::Level::Info => "",
-                log::Level::Warn => "WARNING: ",
-                log::Level::Error => "ERROR: ",
-                log::Level::Debug | log::Level::Trace => "debug: ",
-            };
-            writeln!(
-                out,
-                "keepvip[{}]: {level}{}",
-                std::process::id(),
-                record.args()
-            )
-        })
-        .init();
+/// Syslog, the console or the journal (see `keepvip::logging`); false
+/// when `-S` names no facility.
+fn init_logging(cli: &Cli) -> bool {
+    let facility = match cli.log_facility.as_deref() {
+        None => syslog::LOG_DAEMON,
+        Some(name) => match syslog::parse_facility(name) {
+            Some(facility) => facility,
+            None => {
+                eprintln!(
+                    "keepvip: -S {name}: not a syslog facility (0-7, local0-local7, user, daemon)"
+                );
+                return false;
+            }
+        },
+    };
+    let default = if cli.log_detail {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    };
+    let level = std::env::var("KEEPVIP_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(default);
+    let request = logging::Request {
+        console: cli.log_console,
+        no_syslog: cli.no_syslog,
+        dont_fork: cli.dont_fork,
+        stderr_is_journal: logging::stderr_is_journal(),
+        config_test: cli.config_test,
+    };
+    logging::init(request, facility, level);
+    true
 }
 
 /// Every instance's interface exists, or `dynamic_interfaces` lets the

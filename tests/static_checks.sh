@@ -13,13 +13,15 @@
 #  3. the unit tests, built for both musl targets with the release profile
 #     (LTO, panic=abort, opt-level s), natively and under qemu;
 #  4. init files: procd and sysvinit scripts pass `sh -n` and busybox
-#     `ash -n`; the systemd unit passes `systemd-analyze verify`;
+#     `ash -n`; the systemd unit, alone and with its hardened drop-in,
+#     passes `systemd-analyze verify`;
 #  5. `make install DESTDIR=...` lays out the files, and the installed
 #     binary accepts the installed config; a second install keeps it;
 #  6. (root) the sysvinit script starts, reloads and stops the static
 #     binary in a namespace; a traced run (strace) uses no system call
 #     outside the unit's SystemCallFilter and no socket family outside its
-#     RestrictAddressFamilies; one seed failover test runs with the binary.
+#     RestrictAddressFamilies (of the hardened drop-in); one seed failover
+#     test runs with the binary.
 #
 # Every check fails loudly. KEEPVIP_SKIP_NETNS=1 skips part 6 (prints
 # SKIPPED); KEEPVIP_NO_SYSTEMD_ANALYZE=1 accepts a machine without
@@ -190,11 +192,17 @@ done
 # systemd-analyze verify only warns ("ignoring") about unknown keys or
 # bad values, so anything it prints is a failure. ExecStart must exist:
 # verify a copy pointing at the static binary.
-verify_unit() { # UNIT-FILE BINARY
+verify_unit() { # UNIT-FILE BINARY [DROP-IN]
 	local copy
 	copy="$work/verify/$(basename "$1")"
+	rm -rf "$work/verify"
 	mkdir -p "$work/verify"
 	sed "s#/usr/sbin/keepvip#$(realpath "$2")#g" "$1" >"$copy"
+	# A drop-in beside the copy is read with it, as from /etc/systemd/system.
+	if [ -n "${3:-}" ]; then
+		mkdir -p "$copy.d"
+		cp "$3" "$copy.d/"
+	fi
 	systemd-analyze verify "$copy" >"$work/verify.out" 2>&1
 	local rc=$?
 	if [ "$rc" -ne 0 ] || [ -s "$work/verify.out" ]; then
@@ -213,6 +221,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	else
 		fail "cross/systemd/keepvip.service: systemd-analyze verify"
 	fi
+	if verify_unit cross/systemd/keepvip.service "$x86" cross/systemd/keepvip-hardened.conf; then
+		ok "cross/systemd/keepvip.service with the keepvip-hardened.conf drop-in: systemd-analyze verify"
+	else
+		fail "cross/systemd/keepvip-hardened.conf: systemd-analyze verify"
+	fi
 elif [ "${KEEPVIP_NO_SYSTEMD_ANALYZE:-}" = 1 ]; then
 	echo "NOT CHECKED: systemd-analyze missing; the systemd unit was NOT verified" >&2
 else
@@ -224,7 +237,7 @@ dest="$work/dest"
 if make -s install DESTDIR="$dest" PREFIX=/usr INSTALL_BIN="$x86" >"$work/install.log" 2>&1; then
 	missing=0
 	for f in usr/sbin/keepvip etc/keepvip/keepvip.conf usr/lib/systemd/system/keepvip.service \
-		usr/share/doc/keepvip/keepvip.conf.example; do
+		usr/share/doc/keepvip/keepvip.conf.example usr/share/doc/keepvip/keepvip-hardened.conf; do
 		[ -f "$dest/$f" ] || {
 			fail "make install: $f missing"
 			missing=1
@@ -320,7 +333,7 @@ else
 	fi
 	[ $failures -eq 0 ] || cat "$work/ns.log" >&2
 
-	# The systemd unit's SystemCallFilter=@system-service and
+	# The hardened drop-in's SystemCallFilter=@system-service and
 	# RestrictAddressFamilies must allow what the daemon really does:
 	# trace a master's life (adverts, GARP, USR1/USR2/HUP, SIGTERM).
 	if ! command -v strace >/dev/null 2>&1; then
@@ -371,7 +384,7 @@ else
 			[ -n "${allowed[$sc]+x}" ] || denied="$denied $sc"
 		done
 		families=$(grep -o 'socket(AF_[A-Z0-9]*' "$work/trace" | sed 's/socket(//' | sort -u | tr '\n' ' ')
-		unit_families=$(sed -n 's/^RestrictAddressFamilies=//p' cross/systemd/keepvip.service)
+		unit_families=$(sed -n 's/^RestrictAddressFamilies=//p' cross/systemd/keepvip-hardened.conf)
 		bad_families=
 		for f in $families; do
 			[[ " $unit_families " == *" $f "* ]] || bad_families="$bad_families $f"

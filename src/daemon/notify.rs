@@ -4,7 +4,7 @@
 
 use log::warn;
 
-use super::scripts::start_command;
+use super::scripts::{signal_group_counted, start_command};
 use super::tracking::describe;
 use super::Daemon;
 use crate::config::{Command, NotifyCommands};
@@ -155,7 +155,8 @@ impl Daemon {
                         "({}) notify command still running after 30 s: killed",
                         self.notifier_name(who)
                     );
-                    let _ = process::signal_group(pid, libc::SIGKILL);
+                    let who = format!("({}) notify command", self.notifier_name(who));
+                    signal_group_counted(&mut self.counters, pid, libc::SIGKILL, &who);
                 }
                 NotifyAction::Skipped(count) => {
                     warn!(

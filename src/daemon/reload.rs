@@ -298,7 +298,8 @@ impl Daemon {
         }
         for dropped in old_scripts {
             if let Some(pid) = dropped.pid {
-                let _ = crate::sys::process::signal_group(pid, libc::SIGKILL);
+                let who = format!("VRRP_Script({})", dropped.config.name);
+                super::scripts::signal_group_counted(&mut self.counters, pid, libc::SIGKILL, &who);
             }
         }
         self.script_user = config.script_user.clone();

@@ -8,6 +8,7 @@ use log::{error, warn};
 
 use std::path::{Path, PathBuf};
 
+use super::stats::Counters;
 use crate::config::{Command, Config, RunAs, ScriptConfig};
 use crate::sys::process::{self, Identity};
 use crate::tracking::health::Health;
@@ -88,6 +89,24 @@ impl ScriptRuntime {
                 Err(())
             }
         }
+    }
+}
+
+/// Signals a script's (or notify command's) process group; a signal that
+/// could not be delivered is counted and logged, never ignored: the
+/// script goes on running (typically as another user, under a service
+/// manager that took CAP_KILL away).
+pub fn signal_group_counted(counters: &mut Counters, pid: u32, signal: libc::c_int, who: &str) {
+    if let Err(e) = process::signal_group(pid, signal) {
+        counters.kill_errors += 1;
+        error!(
+            "{who}: cannot send signal {signal} to process group {pid}: {e}{}",
+            if e.raw_os_error() == Some(libc::EPERM) {
+                " (it runs as another user: keepvip needs CAP_KILL)"
+            } else {
+                ""
+            }
+        );
     }
 }
 

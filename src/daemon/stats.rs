@@ -28,6 +28,8 @@ pub struct Counters {
     pub notify_runs: u64,
     /// Notify commands that could not start, failed, or were killed.
     pub notify_failures: u64,
+    /// Signals to a script's process group that could not be sent.
+    pub kill_errors: u64,
     /// Virtual addresses put back after someone removed them.
     pub addresses_restored: u64,
     pub discarded: [u64; Discard::ALL.len()],
@@ -57,6 +59,8 @@ impl Counters {
             ("notify_runs", self.notify_runs),
             ("notify_failures", self.notify_failures),
             ("addresses_restored", self.addresses_restored),
+            ("kill_errors", self.kill_errors),
+            ("log_lines_dropped", crate::sys::syslog::dropped()),
         ];
         for (name, value) in lines {
             let _ = writeln!(text, "{name} {value}");
@@ -180,7 +184,8 @@ mod tests {
         counters.discard(Discard::BadTtl);
         let text = counters.render();
         assert!(text.contains("discarded_bad_ttl 1\n"));
-        assert_eq!(text.lines().count(), 15 + Discard::ALL.len());
+        assert_eq!(text.lines().count(), 17 + Discard::ALL.len());
         assert!(text.contains("adverts_late 0\n"));
+        assert!(text.contains("kill_errors 0\n"));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use log::{debug, warn};
@@ -13,6 +13,26 @@ use mio::{Interest, Registry, Token};
 
 use super::status_report::{render_json, render_table, StatusReport};
 use crate::vrrp::timers::{Micros, MICROS_PER_SECOND};
+
+/// Where the daemon listens and `keepvip status` asks, unless told: in
+/// the runtime directory, the one place systemd's `ProtectSystem=strict`
+/// leaves writable under /run (`RuntimeDirectory=keepvip`), and the same
+/// path under every init system.
+pub const DEFAULT_PATH: &str = "/run/keepvip/keepvip.sock";
+/// Where earlier keepvip daemons listened: the client still finds them.
+const OLD_DEFAULT_PATH: &str = "/run/keepvip.sock";
+
+/// The socket `keepvip status` asks without `--socket`: the default, or
+/// the old default while only an older daemon's socket exists.
+pub fn client_default_path() -> PathBuf {
+    let path = Path::new(DEFAULT_PATH);
+    let old = Path::new(OLD_DEFAULT_PATH);
+    if !path.exists() && old.exists() {
+        old.to_path_buf()
+    } else {
+        path.to_path_buf()
+    }
+}
 
 /// Tokens for clients are taken from here up, far from the links' tokens.
 const FIRST_CLIENT_TOKEN: usize = 1 << 30;
@@ -47,6 +67,13 @@ impl StatusSocket {
                 ));
             }
             std::fs::remove_file(path)?;
+        }
+        // Run by hand or by an init script, nobody made the runtime
+        // directory for us (systemd does, from RuntimeDirectory=).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::DirBuilder::new().mode(0o755).create(dir)?;
+            }
         }
         let mut listener = UnixListener::bind(path)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -202,4 +229,34 @@ pub fn query(path: &Path, json: bool) -> io::Result<String> {
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_in_a_runtime_directory_it_makes_itself() {
+        let base = std::env::temp_dir().join(format!("keepvip-status-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        // Like /run/keepvip/keepvip.sock on a host where no service
+        // manager made /run/keepvip.
+        let path = base.join("keepvip").join("keepvip.sock");
+        let poll = mio::Poll::new().unwrap();
+        let bound = StatusSocket::bind(&path, poll.registry(), Token(1));
+        let made = std::fs::metadata(base.join("keepvip")).map(|m| m.permissions().mode());
+        let _ = std::fs::remove_dir_all(&base);
+        assert!(bound.is_ok(), "{:?}", bound.err());
+        assert_eq!(made.unwrap() & 0o777, 0o755);
+    }
+
+    #[test]
+    fn the_default_lives_in_the_runtime_directory() {
+        assert_eq!(DEFAULT_PATH, "/run/keepvip/keepvip.sock");
+        assert_eq!(
+            Path::new(DEFAULT_PATH).parent(),
+            Some(Path::new("/run/keepvip"))
+        );
+    }
 }

@@ -11,6 +11,7 @@ use mio::unix::SourceFd;
 use super::actions::add_address;
 use super::announcers::announcers_for;
 use super::links::LinkId;
+use super::scripts::signal_group_counted;
 use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
@@ -46,7 +47,8 @@ impl Daemon {
                             script.config.timeout_us / 1000
                         );
                         if let Some(pid) = script.pid {
-                            let _ = process::signal_group(pid, libc::SIGTERM);
+                            let who = format!("VRRP_Script({})", script.config.name);
+                            signal_group_counted(&mut self.counters, pid, libc::SIGTERM, &who);
                         }
                     }
                     RunAction::Kill => {
@@ -55,7 +57,8 @@ impl Daemon {
                                 "VRRP_Script({}) ignored SIGTERM: killing it",
                                 script.config.name
                             );
-                            let _ = process::signal_group(pid, libc::SIGKILL);
+                            let who = format!("VRRP_Script({})", script.config.name);
+                            signal_group_counted(&mut self.counters, pid, libc::SIGKILL, &who);
                         }
                     }
                 }
@@ -71,7 +74,8 @@ impl Daemon {
                 let script = &mut self.scripts[index];
                 script.pid = None;
                 // Whatever the script left behind in its group goes too.
-                let _ = process::signal_group(pid, libc::SIGKILL);
+                let who = format!("VRRP_Script({})", script.config.name);
+                signal_group_counted(&mut self.counters, pid, libc::SIGKILL, &who);
                 let outcome = script.schedule.exited(how.success());
                 self.script_outcome(index, outcome, now);
             } else if !self.notify_fifo_script_ended(pid) && !self.startup_script_ended(pid, how) {
@@ -384,7 +388,8 @@ impl Daemon {
     pub(super) fn finish_children(&mut self) {
         for script in &self.scripts {
             if let Some(pid) = script.pid {
-                let _ = process::signal_group(pid, libc::SIGTERM);
+                let who = format!("VRRP_Script({})", script.config.name);
+                signal_group_counted(&mut self.counters, pid, libc::SIGTERM, &who);
             }
         }
         self.finish_notify_commands();

@@ -23,6 +23,7 @@ pub mod rtnetlink_routes;
 pub mod scheduling;
 pub mod signals;
 pub(crate) mod socket;
+pub mod syslog;
 pub mod timer;
 pub mod vrrp6_socket;
 pub mod vrrp_socket;

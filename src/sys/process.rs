@@ -86,10 +86,16 @@ pub fn spawn_program(
 }
 
 /// Sends `signal` to the process group `pgid` (a script and its children).
+/// A group that has already ended is not an error: there is nothing left
+/// to signal. EPERM is: a script running as another user, and a daemon
+/// without CAP_KILL, which leaves it running.
 pub fn signal_group(pgid: u32, signal: libc::c_int) -> io::Result<()> {
     // SAFETY: killpg with a plain integer and signal number.
     if unsafe { libc::killpg(pgid as libc::pid_t, signal) } != 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ESRCH) {
+            return Err(e);
+        }
     }
     Ok(())
 }
