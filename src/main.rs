@@ -467,7 +467,9 @@ fn describe(config: &Config) -> String {
             if let Some(label) = &vip.label {
                 let _ = write!(text, " label {label}");
             }
-            if let Some(scope) = vip.scope {
+            // Global (0) is the kernel's default: shown only when it is
+            // another, as keepalived's dump shows it.
+            if let Some(scope) = vip.scope.filter(|s| *s != 0) {
                 let _ = write!(text, " scope {scope}");
             }
             if let Some(broadcast) = vip.broadcast {
