@@ -1,0 +1,225 @@
+//! Compares a run with a reference run of the same scenario, and prints
+//! both timelines side by side.
+//!
+//! The tolerance on takeover times. Both runs are timed on one clock: the
+//! capture on the bridge, which stamps every packet in one place. A
+//! takeover by timeout is measured from the last advert of another router
+//! that the new master heard (where its master_down timer last restarted),
+//! so the advert phase at the moment of the event cancels out; what is
+//! left is each daemon's timer slack (keepalived's scheduler and keepvip's
+//! poll both wake within a millisecond), the time to add the address and
+//! send the ARP, and above all scheduling on two cores shared by both
+//! daemons, tcpdump and other tests: tens of milliseconds. 60 ms holds
+//! between two keepalived runs of the same scenario; priority steps in v3
+//! skew are 0.4 ms at 0.1 s, far below it, so it still tells a wrong skew
+//! or master_down formula (a whole interval) apart. Takeovers that do not
+//! wait out a silence (preemption, a priority 0 advert, a check's verdict)
+//! are measured from the action, which adds what the action itself takes
+//! to show: a daemon's start-up (keepalived parses and forks a child),
+//! the phase of the once-a-second check, or of the next advert.
+
+use super::run::{Record, StepRecord, Takeover};
+use super::scenario::{Action, Scenario};
+use std::fmt::Write as _;
+
+pub const TOLERANCE: f64 = 0.060;
+
+/// What the action adds to a takeover measured from it.
+fn slack(scenario: &Scenario, action: &Action) -> f64 {
+    let advert = scenario
+        .instances
+        .iter()
+        .map(|i| f64::from(i.advert_cs) / 100.0)
+        .fold(0.0, f64::max);
+    match action {
+        Action::Start(_) | Action::Revive(_) => 0.5 + advert,
+        Action::CheckFail(_) | Action::CheckPass(_) => 1.0 + advert,
+        Action::Reprioritize { .. } | Action::Readdress { .. } => 0.3 + advert,
+        _ => advert,
+    }
+}
+
+fn advert_of(scenario: &Scenario, step: usize, addr: &str) -> f64 {
+    scenario
+        .after(step + 1)
+        .instances
+        .iter()
+        .chain(&scenario.instances)
+        .find(|i| i.vips.iter().chain(&i.excluded).any(|a| a == addr))
+        .map_or(1.0, |i| f64::from(i.advert_cs) / 100.0)
+}
+
+/// Everything in which `test` differs from `reference`; empty if it agrees.
+pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, (r, t)) in reference.steps.iter().zip(&test.steps).enumerate() {
+        let action = &scenario.steps[i].action;
+        let step = format!("step {} ({action:?})", i + 1);
+        if t.crashed != r.crashed {
+            out.push(format!(
+                "{step}: daemons exited: {:?} vs {:?}",
+                r.crashed, t.crashed
+            ));
+        }
+        for (addr, held) in &r.holders {
+            let other = t.holders.get(addr).cloned().unwrap_or_default();
+            if *held != other {
+                out.push(format!("{step}: {addr} held by {held:?} vs {other:?}"));
+            }
+        }
+        for (vrid, adv) in &r.advertisers {
+            let other = t.advertisers.get(vrid).cloned().unwrap_or_default();
+            if *adv != other {
+                out.push(format!(
+                    "{step}: vrid {vrid} advertised by (router, priority) {adv:?} vs {other:?}"
+                ));
+            }
+        }
+        // Who fires first when routers start at once is a race in both.
+        if matches!(action, Action::Start(rs) if rs.len() > 1) {
+            continue;
+        }
+        let addrs: std::collections::BTreeSet<&String> =
+            r.takeovers.keys().chain(t.takeovers.keys()).collect();
+        for addr in addrs {
+            let none = Vec::new();
+            let (rt, tt) = (
+                r.takeovers.get(addr).unwrap_or(&none),
+                t.takeovers.get(addr).unwrap_or(&none),
+            );
+            let mut rs: Vec<usize> = rt.iter().map(|x| x.router).collect();
+            let mut ts: Vec<usize> = tt.iter().map(|x| x.router).collect();
+            rs.sort_unstable();
+            ts.sort_unstable();
+            if rs != ts {
+                out.push(format!(
+                    "{step}: {addr} taken over by {} vs {}",
+                    show_takeovers(rt),
+                    show_takeovers(tt)
+                ));
+                continue;
+            }
+            let (Some(a), Some(b)) = (rt.first(), tt.first()) else {
+                continue;
+            };
+            let advert = advert_of(scenario, i, addr);
+            let by_timeout = |x: &Takeover| x.silence.is_some_and(|s| s >= 2.0 * advert);
+            let (what, ra, ta, tol) = if by_timeout(a) && by_timeout(b) {
+                (
+                    "after silence",
+                    a.silence.unwrap(),
+                    b.silence.unwrap(),
+                    TOLERANCE,
+                )
+            } else {
+                (
+                    "after action",
+                    a.at,
+                    b.at,
+                    TOLERANCE + slack(scenario, action),
+                )
+            };
+            if (ra - ta).abs() > tol {
+                out.push(format!(
+                    "{step}: {addr} first takeover {what} {ra:.3} s vs {ta:.3} s (tolerance {tol:.3} s)"
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn show_takeovers(t: &[Takeover]) -> String {
+    if t.is_empty() {
+        return "nobody".to_string();
+    }
+    t.iter()
+        .map(|x| match x.silence {
+            Some(s) => format!("r{}@{:.3}(quiet {:.3})", x.router, x.at, s),
+            None => format!("r{}@{:.3}", x.router, x.at),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn show_step(s: &StepRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !s.crashed.is_empty() {
+        lines.push(format!("EXITED {:?}", s.crashed));
+    }
+    for (addr, held) in &s.holders {
+        let t = s.takeovers.get(addr).map(|t| show_takeovers(t));
+        lines.push(format!(
+            "{addr} -> {held:?}{}",
+            t.map_or(String::new(), |t| format!(" via {t}"))
+        ));
+    }
+    for (vrid, adv) in &s.advertisers {
+        lines.push(format!("vrid {vrid} adverts {adv:?}"));
+    }
+    lines
+}
+
+/// The scenario, its configs, its script and the timelines side by side,
+/// with how to replay it.
+pub fn report(scenario: &Scenario, records: &[&Record], diffs: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n======== conformance mismatch, {}",
+        scenario.describe()
+    );
+    let _ = writeln!(
+        s,
+        "replay: make conformance SEED={}   (or KEEPVIP_CONFORMANCE_SEED={} cargo test --test conformance -- --ignored --nocapture)",
+        scenario.seed, scenario.seed
+    );
+    for d in diffs {
+        let _ = writeln!(s, "  * {d}");
+    }
+    for r in 1..=scenario.routers {
+        let _ = writeln!(
+            s,
+            "---- r{r}.conf\n{}",
+            scenario.config(r, std::path::Path::new("ROUTER_DIR"))
+        );
+    }
+    let _ = writeln!(s, "---- script and timelines");
+    let width = 58;
+    let head: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let imps: Vec<&str> = r.imps.iter().map(|i| &i.name()[..5]).collect();
+            format!("{} [{}]", r.way, imps.join(","))
+        })
+        .collect();
+    let _ = writeln!(s, "{}", row(&head, width));
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "step {}: {:?} (settle {} ms)",
+            i + 1,
+            step.action,
+            step.settle_ms
+        );
+        let cols: Vec<Vec<String>> = records.iter().map(|r| show_step(&r.steps[i])).collect();
+        let lines = cols.iter().map(Vec::len).max().unwrap_or(0);
+        for l in 0..lines {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|c| c.get(l).cloned().unwrap_or_default())
+                .collect();
+            let _ = writeln!(s, "{}", row(&cells, width));
+        }
+    }
+    s
+}
+
+fn row(cells: &[String], width: usize) -> String {
+    cells
+        .iter()
+        .map(|c| format!("  {c:<width$}"))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
