@@ -130,6 +130,9 @@ fn main() -> ExitCode {
         Some(config) => config,
         None => return ExitCode::FAILURE,
     };
+    if !interfaces_exist(&config) {
+        return ExitCode::FAILURE;
+    }
     let unrunnable = keepvip::daemon::unrunnable_commands(&config);
     if cli.config_test {
         print!("{}", describe(&config));
@@ -179,6 +182,24 @@ fn init_logging(detail: bool) {
             )
         })
         .init();
+}
+
+/// Every instance's interface exists, or `dynamic_interfaces` lets the
+/// instance wait for it: keepalived 2.2.7's rule, and its words.
+fn interfaces_exist(config: &Config) -> bool {
+    let missing = keepvip::daemon::missing_interfaces(config);
+    for problem in &missing {
+        if config.dynamic_interfaces {
+            warn!("{problem}; dynamic_interfaces: it will be used once it exists");
+        } else {
+            error!("{problem}");
+        }
+    }
+    if !missing.is_empty() && !config.dynamic_interfaces {
+        error!("Non-existent interface specified in configuration");
+        return false;
+    }
+    true
 }
 
 /// Loads and reports: warnings and the error go to the log with file:line.
@@ -291,7 +312,7 @@ fn describe(config: &Config) -> String {
         );
     }
     for i in &config.instances {
-        let timers = Timers::new(i.priority, i.advert_int_cs);
+        let timers = Timers::new(i.version, i.priority, i.advert_int_cs);
         let state = match i.initial_state {
             InitialState::Master => "MASTER",
             InitialState::Backup => "BACKUP",
@@ -340,8 +361,12 @@ fn describe(config: &Config) -> String {
         };
         let _ = writeln!(
             text,
-            "  authentication {auth} garp_master_delay {}s garp_master_repeat {}",
-            i.garp_master_delay_s, i.garp_master_repeat
+            "  authentication {auth} garp_master_delay {}s garp_master_repeat {} \
+             garp_lower_prio_delay {}s garp_lower_prio_repeat {}",
+            i.garp_master_delay_s,
+            i.garp_master_repeat,
+            i.garp_lower_prio_delay_s,
+            i.garp_lower_prio_repeat
         );
         for tracked in &i.track_scripts {
             let script = &config.scripts[tracked.script];

@@ -214,3 +214,42 @@ fn explain_exits_non_zero_on_a_certain_split_brain() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// keepalived 2.2.7 refuses an instance on an interface that does not
+/// exist, naming the line, unless `global_defs { dynamic_interfaces }`
+/// says it will appear later: then the config loads, with a warning.
+#[test]
+fn a_missing_interface_is_an_error_unless_interfaces_are_dynamic() {
+    let scratch = Scratch::new("no-interface");
+    let body = INSTANCE.replace("interface eth0", "interface kvnone0") + "}\n";
+    let config = scratch.write("r1.conf", &body);
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!(
+            "{}:2: interface kvnone0 for vrrp_instance VI_1 doesn't exist",
+            config.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Non-existent interface specified in configuration"),
+        "{text}"
+    );
+
+    let config = scratch.write(
+        "r2.conf",
+        &format!("global_defs {{\n    dynamic_interfaces\n}}\n{body}"),
+    );
+    let output = check(&config);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}:5: interface kvnone0 for vrrp_instance VI_1 doesn't exist",
+            config.display()
+        )) && text.contains("dynamic_interfaces"),
+        "{text}"
+    );
+}

@@ -482,3 +482,279 @@ fn an_address_on_another_interface_is_announced_there() {
         lan.diagnose("the eth1 address was announced on eth0")
     );
 }
+
+/// The addresses on one of r1's interfaces, `ip -o addr` style.
+fn addresses_on(lan: &Lan, router: usize, dev: &str) -> String {
+    let out = Command::new("ip")
+        .args(["-n", lan.ns(router), "-o", "addr", "show", "dev", dev])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A reload that drops every instance on one interface and edits a master
+/// on another: the edited master keeps its address, adds the new one and
+/// announces it from its own interface's MAC. (Links were once found by
+/// their position in a list the reload rebuilt: this reload aborted the
+/// daemon with an index out of bounds and left the addresses behind.)
+#[test]
+fn a_reload_that_drops_one_interface_and_edits_a_master_on_another() {
+    let Some(mut lan) = Lan::new("ops-reload-links", 1) else {
+        return;
+    };
+    const SIDE_VIP: &str = "198.51.100.100";
+    const SIDE_VIP2: &str = "198.51.100.101";
+    let eth1_mac = lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    let out = lan.dir().join("eth1p.txt");
+    let err = lan.dir().join("eth1p.err");
+    let args = ["-i", "eth1p", "-n", "-e", "-l", "--immediate-mode", "arp"];
+    let _tcpdump = Tcpdump::start(lan.ns(R1), &args, &out, &err);
+
+    let global = "global_defs {\n    router_id r1\n}\n";
+    let on_eth0 = format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    );
+    let on_eth1 = |vips: &[&str]| {
+        let vips: String = vips.iter().map(|v| format!("        {v}/24\n")).collect();
+        format!(
+            "vrrp_instance VI_2 {{\n    interface eth1\n    virtual_router_id 53\n    priority 150\n\
+             \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+        )
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &format!("{global}{on_eth0}{}", on_eth1(&[SIDE_VIP])),
+    );
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "VI_2 is master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+
+    reload_with(
+        &mut lan,
+        R1,
+        &format!("{global}{}", on_eth1(&[SIDE_VIP, SIDE_VIP2])),
+    );
+    lan.wait_until(Duration::from_secs(10), "the reload is complete", || {
+        lan.log(R1).contains("Reload complete")
+    });
+    lan.wait_until(Duration::from_secs(5), "VI_1 gave up its VIP", || {
+        !lan.holds_vip(R1, VIP)
+    });
+    let eth1 = addresses_on(&lan, R1, "eth1");
+    assert!(
+        eth1.contains(&format!("{SIDE_VIP}/24")) && eth1.contains(&format!("{SIDE_VIP2}/24")),
+        "{eth1}\n{}",
+        lan.diagnose("the edited master lost an address")
+    );
+    // Every GARP for the new address is on eth1, from eth1's MAC.
+    let garps = || -> Vec<String> {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("who-has {SIDE_VIP2} ")))
+            .map(String::from)
+            .collect()
+    };
+    lan.wait_until(Duration::from_secs(5), "a GARP for the new address", || {
+        !garps().is_empty()
+    });
+    let from_eth1 = format!("{eth1_mac} > ff:ff:ff:ff:ff:ff");
+    assert!(
+        garps().iter().all(|l| l.contains(&from_eth1)),
+        "{:?}\n{}",
+        garps(),
+        lan.diagnose("a GARP not from eth1's MAC")
+    );
+    lan.holds_for(Duration::from_secs(1), "VI_2 keeps both addresses", || {
+        let eth1 = addresses_on(&lan, R1, "eth1");
+        eth1.contains(&format!("{SIDE_VIP}/24")) && eth1.contains(&format!("{SIDE_VIP2}/24"))
+    });
+}
+
+fn v3_config(router: usize, priority: u8, extra: &str) -> String {
+    config(router, priority, &format!("    version 3\n{extra}"))
+        .replace("advert_int 1", "advert_int 0.2")
+}
+
+/// A NIC re-created with another primary address: the instance takes the
+/// new address as its own, so an equal-priority tie-break is decided with
+/// it. r1 (now 192.0.2.20) and r2 (192.0.2.12), both priority 100, are
+/// partitioned until both are master; when the LAN heals, r1's higher
+/// address wins and r1 stays master. Judged with its old 192.0.2.11 it
+/// gave way to r2 as well, and both routers left the VIP.
+#[test]
+fn a_recreated_nic_with_another_address_tie_breaks_with_the_new_one() {
+    let Some(mut lan) = Lan::new("ops-recreate-addr", 2) else {
+        return;
+    };
+    lan.start(R2, Impl::Keepvip, &v3_config(2, 100, ""));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.start(R1, Impl::Keepvip, &v3_config(1, 100, ""));
+    lan.wait_until(ELECTION, "r1 is backup", || {
+        lan.log(R1).contains("(VI_1) Entering BACKUP STATE")
+    });
+    lan.recreate_eth0_at(R1, std::net::Ipv4Addr::new(192, 0, 2, 20));
+    lan.wait_until(ELECTION, "r1 reopened its sockets", || {
+        lan.log(R1).contains("was re-created")
+    });
+    // Partitioned, both are master.
+    lan.set_bridged(R2, false);
+    lan.wait_until(ELECTION, "r1 is master too", || lan.holds_vip(R1, VIP));
+    let backups = count(&lan.log(R1), "Entering BACKUP STATE");
+    lan.set_bridged(R2, true);
+    lan.wait_until(ELECTION, "r2 gave way", || !lan.holds_vip(R2, VIP));
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(2));
+    assert_eq!(
+        count(&lan.log(R1), "Entering BACKUP STATE"),
+        backups,
+        "{}",
+        lan.diagnose("r1 gave way to a lower address")
+    );
+}
+
+/// An address on `dev eth1` follows eth1 when eth1 is deleted and created
+/// again (a new index): the master puts it on the new eth1.
+#[test]
+fn a_dev_address_follows_its_recreated_interface() {
+    let Some(mut lan) = Lan::new("ops-recreate-dev", 1) else {
+        return;
+    };
+    const OTHER: &str = "198.51.100.7";
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    let text = v3_config(1, 150, "").replace(
+        "virtual_ipaddress {\n",
+        &format!("virtual_ipaddress {{\n        {OTHER}/24 dev eth1\n"),
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let on_eth1 = || addresses_on(&lan, R1, "eth1").contains(&format!("{OTHER}/24"));
+    lan.wait_until(Duration::from_secs(10), "the dev address on eth1", on_eth1);
+
+    ip_netns(&lan, R1, &["link", "del", "eth1"]);
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    let took = lan.wait_until(
+        Duration::from_secs(5),
+        "the dev address on the new eth1",
+        on_eth1,
+    );
+    eprintln!("dev address back after {took:?}");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// Two instances, VI_1 on eth0 and VI_2 on eth1, v3 at 0.2 s; `global`
+/// goes into global_defs.
+fn two_interfaces(global: &str) -> String {
+    let instance = |name: &str, dev: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    interface {dev}\n    virtual_router_id {vrid}\n    priority 150\n\
+             \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    router_id r1\n{global}}}\n{}{}",
+        instance("VI_1", "eth0", 52, VIP),
+        instance("VI_2", "eth1", 53, SIDE_VIP)
+    )
+}
+
+const SIDE_VIP: &str = "198.51.100.100";
+
+/// With dynamic_interfaces, an instance on an interface that does not
+/// exist yet does not hold up the others, and starts when it appears.
+#[test]
+fn a_missing_interface_is_waited_for_with_dynamic_interfaces() {
+    let Some(mut lan) = Lan::new("ops-dynamic-if", 1) else {
+        return;
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &two_interfaces("    dynamic_interfaces\n"),
+    );
+    // VI_1 alone: master after master_down (3 x 0.2 s + skew).
+    let took = lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    eprintln!("VI_1 master after {took:?}");
+    assert!(
+        lan.log(R1)
+            .contains("interface eth1 which doesn't currently exist - will use if created"),
+        "{}",
+        lan.diagnose("no warning for the missing interface")
+    );
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    let took = lan.wait_until(Duration::from_secs(5), "VI_2 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+    eprintln!("VI_2 master {took:?} after eth1 appeared");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// An interface without its IPv4 address yet: its instance waits in FAULT
+/// (saying so) while the other runs, and joins when the address comes.
+#[test]
+fn an_interface_without_an_address_holds_its_instance_in_fault() {
+    let Some(mut lan) = Lan::new("ops-unready-if", 1) else {
+        return;
+    };
+    lan.add_side_link(R1, "eth1", None);
+    lan.start(R1, Impl::Keepvip, &two_interfaces(""));
+    lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    lan.wait_until(Duration::from_secs(5), "VI_2 waits in FAULT", || {
+        let log = lan.log(R1);
+        log.contains("(VI_2) Entering FAULT STATE") && log.contains("(VI_2) eth1 is not ready")
+    });
+    ip_netns(&lan, R1, &["addr", "add", "198.51.100.1/24", "dev", "eth1"]);
+    let took = lan.wait_until(Duration::from_secs(5), "VI_2 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains(&format!("{SIDE_VIP}/24"))
+    });
+    eprintln!("VI_2 master {took:?} after eth1 got its address");
+    assert!(lan.holds_vip(R1, VIP));
+}
+
+/// An IPv6 instance on an interface just brought up, whose link-local
+/// address is still in duplicate address detection (slowed down here to
+/// about 5 s): the instance waits in FAULT and joins when DAD is done.
+#[test]
+fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
+    let Some(mut lan) = Lan::new("ops-tentative-if", 1) else {
+        return;
+    };
+    ip_netns(
+        &lan,
+        R1,
+        &[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ],
+    );
+    for setting in [
+        "net.ipv6.conf.eth1.dad_transmits=5",
+        "net.ipv6.neigh.eth1.retrans_time_ms=1000",
+    ] {
+        let status = Command::new("ip")
+            .args(["netns", "exec", lan.ns(R1), "sysctl", "-qw", setting])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{setting}");
+    }
+    ip_netns(&lan, R1, &["link", "set", "eth1p", "up"]);
+    ip_netns(&lan, R1, &["link", "set", "eth1", "up"]);
+    let text = format!(
+        "global_defs {{\n    router_id r1\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
+         vrrp_instance VI_6 {{\n    interface eth1\n    virtual_router_id 54\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    virtual_ipaddress {{\n        2001:db8:1::100/64\n    }}\n}}\n"
+    );
+    lan.start(R1, Impl::Keepvip, &text);
+    lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+    lan.wait_until(Duration::from_secs(5), "VI_6 waits in FAULT", || {
+        let log = lan.log(R1);
+        log.contains("(VI_6) Entering FAULT STATE") && log.contains("(VI_6) eth1 is not ready")
+    });
+    lan.wait_until(Duration::from_secs(15), "VI_6 master on eth1", || {
+        addresses_on(&lan, R1, "eth1").contains("2001:db8:1::100/64")
+    });
+    assert!(lan.holds_vip(R1, VIP));
+}

@@ -15,7 +15,7 @@ use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
     flag, integer, ip_address, single, warn_at, warn_unsupported,
 };
-use super::virtual_address::virtual_addresses;
+use super::virtual_address::{cap_advertised, virtual_addresses};
 
 /// Priority of the address owner: master at once, never preempted.
 pub(crate) const OWNER_PRIORITY: u8 = 255;
@@ -26,6 +26,12 @@ pub(crate) struct InstanceDefaults {
     pub garp_master_delay_s: u32,
     pub garp_master_repeat: u32,
     pub garp_master_refresh_s: u32,
+    /// `vrrp_garp_lower_prio_repeat`; None: each instance's
+    /// garp_master_repeat.
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_garp_lower_prio_delay`; None: each instance's
+    /// garp_master_delay.
+    pub garp_lower_prio_delay_s: Option<u32>,
     /// `vrrp_version`.
     pub version: VrrpVersion,
 }
@@ -38,6 +44,8 @@ impl Default for InstanceDefaults {
             garp_master_delay_s: 5,
             garp_master_repeat: 5,
             garp_master_refresh_s: 0,
+            garp_lower_prio_repeat: None,
+            garp_lower_prio_delay_s: None,
             version: VrrpVersion::V2,
         }
     }
@@ -48,7 +56,7 @@ impl Default for InstanceDefaults {
 #[derive(Default)]
 struct Written {
     state: Option<InitialState>,
-    interface: Option<String>,
+    interface: Option<(String, Span)>,
     vrid: Option<u8>,
     priority: Option<u8>,
     version: Option<(VrrpVersion, Span)>,
@@ -67,6 +75,8 @@ struct Written {
     garp_master_delay_s: Option<u32>,
     garp_master_repeat: Option<u32>,
     garp_master_refresh_s: Option<u32>,
+    garp_lower_prio_repeat: Option<u32>,
+    garp_lower_prio_delay_s: Option<u32>,
     track_scripts: Vec<ScriptRef>,
     track_interfaces: Vec<TrackedInterface>,
     notify: NotifyCommands,
@@ -110,7 +120,7 @@ fn read_line(
         }
         "interface" => {
             let text = single(line, "an interface name", warnings)?;
-            w.interface = Some(interface_name(line, text)?);
+            w.interface = Some((interface_name(line, text)?, line.span.clone()));
         }
         "virtual_router_id" => w.vrid = Some(narrow(integer(line, 1, 255, warnings)?)),
         "priority" => w.priority = Some(narrow(integer(line, 1, 255, warnings)?)),
@@ -165,6 +175,12 @@ fn read_line(
         }
         "garp_master_refresh" => {
             w.garp_master_refresh_s = Some(integer(line, 0, 86_400, warnings)?);
+        }
+        "garp_lower_prio_repeat" => {
+            w.garp_lower_prio_repeat = Some(integer(line, 0, u32::MAX, warnings)?);
+        }
+        "garp_lower_prio_delay" => {
+            w.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
         }
         "version" | "vrrp_version" => {
             w.version = Some((vrrp_version(line, warnings)?, line.span.clone()));
@@ -337,7 +353,7 @@ fn finish(
             format!("vrrp_instance {name}: missing '{what}' (required)"),
         )
     };
-    let interface = w.interface.clone().ok_or_else(|| missing("interface"))?;
+    let (interface, interface_span) = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
     if w.virtual_addresses.is_empty() {
         // keepalived runs such an instance with empty adverts ("No VIP
@@ -415,16 +431,22 @@ fn finish(
         }
     }
 
-    let virtual_addresses =
-        owned_addresses(&name, w.virtual_addresses, w.excluded_addresses, warnings);
+    let mut advertised = w.virtual_addresses;
+    cap_advertised(&name, ipv6, version, &mut advertised, warnings);
+    let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
     let track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
 
+    let garp_master_delay_s = w
+        .garp_master_delay_s
+        .unwrap_or(defaults.garp_master_delay_s);
+    let garp_master_repeat = w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat);
     Ok(InstanceConfig {
         name,
         span,
         initial_state,
         interface,
+        interface_span,
         vrid,
         priority,
         version,
@@ -436,13 +458,20 @@ fn finish(
         unicast_peers: w.unicast_peers.into_iter().map(|(a, _)| a).collect(),
         authentication,
         virtual_addresses,
-        garp_master_delay_s: w
-            .garp_master_delay_s
-            .unwrap_or(defaults.garp_master_delay_s),
-        garp_master_repeat: w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat),
+        garp_master_delay_s,
+        garp_master_repeat,
         garp_master_refresh_s: w
             .garp_master_refresh_s
             .unwrap_or(defaults.garp_master_refresh_s),
+        // keepalived's defaults: the master's burst and delay.
+        garp_lower_prio_repeat: w
+            .garp_lower_prio_repeat
+            .or(defaults.garp_lower_prio_repeat)
+            .unwrap_or(garp_master_repeat),
+        garp_lower_prio_delay_s: w
+            .garp_lower_prio_delay_s
+            .or(defaults.garp_lower_prio_delay_s)
+            .unwrap_or(garp_master_delay_s),
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,

@@ -70,6 +70,9 @@ pub struct Config {
     /// `global_defs { enable_script_security }`: refuse scripts that a
     /// non-root user could modify.
     pub script_security: bool,
+    /// `global_defs { dynamic_interfaces }`: an instance whose interface
+    /// does not exist yet waits for it instead of failing the config.
+    pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
     /// CRC-32 of the tokens (comments and layout do not count): tells
@@ -231,6 +234,8 @@ pub struct InstanceConfig {
     pub span: Span,
     pub initial_state: InitialState,
     pub interface: String,
+    /// The line of `interface`.
+    pub interface_span: Span,
     /// 1..=255.
     pub vrid: u8,
     /// 1..=255. Default 100, or 255 under `state MASTER` with no priority.
@@ -269,6 +274,12 @@ pub struct InstanceConfig {
     /// `garp_master_refresh`: seconds between further bursts while master
     /// (0, the default: none).
     pub garp_master_refresh_s: u32,
+    /// `garp_lower_prio_repeat`: gratuitous ARPs per burst when a master
+    /// hears a lower-priority master (0: none). Default garp_master_repeat.
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: seconds after that burst before a second
+    /// one (0: none). Default garp_master_delay.
+    pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,

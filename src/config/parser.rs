@@ -153,8 +153,17 @@ fn global_defs(
             "vrrp_garp_master_repeat" => {
                 defaults.garp_master_repeat = integer(line, 0, u32::MAX, warnings)?;
             }
+            "vrrp_garp_lower_prio_repeat" => {
+                defaults.garp_lower_prio_repeat = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
+            "vrrp_garp_lower_prio_delay" => {
+                defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
+            // keepalived's optional `allow_if_changes` is what keepvip
+            // does anyway: a re-created interface is picked up again.
+            "dynamic_interfaces" => config.dynamic_interfaces = true,
             "enable_script_security" => {
                 flag(line, warnings)?;
                 config.script_security = true;

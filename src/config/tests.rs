@@ -278,6 +278,37 @@ fn global_defs_set_garp_defaults_wherever_they_are() {
 }
 
 #[test]
+fn garp_lower_prio_defaults_to_the_masters_burst_and_delay() {
+    let lower = |vi: &InstanceConfig| (vi.garp_lower_prio_repeat, vi.garp_lower_prio_delay_s);
+    let (vi, warnings) = only_instance(&instance_with(""));
+    assert_eq!(lower(&vi), (5, 5));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (vi, _) = only_instance(&instance_with(
+        " garp_master_repeat 3
+ garp_master_delay 2",
+    ));
+    assert_eq!(lower(&vi), (3, 2));
+    let (vi, warnings) = only_instance(&instance_with(
+        " garp_lower_prio_repeat 1
+ garp_lower_prio_delay 0",
+    ));
+    assert_eq!(lower(&vi), (1, 0));
+    assert!(warnings.is_empty(), "known keywords: {warnings:?}");
+    let text = format!(
+        "global_defs {{
+ vrrp_garp_lower_prio_repeat 2
+ vrrp_garp_lower_prio_delay 7
+}}
+{}",
+        instance_with(" garp_master_repeat 3")
+    );
+    let (vi, warnings) = only_instance(&text);
+    assert_eq!(lower(&vi), (2, 7));
+    assert!(warnings.is_empty(), "known keywords: {warnings:?}");
+    assert!(error_of(&instance_with(" garp_lower_prio_repeat x")).starts_with("r1.conf:4: "));
+}
+
+#[test]
 fn garp_master_refresh_per_instance_or_global() {
     let (vi, _) = only_instance(&instance_with(""));
     assert_eq!(vi.garp_master_refresh_s, 0, "off by default");
@@ -1356,4 +1387,124 @@ fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
         "r1.conf:1: vrrp_instance VI_1: missing 'virtual_ipaddress (at least one address: the \
          adverts carry them, and virtual_ipaddress_excluded ones are not advertised)' (required)"
     );
+}
+
+/// An instance whose virtual_ipaddress block lists `addresses`, one per
+/// line from line 6 on.
+fn instance_listing(version: &str, addresses: &[String]) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n{version}\n \
+         virtual_ipaddress {{\n{}\n }}\n}}\n",
+        addresses
+            .iter()
+            .map(|a| format!("  {a}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+fn ipv4_addresses(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("198.51.{}.{}/32", 100 + i / 250, i % 250 + 1))
+        .collect()
+}
+
+fn ipv6_addresses(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("2001:db8::{:x}/128", i + 1))
+        .collect()
+}
+
+fn advertised_count(vi: &InstanceConfig) -> usize {
+    vi.advertised_addresses().count()
+}
+
+#[test]
+fn more_ipv4_addresses_than_the_count_octet_holds_are_excluded_with_a_warning() {
+    // keepalived 2.2.7 -t: "(VI_4) Number of VIPs (300) exceeds
+    // maximum/space available in packet (max 255 addresses) - excess moved
+    // to eVIPs", in VRRPv2 and v3 alike.
+    for version in [" version 2", " version 3"] {
+        let addresses = ipv4_addresses(300);
+        let (vi, warnings) = only_instance(&instance_listing(version, &addresses));
+        assert_eq!(advertised_count(&vi), 255, "{version}");
+        assert_eq!(vi.virtual_addresses.len(), 300, "all still owned");
+        let excluded: Vec<String> = vi
+            .virtual_addresses
+            .iter()
+            .filter(|v| !v.advertised)
+            .map(|v| format!("{}/32", v.addr))
+            .collect();
+        assert_eq!(excluded, addresses[255..], "the excess, in order");
+        // At the line of the first address left out: line 6 + 255.
+        assert_eq!(
+            warnings,
+            vec![
+                "r1.conf:261: (VI_1) Number of VIPs (300) exceeds maximum/space available in \
+                 packet (max 255 addresses) - excess moved to eVIPs"
+                    .to_string()
+            ],
+            "{version}"
+        );
+    }
+    let (vi, warnings) = only_instance(&instance_listing("", &ipv4_addresses(255)));
+    assert_eq!(advertised_count(&vi), 255);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn more_ipv6_addresses_than_fit_in_an_advert_at_mtu_1500_are_excluded() {
+    // keepalived 2.2.7 -t on a 1500-byte link: "max 89 addresses" (it
+    // keeps 16 bytes beyond the IPv6 and VRRP headers: 1436 / 16).
+    let (vi, warnings) = only_instance(&instance_listing("", &ipv6_addresses(100)));
+    assert_eq!(advertised_count(&vi), 89);
+    assert_eq!(vi.virtual_addresses.len(), 100);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("r1.conf:95: (VI_1) Number of VIPs (100) exceeds"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("(max 89 addresses)"), "{warnings:?}");
+    let (vi, warnings) = only_instance(&instance_listing("", &ipv6_addresses(89)));
+    assert_eq!(advertised_count(&vi), 89);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn excess_addresses_join_the_excluded_ones() {
+    let mut text = instance_listing("", &ipv4_addresses(256));
+    text = text.replacen(
+        "}\n}\n",
+        "}\n virtual_ipaddress_excluded {\n  203.0.113.1/32\n }\n}\n",
+        1,
+    );
+    let (vi, warnings) = only_instance(&text);
+    assert_eq!(advertised_count(&vi), 255);
+    let excluded: Vec<String> = vi
+        .virtual_addresses
+        .iter()
+        .filter(|v| !v.advertised)
+        .map(|v| v.addr.to_string())
+        .collect();
+    assert_eq!(excluded, ["198.51.101.6", "203.0.113.1"]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+#[test]
+fn dynamic_interfaces_and_the_line_of_the_interface() {
+    let text = format!(
+        "global_defs {{\n dynamic_interfaces\n}}\n{}",
+        instance_with("")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(config.dynamic_interfaces);
+    let instance = &config.instances[0];
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("interface "))
+        .unwrap();
+    assert_eq!(instance.interface_span.line as usize, line + 1);
+    let (config, _) = parse(&instance_with(""));
+    assert!(!config.dynamic_interfaces);
 }

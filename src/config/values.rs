@@ -217,7 +217,7 @@ pub(crate) fn ip_address(statement: &Statement, text: &str) -> Result<IpAddr, Co
 
 /// `advert_int` for VRRPv3, in centiseconds, which the v3 wire carries:
 /// 0.01..=40.95 s. Longer is cut to 40.95 s with keepalived's warning;
-/// digits past the centisecond are dropped, with a warning.
+/// digits past the centisecond round half up, with a warning.
 pub(crate) fn advert_interval_v3_cs(
     statement: &Statement,
     warnings: &mut Vec<Warning>,
@@ -233,15 +233,23 @@ pub(crate) fn advert_interval_v3_cs(
         whole.parse().ok().filter(|w| *w <= 255).ok_or_else(bad)?
     };
     let digit = |i: usize| u32::from(fraction.as_bytes().get(i).map_or(0, |b| b - b'0'));
-    let cs = whole * 100 + digit(0) * 10 + digit(1);
-    if cs == 0 {
+    let whole_cs = whole * 100 + digit(0) * 10 + digit(1);
+    // keepalived refuses less than 0.01 s before it rounds.
+    if whole_cs == 0 {
         return Err(bad());
     }
+    // Past the centisecond, halves round up, as keepalived puts them on
+    // the wire (0.015 -> 2 cs, 1.005 -> 101 cs); the decimal is read
+    // digit by digit, so 1.005 is not the float just below it.
+    let cs = whole_cs + u32::from(digit(2) >= 5);
     if fraction.bytes().skip(2).any(|b| b != b'0') {
         warn_at(
             warnings,
             &statement.span,
-            format!("advert_int {text}: VRRPv3 carries centiseconds, {cs} cs used"),
+            format!(
+                "VRRPv3 advertisement interval {text}s must be in units of 10ms - \
+                 rounding to {cs} cs"
+            ),
         );
     }
     // The 12-bit interval field of the v3 header.
@@ -522,14 +530,27 @@ mod tests {
             ("40.95", 4095, false),
             ("41", 4095, true),
             ("255", 4095, true),
-            ("0.015", 1, true),
+            // keepalived 2.2.7 rounds half up on the wire: 0.015 -> 2 cs,
+            // 1.005 -> 101 cs, 0.0999 -> 10 cs ("must be in units of 10ms -
+            // rounding").
+            ("0.015", 2, true),
+            ("0.014", 1, true),
+            ("0.0149", 1, true),
+            ("1.005", 101, true),
+            ("0.095", 10, true),
+            ("0.0999", 10, true),
+            ("40.954", 4095, true),
+            ("40.955", 4095, true),
         ] {
             let mut w = Vec::new();
             let got = advert_interval_v3_cs(&statement("advert_int", &[text]), &mut w);
             assert_eq!(got, Ok(cs), "{text}");
             assert_eq!(!w.is_empty(), warns, "{text}: {w:?}");
         }
-        for bad in ["0", "0.001", "256", "-1", "abc", ".", "1.2.3"] {
+        // Below 0.01 s keepalived refuses the value before any rounding.
+        for bad in [
+            "0", "0.001", "0.005", "0.0099", "256", "-1", "abc", ".", "1.2.3",
+        ] {
             let got = advert_interval_v3_cs(&statement("advert_int", &[bad]), &mut Vec::new());
             assert!(got.is_err(), "{bad}");
         }

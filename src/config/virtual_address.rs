@@ -3,7 +3,7 @@
 //! one address per line, each line a statement whose keyword is the
 //! address.
 
-use super::model::{VirtualAddress, Warning};
+use super::model::{VirtualAddress, VrrpVersion, Warning};
 use super::syntax::Statement;
 use super::values::{error_at, expected_found, ip_address, warn_at};
 use super::ConfigError;
@@ -125,4 +125,64 @@ fn virtual_address(
         }
     }
     Ok(vip)
+}
+
+/// The link MTU the advert must fit in. keepalived reads the interface's;
+/// the config is read without the interfaces (`-t` on another machine),
+/// so keepvip assumes Ethernet's.
+const ASSUMED_MTU: usize = 1500;
+/// What keepalived 2.2.7 leaves free beyond the IP and VRRP headers when
+/// it sizes the address list (found with `-t` at MTUs 1500, 1280 and 1000,
+/// both families and versions). Keeping to the same count means a mixed
+/// LAN advertises the same list.
+const KEEPALIVED_RESERVE: usize = 16;
+
+/// How many addresses an advert can carry: the count octet's 255, and what
+/// fits in the MTU (IPv6 at 1500: 89, as keepalived says).
+pub(crate) fn advertised_capacity(ipv6: bool, version: VrrpVersion) -> usize {
+    let (ip_header, address_len) = if ipv6 { (40, 16) } else { (20, 4) };
+    let vrrp_header = 8;
+    let auth_data = match version {
+        VrrpVersion::V2 => 8,
+        VrrpVersion::V3 => 0,
+    };
+    let room = ASSUMED_MTU - ip_header - vrrp_header - auth_data - KEEPALIVED_RESERVE;
+    (room / address_len).min(usize::from(u8::MAX))
+}
+
+/// Moves the advertised addresses that do not fit in an advert to the end
+/// of the list as excluded ones (still owned, never advertised), with
+/// keepalived's warning at the line of the first one left out.
+pub(crate) fn cap_advertised(
+    name: &str,
+    ipv6: bool,
+    version: VrrpVersion,
+    advertised: &mut [VirtualAddress],
+    warnings: &mut Vec<Warning>,
+) {
+    let capacity = advertised_capacity(ipv6, version);
+    let Some(first_excess) = advertised.get(capacity) else {
+        return;
+    };
+    let message = format!(
+        "({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max \
+         {capacity} addresses) - excess moved to eVIPs",
+        advertised.len()
+    );
+    warn_at(warnings, &first_excess.span.clone(), message);
+    for vip in &mut advertised[capacity..] {
+        vip.advertised = false;
+    }
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    use super::*;
+
+    #[test]
+    fn capacities_match_keepalived_at_mtu_1500() {
+        assert_eq!(advertised_capacity(false, VrrpVersion::V2), 255);
+        assert_eq!(advertised_capacity(false, VrrpVersion::V3), 255);
+        assert_eq!(advertised_capacity(true, VrrpVersion::V3), 89);
+    }
 }

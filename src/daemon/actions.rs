@@ -3,9 +3,10 @@
 
 use std::io;
 
-use log::{debug, error, info};
+use log::{debug, error, info, warn};
 
 use super::announcers::announcers_for;
+use super::stats::LogKey;
 use super::Daemon;
 use crate::config::VirtualAddress;
 use crate::sys::rtnetlink::RtNetlink;
@@ -46,7 +47,12 @@ impl Daemon {
                     self.follow_sync_group(index, from, to);
                 }
                 Action::SendAdvert(advert) => {
-                    let link = &self.links[instance.link];
+                    let Some((link_id, link)) =
+                        instance.link.and_then(|id| Some((id, self.links.get(id)?)))
+                    else {
+                        debug!("({name}) advert not sent: its link is not open");
+                        continue;
+                    };
                     let group = [link.group()];
                     // Unicast peers each get their own copy; the v3
                     // checksum covers the destination, so each is encoded
@@ -61,10 +67,9 @@ impl Daemon {
                             destination,
                         };
                         let len = advert.wire_len(&ends);
-                        self.adverts
-                            .push(index, instance.link, destination, len, |buf| {
-                                advert.emit(buf, &ends)
-                            });
+                        self.adverts.push(index, link_id, destination, len, |buf| {
+                            advert.emit(buf, &ends)
+                        });
                     }
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;
@@ -99,40 +104,80 @@ impl Daemon {
                     }
                 }
                 Action::SendGratuitousArp => {
-                    let link = &mut self.links[instance.link];
-                    // Each address as its family calls for (an IPv4
-                    // instance may own excluded IPv6 addresses), on the
-                    // interface it is on.
-                    let vips = instance
-                        .config
-                        .virtual_addresses
-                        .iter()
-                        .zip(&instance.address_ifindex);
-                    for (vip, &ifindex) in vips {
-                        let announcers =
-                            match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
-                                Ok(announcers) => announcers,
-                                Err(e) => {
-                                    error!("({name}) cannot announce {}: {e}", vip.addr);
-                                    continue;
-                                }
-                            };
-                        let what = if vip.addr.is_ipv6() {
-                            "unsolicited neighbour advertisements"
+                    self.announce(index, instance.config.garp_master_repeat);
+                }
+                Action::SendLowerPriorityGarp => {
+                    self.announce(index, instance.config.garp_lower_prio_repeat);
+                }
+                Action::LowerPriorityHeard { source, priority } => {
+                    // One line per period: a lower master that cannot hear
+                    // us (a one-way partition) says this every interval.
+                    let now = self.clock.now_us();
+                    if let Some(suppressed) =
+                        self.log_limiter.allow(LogKey::LowerPriorityMaster, now)
+                    {
+                        let ours = instance.machine.priority();
+                        let more = if suppressed > 0 {
+                            format!(" ({suppressed} more since the last line)")
                         } else {
-                            "gratuitous ARPs"
+                            String::new()
                         };
                         info!(
-                            "({name}) Sending {what} on {} for {}",
-                            announcers.name, vip.addr
+                            "({name}) Received advert from {source} with lower priority \
+                             {priority}, ours {ours}, forcing new election{more}"
                         );
-                        for _ in 0..instance.config.garp_master_repeat {
-                            if let Err(e) = announcers.announce(vip.addr) {
-                                debug!("({name}) announcement of {} not sent: {e}", vip.addr);
-                            }
-                        }
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Daemon {
+    /// One burst of `repeat` gratuitous ARPs (IPv6: unsolicited neighbour
+    /// advertisements) for every address the instance owns, each on the
+    /// interface it is on and as its family calls for (an IPv4 instance
+    /// may own excluded IPv6 addresses).
+    fn announce(&mut self, index: usize, repeat: u32) {
+        let instance = &self.instances[index];
+        let name = &instance.config.name;
+        let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
+            error!("({name}) cannot announce: its link is not open");
+            return;
+        };
+        let vips = instance
+            .config
+            .virtual_addresses
+            .iter()
+            .zip(&instance.address_ifindex);
+        for (vip, &ifindex) in vips {
+            let announcers = match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
+                Ok(announcers) => announcers,
+                Err(e) => {
+                    error!("({name}) cannot announce {}: {e}", vip.addr);
+                    continue;
+                }
+            };
+            // keepalived's words, which users grep for.
+            let what = if vip.addr.is_ipv6() {
+                "Unsolicited Neighbour Adverts"
+            } else {
+                "gratuitous ARPs"
+            };
+            info!(
+                "({name}) Sending/queueing {what} on {} for {}",
+                announcers.name, vip.addr
+            );
+            // One line per burst, not per packet: a refused announcement
+            // (an address not there yet) must show.
+            let mut failure = None;
+            for _ in 0..repeat {
+                if let Err(e) = announcers.announce(vip.addr) {
+                    failure = Some(e);
+                }
+            }
+            if let Some(e) = failure {
+                warn!("({name}) announcement of {} not sent: {e}", vip.addr);
             }
         }
     }

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use log::debug;
 
+use super::links::LinkId;
 use super::Daemon;
 use crate::sys::socket::SEND_BATCH;
 
@@ -24,7 +25,7 @@ pub(super) struct AdvertQueue {
 
 struct Queued {
     instance: usize,
-    link: usize,
+    link: LinkId,
     start: usize,
     len: usize,
     destination: IpAddr,
@@ -36,7 +37,7 @@ impl AdvertQueue {
     pub(super) fn push(
         &mut self,
         instance: usize,
-        link: usize,
+        link: LinkId,
         destination: IpAddr,
         len: usize,
         encode: impl FnOnce(&mut [u8]) -> usize,
@@ -74,7 +75,14 @@ impl Daemon {
                 messages[count] = (&bytes[q.start..q.start + q.len], q.destination);
                 count += 1;
             }
-            match self.links[link].send_batch(&messages[..count]) {
+            let sent = match self.links.get(link) {
+                Some(socket) => socket.send_batch(&messages[..count]),
+                None => Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the link was closed",
+                )),
+            };
+            match sent {
                 Ok(sent) => {
                     self.counters.adverts_sent += sent as u64;
                     next += sent;
@@ -83,10 +91,8 @@ impl Daemon {
                     self.counters.send_errors += 1;
                     let failed = &queued[next];
                     debug!(
-                        "({}) advert to {} not sent on {}: {e}",
-                        self.instances[failed.instance].config.name,
-                        failed.destination,
-                        self.links[link].name
+                        "({}) advert to {} not sent: {e}",
+                        self.instances[failed.instance].config.name, failed.destination,
                     );
                     next += 1;
                 }

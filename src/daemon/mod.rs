@@ -10,7 +10,9 @@ mod actions;
 mod advert_queue;
 mod announcers;
 mod dump;
+mod interfaces;
 mod link;
+mod links;
 mod notify;
 mod packets;
 mod reload;
@@ -42,11 +44,12 @@ use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Action, Instance};
 use advert_queue::AdvertQueue;
 use announcers::Announcers;
-use link::Link;
+use links::{LinkId, Links};
 use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
+pub use interfaces::missing_interfaces;
 pub use scripts::unrunnable_commands;
 
 const SIGNALS: Token = Token(usize::MAX);
@@ -72,8 +75,8 @@ const RECV_BUFFER: usize = crate::vrrp::discard::MAX_RAW_PACKET_LEN;
 struct RunningInstance {
     config: InstanceConfig,
     machine: Instance,
-    /// Index into `Daemon::links`.
-    link: usize,
+    /// Its link, the same one for as long as the instance runs on it.
+    link: Option<LinkId>,
     /// The interface index each virtual address goes on (its `dev`, or the
     /// instance's interface).
     address_ifindex: Vec<u32>,
@@ -99,7 +102,7 @@ pub struct Daemon {
     timer: DeadlineTimer,
     netlink: RtNetlink,
     link_monitor: LinkMonitor,
-    links: Vec<Link>,
+    links: Links,
     instances: Vec<RunningInstance>,
     scripts: Vec<ScriptRuntime>,
     groups: Vec<SyncGroup>,
@@ -163,7 +166,7 @@ impl Daemon {
             timer,
             netlink,
             link_monitor,
-            links: Vec::new(),
+            links: Links::default(),
             instances: Vec::new(),
             scripts: Vec::new(),
             groups: Vec::new(),
@@ -216,14 +219,16 @@ impl Daemon {
                     // Only a wake-up: the next turn re-arms it.
                     DEADLINE => {}
                     STATUS_LISTENER => self.accept_status_clients(),
-                    Token(link) if link < self.links.len() => self.links[link].more_to_read = true,
-                    token => self.serve_status_client(token),
+                    token => match self.links.by_token(token) {
+                        Some(link) => link.more_to_read = true,
+                        None => self.serve_status_client(token),
+                    },
                 }
             }
-            for link in 0..self.links.len() {
-                if self.links[link].more_to_read {
-                    self.read_link(link);
-                }
+            let mut next = self.links.next_to_read(None);
+            while let Some(link) = next {
+                self.read_link(link);
+                next = self.links.next_to_read(Some(link));
             }
             self.run_due_timers();
         }
@@ -232,7 +237,7 @@ impl Daemon {
     /// Until the earliest instance deadline; zero while a socket still has
     /// unread packets.
     fn poll_timeout(&self) -> Option<Duration> {
-        if self.links.iter().any(|l| l.more_to_read) {
+        if self.links.any_to_read() {
             return Some(Duration::ZERO);
         }
         let now = self.clock.now_us();

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use log::{info, warn};
 
+use super::links::LinkId;
 use super::stats::LogKey;
 use super::{Daemon, READ_BATCH, RECV_BUFFER};
 use crate::vrrp::discard::{check_destination, decode_packet, Discard, RawPacket};
@@ -13,10 +14,13 @@ use crate::vrrp::timers::Micros;
 
 impl Daemon {
     /// Reads at most one batch from a link's socket.
-    pub(super) fn read_link(&mut self, link: usize) {
+    pub(super) fn read_link(&mut self, link: LinkId) {
         let mut buf = [0u8; RECV_BUFFER];
         for _ in 0..READ_BATCH {
-            match self.links[link].recv(&mut buf) {
+            let Some(socket) = self.links.get_mut(link) else {
+                return;
+            };
+            match socket.recv(&mut buf) {
                 Ok(Some(received)) => match received.packet(&buf) {
                     Ok(packet) => self.handle_packet(link, packet),
                     Err(reason) => {
@@ -25,19 +29,19 @@ impl Daemon {
                     }
                 },
                 Ok(None) => {
-                    self.links[link].more_to_read = false;
+                    socket.more_to_read = false;
                     return;
                 }
                 Err(e) => {
-                    warn!("{}: receive error: {e}", self.links[link].name);
-                    self.links[link].more_to_read = false;
+                    warn!("{}: receive error: {e}", socket.name);
+                    socket.more_to_read = false;
                     return;
                 }
             }
         }
     }
 
-    fn handle_packet(&mut self, link: usize, packet: RawPacket<'_>) {
+    fn handle_packet(&mut self, link: LinkId, packet: RawPacket<'_>) {
         let now = self.clock.now_us();
         let received = match decode_packet(packet) {
             Ok(received) => received,
@@ -47,7 +51,7 @@ impl Daemon {
         let Some(index) = self
             .instances
             .iter()
-            .position(|i| i.link == link && i.machine.vrid() == vrid)
+            .position(|i| i.link == Some(link) && i.machine.vrid() == vrid)
         else {
             return self.discard(Discard::UnknownVrid, Some(received.source), now);
         };

@@ -10,15 +10,16 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
-use mio::Token;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
 use super::link::{Link, LinkKey};
+use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
 use crate::config::{Config, InstanceConfig, Span};
@@ -85,9 +86,20 @@ impl Daemon {
                 keys
             });
         let mut opened: HashMap<LinkKey, Link> = HashMap::new();
+        // Links that cannot open yet, and why: their instances wait in FAULT.
+        let mut waiting: HashMap<LinkKey, io::Error> = HashMap::new();
         for key in &keys {
-            if !self.links.iter().any(|l| &l.key == key) {
-                opened.insert(key.clone(), Link::open(&key.0, key.1, key.2)?);
+            if self.links.find(key).is_some() {
+                continue;
+            }
+            match Link::open(&key.0, key.1, key.2) {
+                Ok(link) => {
+                    opened.insert(key.clone(), link);
+                }
+                Err(e) if not_ready(&e, config.dynamic_interfaces) => {
+                    waiting.insert(key.clone(), e);
+                }
+                Err(e) => return Err(e),
             }
         }
         // An address of the other family than its link (an excluded IPv6
@@ -99,13 +111,13 @@ impl Daemon {
                 instance.is_ipv6(),
                 instance.source_address(),
             );
+            let open = self.links.find(&key);
             let link = match opened.get_mut(&key) {
                 Some(link) => link,
-                None => self
-                    .links
-                    .iter_mut()
-                    .find(|l| l.key == key)
-                    .expect("every key is open or opened"),
+                None => match open.and_then(|id| self.links.get_mut(id)) {
+                    Some(link) => link,
+                    None => continue,
+                },
             };
             // (An address on another interface is announced there, by
             // announcers opened when first needed.)
@@ -147,39 +159,65 @@ impl Daemon {
             }
         }
 
-        // 3. Links: keep, open, or close; tokens follow the new order.
-        let mut old_links: Vec<Link> = std::mem::take(&mut self.links);
-        for link in &old_links {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&link.as_raw_fd()));
+        // 3. Links: the ones still used stay as they are, under the same
+        //    handle and token; unused ones close, new ones join.
+        let unused: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, link)| !keys.contains(&link.key))
+            .map(|(id, _)| id)
+            .collect();
+        for id in unused {
+            if let Some(link) = self.links.remove(id) {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&link.as_raw_fd()));
+            }
         }
-        for (index, key) in keys.iter().enumerate() {
-            let link = match old_links.iter().position(|l| &l.key == key) {
-                Some(pos) => old_links.swap_remove(pos),
-                None => opened.remove(key).expect("opened above"),
-            };
-            watch(self.poll.registry(), &link, Token(index))?;
-            self.links.push(link);
+        for (_, link) in opened {
+            let token = self.links.insert(link);
+            if let Some(link) = self.links.get(token) {
+                watch(self.poll.registry(), link, token.token())?;
+            }
         }
-        // Whatever is left in old_links closes here.
-        drop(old_links);
 
         // 4. Instances: kept ones take their new settings, new ones wait
         //    in INIT for start_new_instances.
         let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
+        let mut reported: Vec<&str> = Vec::new();
         for new in &config.instances {
-            let link = keys
-                .iter()
-                .position(|k| *k == (new.interface.clone(), new.is_ipv6(), new.source_address()))
-                .expect("every instance's link is in keys");
+            let key = (new.interface.clone(), new.is_ipv6(), new.source_address());
+            // Every instance is pushed, linked or not: sync groups know
+            // their members by their place in the config.
+            let link = self.links.find(&key);
+            match waiting.get(&key) {
+                Some(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && !reported.contains(&new.interface.as_str()) =>
+                {
+                    reported.push(&new.interface);
+                    warn!(
+                        "Configuration specifies interface {} which doesn't currently exist - will use if created",
+                        new.interface
+                    );
+                }
+                Some(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Some(e) => info!(
+                    "({}) {} is not ready ({e}): waiting in FAULT",
+                    new.name, new.interface
+                ),
+                None => {}
+            }
+            let (link_ifindex, link_source) = link
+                .and_then(|id| self.links.get(id))
+                .map_or((0, unspecified(new.is_ipv6())), |l| (l.ifindex, l.source));
             let address_ifindex: Vec<u32> = new
                 .virtual_addresses
                 .iter()
                 .map(|vip| match &vip.dev {
-                    Some(dev) => dev_ifindex[dev],
-                    None => self.links[link].ifindex,
+                    Some(dev) => dev_ifindex.get(dev).copied().unwrap_or(link_ifindex),
+                    None => link_ifindex,
                 })
                 .collect();
             let kept = old_instances
@@ -190,8 +228,13 @@ impl Daemon {
                     let mut old = old_instances.swap_remove(pos);
                     if !same_settings(&old.config, new) {
                         info!("({}) configuration changed: applying it in place", new.name);
-                        self.move_addresses(&old, new, &address_ifindex);
+                        self.move_addresses(&old, new, link, &address_ifindex);
                         old.machine.reconfigure(new);
+                    }
+                    if old.link.is_none() && link.is_some() {
+                        // It was waiting for its interface, which is ready now.
+                        old.machine.set_address(link_source);
+                        info!("({}) {} is ready: joining", new.name, new.interface);
                     }
                     RunningInstance {
                         config: new.clone(),
@@ -205,13 +248,15 @@ impl Daemon {
                 None => {
                     let running = RunningInstance {
                         config: new.clone(),
-                        machine: Instance::new(new, self.links[link].source),
+                        machine: Instance::new(new, link_source),
                         link,
                         address_ifindex,
                         notify: NotifyQueue::default(),
                         group: None,
                     };
-                    remove_stale_addresses(&mut self.netlink, &running);
+                    if running.link.is_some() {
+                        remove_stale_addresses(&mut self.netlink, &running);
+                    }
                     running
                 }
             };
@@ -310,7 +355,13 @@ impl Daemon {
 
     /// A master whose address list changed: the addresses that went are
     /// removed, the new ones added and announced; the others stay put.
-    fn move_addresses(&mut self, old: &RunningInstance, new: &InstanceConfig, new_ifindex: &[u32]) {
+    fn move_addresses(
+        &mut self,
+        old: &RunningInstance,
+        new: &InstanceConfig,
+        link: Option<LinkId>,
+        new_ifindex: &[u32],
+    ) {
         if old.machine.state() != State::Master {
             return;
         }
@@ -336,7 +387,9 @@ impl Daemon {
             );
             let _ = self.netlink.del_ip(*gone.1, gone.0.addr, gone.0.prefix_len);
         }
-        let link = &mut self.links[old.link];
+        let Some(link) = link.and_then(|id| self.links.get_mut(id)) else {
+            return;
+        };
         for added in new_vips
             .iter()
             .filter(|n| !old_vips.iter().any(|o| same(o, n)))
@@ -354,6 +407,27 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+/// Whether a link that failed to open is only not there yet: an interface
+/// without its address (or with a tentative IPv6 link-local one), or, with
+/// `dynamic_interfaces`, one that does not exist. Anything else is an
+/// error that stops the daemon (or the reload).
+pub(super) fn not_ready(e: &io::Error, dynamic_interfaces: bool) -> bool {
+    match e.kind() {
+        io::ErrorKind::AddrNotAvailable => true,
+        io::ErrorKind::NotFound => dynamic_interfaces,
+        _ => false,
+    }
+}
+
+/// The advert source of an instance whose link is not open yet.
+fn unspecified(ipv6: bool) -> IpAddr {
+    if ipv6 {
+        Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
     }
 }
 
@@ -383,6 +457,7 @@ fn placeholder_span() -> Span {
 
 fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     config.span = placeholder_span();
+    config.interface_span = placeholder_span();
     for vip in &mut config.virtual_addresses {
         vip.span = placeholder_span();
     }

@@ -78,11 +78,13 @@ pub enum LogKey {
     PriorityZero,
     /// A VRRPv3 peer advertises another interval than ours.
     IntervalMismatch,
+    /// A master hears a lower-priority master.
+    LowerPriorityMaster,
 }
 
 impl LogKey {
-    /// One slot per discard reason and per other key (three of them).
-    const COUNT: usize = Discard::ALL.len() + 3;
+    /// One slot per discard reason and per other key (four of them).
+    const COUNT: usize = Discard::ALL.len() + 4;
 
     fn index(self) -> usize {
         match self {
@@ -90,6 +92,7 @@ impl LogKey {
             LogKey::AddressListMismatch => Discard::ALL.len(),
             LogKey::PriorityZero => Discard::ALL.len() + 1,
             LogKey::IntervalMismatch => Discard::ALL.len() + 2,
+            LogKey::LowerPriorityMaster => Discard::ALL.len() + 3,
         }
     }
 }
@@ -159,6 +162,7 @@ mod tests {
             LogKey::AddressListMismatch,
             LogKey::PriorityZero,
             LogKey::IntervalMismatch,
+            LogKey::LowerPriorityMaster,
         ]);
         for key in keys {
             assert_eq!(limiter.allow(key, 0), Some(0), "{key:?} shares a slot");

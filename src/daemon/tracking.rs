@@ -7,10 +7,10 @@ use std::os::fd::AsRawFd;
 
 use log::{info, warn};
 use mio::unix::SourceFd;
-use mio::Token;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
+use super::links::LinkId;
 use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
@@ -129,20 +129,29 @@ impl Daemon {
         };
         for event in events {
             match event {
-                NetEvent::Link(event) => self.refresh_link(&event.name, Some(event.up)),
+                NetEvent::Link(event) => {
+                    self.follow_dev_interface(&event.name, event.up);
+                    self.refresh_link(&event.name, Some(event.up));
+                    if event.up {
+                        self.open_waiting_links(|name| name == event.name);
+                    }
+                }
                 NetEvent::AddressRemoved {
                     ifindex, address, ..
                 } => self.restore_removed_address(ifindex, address),
                 // A re-created interface may get its address after it came
                 // up: that is when its sockets can be opened again.
                 NetEvent::AddressAdded { ifindex, .. } => {
+                    self.open_waiting_links(|name| {
+                        crate::sys::interface::ifindex(name).ok() == Some(ifindex)
+                    });
                     let names: Vec<String> = self
                         .links
                         .iter()
-                        .filter(|l| {
+                        .filter(|(_, l)| {
                             l.stale && crate::sys::interface::ifindex(&l.name).ok() == Some(ifindex)
                         })
-                        .map(|l| l.name.clone())
+                        .map(|(_, l)| l.name.clone())
                         .collect();
                     for name in names {
                         self.refresh_link(&name, None);
@@ -162,18 +171,24 @@ impl Daemon {
         }
         let mut up = up.unwrap_or_else(|| crate::sys::interface::is_up(name).unwrap_or(false));
         let current = crate::sys::interface::ifindex(name).ok();
-        for index in 0..self.links.len() {
-            if self.links[index].name != name {
+        let on_interface: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, link)| link.name == name)
+            .map(|(id, _)| id)
+            .collect();
+        for id in on_interface {
+            let Some(link) = self.links.get_mut(id) else {
                 continue;
+            };
+            if current != Some(link.ifindex) {
+                link.stale = true;
             }
-            if current != Some(self.links[index].ifindex) {
-                self.links[index].stale = true;
-            }
-            if !self.links[index].stale {
+            if !link.stale {
                 continue;
             }
             if up {
-                if let Err(e) = self.reopen_link(index) {
+                if let Err(e) = self.reopen_link(id) {
                     info!("{name} is back but not usable yet: {e}");
                     up = false;
                 }
@@ -200,22 +215,39 @@ impl Daemon {
 
     /// New sockets for a link whose interface was re-created, under the
     /// same token; its instances' addresses follow the new ifindex.
-    fn reopen_link(&mut self, index: usize) -> std::io::Result<()> {
-        let (name, ipv6, source) = self.links[index].key.clone();
+    fn reopen_link(&mut self, id: LinkId) -> std::io::Result<()> {
+        let Some(old) = self.links.get(id) else {
+            return Ok(());
+        };
+        let (name, ipv6, source) = old.key.clone();
+        let (arp, ndisc) = old.announcers.families();
         let mut fresh = super::link::Link::open(&name, ipv6, source)?;
-        let (arp, ndisc) = self.links[index].announcers.families();
         for (open, ipv6) in [(arp, false), (ndisc, true)] {
             if open {
                 fresh.announcers.open(ipv6)?;
             }
         }
         let registry = self.poll.registry();
-        let old = &self.links[index];
+        watch(registry, &fresh, id.token())?;
+        let new_ifindex = fresh.ifindex;
+        let Some(old) = self.links.replace(id, fresh) else {
+            return Ok(());
+        };
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
-        watch(registry, &fresh, Token(index))?;
-        let (old_ifindex, new_ifindex) = (old.ifindex, fresh.ifindex);
+        let old_ifindex = old.ifindex;
         info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
-        self.links[index] = fresh;
+        let source = self.links.get(id).map(|l| l.source);
+        for instance in self.instances.iter_mut().filter(|i| i.link == Some(id)) {
+            let Some(source) = source else { break };
+            if instance.machine.address() != source {
+                info!(
+                    "({}) our address is now {source} (was {})",
+                    instance.config.name,
+                    instance.machine.address()
+                );
+                instance.machine.set_address(source);
+            }
+        }
         for instance in &mut self.instances {
             for ifindex in &mut instance.address_ifindex {
                 if *ifindex == old_ifindex {
@@ -250,7 +282,9 @@ impl Daemon {
                 );
                 self.counters.addresses_restored += 1;
                 add_address(&mut self.netlink, name, vip, ifindex);
-                let link = &mut self.links[instance.link];
+                let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
+                    continue;
+                };
                 if let Ok(announcers) = announcers_for(link, &mut self.dev_announcers, vip, ifindex)
                 {
                     for _ in 0..instance.config.garp_master_repeat.max(1) {
@@ -267,7 +301,10 @@ impl Daemon {
         let config = &instance.config;
         let own_link = Tracked {
             weight: Weight::default(),
-            up: self.link_up.get(&config.interface).copied().unwrap_or(true),
+            // An instance waiting for its interface to exist or be ready
+            // is in FAULT.
+            up: instance.link.is_some()
+                && self.link_up.get(&config.interface).copied().unwrap_or(true),
         };
         let scripts = config.track_scripts.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),

@@ -35,7 +35,7 @@ fn settle(group: &Group) -> Micros {
     let longest = group
         .members
         .iter()
-        .map(|m| Timers::new(1, m.instance.advert_int_cs).master_down)
+        .map(|m| Timers::new(m.instance.version, 1, m.instance.advert_int_cs).master_down)
         .max()
         .unwrap_or(0);
     2 * longest + MICROS_PER_SECOND
@@ -319,8 +319,8 @@ fn why_takeover(group: &Group, holders: &[String], dead: &str) -> String {
         [] => "nobody takes over".to_string(),
         [holder] => {
             let p = priority(group, holder);
-            let master_down =
-                Timers::new(p, member(group, holder).1.instance.advert_int_cs).master_down;
+            let instance = &member(group, holder).1.instance;
+            let master_down = Timers::new(instance.version, p, instance.advert_int_cs).master_down;
             format!(
                 "{holder} takes over when its master_down timer ({:.3} s) runs out without adverts from {dead}: highest priority left ({p})",
                 master_down as f64 / 1e6

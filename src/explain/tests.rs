@@ -349,3 +349,25 @@ fn ipv4_and_ipv6_of_one_vrid_are_apart() {
     );
     assert!(render_text(&report).contains("VRID 50 (IPv6) (r1, r2)"));
 }
+
+#[test]
+fn v2_takeover_time_has_a_skew_under_one_second() {
+    // RFC 3768 6.1: at advert_int 3 the skew of priority 100 is still
+    // 156/256 s, so master_down is 9.609 s, not 3 * 3 s + 1.828 s.
+    let slow = |name: &str, body: &str| {
+        let mut r = router(name, body);
+        r.config.instances[0].advert_int_cs = 300;
+        r
+    };
+    let report = explain(&[
+        slow("r1", " state MASTER\n priority 150"),
+        slow("r2", " state BACKUP\n priority 100"),
+    ]);
+    let story = &report.groups[0].story;
+    assert!(
+        story
+            .iter()
+            .any(|s| s.why.contains("master_down timer (9.609 s)")),
+        "{story:?}"
+    );
+}

@@ -56,6 +56,15 @@ pub enum Action {
     RemoveVirtualAddresses,
     /// One burst (garp_master_repeat packets) for every virtual address.
     SendGratuitousArp,
+    /// A master heard a lower-priority master (for the log line); the
+    /// advert and the announcements that answer it follow.
+    LowerPriorityHeard {
+        source: IpAddr,
+        priority: u8,
+    },
+    /// One burst of garp_lower_prio_repeat packets for every virtual
+    /// address: hosts that followed the lower master come back to us.
+    SendLowerPriorityGarp,
     /// For the log line and notify scripts.
     StateChanged {
         from: State,
@@ -83,6 +92,8 @@ struct Deadlines {
     garp_repeat: Option<Micros>,
     /// The next periodic burst (`garp_master_refresh`).
     garp_refresh: Option<Micros>,
+    /// The second burst after hearing a lower-priority master.
+    lower_prio_garp_repeat: Option<Micros>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +126,9 @@ pub struct Instance {
     authentication: Option<Authentication>,
     garp_master_delay: Micros,
     garp_master_refresh: Micros,
+    /// Packets per burst when a lower-priority master is heard (0: none).
+    garp_lower_prio_repeat: u32,
+    garp_lower_prio_delay: Micros,
 
     state: State,
     /// Held in FAULT by its own tracking (scripts, interfaces).
@@ -148,6 +162,8 @@ impl Instance {
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
             garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
+            garp_lower_prio_repeat: config.garp_lower_prio_repeat,
+            garp_lower_prio_delay: Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND,
             state: State::Initialize,
             tracking_fault: false,
             group_fault: false,
@@ -169,6 +185,9 @@ impl Instance {
         self.authentication = config.authentication;
         self.garp_master_delay = Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND;
         self.garp_master_refresh = Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND;
+        self.garp_lower_prio_repeat = config.garp_lower_prio_repeat;
+        self.garp_lower_prio_delay =
+            Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND;
         self.unicast_peers = config.unicast_peers.clone();
         if self.state != State::Master {
             self.deadlines.garp_refresh = None;
@@ -209,6 +228,12 @@ impl Instance {
         !self.unicast_peers.is_empty()
     }
 
+    /// Our advert source changed (the interface was re-created with another
+    /// primary address): the tie-break and the own-advert check use it.
+    pub fn set_address(&mut self, address: IpAddr) {
+        self.address = address;
+    }
+
     /// The master's advertisement interval as a backup knows it.
     pub fn master_interval_cs(&self) -> u16 {
         self.master_interval_cs
@@ -218,9 +243,10 @@ impl Instance {
     /// whenever asked, so a change of either is never half applied: adverts
     /// at our own interval, skew and master_down from the master's.
     pub fn timers(&self) -> Timers {
-        let listening = Timers::new(self.priority, self.master_interval_cs);
+        let listening = Timers::new(self.version, self.priority, self.master_interval_cs);
         Timers {
-            advert_interval: Timers::new(self.priority, self.interval_cs).advert_interval,
+            advert_interval: Timers::new(self.version, self.priority, self.interval_cs)
+                .advert_interval,
             ..listening
         }
     }
@@ -228,10 +254,16 @@ impl Instance {
     /// The earliest time at which [`Instance::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Micros> {
         let d = self.deadlines;
-        [d.advert, d.master_down, d.garp_repeat]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            d.advert,
+            d.master_down,
+            d.garp_repeat,
+            d.garp_refresh,
+            d.lower_prio_garp_repeat,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Starts the election. The owner (priority 255) is master at once;
@@ -287,6 +319,14 @@ impl Instance {
                 }
                 if repeat_due || refresh_due {
                     out.push(Action::SendGratuitousArp);
+                }
+                if self
+                    .deadlines
+                    .lower_prio_garp_repeat
+                    .is_some_and(|t| t <= now)
+                {
+                    self.deadlines.lower_prio_garp_repeat = None;
+                    out.push(Action::SendLowerPriorityGarp);
                 }
             }
             State::Initialize | State::Fault | State::Stopped => {}
@@ -495,9 +535,23 @@ impl Instance {
             self.master_interval_cs = advert.interval_cs;
             self.deadlines.master_down = Some(now + self.timers().master_down);
         } else {
-            // A lower router thinks it is master: tell it at once, as
-            // keepalived does, rather than leave two masters for a second.
+            // A lower router thinks it is master (say, a partition healed):
+            // tell it at once, as keepalived does, rather
+            // than leave two masters for a second; and announce our
+            // addresses, so hosts that followed it come back (keepalived's
+            // garp_lower_prio_repeat, again after garp_lower_prio_delay).
+            out.push(Action::LowerPriorityHeard { source, priority });
             self.send_advert_now(now, out);
+            if self.garp_lower_prio_repeat > 0 {
+                out.push(Action::SendLowerPriorityGarp);
+                if self.garp_lower_prio_delay > 0 {
+                    // A lower master that keeps talking gets a burst per
+                    // advert, but does not push the second one back.
+                    self.deadlines
+                        .lower_prio_garp_repeat
+                        .get_or_insert(now + self.garp_lower_prio_delay);
+                }
+            }
         }
     }
 
@@ -507,20 +561,21 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Micros, out: &mut Vec<Action>) {
-        // The advert and the gratuitous ARP first, in RFC 3768 6.4.2's
-        // order: they are what ends the failover on the wire. Adding the
-        // addresses is a netlink round trip that takes milliseconds when
-        // the kernel's RTNL lock is busy, and would delay both; a packet
-        // for the VIP arriving in between is lost either way.
-        out.push(Action::SendAdvert(self.advert(self.priority)));
-        out.push(Action::SendGratuitousArp);
+        // keepalived's order, and its log's: the state, the addresses,
+        // then the advert and the announcements. Announcing first points
+        // hosts at us before the address is there, and the kernel refuses
+        // an unsolicited neighbour advertisement from an IPv6 address we
+        // do not hold yet: the first burst would be lost.
         self.enter(State::Master, out);
         out.push(Action::AddVirtualAddresses);
+        out.push(Action::SendAdvert(self.advert(self.priority)));
+        out.push(Action::SendGratuitousArp);
         self.deadlines = Deadlines {
             advert: Some(now + self.timers().advert_interval),
             master_down: None,
             garp_repeat: (self.garp_master_delay > 0).then(|| now + self.garp_master_delay),
             garp_refresh: (self.garp_master_refresh > 0).then(|| now + self.garp_master_refresh),
+            lower_prio_garp_repeat: None,
         };
     }
 

@@ -79,16 +79,19 @@ fn backup_takes_over_when_master_down_fires() {
     assert!(out.is_empty(), "nothing before master_down");
     i.handle_timeout(3_609_375, &mut out);
     assert_eq!(i.state(), State::Master);
+    // keepalived's order: "Entering MASTER STATE", "setting VIPs", then
+    // the advert and the announcements, which the kernel refuses (IPv6)
+    // or which point hosts at us (IPv4) before the address is there.
     assert_eq!(
         out,
         vec![
-            Action::SendAdvert(i.advert(100)),
-            Action::SendGratuitousArp,
             Action::StateChanged {
                 from: State::Backup,
                 to: State::Master
             },
             Action::AddVirtualAddresses,
+            Action::SendAdvert(i.advert(100)),
+            Action::SendGratuitousArp,
         ]
     );
 }
@@ -525,7 +528,7 @@ fn v3_backup_learns_the_masters_interval() {
     assert_eq!(i.master_interval_cs(), 200);
     assert_eq!(
         i.poll_timeout(),
-        Some(2 * SEC + Timers::new(100, 200).master_down)
+        Some(2 * SEC + Timers::new(VrrpVersion::V3, 100, 200).master_down)
     );
 }
 
@@ -550,7 +553,7 @@ fn v3_master_yielding_learns_the_new_masters_interval() {
     assert_eq!(i.master_interval_cs(), 20);
     assert_eq!(
         i.poll_timeout(),
-        Some(down + Timers::new(100, 20).master_down)
+        Some(down + Timers::new(VrrpVersion::V3, 100, 20).master_down)
     );
     // Back to master and down again (e.g. a fault): our own interval until
     // a master is heard.
@@ -670,4 +673,111 @@ fn excluded_addresses_do_not_count_in_the_list_comparison() {
         .handle_advert(2 * SEC, HIGHER_ADDRESS, &advert, &mut Vec::new())
         .unwrap();
     assert!(accepted.address_list_differs);
+}
+
+#[test]
+fn v2_skew_is_a_fraction_of_one_second_whatever_the_interval() {
+    // RFC 3768 6.1 (and keepalived): Skew_Time = (256 - priority) / 256 s;
+    // only Master_Down_Interval grows with advert_int.
+    let mut config = instance_config(Backup, 100, true);
+    config.advert_int_cs = 300;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    assert_eq!(i.poll_timeout(), Some(9 * SEC + 609_375));
+    // Priority 0 from the master: skew, still under a second.
+    let stopping = advert_from(&i, 0);
+    i.handle_advert(SEC, HIGHER_ADDRESS, &stopping, &mut Vec::new())
+        .unwrap();
+    assert_eq!(i.poll_timeout(), Some(SEC + 609_375));
+}
+
+#[test]
+fn poll_timeout_includes_the_garp_refresh() {
+    // A refresh more often than the adverts: the daemon must wake for it.
+    let mut config = instance_config(Backup, 255, true);
+    config.advert_int_cs = 300;
+    config.garp_master_delay_s = 0;
+    config.garp_master_refresh_s = 1;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.poll_timeout(), Some(SEC));
+    let mut out = Vec::new();
+    i.handle_timeout(SEC, &mut out);
+    assert_eq!(out, vec![Action::SendGratuitousArp]);
+    assert_eq!(i.poll_timeout(), Some(2 * SEC));
+}
+
+fn master_with_lower_prio_garp(repeat: u32, delay_s: u32) -> (Instance, Micros) {
+    let mut config = instance_config(Backup, 150, true);
+    config.garp_master_delay_s = 0;
+    config.garp_lower_prio_repeat = repeat;
+    config.garp_lower_prio_delay_s = delay_s;
+    let mut i = Instance::new(&config, ME);
+    i.start(0, &mut Vec::new());
+    let down = i.poll_timeout().unwrap();
+    i.handle_timeout(down, &mut Vec::new());
+    assert_eq!(i.state(), State::Master);
+    (i, down)
+}
+
+#[test]
+fn master_answers_a_lower_master_with_an_advert_and_an_announcement() {
+    // keepalived 2.2.7 after a partition heals: "Received advert from X
+    // with lower priority 100, ours 150, forcing new election", its advert,
+    // a burst of garp_lower_prio_repeat, another garp_lower_prio_delay later.
+    let (mut i, down) = master_with_lower_prio_garp(3, 2);
+    let heard = down + SEC / 2;
+    let mut out = Vec::new();
+    let lower = advert_from(&i, 100);
+    i.handle_advert(heard, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(
+        out,
+        vec![
+            Action::LowerPriorityHeard {
+                source: HIGHER_ADDRESS.into(),
+                priority: 100
+            },
+            Action::SendAdvert(i.advert(150)),
+            Action::SendLowerPriorityGarp,
+        ]
+    );
+    // Heard again before the second burst: answered again, but the second
+    // burst is not pushed back.
+    out.clear();
+    i.handle_advert(heard + SEC, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(out.contains(&Action::SendLowerPriorityGarp));
+    let mut bursts = Vec::new();
+    let mut now = heard + SEC;
+    while now < heard + 5 * SEC {
+        now = i.poll_timeout().unwrap();
+        let mut out = Vec::new();
+        i.handle_timeout(now, &mut out);
+        if out.contains(&Action::SendLowerPriorityGarp) {
+            bursts.push(now);
+        }
+    }
+    assert_eq!(bursts, vec![heard + 2 * SEC]);
+}
+
+#[test]
+fn lower_prio_garp_repeat_0_and_delay_0_turn_them_off() {
+    let (mut i, down) = master_with_lower_prio_garp(0, 2);
+    let mut out = Vec::new();
+    let lower = advert_from(&i, 100);
+    i.handle_advert(down, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(!out.contains(&Action::SendLowerPriorityGarp));
+    assert_eq!(sent_priorities(&out), vec![150]);
+    assert_eq!(i.poll_timeout(), Some(down + SEC), "no second burst either");
+
+    let (mut i, down) = master_with_lower_prio_garp(5, 0);
+    out.clear();
+    i.handle_advert(down, HIGHER_ADDRESS, &lower, &mut out)
+        .unwrap();
+    assert!(out.contains(&Action::SendLowerPriorityGarp));
+    assert_eq!(i.poll_timeout(), Some(down + SEC), "one burst only");
 }

@@ -35,7 +35,7 @@ use super::*;
 use crate::config::{InitialState, VrrpVersion};
 use crate::vrrp::instance::PRIORITY_OWNER;
 use crate::vrrp::test_support::instance_config;
-use crate::vrrp::timers::Timers;
+use crate::vrrp::timers::{Timers, MICROS_PER_CENTISECOND};
 
 /// Base delivery time on the simulated LAN.
 const LATENCY: Micros = 500;
@@ -70,6 +70,8 @@ struct Run {
     mixed_intervals: bool,
     /// Each router's own advert interval.
     intervals: Vec<Micros>,
+    /// VRRPv2, or VRRPv3 in the mixed-interval runs.
+    version: VrrpVersion,
     masters: Masters,
     /// What happened, printed when the run fails or is replayed.
     trace: String,
@@ -169,24 +171,55 @@ impl Run {
             interval: intervals.iter().copied().max().unwrap_or(MICROS_PER_SECOND),
             mixed_intervals,
             intervals,
+            version: if mixed_intervals {
+                VrrpVersion::V3
+            } else {
+                VrrpVersion::V2
+            },
             trace,
         }
     }
 
-    /// Worked out here from RFC 3768 section 6.1, not with the daemon's
-    /// timers.rs, so that a mistake there shows.
+    /// The timers the exact predictions use: timers.rs's one formula, the
+    /// same the daemon and `explain` use. A mistake in that formula is
+    /// caught by [`Run::check_skew_bound`], which says only what the RFCs
+    /// say about any skew.
     fn timers(&self, router: usize) -> Timers {
-        let skew = (256 - Micros::from(self.specs[router].priority)) * self.interval / 256;
-        Timers {
-            advert_interval: self.interval,
-            skew,
-            master_down: 3 * self.interval + skew,
-        }
+        Timers::new(
+            self.version,
+            self.specs[router].priority,
+            (self.interval / MICROS_PER_CENTISECOND) as u16,
+        )
     }
 
     /// The longest master_down of the run (the lowest priority's).
     fn master_down_max(&self) -> Micros {
-        3 * self.interval + 255 * self.interval / 256
+        Timers::new(
+            self.version,
+            1,
+            (self.interval / MICROS_PER_CENTISECOND) as u16,
+        )
+        .master_down
+    }
+
+    /// A backup waited `waited` beyond what it must (3 x advert_int after
+    /// the last advert, nothing after priority 0): that is its skew, which
+    /// RFC 3768 6.1 keeps below one second whatever advert_int is, and RFC
+    /// 5798 6.1 below one advert interval. Only whole-run intervals are
+    /// checked (mixed v3 runs have chaos steps only).
+    fn check_skew_bound(&self, what: &str, router: usize, waited: Micros) -> Result<(), String> {
+        let bound = match self.version {
+            VrrpVersion::V2 => MICROS_PER_SECOND,
+            VrrpVersion::V3 => self.interval,
+        };
+        if waited >= bound {
+            return Err(format!(
+                "{what}: r{router} (priority {}) waited a skew of {waited} us at advert_int {} us; \
+                 {:?} keeps skew below {bound} us",
+                self.specs[router].priority, self.interval, self.version
+            ));
+        }
+        Ok(())
     }
 
     fn vrid_index(&self, router: usize) -> usize {
@@ -548,7 +581,10 @@ impl Run {
                 "{what}: r{r} became master at {became:?}, expected at {due} us"
             ));
         }
-        Ok(())
+        if self.specs[r].priority == PRIORITY_OWNER {
+            return Ok(());
+        }
+        self.check_skew_bound(&what, r, due - t0 - 3 * self.interval)
     }
 
     /// Kills (silently) or stops (priority 0) a backup: nothing else moves.
@@ -639,6 +675,9 @@ impl Run {
             timers.master_down
         };
         let heard = heard[x].unwrap_or(0);
+        let beyond_listening = if graceful { 0 } else { 3 * self.interval };
+        let waited = first.at.saturating_sub(heard);
+        self.check_skew_bound(&what, x, waited.saturating_sub(beyond_listening))?;
         if first.at != heard + wait || self.specs[x].priority != self.specs[w].priority {
             return Err(format!(
                 "{what}: r{x} became master at {:.6}, {} us after it last heard an advert; \

@@ -180,9 +180,9 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Router `i`'s eth0: a veth pair created from inside the switch namespace
 /// with the peer put straight into the router's (the host namespace never
-/// sees it), on the bridge, up, with its IPv4 and IPv6 addresses. Returns
-/// its MAC.
-fn plug_router(sw: &str, ns: &str, i: usize) -> String {
+/// sees it), on the bridge, up, with its IPv4 address `addr`/24 and its
+/// IPv6 address. Returns its MAC.
+fn plug_router(sw: &str, ns: &str, i: usize, addr: Ipv4Addr) -> String {
     let port = format!("p{i}");
     ip_ok(&[
         "-n", sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns,
@@ -205,7 +205,7 @@ fn plug_router(sw: &str, ns: &str, i: usize) -> String {
     )
     .unwrap_or_else(|e| panic!("harness: {e}"));
     ip_ok(&["-n", ns, "link", "set", "eth0", "up"]);
-    let cidr = format!("192.0.2.{}/24", 10 + i);
+    let cidr = format!("{addr}/24");
     ip_ok(&["-n", ns, "addr", "add", &cidr, "dev", "eth0"]);
     let cidr6 = format!("{}/64", router_ipv6(i));
     ip_ok(&["-n", ns, "addr", "add", &cidr6, "dev", "eth0", "nodad"]);
@@ -430,7 +430,7 @@ impl Lan {
             // Created from inside the switch namespace with the peer put
             // straight into the router's: the host namespace never sees it.
             ip_ok(&["-n", &ns, "link", "set", "lo", "up"]);
-            let mac = plug_router(&sw, &ns, i);
+            let mac = plug_router(&sw, &ns, i, Ipv4Addr::new(192, 0, 2, 10 + i as u8));
             lan.routers.last_mut().unwrap().mac = mac;
         }
         lan.start_capture(filter);
@@ -841,18 +841,91 @@ impl Lan {
             .collect()
     }
 
+    /// Whether multicast (VRRP, neighbour advertisements) from the others
+    /// reaches the router: its switch port's `mcast_flood`. Off on two
+    /// ports cuts VRRP between them both ways; turning one back on heals
+    /// one direction only, so a test can choose who hears whom first.
+    pub fn set_mcast_flood(&self, router: usize, on: bool) {
+        let sw = self.switch_ns.as_deref().unwrap();
+        let port = format!("p{router}");
+        let _ = self.r(router);
+        let flag = if on { "on" } else { "off" };
+        ip_ok(&[
+            "-n",
+            sw,
+            "link",
+            "set",
+            &port,
+            "type",
+            "bridge_slave",
+            "mcast_flood",
+            flag,
+        ]);
+        self.note(router, &format!("multicast to it {flag}"));
+    }
+
     /// Deletes the router's eth0 (its veth pair goes with it) and makes a
     /// new one, with a new index and MAC, the daemon left running: a NIC
     /// that disappears and comes back.
     pub fn recreate_eth0(&mut self, router: usize) {
+        let addr = self.addr(router);
+        self.recreate_eth0_at(router, addr);
+    }
+
+    /// Like [`Lan::recreate_eth0`], the new NIC with primary address `addr`.
+    pub fn recreate_eth0_at(&mut self, router: usize, addr: Ipv4Addr) {
         let ns = self.ns(router).to_string();
         let sw = self.switch_ns.clone().expect("harness: no switch");
         ip_ok(&["-n", &ns, "link", "del", "eth0"]);
         self.note(router, "eth0 deleted");
         std::thread::sleep(Duration::from_millis(500));
-        let mac = plug_router(&sw, &ns, router);
-        self.r_mut(router).mac = mac;
-        self.note(router, "eth0 re-created");
+        let mac = plug_router(&sw, &ns, router, addr);
+        let r = self.r_mut(router);
+        r.mac = mac;
+        r.addr = addr;
+        self.note(router, &format!("eth0 re-created with {addr}"));
+    }
+
+    /// Takes the router's switch port off the bridge (its link stays up:
+    /// a partition), or puts it back.
+    pub fn set_bridged(&self, router: usize, bridged: bool) {
+        let sw = self.switch_ns.as_deref().expect("harness: no switch");
+        let port = format!("p{router}");
+        if bridged {
+            ip_ok(&["-n", sw, "link", "set", &port, "master", "br0"]);
+        } else {
+            ip_ok(&["-n", sw, "link", "set", &port, "nomaster"]);
+        }
+        self.note(
+            router,
+            if bridged {
+                "bridged again"
+            } else {
+                "unbridged"
+            },
+        );
+    }
+
+    /// A second interface `name` inside the router's namespace: one end of
+    /// a veth pair whose other end, `{name}p`, stays beside it to listen
+    /// on; both up, `cidr` (if any) on `name`. Returns `name`'s MAC.
+    pub fn add_side_link(&self, router: usize, name: &str, cidr: Option<&str>) -> String {
+        let ns = self.ns(router);
+        let peer = format!("{name}p");
+        ip_ok(&[
+            "-n", ns, "link", "add", name, "type", "veth", "peer", "name", &peer,
+        ]);
+        ip_ok(&["-n", ns, "link", "set", name, "up"]);
+        ip_ok(&["-n", ns, "link", "set", &peer, "up"]);
+        if let Some(cidr) = cidr {
+            ip_ok(&["-n", ns, "addr", "add", cidr, "dev", name]);
+        }
+        let link = ip_ok(&["-n", ns, "-o", "link", "show", "dev", name]);
+        link.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+            .to_string()
     }
 
     /// Sends `signal` to the router's daemon (it must be running).
@@ -1051,12 +1124,13 @@ impl Lan {
     }
 
     /// Capture times of the gratuitous ARPs for `vip` from `router` after
-    /// `since`, in order.
+    /// `since`, in order; for an IPv6 `vip`, of its unsolicited neighbour
+    /// advertisements.
     pub fn garp_times_since(&self, router: usize, vip: &str, since: Mark) -> Vec<f64> {
         let mac = self.mac(router);
         self.capture_since(since)
             .lines()
-            .filter(|l| is_garp(l, mac, vip))
+            .filter(|l| is_garp(l, mac, vip) || is_unsolicited_na(l, mac, vip))
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
             .collect()
     }

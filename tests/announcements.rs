@@ -1,0 +1,172 @@
+//! When a master announces its addresses (gratuitous ARP for IPv4,
+//! unsolicited neighbour advertisements for IPv6), on a namespace LAN:
+//! on becoming master, only once the addresses are there; and when it
+//! hears a lower-priority master after a partition heals, at once, as
+//! keepalived 2.2.7 does (`garp_lower_prio_repeat`).
+//!
+//! Needs root (network namespaces), keepalived and tcpdump. Set
+//! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::Impl::{Keepalived, Keepvip};
+use common::{Lan, Mark, ELECTION};
+
+const VIP4: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8::100";
+const VRID4: u8 = 50;
+const VRID6: u8 = 51;
+const R1: usize = 1;
+const R2: usize = 2;
+/// What the announcements must keep to: the first within a second.
+const PROMPT: f64 = 1.0;
+
+/// One IPv4 and one IPv6 instance, VRRPv3 at 0.1 s, and `extra` lines.
+fn config(priority: u8, extra: &str) -> String {
+    let instance = |name: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n\
+             \x20   state BACKUP\n\
+             \x20   interface eth0\n\
+             \x20   virtual_router_id {vrid}\n\
+             \x20   priority {priority}\n\
+             \x20   advert_int 0.1\n\
+             {extra}\
+             \x20   virtual_ipaddress {{\n        {vip}\n    }}\n\
+             }}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_version 3\n}}\n{}{}",
+        instance("VI_4", VRID4, &format!("{VIP4}/24")),
+        instance("VI_6", VRID6, &format!("{VIP6}/64"))
+    )
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The capture time of `router`'s first advert for `vrid` after `since`.
+fn first_advert(lan: &Lan, router: usize, vrid: u8, since: Mark) -> Option<f64> {
+    lan.adverts_since(since)
+        .into_iter()
+        .find(|a| a.vrid == vrid && a.src_mac == lan.mac(router))
+        .map(|a| a.time)
+}
+
+/// Waits until `router` has announced `vip` since `since`; returns when.
+fn first_announcement(lan: &Lan, router: usize, vip: &str, since: Mark) -> f64 {
+    lan.wait_until(ELECTION, &format!("r{router} announces {vip}"), || {
+        !lan.garp_times_since(router, vip, since).is_empty()
+    });
+    lan.garp_times_since(router, vip, since)[0]
+}
+
+/// Where `needle` first appears in `log`, or a panic that shows the log.
+fn position(lan: &Lan, log: &str, needle: &str) -> usize {
+    log.find(needle)
+        .unwrap_or_else(|| panic!("{}", lan.diagnose(&format!("no {needle:?} in r1's log"))))
+}
+
+#[test]
+fn a_new_master_adds_its_addresses_then_announces_them_at_once() {
+    let Some(mut lan) = Lan::new("announce-order", 1) else {
+        return;
+    };
+    lan.start(R1, Keepvip, &config(100, ""));
+    for vip in [VIP4, VIP6] {
+        lan.wait_sole_holder(R1, vip, ELECTION);
+    }
+    for (vrid, vip) in [(VRID4, VIP4), (VRID6, VIP6)] {
+        let announced = first_announcement(&lan, R1, vip, Mark::START);
+        let advert = first_advert(&lan, R1, vrid, Mark::START)
+            .unwrap_or_else(|| panic!("{}", lan.diagnose(&format!("no advert for VRID {vrid}"))));
+        // The first burst, not the one garp_master_delay (5 s) later: an
+        // NA sent before its address was added is refused by the kernel.
+        assert!(
+            (0.0..PROMPT).contains(&(announced - advert)),
+            "{}",
+            lan.diagnose(&format!(
+                "{vip} first announced {:.3} s after the first advert, not within {PROMPT} s \
+                 (and not before it)",
+                announced - advert
+            ))
+        );
+    }
+    // keepalived's log order: state, addresses, announcements.
+    let log = lan.log(R1);
+    for (name, vip, what) in [
+        ("VI_4", VIP4, "gratuitous ARPs"),
+        ("VI_6", VIP6, "Unsolicited Neighbour Adverts"),
+    ] {
+        let entering = position(&lan, &log, &format!("({name}) Entering MASTER STATE"));
+        let setting = position(&lan, &log, &format!("({name}) setting VIPs."));
+        let sending = position(
+            &lan,
+            &log,
+            &format!("({name}) Sending/queueing {what} on eth0 for {vip}"),
+        );
+        assert!(
+            entering < setting && setting < sending,
+            "{}",
+            lan.diagnose(&format!("{name}: log lines out of keepalived's order"))
+        );
+    }
+}
+
+#[test]
+fn a_master_hearing_a_lower_master_after_a_partition_announces_at_once() {
+    let Some(mut lan) = Lan::new("announce-lower", 2) else {
+        return;
+    };
+    // No second burst 5 s after becoming master: it could fall just after
+    // the heal and pass for the answer to the lower master.
+    let no_delayed_burst = "    garp_master_delay 0\n";
+    lan.start(R1, Keepvip, &config(150, no_delayed_burst));
+    for vip in [VIP4, VIP6] {
+        lan.wait_sole_holder(R1, vip, ELECTION);
+    }
+    lan.start(R2, Keepalived, &config(100, no_delayed_burst));
+    // Partitioned (multicast cut both ways), the keepalived backup becomes
+    // a second master.
+    lan.set_mcast_flood(R1, false);
+    lan.set_mcast_flood(R2, false);
+    lan.wait_until(ELECTION, "r2 (partitioned) is master too", || {
+        lan.holds_vip(R2, VIP4) && lan.holds_vip(R2, VIP6)
+    });
+    // Healed towards r1 first: r1 hears r2's lower priority (healed both
+    // ways at once, r2 may hear r1 first and go quiet, and r1 then has
+    // nothing to answer). Hosts that learned r2's MAC meanwhile must be
+    // pointed back at r1 at once.
+    let healed = lan.mark();
+    let healed_at = now();
+    lan.set_mcast_flood(R1, true);
+    for vip in [VIP4, VIP6] {
+        let announced = first_announcement(&lan, R1, vip, healed);
+        assert!(
+            announced - healed_at < PROMPT,
+            "{}",
+            lan.diagnose(&format!(
+                "r1 announced {vip} {:.3} s after the heal, not within {PROMPT} s",
+                announced - healed_at
+            ))
+        );
+    }
+    assert!(
+        lan.log(R1)
+            .contains("with lower priority 100, ours 150, forcing new election"),
+        "{}",
+        lan.diagnose("r1 did not log the lower-priority advert")
+    );
+    // Healed both ways: r2 hears r1 and gives the addresses back.
+    lan.set_mcast_flood(R2, true);
+    for vip in [VIP4, VIP6] {
+        lan.wait_sole_holder(R1, vip, ELECTION);
+    }
+}
