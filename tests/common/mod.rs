@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The machine-wide lock of namespace tests, held for several LANs.
+pub struct LanLock(std::sync::Arc<File>);
+
 /// Where a router's switch port stands: see [`Lan::set_port`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Port {
@@ -364,11 +367,21 @@ impl Lan {
     }
 
     /// Several LANs of `n` routers each, under one hold of the machine-wide
-    /// lock, to be driven side by side (the conformance runner plays one
-    /// scenario on each at once). Each has its own switch and capture.
-    pub fn side_by_side(tags: &[&str], n: usize) -> Option<Vec<Lan>> {
+    /// lock (see [`Lan::hold_lock`]), to be driven side by side: the
+    /// conformance runner plays one scenario on each at once. Each has its
+    /// own switch and capture.
+    pub fn side_by_side(lock: &LanLock, tags: &[&str], n: usize) -> Vec<Lan> {
+        tags.iter()
+            .map(|tag| Lan::build(tag, n, DEFAULT_FILTER, lock.0.clone()))
+            .collect::<Option<Vec<Lan>>>()
+            .expect("harness: namespaces worked when the lock was taken")
+    }
+
+    /// Takes the machine-wide lock for LANs made by [`Lan::side_by_side`]
+    /// while it is held. None when namespace tests are skipped.
+    pub fn hold_lock() -> Option<LanLock> {
         if unsafe { libc::geteuid() } != 0 {
-            return skip_or_panic("not running as root").map(|lan| vec![lan]);
+            skip_or_panic("not running as root")?;
         }
         let t0 = Instant::now();
         let lock = std::sync::Arc::new(lock());
@@ -376,9 +389,7 @@ impl Lan {
             eprintln!("harness: waited {:.1?} for the lock", t0.elapsed());
         }
         reap_stale_namespaces();
-        tags.iter()
-            .map(|tag| Lan::build(tag, n, DEFAULT_FILTER, lock.clone()))
-            .collect()
+        Some(LanLock(lock))
     }
 
     fn build(tag: &str, n: usize, filter: &str, lock: std::sync::Arc<File>) -> Option<Lan> {

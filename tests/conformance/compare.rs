@@ -103,7 +103,13 @@ pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Ve
                 continue;
             };
             let advert = advert_of(scenario, i, addr);
-            let by_timeout = |x: &Takeover| x.silence.is_some_and(|s| s >= 2.0 * advert);
+            // A takeover by timeout: a long silence that began at most about
+            // an interval before the action (a master killed between two
+            // adverts), not one that spans earlier steps.
+            let by_timeout = |x: &Takeover| {
+                x.silence
+                    .is_some_and(|s| s >= 2.0 * advert && s <= x.at + 1.5 * advert)
+            };
             let (what, ra, ta, tol) = if by_timeout(a) && by_timeout(b) {
                 (
                     "after silence",

@@ -734,7 +734,10 @@ mod print {
     #[test]
     #[ignore]
     fn print_scenarios() {
-        for seed in 0..40 {
+        let seeds: Vec<u64> = std::env::var("SEEDS")
+            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or((0..40).collect());
+        for seed in seeds {
             let s = super::Scenario::generate(seed);
             let total: u64 = s.steps.iter().map(|s| s.settle_ms).sum();
             eprintln!("{} total {total} ms", s.describe());
