@@ -1215,10 +1215,17 @@ fn is_garp(line: &str, mac: &str, vip: &str) -> bool {
 }
 
 /// A gratuitous ARP or unsolicited NA line: (time, source MAC, address).
+/// Only broadcast ARP and NAs to all nodes: a kernel's unicast reply to
+/// the new master's gratuitous request (sent while it still held the
+/// address) is not an announcement.
 fn parse_announcement(line: &str) -> Option<(f64, String, String)> {
     let mut w = line.split_whitespace();
     let time: f64 = w.next()?.parse().ok()?;
     let mac = w.next()?;
+    let dst = w.nth(1)?.trim_end_matches(',');
+    if dst != "ff:ff:ff:ff:ff:ff" && dst != "33:33:00:00:00:01" {
+        return None;
+    }
     let addr = if line.contains("ethertype ARP") {
         let (_, arp) = line.split_once("ethertype ARP")?.1.split_once(": ")?;
         let words: Vec<&str> = arp
@@ -1373,6 +1380,10 @@ mod parse_tests {
         );
         let ask = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 tell 192.0.2.11, length 28";
         assert_eq!(parse_announcement(ask), None);
+        let answer = "1.0 aa:bb:cc:dd:ee:ff > 0e:c9:8d:02:3c:1b, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert_eq!(parse_announcement(answer), None);
+        let reply = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert_eq!(parse_announcement(reply).unwrap().2, "192.0.2.100");
         let na = "2.0 aa:bb:cc:dd:ee:ff > 33:33:00:00:00:01, ethertype IPv6 (0x86dd), length 86: 2001:db8::100 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32";
         assert_eq!(parse_announcement(na).unwrap().2, "2001:db8::100");
     }

@@ -10,10 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Announcements from one router for one address closer together than
-/// this are one burst (one transition): a burst is sent back to back.
-const BURST: f64 = 0.2;
-
 /// One takeover: `router` started announcing the address.
 #[derive(Clone, Debug)]
 pub struct Takeover {
@@ -189,17 +185,34 @@ fn read_capture(lan: &Lan, scenario: &Scenario, times: &[f64], records: &mut [St
         }
         m
     };
-    // Bursts: (router, address) -> time of its last announcement.
-    let mut last_seen: BTreeMap<(usize, String), f64> = BTreeMap::new();
+    // A takeover is an announcement by a router that was not the last to
+    // announce the address, or that did not hold it when the step began.
+    // Other announcements are the holder's own repeats (keepalived answers
+    // every lower-priority advert with a burst, and repeats it 5 s later),
+    // not moves.
+    let addresses = scenario.addresses();
+    let mut last_by: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counted: BTreeSet<(usize, usize, String)> = BTreeSet::new();
     for (t, mac, addr) in lan.announcements_since(crate::common::Mark::START) {
         let Some(r) = router_of(&mac) else { continue };
-        let prev = last_seen.insert((r, addr.clone()), t);
-        if prev.is_some_and(|p| t - p < BURST) {
+        if !addresses.contains(&addr) {
             continue;
         }
         let Some(step) = (0..records.len()).rev().find(|&s| times[s] <= t) else {
             continue;
         };
+        let moved = last_by
+            .insert(addr.clone(), r)
+            .is_some_and(|prev| prev != r);
+        let held_before = step > 0
+            && records[step - 1]
+                .holders
+                .get(&addr)
+                .is_some_and(|h| h.contains(&r));
+        let first_in_step = counted.insert((step, r, addr.clone()));
+        if !moved && (held_before || !first_in_step) {
+            continue;
+        }
         let silence = vrid_of.get(&addr).and_then(|(vrid, _)| {
             adverts
                 .iter()
