@@ -145,10 +145,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
-    // At run time a missing script is not fatal: it may be installed later,
-    // and until then each run counts as failed.
+    // At run time a missing script is not fatal: a check script is disabled
+    // (the daemon says so, in keepalived's words), a notify command fails
+    // each time until it is installed.
     for problem in &unrunnable {
-        error!("{problem}; each run will count as failed");
+        warn!("{problem}");
     }
     if config.instances.is_empty() {
         error!("{}: no vrrp_instance to run", path.display());

@@ -194,7 +194,14 @@ fn keepvip_accepts(config: &str) -> Result<(), String> {
         std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
     let path = std::env::temp_dir().join(format!("keepvip-bench-{}.conf", std::process::id()));
     fs::write(&path, config).expect("write config");
-    let out = Command::new(&bin)
+    // Where an eth0 exists, whatever the host's interfaces are called.
+    let out = Command::new("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/with_interfaces.sh"
+        ))
+        .arg("eth0")
+        .arg(&bin)
         .arg("-t")
         .arg("-f")
         .arg(&path)

@@ -1,16 +1,19 @@
 //! The command line as an init script or an admin uses it: `-t` checks a
 //! config and says what is wrong with file and line; `--version`. No root
-//! needed.
+//! needed (`-t` runs in a network namespace of its own, made in a user
+//! namespace: see tests/with_interfaces.sh).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+fn keepvip_path() -> String {
+    std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string())
+}
+
 fn keepvip() -> Command {
-    let bin =
-        std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
-    Command::new(bin)
+    Command::new(keepvip_path())
 }
 
 /// A scratch directory of this test's own, removed when dropped.
@@ -37,8 +40,20 @@ impl Drop for Scratch {
     }
 }
 
+/// `keepvip -t -f CONFIG` where an `eth0` exists, whatever the host's own
+/// interfaces are called: `-t` refuses an interface the machine lacks.
 fn check(config: &Path) -> Output {
-    keepvip().arg("-t").arg("-f").arg(config).output().unwrap()
+    Command::new("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/with_interfaces.sh"
+        ))
+        .arg("eth0")
+        .arg(keepvip_path())
+        .args(["-t", "-f"])
+        .arg(config)
+        .output()
+        .unwrap()
 }
 
 fn stderr(output: &Output) -> String {

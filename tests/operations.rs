@@ -208,6 +208,75 @@ fn a_sync_group_moves_together() {
     assert!(!groups(R2).contains(&fault), "r2: {:?}", groups(R2));
 }
 
+/// Two LANs, two routers on both, a sync group over one instance per LAN;
+/// VRRP is cut on LAN A only, for the backup. keepalived 2.2.7 (watched
+/// the same way) keeps the whole group BACKUP: the instance on LAN A logs
+/// "Receive advertisement timeout" every master_down and waits, because
+/// the one on LAN B still hears its master. The old rule made LAN A's
+/// instance master and dragged LAN B's along, to thrash with the real
+/// master every master_down, GARPs included.
+#[test]
+fn a_partition_of_one_lan_does_not_pull_the_sync_group_to_master() {
+    let Some(mut lan) = Lan::new("ops-sync-cut", 2) else {
+        return;
+    };
+    lan.add_second_lan();
+    const VIP_B: &str = "198.51.100.100";
+    let group_config = |router: usize, priority: u8| {
+        let instance = |name: &str, interface: &str, vrid: u8, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n    state BACKUP\n    interface {interface}\n\
+                 \x20   virtual_router_id {vrid}\n    priority {priority}\n    version 3\n\
+                 \x20   advert_int 0.5\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+            )
+        };
+        format!(
+            "global_defs {{\n    router_id r{router}\n}}\n\
+             vrrp_sync_group VG_1 {{\n    group {{\n        VA\n        VB\n    }}\n}}\n{}{}",
+            instance("VA", "eth0", 61, VIP),
+            instance("VB", "eth1", 62, VIP_B)
+        )
+    };
+    lan.start(R1, Impl::Keepalived, &group_config(1, 150));
+    lan.wait_until(ELECTION, "r1 holds LAN B's VIP", || {
+        lan.holds_vip_on(R1, "eth1", VIP_B)
+    });
+    lan.start(R2, Impl::Keepvip, &group_config(2, 100));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "r1 alone holds LAN B's VIP", || {
+        lan.holds_vip_on(R1, "eth1", VIP_B) && !lan.holds_vip_on(R2, "eth1", VIP_B)
+    });
+    // Only what happens from the cut on counts.
+    let masters_before = lan.log(R2).matches("Entering MASTER STATE").count();
+
+    // r2's LAN A port off the switch: VA hears nothing, VB hears r1.
+    lan.set_switch_port(R2, false, false);
+    // Three master_downs (1.8 s each at 0.5 s and priority 100) and more.
+    // A thrash may hold a VIP for only a few milliseconds (r1 answers at
+    // once): the log tells what polling the addresses could miss.
+    let held = "r2 holds neither VIP and never entered MASTER";
+    lan.holds_for(Duration::from_secs(7), held, || {
+        !lan.holds_vip_on(R2, "eth0", VIP)
+            && !lan.holds_vip_on(R2, "eth1", VIP_B)
+            && lan.log(R2).matches("Entering MASTER STATE").count() == masters_before
+    });
+    assert!(
+        lan.log(R2)
+            .matches("(VA) Receive advertisement timeout")
+            .count()
+            >= 2,
+        "{}",
+        lan.diagnose("r2's VA did not time out again and again")
+    );
+
+    // Healed, then r1 dies: now every member may go, and the group does.
+    lan.set_switch_port(R2, false, true);
+    lan.kill(R1);
+    lan.wait_until(ELECTION, "r2 holds both VIPs", || {
+        lan.holds_vip_on(R2, "eth0", VIP) && lan.holds_vip_on(R2, "eth1", VIP_B)
+    });
+}
+
 #[test]
 fn status_answers_with_a_table_and_json() {
     let Some(mut lan) = Lan::new("ops-status", 2) else {
@@ -249,7 +318,10 @@ fn status_answers_with_a_table_and_json() {
     assert!(json.contains("\"priority\":100"), "{json}");
     // The digest of the running config is the one `-t` gives for the file.
     let file = lan.dir().join("r2").join("keepalived.conf");
-    let checked = Command::new(&bin)
+    // In r2's namespace, where its eth0 is: `-t` checks the interface.
+    let checked = Command::new("ip")
+        .args(["netns", "exec", lan.ns(R2)])
+        .arg(&bin)
         .arg("-t")
         .arg("-f")
         .arg(&file)

@@ -403,3 +403,141 @@ fn notify_runs_as_the_user_the_config_names() {
         "ran as root although the config says nobody"
     );
 }
+
+/// A rebooted router of higher priority whose check fails from the start
+/// must not take the VIP from the healthy master (keepalived 2.2.7, lower,
+/// master throughout): not the one whose weight-0 check takes 4 s to give
+/// its first (failing) result, which waits in INIT meanwhile; not the one
+/// whose weight -150 check fails on its first run with fall 3, as the
+/// first result decides whatever fall says. Both are priority 200, so
+/// either would preempt after master_down (3.2 s) if its check counted as
+/// up until told otherwise.
+#[test]
+fn a_check_failing_from_the_start_never_takes_the_vip() {
+    let Some(mut lan) = Lan::new("trk-first", 3) else {
+        return;
+    };
+    let slow_failure = lan.dir().join("slow-failure.sh");
+    write_executable(&slow_failure, "#!/bin/sh\nsleep 4\nexit 1\n");
+    let weight_zero = Node {
+        priority: 200,
+        check: Some(format!(
+            "    script \"{}\"\n    interval 10\n    weight 0",
+            slow_failure.display()
+        )),
+        ..Default::default()
+    };
+    let negative = Node {
+        priority: 200,
+        check: Some(
+            "    script \"/bin/false\"\n    interval 2\n    fall 3\n    weight -150".into(),
+        ),
+        ..Default::default()
+    };
+    let healthy = Node {
+        priority: 100,
+        ..Default::default()
+    };
+    lan.start(R1, Impl::Keepalived, &config(1, &healthy));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let mark = lan.mark();
+    lan.start(R2, Impl::Keepvip, &config(2, &weight_zero));
+    lan.start(3, Impl::Keepvip, &config(3, &negative));
+    // Past the slow check's first result and a whole master_down after it.
+    lan.sole_holder_for(R1, VIP, Duration::from_secs(9));
+    let from = |router: usize| {
+        let addr = lan.addr(router);
+        lan.adverts_since(mark)
+            .into_iter()
+            .filter(move |a| a.src_ip == addr)
+            .count()
+    };
+    assert_eq!(from(R2), 0, "{}", lan.diagnose("r2 advertised"));
+    assert_eq!(from(3), 0, "{}", lan.diagnose("r3 advertised"));
+    let log2 = lan.log(R2);
+    assert!(
+        log2.contains("VRRP_Script(chk) failed") && log2.contains("(VI_1) Entering FAULT STATE"),
+        "{}",
+        lan.diagnose("r2 did not go to FAULT on its first result")
+    );
+    assert!(
+        !log2.contains("Entering BACKUP STATE"),
+        "{}",
+        lan.diagnose("r2 ran before its weight-0 check reported")
+    );
+    assert!(
+        lan.log(3)
+            .contains("(VI_1) Changing effective priority from 200 to 50"),
+        "{}",
+        lan.diagnose("r3's first failure did not lower its priority")
+    );
+}
+
+/// keepalived 2.2.7 with a check script that does not exist: "Script ...
+/// cannot be accessed", "Disabling track script chk since not
+/// found/accessible", and the instance runs as if it tracked nothing: no
+/// FAULT for weight 0, its base priority on the wire.
+#[test]
+fn a_missing_check_script_is_disabled_not_failed() {
+    let Some(mut lan) = Lan::new("trk-missing", 1) else {
+        return;
+    };
+    let node = Node {
+        priority: 150,
+        check: Some("    script \"/nonexistent/check.sh\"\n    interval 1\n    weight 0".into()),
+        ..Default::default()
+    };
+    let mark = lan.mark();
+    lan.start(R1, Impl::Keepvip, &config(1, &node));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(common::CAPTURE_LAG, "an advert with priority 150", || {
+        lan.adverts_since(mark).iter().any(|a| a.priority == 150)
+    });
+    let log = lan.log(R1);
+    assert!(
+        log.contains("Disabling track script chk since not found/accessible"),
+        "{}",
+        lan.diagnose("no word of the disabled check")
+    );
+    assert!(
+        !log.contains("FAULT"),
+        "{}",
+        lan.diagnose("the missing check put the instance in FAULT")
+    );
+}
+
+/// A reload that changes a weight-0 check of a running master: the new
+/// check has not reported yet, and that must not move the master (only an
+/// instance that has not started waits for a check's first result).
+#[test]
+fn a_check_changed_by_reload_does_not_flap_a_running_master() {
+    let Some(mut lan) = Lan::new("trk-reload", 1) else {
+        return;
+    };
+    let check = |body: &str| Node {
+        priority: 150,
+        check: Some(body.to_string()),
+        ..Default::default()
+    };
+    lan.start(
+        R1,
+        Impl::Keepvip,
+        &config(
+            1,
+            &check("    script \"/bin/true\"\n    interval 1\n    weight 0"),
+        ),
+    );
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    // The new check takes 3 s to give its first (passing) result.
+    let slow = check("    script \"/bin/sh -c 'sleep 3'\"\n    interval 10\n    weight 0");
+    let path = lan.dir().join("r1").join("keepalived.conf");
+    fs::write(&path, config(1, &slow)).unwrap();
+    lan.signal(R1, libc::SIGHUP);
+    lan.wait_until(Duration::from_secs(10), "reload done", || {
+        lan.log(R1).contains("Reload complete")
+    });
+    let held = "r1 stays master, never in FAULT";
+    lan.holds_for(Duration::from_secs(5), held, || {
+        lan.sole_holder(R1, VIP) && !lan.log(R1).contains("FAULT")
+    });
+}

@@ -12,6 +12,7 @@ use crate::config::VirtualAddress;
 use crate::sys::rtnetlink::RtNetlink;
 use crate::vrrp::advert::Endpoints;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
+use crate::vrrp::sync_group::Event as SyncEvent;
 
 impl Daemon {
     /// Carries out a state machine's actions, in order, adverts included.
@@ -44,7 +45,10 @@ impl Daemon {
                         self.counters.became_master += 1;
                     }
                     self.queue_notify(index, to);
-                    self.follow_sync_group(index, from, to);
+                    self.follow_sync_group(index, SyncEvent::Changed { from, to });
+                }
+                Action::MasterDownExpired => {
+                    self.follow_sync_group(index, SyncEvent::MasterDownExpired)
                 }
                 Action::SendAdvert(advert) => {
                     let Some((link_id, link)) =

@@ -50,7 +50,7 @@ use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
 pub use interfaces::missing_interfaces;
-pub use scripts::unrunnable_commands;
+pub use scripts::{start_command, unrunnable_commands};
 
 const SIGNALS: Token = Token(usize::MAX);
 const LINK_EVENTS: Token = Token(usize::MAX - 1);
@@ -248,6 +248,7 @@ impl Daemon {
         let scripts = self
             .scripts
             .iter()
+            .filter(|s| !s.disabled)
             .filter_map(|s| s.schedule.poll_timeout());
         let notify = self.notify_poll_timeout(now);
         let status = self.status.as_ref().and_then(|s| s.poll_timeout());

@@ -299,6 +299,7 @@ impl Daemon {
                 self.instances[*member].group = Some(index);
             }
         }
+        self.mark_sync_group_members();
 
         // 7. Link states of every interface now used or tracked.
         let mut link_up = HashMap::new();

@@ -1,41 +1,58 @@
-//! `vrrp_sync_group`: the members of a group change state together, as in
-//! keepalived. A member that becomes master takes the backups along; one
-//! that gives up mastership takes the other masters along; one in FAULT
-//! holds the whole group in FAULT.
+//! `vrrp_sync_group` at run time: the group rule of `vrrp::sync_group`
+//! applied to the running members, and what it says carried out.
+
+use log::info;
 
 use super::Daemon;
 use crate::vrrp::instance::State;
+use crate::vrrp::sync_group::{group_move, held_in_fault, Event, Member, Move};
 use crate::vrrp::timers::Micros;
 
 impl Daemon {
-    /// Called for every transition of an instance, after its own actions.
-    pub(super) fn follow_sync_group(&mut self, index: usize, from: State, to: State) {
+    /// Tells every instance whether it is in a sync group now (after a
+    /// start or a reload built the groups).
+    pub(super) fn mark_sync_group_members(&mut self) {
+        for instance in &mut self.instances {
+            instance.machine.set_in_sync_group(instance.group.is_some());
+        }
+    }
+
+    /// Called for every transition of a member, and when its master_down
+    /// fired, after its own actions.
+    pub(super) fn follow_sync_group(&mut self, index: usize, event: Event) {
         let Some(group) = self.instances[index].group else {
             return;
         };
+        if event == Event::MasterDownExpired {
+            info!(
+                "({}) Receive advertisement timeout",
+                self.instances[index].config.name
+            );
+        }
         let now = self.clock.now_us();
-        let others: Vec<usize> = self.groups[group]
-            .config
-            .members
+        let members = self.groups[group].config.members.clone();
+        let states: Vec<Member> = members
             .iter()
-            .copied()
-            .filter(|m| *m != index)
+            .map(|m| Member::of(&self.instances[*m].machine))
             .collect();
-        for member in others {
+        let moved = group_move(&states, event);
+        for member in members {
             let mut actions = Vec::new();
             let machine = &mut self.instances[member].machine;
-            match (from, to) {
-                (_, State::Master) => machine.follow_group_to_master(now, &mut actions),
-                (State::Master, State::Backup) => machine.follow_group_to_backup(now, &mut actions),
-                _ => {}
+            match moved {
+                Move::ToMaster => machine.follow_group_to_master(now, &mut actions),
+                Move::ToBackup => machine.follow_group_to_backup(now, &mut actions),
+                Move::Stay => {}
             }
             // Each follower's own transition comes back here, but finds the
             // others already where it is going: no ping-pong.
             self.execute(member, actions);
         }
-        if self.groups[group].state != Some(to) && to != State::Initialize {
-            self.groups[group].state = Some(to);
-            self.queue_group_notify(group, to);
+        if let Event::Changed { to, .. } = event {
+            if self.groups[group].state != Some(to) && to != State::Initialize {
+                self.groups[group].state = Some(to);
+                self.queue_group_notify(group, to);
+            }
         }
     }
 
@@ -46,14 +63,17 @@ impl Daemon {
             return;
         };
         let members = self.groups[group].config.members.clone();
-        for member in &members {
-            let held = members
-                .iter()
-                .any(|m| m != member && self.instances[*m].machine.tracking_fault());
+        let faults: Vec<bool> = members
+            .iter()
+            .map(|m| self.instances[*m].machine.holds_group_in_fault())
+            .collect();
+        for (i, member) in members.iter().enumerate() {
             let mut actions = Vec::new();
-            self.instances[*member]
-                .machine
-                .set_group_fault(now, held, &mut actions);
+            self.instances[*member].machine.set_group_fault(
+                now,
+                held_in_fault(&faults, i),
+                &mut actions,
+            );
             self.execute(*member, actions);
         }
     }

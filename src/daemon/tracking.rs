@@ -15,7 +15,7 @@ use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{verdict, Tracked, Verdict, Weight};
+use crate::tracking::verdict::{awaiting_first_result, verdict, Tracked, Verdict, Weight};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -23,6 +23,9 @@ impl Daemon {
     /// Starts, terminates and kills check scripts as their schedules say.
     pub(super) fn run_due_scripts(&mut self, now: Micros) {
         for index in 0..self.scripts.len() {
+            if self.scripts[index].disabled {
+                continue;
+            }
             while let Some(action) = self.scripts[index].schedule.handle_timeout(now) {
                 let script = &mut self.scripts[index];
                 match action {
@@ -303,21 +306,33 @@ impl Daemon {
             weight: Weight::default(),
             // An instance waiting for its interface to exist or be ready
             // is in FAULT.
-            up: instance.link.is_some()
-                && self.link_up.get(&config.interface).copied().unwrap_or(true),
+            up: Some(
+                instance.link.is_some()
+                    && self.link_up.get(&config.interface).copied().unwrap_or(true),
+            ),
         };
-        let scripts = config.track_scripts.iter().map(|t| Tracked {
-            weight: Weight::new(t.weight, t.reverse),
-            up: self.scripts[t.script].health.is_up(),
-        });
+        // A check that has not reported yet holds an instance that has not
+        // started; one that is running already (a check added or changed
+        // by a reload) keeps going until the check has a result.
+        let started = instance.machine.state() != State::Initialize;
+        let scripts = config
+            .track_scripts
+            .iter()
+            .filter(|t| !self.scripts[t.script].disabled)
+            .filter(|t| !started || self.scripts[t.script].health.reading().is_some())
+            .map(|t| Tracked {
+                weight: Weight::new(t.weight, t.reverse),
+                up: self.scripts[t.script].health.reading(),
+            });
         let interfaces = config.track_interfaces.iter().map(|t| Tracked {
             weight: Weight::new(t.weight, t.reverse),
-            up: self.link_up.get(&t.interface).copied().unwrap_or(false),
+            up: Some(self.link_up.get(&t.interface).copied().unwrap_or(false)),
         });
         let tracked: Vec<Tracked> = std::iter::once(own_link)
             .chain(scripts)
             .chain(interfaces)
             .collect();
+        let waiting = awaiting_first_result(tracked.iter().copied());
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         let machine = &mut instance.machine;
@@ -335,6 +350,7 @@ impl Daemon {
                 machine.set_fault(now, false, &mut actions);
             }
         }
+        machine.set_waiting_for_checks(now, waiting, &mut actions);
         self.execute(index, actions);
         self.sync_group_faults(index, now);
     }

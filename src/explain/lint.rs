@@ -207,7 +207,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
         {
             // The shift while passing and while failing; one of them is 0.
             let (Effect::Shift(passing), Effect::Shift(failing)) =
-                (weight.effect(true), weight.effect(false))
+                (weight.effect(Some(true)), weight.effect(Some(false)))
             else {
                 // FAULT always moves the VIP away.
                 continue;

@@ -66,8 +66,9 @@ fn start(lan: &mut SimLan, group: &Group, order: &StartOrder) {
     }
 }
 
-/// Starts one router the way the daemon does: with its checks passing,
-/// their verdict in force from the first advert.
+/// Starts one router the way the daemon does with passing checks: their
+/// first results come in well before its first advert (a check runs at
+/// start), so their verdict is in force from then on.
 fn start_router(lan: &mut SimLan, group: &Group, index: usize) {
     let member = &group.members[index];
     lan.start(index);
@@ -95,10 +96,10 @@ fn member<'g>(group: &'g Group, name: &str) -> (usize, &'g Member) {
 fn tracked_verdicts(member: &Member) -> (Verdict, Verdict) {
     let base = member.instance.priority;
     let all = |up: bool| {
-        let tracked = member
-            .check_weights
-            .iter()
-            .map(|&weight| Tracked { weight, up });
+        let tracked = member.check_weights.iter().map(|&weight| Tracked {
+            weight,
+            up: Some(up),
+        });
         match verdict(base, tracked) {
             // The owner's priority is fixed: only FAULT changes it.
             Verdict::Priority(_) if base == PRIORITY_OWNER => Verdict::Priority(base),

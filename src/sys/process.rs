@@ -35,11 +35,25 @@ impl ExitKind {
 /// Starts `argv` (no shell) in a new process group whose id is its pid,
 /// and returns that pid. It is not waited for here: see [`reap`].
 pub fn spawn(argv: &[String], identity: Option<&Identity>) -> io::Result<u32> {
-    let (program, args) = argv
+    let program = argv
+        .first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    spawn_program(Path::new(program), argv, identity)
+}
+
+/// Like [`spawn`], but executes `program` (argv[0] stays as given), so
+/// that the file executed is exactly the one a caller checked.
+pub fn spawn_program(
+    program: &Path,
+    argv: &[String],
+    identity: Option<&Identity>,
+) -> io::Result<u32> {
+    let (name, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut command = Command::new(program);
     command
+        .arg0(name)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -193,31 +207,38 @@ pub fn find_executable(program: &str) -> Result<PathBuf, String> {
     })
 }
 
-/// With `enable_script_security`: a script that someone other than root
-/// could change (the file, or any directory above it, owned by another user
-/// or writable by group or others) would run as root with their content.
-pub fn check_not_writable_by_others(path: &Path) -> Result<(), String> {
-    let path = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut current: Option<&Path> = Some(&path);
+/// The owner and mode of one component of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    pub path: PathBuf,
+    pub uid: u32,
+    pub mode: u32,
+    pub is_dir: bool,
+}
+
+/// `path` with every symlink resolved, and the owner and mode of that file
+/// and of each directory above it, the file first.
+pub fn ownership_chain(path: &Path) -> Result<(PathBuf, Vec<Ownership>), String> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut chain = Vec::new();
+    let mut current: Option<&Path> = Some(&canonical);
     while let Some(p) = current {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let mode = meta.permissions().mode();
-        // The sticky bit on a directory (like /tmp) stops others replacing
-        // what root owns there; a file in it is still checked itself.
-        let sticky_dir = meta.is_dir() && mode & 0o1000 != 0;
-        if meta.uid() != 0 {
-            return Err(format!(
-                "{} is owned by uid {}, not root",
-                p.display(),
-                meta.uid()
-            ));
-        }
-        if mode & 0o022 != 0 && !sticky_dir {
-            return Err(format!("{} is writable by group or others", p.display()));
-        }
+        chain.push(Ownership {
+            path: p.to_path_buf(),
+            uid: meta.uid(),
+            mode: meta.permissions().mode(),
+            is_dir: meta.is_dir(),
+        });
         current = p.parent();
     }
-    Ok(())
+    Ok((canonical, chain))
+}
+
+/// The daemon's own effective uid: who a script without a user runs as.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 #[cfg(test)]

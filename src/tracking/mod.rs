@@ -4,5 +4,6 @@
 
 pub mod health;
 pub mod notify_queue;
+pub mod privileges;
 pub mod schedule;
 pub mod verdict;

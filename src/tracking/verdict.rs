@@ -28,8 +28,18 @@ impl Weight {
         Weight { value, reverse }
     }
 
-    /// The effect while the tracked thing is `up` (or down).
-    pub fn effect(self, up: bool) -> Effect {
+    /// The effect while the tracked thing is `up` (or down, or None: it
+    /// has not reported yet). keepalived 2.2.7 applies no weight to a check
+    /// that has not reported (its adverts carry the base priority), but an
+    /// instance whose weight-0 check has not reported does not run: it
+    /// could not know whether it may serve.
+    pub fn effect(self, up: Option<bool>) -> Effect {
+        let Some(up) = up else {
+            return match self.value {
+                0 => Effect::Fault,
+                _ => Effect::Shift(0),
+            };
+        };
         let sign = if self.reverse { -1 } else { 1 };
         match self.value {
             0 if up == self.reverse => Effect::Fault,
@@ -40,11 +50,12 @@ impl Weight {
     }
 }
 
-/// One tracked thing's weight and whether it is up now.
+/// One tracked thing's weight and whether it is up now (None: a check
+/// that has not reported yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tracked {
     pub weight: Weight,
-    pub up: bool,
+    pub up: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +88,14 @@ pub fn verdict(base_priority: u8, tracked: impl IntoIterator<Item = Tracked>) ->
     Verdict::Priority(priority.clamp(1, 254) as u8)
 }
 
+/// Whether a weight-0 check (the kind that decides whether the instance
+/// may serve at all) has not reported yet: the instance waits in INIT.
+pub fn awaiting_first_result(tracked: impl IntoIterator<Item = Tracked>) -> bool {
+    tracked
+        .into_iter()
+        .any(|t| t.up.is_none() && t.weight.value == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,14 +103,14 @@ mod tests {
     fn t(weight: i32, up: bool) -> Tracked {
         Tracked {
             weight: Weight::new(weight, false),
-            up,
+            up: Some(up),
         }
     }
 
     fn rev(weight: i32, up: bool) -> Tracked {
         Tracked {
             weight: Weight::new(weight, true),
-            up,
+            up: Some(up),
         }
     }
 
@@ -119,6 +138,28 @@ mod tests {
     fn weight_0_reverse_is_fault_while_up() {
         assert_eq!(verdict(100, [rev(0, true)]), Verdict::Fault);
         assert_eq!(verdict(100, [rev(0, false)]), Verdict::Priority(100));
+    }
+
+    /// keepalived 2.2.7, watched before a slow check's first result: weight
+    /// -50 and +50 instances advertised their base priority 100, a weight 0
+    /// instance neither advertised nor became master.
+    #[test]
+    fn a_check_that_has_not_reported_holds_weight_0_and_moves_no_priority() {
+        let unreported = |weight: i32, reverse: bool| Tracked {
+            weight: Weight::new(weight, reverse),
+            up: None,
+        };
+        assert_eq!(verdict(100, [unreported(0, false)]), Verdict::Fault);
+        assert_eq!(verdict(100, [unreported(0, true)]), Verdict::Fault);
+        assert_eq!(
+            verdict(100, [unreported(-50, false)]),
+            Verdict::Priority(100)
+        );
+        assert_eq!(
+            verdict(100, [unreported(50, false)]),
+            Verdict::Priority(100)
+        );
+        assert_eq!(verdict(100, [unreported(10, true)]), Verdict::Priority(100));
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum Action {
         from: State,
         to: State,
     },
+    /// master_down fired on a sync group member: it stays BACKUP (timer
+    /// re-armed) until its whole group may go (see `vrrp::sync_group`).
+    MasterDownExpired,
 }
 
 /// What an accepted advert told us beyond the election itself.
@@ -135,6 +138,18 @@ pub struct Instance {
     tracking_fault: bool,
     /// Held in FAULT because another member of its sync group is.
     group_fault: bool,
+    /// A check that decides whether it may serve (weight 0) has not
+    /// reported yet: it stays in INIT, silent, until it has.
+    waiting_for_checks: bool,
+    /// `start` was called while waiting for checks: it starts when they
+    /// have reported.
+    start_pending: bool,
+    /// In a `vrrp_sync_group`: master_down does not make it master on its
+    /// own; the group decides.
+    in_sync_group: bool,
+    /// In a sync group: its master_down fired and no master was heard
+    /// since.
+    master_down_expired: bool,
     deadlines: Deadlines,
     /// While a lower-priority master has been seen for less than
     /// preempt_delay, it is still obeyed; this is when that ends.
@@ -167,6 +182,10 @@ impl Instance {
             state: State::Initialize,
             tracking_fault: false,
             group_fault: false,
+            waiting_for_checks: false,
+            start_pending: false,
+            in_sync_group: false,
+            master_down_expired: false,
             deadlines: Deadlines::default(),
             preempt_allowed_at: None,
         }
@@ -268,8 +287,14 @@ impl Instance {
 
     /// Starts the election. The owner (priority 255) is master at once;
     /// everyone else, whatever `state` says, listens for master_down first.
+    /// An instance still waiting for its checks' first results starts when
+    /// they are in (see [`Instance::set_waiting_for_checks`]).
     pub fn start(&mut self, now: Micros, out: &mut Vec<Action>) {
         if self.state != State::Initialize {
+            return;
+        }
+        if self.waiting_for_checks {
+            self.start_pending = true;
             return;
         }
         if self.is_faulty() {
@@ -297,7 +322,15 @@ impl Instance {
         match self.state {
             State::Backup => {
                 if self.deadlines.master_down.is_some_and(|t| t <= now) {
-                    self.become_master(now, out);
+                    if self.in_sync_group {
+                        // keepalived 2.2.7 waits as BACKUP and times out
+                        // again every master_down until its group may go.
+                        self.master_down_expired = true;
+                        self.deadlines.master_down = Some(now + self.timers().master_down);
+                        out.push(Action::MasterDownExpired);
+                    } else {
+                        self.become_master(now, out);
+                    }
                 }
             }
             State::Master => {
@@ -368,6 +401,28 @@ impl Instance {
         self.fault_changed(now, before, out);
     }
 
+    /// Whether a check that decides if it may serve (weight 0) has yet to
+    /// report. keepalived 2.2.7 keeps such an instance in INIT: no adverts,
+    /// no state, no notify; the first result then sends it to BACKUP or
+    /// FAULT. Without this a router whose check fails from the start would
+    /// take the VIP for as long as its first result takes. Set it after
+    /// the priority and FAULT of the same verdict, so that a pending start
+    /// sees them.
+    pub fn set_waiting_for_checks(&mut self, now: Micros, waiting: bool, out: &mut Vec<Action>) {
+        self.waiting_for_checks = waiting;
+        if !waiting && self.start_pending {
+            self.start_pending = false;
+            self.start(now, out);
+        }
+    }
+
+    /// Whether its own tracking holds the rest of its sync group in FAULT:
+    /// not while it waits in INIT for its checks' first results (the group
+    /// waits with it, as it cannot go to MASTER without it).
+    pub fn holds_group_in_fault(&self) -> bool {
+        self.tracking_fault && !self.waiting_for_checks
+    }
+
     /// Whether its own tracking (not its group) holds it in FAULT.
     pub fn tracking_fault(&self) -> bool {
         self.tracking_fault
@@ -405,8 +460,20 @@ impl Instance {
         }
     }
 
-    /// A sync group member became master: so does this backup, so that
-    /// the group's addresses stay on one router.
+    /// Whether it is a member of a `vrrp_sync_group` (the daemon and the
+    /// simulation say so).
+    pub fn set_in_sync_group(&mut self, member: bool) {
+        self.in_sync_group = member;
+        self.master_down_expired &= member;
+    }
+
+    /// In a sync group: master_down fired and no master was heard since.
+    pub fn master_down_expired(&self) -> bool {
+        self.master_down_expired
+    }
+
+    /// Its sync group may go to MASTER (`vrrp::sync_group`): so does this
+    /// backup, so that the group's addresses stay on one router.
     pub fn follow_group_to_master(&mut self, now: Micros, out: &mut Vec<Action>) {
         if self.state == State::Backup {
             self.become_master(now, out);
@@ -494,6 +561,7 @@ impl Instance {
             // interval, then restart master_down with it.
             self.master_interval_cs = advert.interval_cs;
             self.preempt_allowed_at = None;
+            self.master_down_expired = false;
             self.deadlines.master_down = Some(now + self.timers().master_down);
             return;
         }
@@ -597,6 +665,7 @@ impl Instance {
         let from = self.state;
         self.state = to;
         self.preempt_allowed_at = None;
+        self.master_down_expired = false;
         out.push(Action::StateChanged { from, to });
     }
 

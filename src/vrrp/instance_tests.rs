@@ -781,3 +781,36 @@ fn lower_prio_garp_repeat_0_and_delay_0_turn_them_off() {
     assert!(out.contains(&Action::SendLowerPriorityGarp));
     assert_eq!(i.poll_timeout(), Some(down + SEC), "one burst only");
 }
+
+// ---- A check's first result ---------------------------------------------
+
+/// keepalived 2.2.7: an instance whose weight-0 check has not reported
+/// stays in INIT (no adverts, no notify) however long that takes; the first
+/// result sends it to FAULT, or to BACKUP and on to the election.
+#[test]
+fn an_instance_waits_in_init_for_its_weight_0_checks_first_result() {
+    let mut i = instance(200, true);
+    let mut out = Vec::new();
+    i.set_fault(0, true, &mut out);
+    i.set_waiting_for_checks(0, true, &mut out);
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Initialize);
+    assert_eq!(i.poll_timeout(), None, "no master_down while waiting");
+    assert!(out.is_empty(), "{out:?}");
+
+    // A failing first result, 10 s later: FAULT, never master.
+    let mut failing = i.clone();
+    failing.set_waiting_for_checks(10 * SEC, false, &mut out);
+    assert_eq!(failing.state(), State::Fault);
+    assert_eq!(failing.poll_timeout(), None);
+
+    // A passing one: backup, master after a whole master_down from then.
+    let mut out = Vec::new();
+    i.set_fault(10 * SEC, false, &mut out);
+    i.set_waiting_for_checks(10 * SEC, false, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    let down = i.poll_timeout().unwrap();
+    assert_eq!(down, 10 * SEC + i.timers().master_down);
+    i.handle_timeout(down, &mut out);
+    assert_eq!(i.state(), State::Master);
+}

@@ -7,6 +7,7 @@ pub mod discard;
 pub mod instance;
 pub mod ipv4;
 pub mod simulation;
+pub mod sync_group;
 pub mod timers;
 
 #[cfg(test)]

@@ -13,8 +13,34 @@ use std::net::Ipv4Addr;
 
 use super::advert::Advert;
 use super::instance::{Action, Instance, State};
+use super::sync_group::{group_move, held_in_fault, Event, Member, Move};
 use super::timers::{Micros, MICROS_PER_SECOND};
 use crate::config::InstanceConfig;
+use crate::tracking::health::Health;
+use crate::tracking::verdict::{awaiting_first_result, verdict, Tracked, Verdict, Weight};
+
+/// A check script a router tracks, whose results are known in advance:
+/// the same health and verdict code as the daemon's decides what they do.
+#[derive(Debug, Clone)]
+pub struct SimCheck {
+    pub weight: Weight,
+    /// Whether every run succeeds (or every run fails).
+    pub passing: bool,
+    pub rise: u32,
+    pub fall: u32,
+    /// From the router's start to its first result (the first run starts
+    /// at once, but a script may be slow).
+    pub first_result_after: Micros,
+    /// Between results after that.
+    pub interval: Micros,
+}
+
+/// A check of a running router.
+#[derive(Debug, Clone)]
+struct RunningCheck {
+    health: Health,
+    next_result: Micros,
+}
 
 /// One router on the simulated LAN.
 #[derive(Debug)]
@@ -32,6 +58,9 @@ pub struct SimRouter {
     /// When an advert last reached it (accepted or not), for exact timer
     /// checks.
     pub last_heard: Option<Micros>,
+    /// The check it tracks from its next start, if any.
+    pub check: Option<SimCheck>,
+    running_check: Option<RunningCheck>,
 }
 
 /// A state change, for timelines.
@@ -114,6 +143,9 @@ pub struct SimLan {
     /// Deliveries dropped by `faults.loss_per_mille` or a partition.
     pub lost: u64,
     pub transitions: Vec<Transition>,
+    /// Sync groups: the routers (instances) of one group are one box, which
+    /// starts, dies and stops as a whole.
+    groups: Vec<Vec<usize>>,
 }
 
 impl SimLan {
@@ -133,6 +165,7 @@ impl SimLan {
             rng: SplitMix64::new(seed),
             lost: 0,
             transitions: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -184,38 +217,94 @@ impl SimLan {
             garp_bursts: 0,
             adverts_sent: 0,
             last_heard: None,
+            check: None,
+            running_check: None,
         });
         self.routers.len() - 1
+    }
+
+    /// Makes these routers (instances) one box with a `vrrp_sync_group`
+    /// over them; none may be in another group.
+    pub fn add_sync_group(&mut self, members: Vec<usize>) {
+        for &m in &members {
+            self.routers[m].instance.set_in_sync_group(true);
+        }
+        self.groups.push(members);
+    }
+
+    /// The check a router tracks from its next start (None: none).
+    pub fn set_check(&mut self, index: usize, check: Option<SimCheck>) {
+        self.routers[index].check = check;
+        if self.routers[index].check.is_none() && self.routers[index].running_check.is_some() {
+            // As if the track were removed: nothing left to wait for.
+            self.routers[index].running_check = None;
+            let mut actions = Vec::new();
+            let instance = &mut self.routers[index].instance;
+            instance.set_waiting_for_checks(self.now, false, &mut actions);
+            self.apply(index, actions);
+        }
+    }
+
+    fn group_of(&self, index: usize) -> Option<usize> {
+        self.groups.iter().position(|g| g.contains(&index))
+    }
+
+    /// The router and the other members of its sync group, if any.
+    fn same_box(&self, index: usize) -> Vec<usize> {
+        match self.group_of(index) {
+            Some(g) => self.groups[g].clone(),
+            None => vec![index],
+        }
     }
 
     pub fn router(&self, index: usize) -> &SimRouter {
         &self.routers[index]
     }
 
-    /// Starts (or restarts, with a fresh state machine) a router.
+    /// Starts (or restarts, with a fresh state machine) a router, with the
+    /// rest of its sync group. Its check, if any, has not reported yet.
     pub fn start(&mut self, index: usize) {
-        let router = &mut self.routers[index];
-        router.instance = Instance::new(&router.config, router.address);
-        router.alive = true;
-        // A starting daemon removes stale addresses first.
-        router.holds_addresses = false;
-        let mut actions = Vec::new();
-        router.instance.start(self.now, &mut actions);
-        self.apply(index, actions);
+        let members = self.same_box(index);
+        let grouped = members.len() > 1;
+        for &m in &members {
+            let router = &mut self.routers[m];
+            router.instance = Instance::new(&router.config, router.address);
+            router.instance.set_in_sync_group(grouped);
+            router.alive = true;
+            // A starting daemon removes stale addresses first.
+            router.holds_addresses = false;
+            router.running_check = router.check.as_ref().map(|c| RunningCheck {
+                health: Health::new(c.rise, c.fall, false),
+                next_result: self.now + c.first_result_after,
+            });
+        }
+        for &m in &members {
+            // Tracking first, as the daemon does.
+            self.apply_check_verdict(m);
+            let mut actions = Vec::new();
+            self.routers[m].instance.start(self.now, &mut actions);
+            self.apply(m, actions);
+        }
     }
 
-    /// Dies without a word: link down, process killed.
+    /// Dies without a word: link down, process killed (with the rest of
+    /// its sync group).
     pub fn kill(&mut self, index: usize) {
-        self.routers[index].alive = false;
-        self.in_flight.retain(|p| p.from != index);
+        for m in self.same_box(index) {
+            self.routers[m].alive = false;
+            self.in_flight.retain(|p| p.from != m);
+        }
     }
 
-    /// Graceful stop: priority 0 if master, addresses removed.
+    /// Graceful stop: priority 0 if master, addresses removed (the whole
+    /// sync group).
     pub fn stop(&mut self, index: usize) {
-        let mut actions = Vec::new();
-        self.routers[index].instance.stop(self.now, &mut actions);
-        self.apply(index, actions);
-        self.routers[index].alive = false;
+        for m in self.same_box(index) {
+            let mut actions = Vec::new();
+            self.routers[m].instance.stop(self.now, &mut actions);
+            self.apply(m, actions);
+            self.routers[m].alive = false;
+        }
     }
 
     /// What tracking would do on a real router: move its effective priority
@@ -226,6 +315,77 @@ impl SimLan {
         instance.set_priority(self.now, priority, &mut actions);
         instance.set_fault(self.now, fault, &mut actions);
         self.apply(index, actions);
+        self.hold_group_faults(index);
+    }
+
+    /// The daemon's `evaluate_tracking` for a router's check: its verdict
+    /// and whether the router still waits for the first result.
+    fn apply_check_verdict(&mut self, index: usize) {
+        let router = &self.routers[index];
+        let (Some(check), Some(running)) = (&router.check, &router.running_check) else {
+            return;
+        };
+        let tracked = [Tracked {
+            weight: check.weight,
+            up: running.health.reading(),
+        }];
+        let waiting = awaiting_first_result(tracked);
+        let mut actions = Vec::new();
+        let instance = &mut self.routers[index].instance;
+        match verdict(instance.base_priority(), tracked) {
+            Verdict::Fault => instance.set_fault(self.now, true, &mut actions),
+            Verdict::Priority(p) => {
+                instance.set_priority(self.now, p, &mut actions);
+                instance.set_fault(self.now, false, &mut actions);
+            }
+        }
+        instance.set_waiting_for_checks(self.now, waiting, &mut actions);
+        self.apply(index, actions);
+        self.hold_group_faults(index);
+    }
+
+    /// The sync group rule for FAULT, after a member's tracking changed.
+    fn hold_group_faults(&mut self, index: usize) {
+        let Some(g) = self.group_of(index) else {
+            return;
+        };
+        let members = self.groups[g].clone();
+        let faults: Vec<bool> = members
+            .iter()
+            .map(|m| self.routers[*m].instance.holds_group_in_fault())
+            .collect();
+        for (i, &m) in members.iter().enumerate() {
+            let mut actions = Vec::new();
+            self.routers[m].instance.set_group_fault(
+                self.now,
+                held_in_fault(&faults, i),
+                &mut actions,
+            );
+            self.apply(m, actions);
+        }
+    }
+
+    /// The sync group rule for MASTER and BACKUP, after `event` of a member.
+    fn follow_sync_group(&mut self, index: usize, event: Event) {
+        let Some(g) = self.group_of(index) else {
+            return;
+        };
+        let members = self.groups[g].clone();
+        let states: Vec<Member> = members
+            .iter()
+            .map(|m| Member::of(&self.routers[*m].instance))
+            .collect();
+        let moved = group_move(&states, event);
+        for m in members {
+            let mut actions = Vec::new();
+            let instance = &mut self.routers[m].instance;
+            match moved {
+                Move::ToMaster => instance.follow_group_to_master(self.now, &mut actions),
+                Move::ToBackup => instance.follow_group_to_backup(self.now, &mut actions),
+                Move::Stay => {}
+            }
+            self.apply(m, actions);
+        }
     }
 
     /// Runs the LAN until `now + duration`.
@@ -245,6 +405,7 @@ impl SimLan {
         while let Some(at) = self.next_event().filter(|at| *at <= until) {
             self.now = self.now.max(at);
             self.deliver_due();
+            self.report_due_checks();
             self.fire_due_timers();
             check(self)?;
         }
@@ -282,7 +443,31 @@ impl SimLan {
             .iter()
             .filter(|r| r.alive)
             .filter_map(|r| r.instance.poll_timeout());
-        packets.chain(timers).min()
+        let checks = self
+            .routers
+            .iter()
+            .filter(|r| r.alive)
+            .filter_map(|r| r.running_check.as_ref().map(|c| c.next_result));
+        packets.chain(timers).chain(checks).min()
+    }
+
+    /// Check results due now, each applied as the daemon applies one.
+    fn report_due_checks(&mut self) {
+        for index in 0..self.routers.len() {
+            let router = &mut self.routers[index];
+            let (true, Some(check), Some(running)) =
+                (router.alive, &router.check, &mut router.running_check)
+            else {
+                continue;
+            };
+            if running.next_result > self.now {
+                continue;
+            }
+            running.next_result = self.now + check.interval;
+            if running.health.record(check.passing) {
+                self.apply_check_verdict(index);
+            }
+        }
     }
 
     fn deliver_due(&mut self) {
@@ -378,13 +563,19 @@ impl SimLan {
                     router.garp_bursts += 1
                 }
                 Action::LowerPriorityHeard { .. } => {}
-                Action::StateChanged { from, to } => self.transitions.push(Transition {
-                    at: self.now,
-                    index,
-                    router: router.name.clone(),
-                    from,
-                    to,
-                }),
+                Action::StateChanged { from, to } => {
+                    self.transitions.push(Transition {
+                        at: self.now,
+                        index,
+                        router: router.name.clone(),
+                        from,
+                        to,
+                    });
+                    self.follow_sync_group(index, Event::Changed { from, to });
+                }
+                Action::MasterDownExpired => {
+                    self.follow_sync_group(index, Event::MasterDownExpired)
+                }
             }
         }
     }

@@ -18,6 +18,19 @@
 //! Chaos also moves tracking: a router's effective priority changes or it
 //! enters or leaves FAULT, as a check script or a tracked link would make it.
 //!
+//! A clean step may start a router whose check fails from the start (weight
+//! 0, or a weight that sinks it to priority 1), its first result arriving
+//! after a random delay: it must never take over from the master (keepalived
+//! applies no weight before the first result, and waits in INIT for a
+//! weight-0 check's).
+//!
+//! One run in five with two VRIDs is of boxes: each router is a pair of
+//! instances, one per VRID, in a `vrrp_sync_group` (the daemon's own group
+//! rule), with the same priority and address on both. Those runs have chaos
+//! steps and one clean step of their own: VRRP is cut on one VRID's LAN for
+//! a box that is backup on both, and nothing at all may move (keepalived
+//! 2.2.7 keeps the group BACKUP while the other member hears its master).
+//!
 //! After every step the LAN must settle: a whole master_down (plus an
 //! interval) with no state change at all. Then, per VRID: exactly one master
 //! among the live routers not in FAULT (none if all are), it alone holds the
@@ -33,6 +46,7 @@ use std::fmt::Write as _;
 
 use super::*;
 use crate::config::{InitialState, VrrpVersion};
+use crate::tracking::verdict::Weight;
 use crate::vrrp::instance::PRIORITY_OWNER;
 use crate::vrrp::test_support::instance_config;
 use crate::vrrp::timers::{Timers, MICROS_PER_CENTISECOND};
@@ -72,6 +86,8 @@ struct Run {
     intervals: Vec<Micros>,
     /// VRRPv2, or VRRPv3 in the mixed-interval runs.
     version: VrrpVersion,
+    /// Routers come in sync group pairs (2k on VRID 50, 2k+1 on VRID 51).
+    grouped: bool,
     masters: Masters,
     /// What happened, printed when the run fails or is replayed.
     trace: String,
@@ -88,6 +104,10 @@ impl Run {
         };
         let interval_s = rng.range(1, 3);
         let mixed_intervals = rng.chance(200);
+        let grouped = vrids.len() == 2 && !mixed_intervals && rng.chance(200);
+        // Boxes of two instances: an even count, or an instance would be
+        // left alone on a VRID whose group members could never all go.
+        let n = if grouped { n & !1 } else { n };
         // Distinct random host addresses, so that index order says nothing
         // about the tie-break.
         let mut hosts: Vec<u8> = (1..=254).collect();
@@ -128,11 +148,31 @@ impl Run {
                 preempt,
             });
         }
+        if grouped {
+            // Each odd router is the second instance of the box before it:
+            // same address, priority and preempt (so that a box ranks the
+            // same on both VRIDs), on the other VRID. No owners: priority
+            // 255 would make one member master alone.
+            for k in (0..n).step_by(2) {
+                let mut first = specs[k].clone();
+                first.vrid = vrids[0];
+                first.priority = first.priority.min(PRIORITY_OWNER - 1);
+                first.preempt |= specs[k].priority == PRIORITY_OWNER;
+                specs[k + 1] = Spec {
+                    vrid: vrids[1],
+                    ..first.clone()
+                };
+                specs[k] = first;
+            }
+        }
         let mut lan = SimLan::with_seed(LATENCY, rng.next_u64());
         let mut trace = if mixed_intervals {
             format!("seed {seed}: {n} routers, VRRPv3, mixed advert_int\n")
         } else {
-            format!("seed {seed}: {n} routers, advert_int {interval_s} s\n")
+            format!(
+                "seed {seed}: {n} routers{}, advert_int {interval_s} s\n",
+                if grouped { " in sync group pairs" } else { "" }
+            )
         };
         let mut intervals = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
@@ -161,6 +201,11 @@ impl Run {
             );
             lan.add_router(&format!("r{i}"), config, spec.address);
         }
+        if grouped {
+            for k in (0..n).step_by(2) {
+                lan.add_sync_group(vec![k, k + 1]);
+            }
+        }
         lan.set_faults(clean());
         Run {
             rng,
@@ -176,6 +221,7 @@ impl Run {
             } else {
                 VrrpVersion::V2
             },
+            grouped,
             trace,
         }
     }
@@ -274,7 +320,7 @@ impl Run {
     }
 
     fn run(&mut self) -> Result<(), String> {
-        if !self.mixed_intervals && self.rng.chance(500) {
+        if !self.mixed_intervals && !self.grouped && self.rng.chance(500) {
             self.simultaneous_start()?;
         } else {
             self.chaos(true)?;
@@ -285,12 +331,20 @@ impl Run {
                 self.chaos(false)?;
                 continue;
             }
-            match self.rng.below(10) {
+            if self.grouped {
+                match self.rng.below(3) {
+                    0 => self.clean_cut_of_one_lan()?,
+                    _ => self.chaos(false)?,
+                }
+                continue;
+            }
+            match self.rng.below(11) {
                 0 | 1 => self.clean_master_loss(false)?,
                 2 => self.clean_master_loss(true)?,
                 3 => self.clean_backup_loss()?,
                 4 | 5 => self.clean_start()?,
                 6 => self.simultaneous_start()?,
+                7 => self.clean_start_with_failing_check()?,
                 _ => self.chaos(false)?,
             }
         }
@@ -381,8 +435,10 @@ impl Run {
                 masters.push(None);
                 continue;
             }
-            // Routers held in FAULT by tracking take no part in the election.
-            let faulted = in_state(State::Fault);
+            // Routers held in FAULT by tracking take no part in the election,
+            // nor those still waiting in INIT for a check's first result.
+            let mut faulted = in_state(State::Fault);
+            faulted.extend(in_state(State::Initialize));
             let serving = live.len() - faulted.len();
             if serving == 0 {
                 if !master_list.is_empty() || !holders.is_empty() {
@@ -747,8 +803,11 @@ impl Run {
             let wait = (start + at).saturating_sub(self.lan.now());
             self.run_checked(wait)?;
             if initial {
-                self.note(format!("start r{next_to_start}"));
-                self.lan.start(next_to_start);
+                // A box starts with its first instance.
+                if !self.lan.router(next_to_start).alive {
+                    self.note(format!("start r{next_to_start}"));
+                    self.lan.start(next_to_start);
+                }
                 next_to_start += 1;
                 continue;
             }
@@ -797,6 +856,126 @@ impl Run {
         Ok(())
     }
 
+    /// The router and, in a grouped run, the other instance of its box.
+    fn same_box(&self, router: usize) -> Vec<usize> {
+        if self.grouped {
+            let first = router & !1;
+            vec![first, first + 1]
+        } else {
+            vec![router]
+        }
+    }
+
+    /// Grouped runs: a box that is backup on both VRIDs loses VRRP on one
+    /// VRID's LAN (its other instance still hears that VRID's master).
+    /// Nothing may move while it lasts, nor after it heals.
+    fn clean_cut_of_one_lan(&mut self) -> Result<(), String> {
+        let candidates: Vec<usize> = self
+            .alive()
+            .into_iter()
+            .filter(|r| {
+                self.same_box(*r)
+                    .iter()
+                    .all(|m| !self.masters.contains(&Some(*m)))
+                    && self.masters.iter().all(|m| m.is_some())
+            })
+            .collect();
+        let Some(r) = self.pick(&candidates) else {
+            return Ok(());
+        };
+        let what = format!("cut r{r} off vrid {}", self.specs[r].vrid);
+        self.note(what.clone());
+        let mark = self.lan.transitions.len();
+        let mut segments = vec![0; self.specs.len()];
+        segments[r] = 1;
+        self.lan.set_faults(Faults {
+            segments,
+            ..clean()
+        });
+        self.run_checked(3 * self.master_down_max())?;
+        if let Some(t) = self.lan.transitions[mark..].first() {
+            return Err(format!(
+                "{what}: r{} went {} -> {} at {:.6} during the cut",
+                t.index,
+                t.from,
+                t.to,
+                t.at as f64 / 1e6
+            ));
+        }
+        self.note("heal".to_string());
+        self.lan.set_faults(clean());
+        let expected = self.masters.clone();
+        self.finish_clean(&what, mark, expected, &[])
+    }
+
+    /// Starts a dead router whose check fails from the start, while its
+    /// VRID has a master: whatever its priority, it never becomes master,
+    /// and nobody else moves. Its first result comes after a random delay,
+    /// up to two master_downs for weight 0 (it waits in INIT for it), and
+    /// well within one for a negative weight (no weight is in force before
+    /// the first result, as in keepalived: a later one lets it preempt).
+    fn clean_start_with_failing_check(&mut self) -> Result<(), String> {
+        let candidates: Vec<usize> = self
+            .dead()
+            .into_iter()
+            .filter(|r| {
+                self.specs[*r].priority != PRIORITY_OWNER
+                    && self.masters[self.vrid_index(*r)].is_some()
+            })
+            .collect();
+        let Some(r) = self.pick(&candidates) else {
+            return Ok(());
+        };
+        let master_down = self.timers(r).master_down;
+        let weight_zero = self.rng.chance(500);
+        let check = SimCheck {
+            weight: Weight::new(if weight_zero { 0 } else { -254 }, false),
+            passing: false,
+            rise: self.rng.range(1, 3) as u32,
+            fall: self.rng.range(1, 3) as u32,
+            first_result_after: if weight_zero {
+                self.rng.below(2 * master_down)
+            } else {
+                self.rng.below(master_down / 2)
+            },
+            interval: self.interval,
+        };
+        let what = format!(
+            "start r{r} with a failing check (weight {}, fall {}, first result after {:.3} s)",
+            check.weight.value,
+            check.fall,
+            check.first_result_after as f64 / 1e6
+        );
+        self.note(what.clone());
+        let mark = self.lan.transitions.len();
+        let first_result = check.first_result_after;
+        self.lan.set_check(r, Some(check));
+        self.lan.start(r);
+        // Settled means after the first result: it moves the router.
+        let settled = self
+            .run_checked(first_result + 1)
+            .and_then(|()| self.finish_clean(&what, mark, self.masters.clone(), &[r]));
+        // The check goes back to passing for the steps that follow (their
+        // predictions use the configured priorities).
+        self.lan.set_check(r, None);
+        self.lan.set_tracking(r, self.specs[r].priority, false);
+        settled?;
+        if let Some(t) = self.lan.transitions[mark..]
+            .iter()
+            .find(|t| t.index == r && t.to == State::Master)
+        {
+            return Err(format!(
+                "{what}: it became master at {:.6}",
+                t.at as f64 / 1e6
+            ));
+        }
+        self.note(format!("r{r}'s check passes again"));
+        self.settle("check passes again")?;
+        self.masters = self.check_settled("check passes again")?;
+        self.note_masters();
+        Ok(())
+    }
+
     fn chaos_event(&mut self) {
         let alive = self.alive();
         let dead = self.dead();
@@ -814,8 +993,12 @@ impl Run {
                         const CHOICES: [u8; 8] = [1, 50, 99, 100, 101, 150, 200, 254];
                         priority = CHOICES[self.rng.below(CHOICES.len() as u64) as usize];
                     }
-                    self.note(format!("tracking r{r}: priority {priority}, fault {fault}"));
-                    self.lan.set_tracking(r, priority, fault);
+                    // A box's instances move together, so that it ranks
+                    // the same on both VRIDs.
+                    for m in self.same_box(r) {
+                        self.note(format!("tracking r{m}: priority {priority}, fault {fault}"));
+                        self.lan.set_tracking(m, priority, fault);
+                    }
                 }
             }
             0 => {

@@ -165,3 +165,98 @@ fn both_masters_at_once_settle_on_the_higher() {
     lan.run_secs(SETTLE);
     assert_holder(&lan, "r2", "equal priority, higher address");
 }
+
+// ---- Sync groups and checks ---------------------------------------------
+
+/// Two boxes, each with an instance on LAN A (VRID 50) and one on LAN B
+/// (VRID 51) in one sync group: box 1 (priority 150) is master of both.
+/// Returns the LAN and the indexes [box1 A, box1 B, box2 A, box2 B].
+fn two_lans_two_boxes() -> SimLan {
+    let mut lan = SimLan::new(500);
+    for (name, address, priority) in [("r1", R1, 150), ("r2", R2, 100)] {
+        let a = lan.add_router(
+            &format!("{name}a"),
+            instance_config(Backup, priority, true),
+            address,
+        );
+        let mut config = instance_config(Backup, priority, true);
+        config.vrid = 51;
+        let b = lan.add_router(&format!("{name}b"), config, address);
+        lan.add_sync_group(vec![a, b]);
+    }
+    lan.start(0);
+    lan.start(2);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.masters(), vec!["r1a", "r1b"]);
+    lan
+}
+
+/// keepalived 2.2.7: with VRRP cut on LAN A only, box 2's LAN A instance
+/// times out again and again but stays BACKUP, because its LAN B instance
+/// still hears box 1: box 2 never takes LAN B's address.
+#[test]
+fn a_partition_of_one_lan_does_not_pull_the_group_to_master() {
+    let mut lan = two_lans_two_boxes();
+    let mark = lan.transitions.len();
+    // Box 2's LAN A instance alone in its segment.
+    lan.set_faults(Faults {
+        segments: vec![0, 0, 1, 0],
+        ..Faults::default()
+    });
+    lan.run_secs(30);
+    assert_eq!(lan.transitions[mark..], [], "nobody moved");
+    assert_eq!(lan.holders(), vec!["r1a", "r1b"]);
+    assert!(lan.router(2).instance.master_down_expired());
+    // Healed: it hears box 1 again and stops waiting.
+    lan.set_faults(Faults::default());
+    lan.run_secs(SETTLE);
+    assert!(!lan.router(2).instance.master_down_expired());
+    // Box 1 dies: both of box 2's instances time out, the group goes.
+    lan.kill(0);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.masters(), vec!["r2a", "r2b"]);
+}
+
+/// A master member that hears a better master takes its group along.
+#[test]
+fn a_member_that_steps_down_takes_the_group_along() {
+    let mut lan = two_lans_two_boxes();
+    lan.kill(0);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.masters(), vec!["r2a", "r2b"]);
+    lan.start(0);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.masters(), vec!["r1a", "r1b"]);
+    assert_eq!(lan.holders(), vec!["r1a", "r1b"]);
+}
+
+/// A higher router whose weight-0 check fails, slowly, from the start:
+/// it waits in INIT for the first result, then FAULT; the master never
+/// moves.
+#[test]
+fn a_router_waits_for_its_checks_first_result() {
+    let mut lan = lan((Backup, 100, true), (Backup, 200, true));
+    lan.start(0);
+    lan.run_secs(SETTLE);
+    lan.set_check(
+        1,
+        Some(SimCheck {
+            weight: Weight::new(0, false),
+            passing: false,
+            rise: 1,
+            fall: 3,
+            first_result_after: 5 * MICROS_PER_SECOND,
+            interval: MICROS_PER_SECOND,
+        }),
+    );
+    lan.start(1);
+    lan.run_secs(2);
+    assert_eq!(lan.router(1).instance.state(), State::Initialize);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.router(1).instance.state(), State::Fault);
+    assert_eq!(lan.masters(), vec!["r1"]);
+    assert!(lan
+        .transitions
+        .iter()
+        .all(|t| t.to != State::Master || t.index == 0));
+}

@@ -639,11 +639,15 @@ impl Lan {
     }
 
     fn addrs(&self, router: usize) -> Vec<String> {
+        self.addrs_on(router, "eth0")
+    }
+
+    fn addrs_on(&self, router: usize, dev: &str) -> Vec<String> {
         // `inet 192.0.2.11/24 ...` -> "192.0.2.11/24", and the same for
         // `inet6`; link-local addresses are the kernel's, not the daemon's,
         // and are left out so that `kill` never puts one back.
         let out =
-            ip(&["-n", self.ns(router), "-o", "addr", "show", "dev", "eth0"]).unwrap_or_default();
+            ip(&["-n", self.ns(router), "-o", "addr", "show", "dev", dev]).unwrap_or_default();
         out.lines()
             .filter_map(|l| {
                 l.split_whitespace()
@@ -963,6 +967,52 @@ impl Lan {
                 .split(',')
                 .any(|f| f == "UP")
         })
+    }
+
+    /// A second LAN ("LAN B"): bridge `br1` in the switch namespace and on
+    /// it every router's `eth1` (switch port `b<i>`), 198.51.100.(10+i)/24.
+    /// Not captured; tests look at the routers' addresses.
+    pub fn add_second_lan(&self) {
+        let sw = self.switch_ns.clone().unwrap();
+        ip_ok(&["-n", &sw, "link", "add", "br1", "type", "bridge"]);
+        ip_ok(&["-n", &sw, "link", "set", "br1", "up"]);
+        for i in self.routers() {
+            let ns = self.ns(i).to_string();
+            let port = format!("b{i}");
+            ip_ok(&[
+                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth1", "netns",
+                &ns,
+            ]);
+            ip_ok(&["-n", &sw, "link", "set", &port, "master", "br1"]);
+            ip_ok(&["-n", &sw, "link", "set", &port, "up"]);
+            ip_ok(&["-n", &ns, "link", "set", "eth1", "up"]);
+            let cidr = format!("198.51.100.{}/24", 10 + i);
+            ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth1"]);
+        }
+    }
+
+    /// Takes router `router`'s switch port off its bridge (`on` false), or
+    /// puts it back: a partition of that LAN alone with the link left up.
+    /// `second_lan` picks LAN B's port (see `add_second_lan`).
+    pub fn set_switch_port(&self, router: usize, second_lan: bool, on: bool) {
+        let sw = self.switch_ns.clone().unwrap();
+        let (port, bridge) = if second_lan {
+            (format!("b{router}"), "br1")
+        } else {
+            (format!("p{router}"), "br0")
+        };
+        if on {
+            ip_ok(&["-n", &sw, "link", "set", &port, "master", bridge]);
+        } else {
+            ip_ok(&["-n", &sw, "link", "set", &port, "nomaster"]);
+        }
+    }
+
+    /// Whether `vip` (any prefix length) is on the router's `dev`.
+    pub fn holds_vip_on(&self, router: usize, dev: &str, vip: &str) -> bool {
+        self.addrs_on(router, dev)
+            .iter()
+            .any(|a| a.split('/').next() == Some(vip))
     }
 
     /// Whether `vip` (any prefix length) is on the router's eth0.
