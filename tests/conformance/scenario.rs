@@ -109,6 +109,8 @@ pub struct Scenario {
     pub check_starts_ok: Vec<bool>,
     pub tracks_link: Vec<bool>,
     pub instances: Vec<Instance>,
+    /// Both instances in one `vrrp_sync_group` (only with two).
+    pub sync_group: bool,
     pub steps: Vec<Step>,
 }
 
@@ -149,8 +151,12 @@ impl Scenario {
         let instances = (0..n_instances)
             .map(|k| Instance::generate(&mut rng, k, version, routers, &checks, &tracks_link))
             .collect();
+        // A stream of its own, so that adding it left every other draw of
+        // a seed as it was.
+        let sync_group = n_instances == 2 && SplitMix64::new(seed ^ 0x73_796e_6367).chance(500);
         let mut scenario = Scenario {
             seed,
+            sync_group,
             routers,
             check_starts_ok: vec![true; routers],
             checks,
@@ -371,6 +377,13 @@ impl Scenario {
                 c.fall
             );
         }
+        if self.sync_group {
+            let _ = writeln!(s, "vrrp_sync_group G {{\n    group {{");
+            for inst in &self.instances {
+                let _ = writeln!(s, "        {}", inst.name);
+            }
+            let _ = writeln!(s, "    }}\n}}");
+        }
         for inst in &self.instances {
             inst.render(&mut s, r);
         }
@@ -414,6 +427,9 @@ impl Scenario {
     /// A short human-readable account of the configs.
     pub fn describe(&self) -> String {
         let mut s = format!("seed {}: {} routers", self.seed, self.routers);
+        if self.sync_group {
+            s.push_str(", sync group of both instances");
+        }
         for (i, c) in self.checks.iter().enumerate() {
             if let Some(c) = c {
                 let _ = write!(s, ", r{} check rise {} fall {}", i + 1, c.rise, c.fall);
