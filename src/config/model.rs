@@ -91,6 +91,9 @@ pub struct SyncGroupConfig {
     pub members: Vec<usize>,
     /// The group's own notify commands; `notify` gets `GROUP NAME STATE`.
     pub notify: NotifyCommands,
+    /// `sync_group_tracking_weight`: members keep their weighted tracking
+    /// (by default keepalived drops it from sync group members).
+    pub tracking_weight: bool,
 }
 
 /// A user (and optionally a group) to run a script as, by name or number;

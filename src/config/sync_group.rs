@@ -23,6 +23,7 @@ pub(crate) fn sync_group(
     };
     let mut members = Vec::new();
     let mut notify = NotifyCommands::default();
+    let mut tracking_weight = false;
     for line in block_of(statement)? {
         match line.keyword.as_str() {
             "group" => {
@@ -58,6 +59,7 @@ pub(crate) fn sync_group(
             "notify_fault" => set(&mut notify.fault, line, warnings)?,
             "notify_stop" => set(&mut notify.stop, line, warnings)?,
             "notify" => set(&mut notify.any, line, warnings)?,
+            "sync_group_tracking_weight" => tracking_weight = true,
             _ => warn_unsupported(warnings, line),
         }
     }
@@ -85,7 +87,56 @@ pub(crate) fn sync_group(
         span: statement.span.clone(),
         members,
         notify,
+        tracking_weight,
     })
+}
+
+/// keepalived drops the weighted `track_script` and `track_interface`
+/// lines of a sync group's members (one member's priority moving would
+/// not move the group), with these words, unless the group says
+/// `sync_group_tracking_weight`. Tracking without a weight (FAULT) stays.
+pub(crate) fn drop_weighted_tracking(
+    config: &mut Config,
+    group: usize,
+    warnings: &mut Vec<Warning>,
+) {
+    let group = &config.sync_groups[group];
+    if group.tracking_weight {
+        return;
+    }
+    for &member in &group.members {
+        let instance = &mut config.instances[member];
+        let name = &instance.name;
+        let scripts = &config.scripts;
+        instance.track_scripts.retain(|t| {
+            if t.weight == 0 {
+                return true;
+            }
+            warn_at(
+                warnings,
+                &t.span,
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to SYNC group",
+                    scripts[t.script].name
+                ),
+            );
+            false
+        });
+        instance.track_interfaces.retain(|t| {
+            if t.weight == 0 {
+                return true;
+            }
+            warn_at(
+                warnings,
+                &t.span,
+                format!(
+                    "({name}) ignoring {} tracked interface weight due to SYNC group",
+                    t.interface
+                ),
+            );
+            false
+        });
+    }
 }
 
 fn set(

@@ -1262,6 +1262,64 @@ fn sync_groups_name_their_instances() {
     assert!(error_of(&twice).contains("VI_2 is already in vrrp_sync_group VG_1"));
 }
 
+/// keepalived 2.2.7 (watched in a namespace): in a sync group, tracked
+/// scripts and interfaces with a weight are dropped ("(VI_1) ignoring
+/// tracked script chk with weights due to SYNC group", "(VI_1) ignoring
+/// trk0 tracked interface weight due to SYNC group"; trk0 going down then
+/// changes nothing), those without one still put the instance in FAULT,
+/// and `sync_group_tracking_weight` in the group keeps the weights.
+#[test]
+fn sync_group_members_drop_weighted_tracking_as_keepalived_does() {
+    let tracking = " track_script {\n  chk weight 10\n  down\n }\n track_interface {\n  trk0 weight -20\n  trk1\n }";
+    let second = instance_with(tracking)
+        .replace("VI_1", "VI_2")
+        .replace("50", "51");
+    let scripts =
+        "vrrp_script chk {\n script /bin/true\n}\nvrrp_script down {\n script /bin/true\n}\n";
+    let group = |extra: &str| {
+        format!(
+            "{scripts}vrrp_sync_group G {{\n group {{\n  VI_1\n  VI_2\n }}\n{extra}}}\n{}{second}",
+            instance_with(tracking)
+        )
+    };
+    let (config, warnings) = parse(&group(""));
+    for instance in &config.instances {
+        let scripts: Vec<(usize, i32)> = instance
+            .track_scripts
+            .iter()
+            .map(|t| (t.script, t.weight))
+            .collect();
+        assert_eq!(scripts, vec![(1, 0)], "{}", instance.name);
+        let links: Vec<(&str, i32)> = instance
+            .track_interfaces
+            .iter()
+            .map(|t| (t.interface.as_str(), t.weight))
+            .collect();
+        assert_eq!(links, vec![("trk1", 0)], "{}", instance.name);
+    }
+    let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+    for name in ["VI_1", "VI_2"] {
+        assert!(
+            messages.contains(
+                &format!("({name}) ignoring tracked script chk with weights due to SYNC group")
+                    .as_str()
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(
+                &format!("({name}) ignoring trk0 tracked interface weight due to SYNC group")
+                    .as_str()
+            ),
+            "{messages:?}"
+        );
+    }
+    let (kept, warnings) = parse(&group(" sync_group_tracking_weight\n"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(kept.instances[0].track_scripts.len(), 2);
+    assert_eq!(kept.instances[1].track_interfaces.len(), 2);
+}
+
 #[test]
 fn digest_ignores_comments_and_layout_but_not_values() {
     let base = instance_with(" priority 150");
