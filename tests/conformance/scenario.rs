@@ -148,12 +148,23 @@ impl Scenario {
             })
             .collect();
         let tracks_link: Vec<bool> = (0..routers).map(|_| rng.chance(200)).collect();
-        let instances = (0..n_instances)
+        let instances: Vec<Instance> = (0..n_instances)
             .map(|k| Instance::generate(&mut rng, k, version, routers, &checks, &tracks_link))
             .collect();
         // A stream of its own, so that adding it left every other draw of
         // a seed as it was.
         let sync_group = n_instances == 2 && SplitMix64::new(seed ^ 0x73_796e_6367).chance(500);
+        let mut instances = instances;
+        if sync_group {
+            // An address owner in a group with members that are not:
+            // keepalived says "This won't work" (and holds the owner back
+            // with the group), so it is not generated.
+            for role in instances.iter_mut().flat_map(|i| i.roles.iter_mut()) {
+                if role.priority == Some(255) || (role.state_master && role.priority.is_none()) {
+                    role.priority = Some(254);
+                }
+            }
+        }
         let mut scenario = Scenario {
             seed,
             sync_group,
