@@ -15,8 +15,10 @@
 //! or master_down formula (a whole interval) apart. Takeovers that do not
 //! wait out a silence (preemption, a priority 0 advert, a check's verdict)
 //! are measured from the action, which adds what the action itself takes
-//! to show: a daemon's start-up (keepalived parses and forks a child),
-//! the phase of the once-a-second check, or of the next advert.
+//! to show: a daemon's start-up (keepalived parses and forks a child;
+//! under load, most of a second), the bridge's delay in applying
+//! `mcast_flood off`, the phase of the once-a-second check, or of the
+//! next advert.
 
 use super::run::{Record, StepRecord, Takeover};
 use super::scenario::{Action, Scenario};
@@ -33,7 +35,12 @@ fn slack(scenario: &Scenario, action: &Action) -> f64 {
         .map(|i| f64::from(i.advert_cs) / 100.0)
         .fold(0.0, f64::max);
     match action {
-        Action::Start(_) | Action::Revive(_) => 0.5 + advert,
+        // Spawning under load (several LANs side by side) has been seen
+        // to take most of a second.
+        Action::Start(_) | Action::Revive(_) => 1.0 + advert,
+        // The bridge keeps flooding multicast to the port for a while
+        // after `mcast_flood off` (1.2 to 1.9 s seen), the same for both.
+        Action::Deafen(_) => 1.0 + advert,
         Action::CheckFail(_) | Action::CheckPass(_) => 1.0 + advert,
         Action::Reprioritize { .. } | Action::Readdress { .. } => 0.3 + advert,
         _ => advert,
@@ -141,7 +148,9 @@ pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Ve
                 x.silence
                     .is_some_and(|s| s >= 2.0 * advert && s <= x.at + 1.5 * advert)
             };
-            let (what, ra, ta, tol) = if by_timeout(a) && by_timeout(b) {
+            // A deafened router's silence is not on the bridge.
+            let deafened = matches!(action, Action::Deafen(_));
+            let (what, ra, ta, tol) = if by_timeout(a) && by_timeout(b) && !deafened {
                 (
                     "after silence",
                     a.silence.unwrap(),
