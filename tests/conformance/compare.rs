@@ -269,3 +269,100 @@ fn row(cells: &[String], width: usize) -> String {
         .trim_end()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::run::{Record, StepRecord, Takeover};
+    use super::super::scenario::{Action, Scenario, Step};
+    use super::*;
+    use crate::common::Impl;
+
+    const VIP: &str = "192.0.2.100";
+
+    /// A one-step scenario (a kill of r1) on a two-router LAN at 0.1 s.
+    fn scenario() -> Scenario {
+        let mut s = Scenario::generate(8);
+        s.instances.truncate(1);
+        s.instances[0].vips = vec![VIP.to_string()];
+        s.instances[0].excluded.clear();
+        s.instances[0].advert_cs = 10;
+        s.steps = vec![Step {
+            action: Action::Kill(1),
+            settle_ms: 1000,
+        }];
+        s
+    }
+
+    fn record(holder: usize, takeovers: &[(usize, f64, f64)]) -> Record {
+        let mut step = StepRecord::default();
+        step.holders.insert(VIP.to_string(), [holder].into());
+        step.takeovers.insert(
+            VIP.to_string(),
+            takeovers
+                .iter()
+                .map(|&(router, at, silence)| Takeover {
+                    router,
+                    at,
+                    silence: Some(silence),
+                })
+                .collect(),
+        );
+        step.advertisers.insert(50, [(holder, 100)].into());
+        Record {
+            way: "w".to_string(),
+            imps: vec![Impl::Keepvip; 2],
+            steps: vec![step],
+        }
+    }
+
+    #[test]
+    fn the_same_takeover_within_the_tolerance_agrees() {
+        let s = scenario();
+        let reference = record(2, &[(2, 0.35, 0.38)]);
+        let test = record(2, &[(2, 0.33, 0.38 + TOLERANCE * 0.9)]);
+        assert_eq!(differences(&s, &reference, &test), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_takeover_later_than_the_tolerance_is_a_difference() {
+        let s = scenario();
+        let reference = record(2, &[(2, 0.35, 0.38)]);
+        // A whole interval late, as a wrong master_down would make it.
+        let test = record(2, &[(2, 0.45, 0.48)]);
+        let d = differences(&s, &reference, &test);
+        assert!(d.iter().any(|d| d.contains("first takeover")), "{d:?}");
+    }
+
+    #[test]
+    fn a_transient_move_the_reference_did_not_make_is_a_difference() {
+        let s = scenario();
+        // The reference kept the VIP on r2; the test went r2 -> r1 -> r2.
+        let reference = record(2, &[]);
+        let test = record(2, &[(1, 0.3, 0.4), (2, 0.5, 0.1)]);
+        let d = differences(&s, &reference, &test);
+        assert!(d.iter().any(|d| d.contains("taken over by")), "{d:?}");
+    }
+
+    #[test]
+    fn fewer_crossing_announcements_agree_but_a_silent_new_holder_does_not() {
+        let s = scenario();
+        // keepalived's old master (r1) answered once more before yielding.
+        let reference = record(2, &[(2, 0.35, 0.38), (1, 0.351, 0.001), (2, 0.36, 0.002)]);
+        let test = record(2, &[(2, 0.35, 0.38)]);
+        assert_eq!(differences(&s, &reference, &test), Vec::<String>::new());
+        // r2 became the holder without announcing it.
+        let silent = record(2, &[]);
+        let d = differences(&s, &reference, &silent);
+        assert!(d.iter().any(|d| d.contains("taken over by")), "{d:?}");
+    }
+
+    #[test]
+    fn another_settled_holder_or_priority_is_a_difference() {
+        let s = scenario();
+        let reference = record(2, &[(2, 0.35, 0.38)]);
+        let test = record(1, &[(2, 0.35, 0.38)]);
+        let d = differences(&s, &reference, &test);
+        assert!(d.iter().any(|d| d.contains("held by")), "{d:?}");
+        assert!(d.iter().any(|d| d.contains("advertised by")), "{d:?}");
+    }
+}
