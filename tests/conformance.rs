@@ -254,7 +254,12 @@ fn check_seeds(seeds: &[u64], parallel: usize, batch: usize) {
     let t0 = Instant::now();
     let failures = std::sync::Mutex::new(Vec::new());
     let ran = std::sync::atomic::AtomicUsize::new(0);
-    for chunk in seeds.chunks(parallel.max(1) * batch.max(1)) {
+    for (k, chunk) in seeds.chunks(parallel.max(1) * batch.max(1)).enumerate() {
+        if k > 0 {
+            // flock is not fair: taken again at once, it would starve
+            // every other namespace test waiting for it.
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        }
         let Some(lock) = Lan::hold_lock() else {
             return;
         };
