@@ -44,10 +44,16 @@ const FIXED_SEEDS: &[u64] = &[3, 4, 5, 7, 8, 12, 1005, 1013, 1026, 1038];
 
 /// Seeds that once showed a mismatch caused by keepvip, replayed by `make
 /// test`. Each says what it found.
-const REGRESSIONS: &[(u64, &str)] = &[(
-    1008,
-    "sync group members with weighted track_script: keepalived drops the weights, keepvip applied them",
-)];
+const REGRESSIONS: &[(u64, &str)] = &[
+    (
+        1008,
+        "sync group members with weighted track_script: keepalived drops them, keepvip applied them",
+    ),
+    (
+        1111,
+        "a sync group member's weighted track_interface: keepalived says it ignores the weight and applies it; keepvip (briefly) dropped it",
+    ),
+];
 
 /// Where the logs and captures of a mismatching scenario are kept.
 fn keep_dir(seed: u64) -> PathBuf {

@@ -91,8 +91,9 @@ pub struct SyncGroupConfig {
     pub members: Vec<usize>,
     /// The group's own notify commands; `notify` gets `GROUP NAME STATE`.
     pub notify: NotifyCommands,
-    /// `sync_group_tracking_weight`: members keep their weighted tracking
-    /// (by default keepalived drops it from sync group members).
+    /// `sync_group_tracking_weight`: members keep their weighted
+    /// `track_script` lines (by default keepalived drops them from sync
+    /// group members).
     pub tracking_weight: bool,
 }
 

@@ -9,7 +9,7 @@ use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::model::{Config, ConfigError, TrackedScript, Warning};
 use super::script::vrrp_script;
 use super::source::read_text;
-use super::sync_group::{drop_weighted_tracking, sync_group};
+use super::sync_group::{drop_weighted_track_scripts, sync_group};
 use super::syntax::{statements, Statement};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
@@ -62,7 +62,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
         let group = sync_group(statement, &config, warnings)?;
         config.sync_groups.push(group);
         let index = config.sync_groups.len() - 1;
-        drop_weighted_tracking(&mut config, index, warnings);
+        drop_weighted_track_scripts(&mut config, index, warnings);
     }
     Ok(config)
 }

@@ -91,11 +91,15 @@ pub(crate) fn sync_group(
     })
 }
 
-/// keepalived drops the weighted `track_script` and `track_interface`
-/// lines of a sync group's members (one member's priority moving would
-/// not move the group), with these words, unless the group says
-/// `sync_group_tracking_weight`. Tracking without a weight (FAULT) stays.
-pub(crate) fn drop_weighted_tracking(
+/// keepalived drops the weighted `track_script` lines of a sync group's
+/// members (one member's priority moving would not move the group), with
+/// these words, unless the group says `sync_group_tracking_weight`.
+/// Scripts without a weight (FAULT) stay. Weighted `track_interface`
+/// lines stay too: keepalived 2.2.7 logs "(VI_1) ignoring trk0 tracked
+/// interface weight due to SYNC group" and then applies the weight all the
+/// same ("Changing effective priority from 100 to 80" when trk0 goes
+/// down), so keepvip applies it and does not say otherwise.
+pub(crate) fn drop_weighted_track_scripts(
     config: &mut Config,
     group: usize,
     warnings: &mut Vec<Warning>,
@@ -118,20 +122,6 @@ pub(crate) fn drop_weighted_tracking(
                 format!(
                     "({name}) ignoring tracked script {} with weights due to SYNC group",
                     scripts[t.script].name
-                ),
-            );
-            false
-        });
-        instance.track_interfaces.retain(|t| {
-            if t.weight == 0 {
-                return true;
-            }
-            warn_at(
-                warnings,
-                &t.span,
-                format!(
-                    "({name}) ignoring {} tracked interface weight due to SYNC group",
-                    t.interface
                 ),
             );
             false
