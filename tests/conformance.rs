@@ -152,9 +152,14 @@ fn forget_logs(seed: u64) {
     }
 }
 
+/// Whether `test` agrees with one of the keepalived runs that did not
+/// stall (a stalled run of its own cannot agree: it is played again).
 fn agrees(scenario: &Scenario, refs: &[Record], test: &Record) -> bool {
-    refs.iter()
-        .any(|r| compare::differences(scenario, r, test).is_empty())
+    !compare::stalled(test)
+        && refs
+            .iter()
+            .filter(|r| !compare::stalled(r))
+            .any(|r| compare::differences(scenario, r, test).is_empty())
 }
 
 /// Plays one seed; Ok(note) if keepvip and mixed each agree with one of
@@ -208,6 +213,20 @@ fn check_seed(lock: &LanLock, seed: u64) -> Result<String, String> {
         .filter(|(a, b)| !agrees(&scenario, &refs, a) && !agrees(&scenario, &refs, b))
         .map(|(a, b)| (*a, b))
         .collect();
+    // keepalived (in the reference runs or in mixed) reported stalls
+    // longer than the tolerance in every run that could decide: nothing
+    // to judge by. Said loudly, not counted as a mismatch.
+    let usable_refs = refs.iter().any(|r| !compare::stalled(r));
+    let judged = still
+        .iter()
+        .any(|(a, b)| usable_refs && (!compare::stalled(a) || !compare::stalled(b)));
+    if !still.is_empty() && !judged {
+        return Ok(format!(
+            "INCONCLUSIVE: keepalived stalled (longest {:.2} s) in every run that could decide; logs in {}",
+            refs.iter().chain(still.iter().map(|(a, _)| *a)).map(|r| r.stall).fold(0.0, f64::max),
+            keep_dir(seed).display()
+        ));
+    }
     if still.is_empty() {
         let first: Vec<String> = failing
             .iter()
@@ -232,9 +251,13 @@ fn check_seed(lock: &LanLock, seed: u64) -> Result<String, String> {
     }
     let mut text = String::new();
     for (a, b) in still {
-        let diffs: Vec<String> = compare::differences(&scenario, &refs[0], a)
+        let reference = refs
+            .iter()
+            .find(|r| !compare::stalled(r))
+            .unwrap_or(&refs[0]);
+        let diffs: Vec<String> = compare::differences(&scenario, reference, a)
             .into_iter()
-            .map(|d| format!("{} vs {}: {d}", refs[0].way, a.way))
+            .map(|d| format!("{} vs {}: {d}", reference.way, a.way))
             .collect();
         let mut shown: Vec<&Record> = refs.iter().collect();
         shown.push(a);

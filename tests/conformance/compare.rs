@@ -63,6 +63,12 @@ fn advert_of(scenario: &Scenario, step: usize, addr: &str) -> f64 {
         .map_or(1.0, |i| f64::from(i.advert_cs) / 100.0)
 }
 
+/// Whether a daemon of the run reported a stall longer than the
+/// tolerance: keepalived's own scheduling, not its protocol, decided it.
+pub fn stalled(record: &Record) -> bool {
+    record.stall > TOLERANCE
+}
+
 /// Everything in which `test` differs from `reference`; empty if it agrees.
 pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Vec<String> {
     let mut out = Vec::new();
@@ -148,8 +154,10 @@ pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Ve
                 x.silence
                     .is_some_and(|s| s >= 2.0 * advert && s <= x.at + 1.5 * advert)
             };
-            // A deafened router's silence is not on the bridge.
-            let deafened = matches!(action, Action::Deafen(_));
+            // A deafened router's silence is not on the bridge; a sync
+            // group waits for its slowest member, whose own silence began
+            // at another phase.
+            let deafened = matches!(action, Action::Deafen(_)) || scenario.sync_group;
             let (what, ra, ta, tol) = if by_timeout(a) && by_timeout(b) && !deafened {
                 (
                     "after silence",
@@ -236,7 +244,12 @@ pub fn report(scenario: &Scenario, records: &[&Record], diffs: &[String]) -> Str
         .iter()
         .map(|r| {
             let imps: Vec<&str> = r.imps.iter().map(|i| &i.name()[..5]).collect();
-            format!("{} [{}]", r.way, imps.join(","))
+            let stall = if stalled(r) {
+                format!(" STALLED {:.2} s", r.stall)
+            } else {
+                String::new()
+            };
+            format!("{} [{}]{stall}", r.way, imps.join(","))
         })
         .collect();
     let _ = writeln!(s, "{}", row(&head, width));
@@ -312,6 +325,7 @@ mod tests {
             way: "w".to_string(),
             imps: vec![Impl::Keepvip; 2],
             steps: vec![step],
+            stall: 0.0,
         }
     }
 

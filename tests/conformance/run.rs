@@ -40,6 +40,24 @@ pub struct Record {
     pub way: String,
     pub imps: Vec<Impl>,
     pub steps: Vec<StepRecord>,
+    /// The longest stall a daemon reported of itself, in seconds:
+    /// keepalived logs "A thread timer expired 1.787811 seconds ago" when
+    /// its process did not run for that long (seen under load, up to 2 s).
+    /// A run with one longer than the tolerance tells nothing.
+    pub stall: f64,
+}
+
+/// The longest "A thread timer expired N seconds ago" in a daemon log.
+fn longest_stall(log: &str) -> f64 {
+    log.lines()
+        .filter_map(|l| {
+            l.split_once("A thread timer expired ")?
+                .1
+                .split_whitespace()
+                .next()
+        })
+        .filter_map(|n| n.parse::<f64>().ok())
+        .fold(0.0, f64::max)
 }
 
 fn wall_now() -> f64 {
@@ -94,10 +112,14 @@ pub fn play(lan: &mut Lan, scenario: &Scenario, way: &str, imps: &[Impl]) -> Rec
     std::thread::sleep(Duration::from_millis(300));
     times.push(end);
     read_capture(lan, scenario, &times, &mut records);
+    let stall = (1..=scenario.routers)
+        .map(|r| longest_stall(&lan.log(r)))
+        .fold(0.0, f64::max);
     Record {
         way: way.to_string(),
         imps: imps.to_vec(),
         steps: records,
+        stall,
     }
 }
 
@@ -242,5 +264,20 @@ fn read_capture(lan: &Lan, scenario: &Scenario, times: &[f64], records: &mut [St
                 .collect();
             record.advertisers.insert(inst.vrid, set);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_longest_stall_keepalived_reported() {
+        let log = "Mon Nov 30 11:07:49 2026: A thread timer expired 1.787811 seconds ago\n\
+                   Mon Nov 30 11:07:49 2026: (VI_1) Entering MASTER STATE\n\
+                   Mon Nov 30 11:08:13 2026: A thread timer expired 0.05 seconds ago\n";
+        assert_eq!(super::longest_stall(log), 1.787811);
+        assert_eq!(
+            super::longest_stall("keepvip[1]: (VI_1) Entering MASTER STATE\n"),
+            0.0
+        );
     }
 }
