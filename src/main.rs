@@ -28,6 +28,11 @@ struct Cli {
     #[argh(switch, short = 't', long = "config-test")]
     config_test: bool,
 
+    /// the config id that conditional lines (`@ID ...`) are compared with
+    /// (default: the host name up to its first dot, as keepalived)
+    #[argh(option, short = 'i', long = "config-id")]
+    config_id: Option<String>,
+
     /// write the daemon's pid to this file
     #[argh(option, short = 'p', long = "pid")]
     pid: Option<PathBuf>,
@@ -126,7 +131,11 @@ fn main() -> ExitCode {
         .use_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
-    let config = match load_config(&path) {
+    let config_id = cli
+        .config_id
+        .clone()
+        .unwrap_or_else(config::default_config_id);
+    let config = match load_config(&path, &config_id) {
         Some(config) => config,
         None => return ExitCode::FAILURE,
     };
@@ -157,6 +166,7 @@ fn main() -> ExitCode {
     }
     let options = Options {
         config_path: path.clone(),
+        config_id: Some(config_id),
         status_socket: Some(
             cli.status_socket
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
@@ -204,8 +214,8 @@ fn interfaces_exist(config: &Config) -> bool {
 }
 
 /// Loads and reports: warnings and the error go to the log with file:line.
-fn load_config(path: &Path) -> Option<Config> {
-    match config::load(path) {
+fn load_config(path: &Path, config_id: &str) -> Option<Config> {
+    match config::load_as(path, config_id) {
         Ok((config, warnings)) => {
             for warning in warnings {
                 warn!("{warning}");
@@ -299,7 +309,7 @@ fn describe(config: &Config) -> String {
     }
     for s in &config.scripts {
         let _ = writeln!(text, "vrrp_script {} ({})", s.name, s.span);
-        let _ = writeln!(text, "  script {}", s.command.argv.join(" "));
+        let _ = writeln!(text, "  script {}", config::shell_words(&s.command.argv));
         let _ = writeln!(
             text,
             "  interval {} ms timeout {} ms weight {}{} rise {} fall {}{}",
@@ -397,8 +407,11 @@ fn describe(config: &Config) -> String {
         ];
         for (keyword, command) in notify {
             if let Some(command) = command {
-                let _ = writeln!(text, "  {keyword} {}", command.argv.join(" "));
+                let _ = writeln!(text, "  {keyword} {}", config::shell_words(&command.argv));
             }
+        }
+        if i.advertised_addresses().next().is_none() {
+            text.push_str("  virtual_ipaddress none: the adverts carry no address\n");
         }
         for vip in &i.virtual_addresses {
             let keyword = if vip.advertised {
@@ -413,8 +426,37 @@ fn describe(config: &Config) -> String {
             if let Some(label) = &vip.label {
                 let _ = write!(text, " label {label}");
             }
+            if let Some(scope) = vip.scope {
+                let _ = write!(text, " scope {scope}");
+            }
+            if let Some(broadcast) = vip.broadcast {
+                let _ = write!(text, " brd {broadcast}");
+            }
+            if vip.no_track {
+                text.push_str(" no_track");
+            }
             text.push('\n');
         }
+        for route in &i.virtual_routes {
+            let _ = writeln!(text, "  virtual_route {route}");
+        }
+        for rule in &i.virtual_rules {
+            let _ = writeln!(text, "  virtual_rule {rule}");
+        }
+    }
+    for address in &config.statics.addresses {
+        let dev = address.dev.as_deref().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "static_ipaddress {}/{} dev {dev}",
+            address.addr, address.prefix_len
+        );
+    }
+    for route in &config.statics.routes {
+        let _ = writeln!(text, "static_route {route}");
+    }
+    for rule in &config.statics.rules {
+        let _ = writeln!(text, "static_rule {rule}");
     }
     text
 }

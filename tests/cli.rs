@@ -268,3 +268,84 @@ fn a_missing_interface_is_an_error_unless_interfaces_are_dynamic() {
         "{text}"
     );
 }
+
+#[test]
+fn commands_are_shown_with_their_quoting_as_they_will_run() {
+    let scratch = Scratch::new("quoting");
+    let config = scratch.write(
+        "r1.conf",
+        &format!(
+            "vrrp_script chk {{\n    script \"/bin/sh -c 'exit 0'\"\n}}\n{INSTANCE}    \
+             track_script {{\n        chk\n    }}\n    notify_master \"/bin/echo 'it is' plain\"\n}}\n"
+        ),
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\n  script /bin/sh -c 'exit 0'\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  notify_master /bin/echo 'it is' plain\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn config_id_selects_the_conditional_lines() {
+    let scratch = Scratch::new("config-id");
+    let config = scratch.write(
+        "r.conf",
+        "@lb1 $PRI=150\n@^lb1 $PRI=100\nvrrp_instance VI_1 {\n    interface eth0\n    \
+         virtual_router_id 50\n    priority $PRI\n    virtual_ipaddress {\n        \
+         ~SEQ(N, 1, 2) 192.0.2.${N}\n    }\n}\n",
+    );
+    let check_as = |id: &str| {
+        let output = Command::new("sh")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/with_interfaces.sh"
+            ))
+            .arg("eth0")
+            .arg(keepvip_path())
+            .args(["-t", "-i", id, "-f"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let lb1 = check_as("lb1");
+    let lb2 = check_as("lb2");
+    assert!(lb1.contains("vrid 50 priority 150\n"), "{lb1}");
+    assert!(lb2.contains("vrid 50 priority 100\n"), "{lb2}");
+    assert!(lb1.contains("virtual_ipaddress 192.0.2.2/32\n"), "{lb1}");
+    // The digest line differs: it covers the config as this router reads it.
+    assert_ne!(lb1.lines().next(), lb2.lines().next());
+}
+
+#[test]
+fn an_instance_without_addresses_loads_with_keepalived_warning() {
+    let scratch = Scratch::new("novip");
+    let config = scratch.write(
+        "r1.conf",
+        "vrrp_instance CLOUD {\n    state SLAVE\n    interface eth0\n    virtual_router_id 9\n}\n",
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(
+        log.contains("(CLOUD) unknown state 'SLAVE', defaulting to BACKUP"),
+        "{log}"
+    );
+    assert!(
+        log.contains("(CLOUD) No VIP specified; at least one is sensible"),
+        "{log}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\n  virtual_ipaddress none: the adverts carry no address\n"),
+        "{stdout}"
+    );
+}

@@ -3,13 +3,17 @@
 //!
 //! Expansion works on the token stream, before statements are read, so an
 //! `include` may stand wherever a statement may (top level or inside a
-//! block), as in keepalived.
+//! block), as in keepalived. Each line goes through `expansion` (the
+//! config language: conditions, definitions, `~SEQ`) first, with one
+//! `Expander` for the whole config, so a definition made before an
+//! `include` holds in the included file and one made there holds after.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::expansion::Expander;
 use super::glob;
-use super::lexer::{tokenize, Token};
+use super::lexer::{tokenize_line, Token};
 use super::model::{ConfigError, Span, Warning};
 use super::source::{directory_of, read_text};
 
@@ -20,10 +24,12 @@ pub(crate) const MAX_INCLUDE_DEPTH: usize = 8;
 pub(crate) fn tokens_with_includes(
     text: &str,
     file: &Path,
+    config_id: &str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Token>, ConfigError> {
     let mut reading = vec![identity_of(file)];
-    expand_file(text, file, &mut reading, warnings)
+    let mut expander = Expander::new(config_id);
+    expand_file(text, file, &mut reading, &mut expander, warnings)
 }
 
 /// `reading` is the chain of files currently open, top file first; its
@@ -32,53 +38,86 @@ fn expand_file(
     text: &str,
     file: &Path,
     reading: &mut Vec<PathBuf>,
+    expander: &mut Expander,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Token>, ConfigError> {
     let file_rc = Rc::new(file.to_path_buf());
-    let tokens = tokenize(text, &file_rc)?;
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut i = 0;
-    while i < tokens.len() {
-        let starts_line = i == 0 || !tokens[i - 1].same_line(&tokens[i]);
-        if !(starts_line && tokens[i].bare_word() == Some("include")) {
-            out.push(tokens[i].clone());
-            i += 1;
-            continue;
-        }
-        let span = tokens[i].span.clone();
-        i += 1;
-        let mut args = Vec::new();
-        while i < tokens.len() && tokens[i].same_line(&tokens[i - 1]) {
-            match &tokens[i].kind {
-                super::lexer::TokenKind::Word { text, .. } => args.push(text.clone()),
-                // A brace after the pattern belongs to the surrounding text.
-                _ => break,
-            }
-            i += 1;
-        }
-        let Some(pattern) = args.first() else {
-            return Err(ConfigError {
-                span: Some(span),
-                message: "include: missing argument, expected a file name or glob pattern"
-                    .to_string(),
-            });
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    let mut line_number = 0;
+    // `${_PWD}`, absolute as in keepalived (which changes directory).
+    let directory = directory_of(file);
+    let pwd = std::fs::canonicalize(&directory).unwrap_or(directory);
+    expander.enter_directory(&pwd);
+    for (index, physical) in text.split('\n').enumerate() {
+        let span = Span {
+            file: Rc::clone(&file_rc),
+            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
         };
-        if args.len() > 1 {
-            warnings.push(Warning {
-                span: span.clone(),
-                message: format!("include: extra arguments after '{pattern}' ignored"),
-            });
+        lines.clear();
+        expander.feed(physical, &span, &mut lines)?;
+        for line in &lines {
+            line_number += 1;
+            let mut tokens = Vec::new();
+            tokenize_line(&line.text, &line.span, line_number, &mut tokens)?;
+            if tokens.first().and_then(Token::bare_word) == Some("include") {
+                include_line(&tokens, file, reading, expander, warnings, &mut out)?;
+                // The included files set `${_PWD}` to theirs.
+                expander.enter_directory(&pwd);
+            } else {
+                out.extend(tokens);
+            }
         }
-        let full_pattern = directory_of(file).join(pattern);
-        include_pattern(&full_pattern, &span, reading, warnings, &mut out)?;
     }
+    expander.end_of_file();
     Ok(out)
+}
+
+/// `include PATTERN` and what may follow it on its line.
+fn include_line(
+    tokens: &[Token],
+    file: &Path,
+    reading: &mut Vec<PathBuf>,
+    expander: &mut Expander,
+    warnings: &mut Vec<Warning>,
+    out: &mut Vec<Token>,
+) -> Result<(), ConfigError> {
+    let span = tokens[0].span.clone();
+    let mut args = Vec::new();
+    let mut rest = tokens.len();
+    for (at, token) in tokens.iter().enumerate().skip(1) {
+        match &token.kind {
+            super::lexer::TokenKind::Word { text, .. } => args.push(text.clone()),
+            // A brace after the pattern belongs to the surrounding text.
+            _ => {
+                rest = at;
+                break;
+            }
+        }
+    }
+    let Some(pattern) = args.first() else {
+        return Err(ConfigError {
+            span: Some(span),
+            message: "include: missing argument, expected a file name or glob pattern".to_string(),
+        });
+    };
+    if args.len() > 1 {
+        warnings.push(Warning {
+            span: span.clone(),
+            message: format!("include: extra arguments after '{pattern}' ignored"),
+        });
+    }
+    let full_pattern = directory_of(file).join(pattern);
+    include_pattern(&full_pattern, &span, reading, expander, warnings, out)?;
+    out.extend_from_slice(&tokens[rest..]);
+    Ok(())
 }
 
 fn include_pattern(
     pattern: &Path,
     span: &Span,
     reading: &mut Vec<PathBuf>,
+    expander: &mut Expander,
     warnings: &mut Vec<Warning>,
     out: &mut Vec<Token>,
 ) -> Result<(), ConfigError> {
@@ -125,7 +164,7 @@ fn include_pattern(
         }
         let text = read_text(&path, Some(span))?;
         reading.push(identity);
-        let included = expand_file(&text, &path, reading, warnings);
+        let included = expand_file(&text, &path, reading, expander, warnings);
         reading.pop();
         out.extend(included?);
     }

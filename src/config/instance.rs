@@ -5,15 +5,18 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
+use super::instance_options::{firewall_warning, read_option, strict_mode, WrittenOptions};
+use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
     TrackedInterface, VirtualAddress, VrrpVersion, Warning,
 };
+use super::routes::{routes, rules, Route, Rule};
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
-    flag, integer, ip_address, single, warn_at, warn_unsupported,
+    flag, integer, ip_address, single, warn_at,
 };
 use super::virtual_address::{cap_advertised, virtual_addresses};
 
@@ -34,6 +37,8 @@ pub(crate) struct InstanceDefaults {
     pub garp_lower_prio_delay_s: Option<u32>,
     /// `vrrp_version`.
     pub version: VrrpVersion,
+    /// `vrrp_strict`, `vrrp_min_garp`, `vrrp_lower_prio_no_advert`, ...
+    pub options: WrittenOptions,
 }
 
 impl Default for InstanceDefaults {
@@ -47,6 +52,7 @@ impl Default for InstanceDefaults {
             garp_lower_prio_repeat: None,
             garp_lower_prio_delay_s: None,
             version: VrrpVersion::V2,
+            options: WrittenOptions::default(),
         }
     }
 }
@@ -70,6 +76,8 @@ struct Written {
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
     virtual_addresses: Vec<VirtualAddress>,
+    /// `no_virtual_ipaddress`: an instance without addresses is meant.
+    no_virtual_ipaddress_at: Option<Span>,
     /// `virtual_ipaddress_excluded`: owned, not advertised, either family.
     excluded_addresses: Vec<VirtualAddress>,
     garp_master_delay_s: Option<u32>,
@@ -80,6 +88,11 @@ struct Written {
     track_scripts: Vec<ScriptRef>,
     track_interfaces: Vec<TrackedInterface>,
     notify: NotifyCommands,
+    virtual_routes: Vec<Route>,
+    virtual_rules: Vec<Rule>,
+    /// None until the first keyword of `instance_options`: then a copy of
+    /// global_defs' with the instance's lines applied.
+    options: Option<WrittenOptions>,
 }
 
 /// The instance, and its `track_script` lines still to be looked up once
@@ -92,7 +105,10 @@ pub(crate) fn instance(
     let name = block_name(statement, "an instance name", warnings)?;
     let mut written = Written::default();
     for line in block_of(statement)? {
-        read_line(&name, line, &mut written, warnings)?;
+        let options = written.options.get_or_insert(defaults.options);
+        if !read_option(line, options, warnings)? {
+            read_line(&name, line, &mut written, warnings)?;
+        }
     }
     let script_refs = std::mem::take(&mut written.track_scripts);
     let config = finish(name, statement.span.clone(), written, defaults, warnings)?;
@@ -110,12 +126,16 @@ fn read_line(
     match line.keyword.as_str() {
         "state" => {
             let text = single(line, "MASTER or BACKUP", warnings)?;
-            w.state = Some(if text.eq_ignore_ascii_case("MASTER") {
-                InitialState::Master
-            } else if text.eq_ignore_ascii_case("BACKUP") {
-                InitialState::Backup
-            } else {
-                return Err(expected_found(line, "MASTER or BACKUP", text));
+            // keepalived 2.2.7 compares the word exactly and runs anything
+            // else (`SLAVE`, `master`) as BACKUP, with these words.
+            w.state = Some(match text {
+                "MASTER" => InitialState::Master,
+                "BACKUP" => InitialState::Backup,
+                other => {
+                    let message = format!("({name}) unknown state '{other}', defaulting to BACKUP");
+                    warn_at(warnings, &line.span, message);
+                    InitialState::Backup
+                }
             });
         }
         "interface" => {
@@ -162,6 +182,10 @@ fn read_line(
             w.virtual_addresses
                 .extend(virtual_addresses(block, true, warnings)?);
         }
+        "no_virtual_ipaddress" => {
+            flag(line, warnings)?;
+            w.no_virtual_ipaddress_at = Some(line.span.clone());
+        }
         "virtual_ipaddress_excluded" => {
             let block = block_of(line)?;
             w.excluded_addresses
@@ -200,7 +224,9 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
-        _ => warn_unsupported(warnings, line),
+        "virtual_routes" => w.virtual_routes.extend(routes(line)?),
+        "virtual_rules" => w.virtual_rules.extend(rules(line)?),
+        _ => not_implemented(warnings, line)?,
     }
     Ok(())
 }
@@ -280,11 +306,28 @@ fn unicast_peer(
     Ok((addr, line.span.clone()))
 }
 
-/// The instance's family, from its first address as keepalived decides it;
-/// an address of the other family is an error (keepalived 2.2.7 says
-/// "address family must match VRRP instance" and fails `-t`).
-fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
-    let ipv6 = w.virtual_addresses[0].addr.is_ipv6();
+/// The instance's family, from its first virtual address as keepalived
+/// decides it (without one: from its advert source or first unicast peer,
+/// else IPv4). A virtual address of the other
+/// family is dropped with keepalived 2.2.7's warning (it runs the rest);
+/// a unicast peer or source of the other family is an error: keepalived
+/// drops such a peer and falls back to multicast, a silent change of mode
+/// that keepvip refuses.
+fn check_families(
+    name: &str,
+    w: &mut Written,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, ConfigError> {
+    let ipv6 = match w.virtual_addresses.first() {
+        Some(first) => first.addr.is_ipv6(),
+        None => w
+            .unicast_src_ip
+            .iter()
+            .chain(&w.mcast_src_ip)
+            .chain(w.unicast_peers.first())
+            .next()
+            .is_some_and(|(addr, _)| addr.is_ipv6()),
+    };
     let family = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     let mismatch = |span: &Span, what: &str, addr: &IpAddr| {
         error_at(
@@ -296,11 +339,22 @@ fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
             ),
         )
     };
-    for vip in &w.virtual_addresses {
-        if vip.addr.is_ipv6() != ipv6 {
-            return Err(mismatch(&vip.span, "virtual address", &vip.addr));
+    w.virtual_addresses.retain(|vip| {
+        let same = vip.addr.is_ipv6() == ipv6;
+        if !same {
+            // keepalived shows the address as written, prefix included.
+            let full_length = if vip.addr.is_ipv6() { 128 } else { 32 };
+            let shown = if vip.prefix_len == full_length {
+                vip.addr.to_string()
+            } else {
+                format!("{}/{}", vip.addr, vip.prefix_len)
+            };
+            let message =
+                format!("({name}): address family must match VRRP instance [{shown}] - ignoring");
+            warn_at(warnings, &vip.span, message);
         }
-    }
+        same
+    });
     for (addr, span) in &w.unicast_peers {
         if addr.is_ipv6() != ipv6 {
             return Err(mismatch(span, "unicast_peer", addr));
@@ -317,6 +371,41 @@ fn check_families(name: &str, w: &Written) -> Result<bool, ConfigError> {
         }
     }
     Ok(ipv6)
+}
+
+/// An instance without advertised addresses (cloud failover moved by
+/// notify scripts) sends adverts that carry none. keepalived 2.2.7 runs it
+/// under VRRPv2, with a warning, and refuses it under VRRPv3 (IPv6
+/// included); its words. `no_virtual_ipaddress` (keepalived 2.3) says it
+/// is meant and silences the warning.
+fn check_has_addresses(
+    name: &str,
+    span: &Span,
+    w: &Written,
+    version: VrrpVersion,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    if !w.virtual_addresses.is_empty() {
+        if let Some(at) = &w.no_virtual_ipaddress_at {
+            let message =
+                format!("({name}) no_virtual_ipaddress with virtual addresses listed - ignored");
+            warn_at(warnings, at, message);
+        }
+        return Ok(());
+    }
+    match version {
+        VrrpVersion::V3 => Err(error_at(
+            span,
+            format!("({name}) No VIP specified; at least one is required"),
+        )),
+        VrrpVersion::V2 => {
+            if w.no_virtual_ipaddress_at.is_none() {
+                let message = format!("({name}) No VIP specified; at least one is sensible");
+                warn_at(warnings, span, message);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The version in force: the instance's, else global_defs'; IPv6 is always
@@ -343,7 +432,7 @@ fn resolve_version(
 fn finish(
     name: String,
     span: Span,
-    w: Written,
+    mut w: Written,
     defaults: InstanceDefaults,
     warnings: &mut Vec<Warning>,
 ) -> Result<InstanceConfig, ConfigError> {
@@ -355,18 +444,9 @@ fn finish(
     };
     let (interface, interface_span) = w.interface.clone().ok_or_else(|| missing("interface"))?;
     let vrid = w.vrid.ok_or_else(|| missing("virtual_router_id"))?;
-    if w.virtual_addresses.is_empty() {
-        // keepalived runs such an instance with empty adverts ("No VIP
-        // specified; at least one is sensible"); keepvip asks for one.
-        return Err(missing(if w.excluded_addresses.is_empty() {
-            "virtual_ipaddress (at least one address)"
-        } else {
-            "virtual_ipaddress (at least one address: the adverts carry them, and \
-             virtual_ipaddress_excluded ones are not advertised)"
-        }));
-    }
-    let ipv6 = check_families(&name, &w)?;
+    let ipv6 = check_families(&name, &mut w, warnings)?;
     let version = resolve_version(&name, ipv6, &w, defaults, warnings);
+    check_has_addresses(&name, &span, &w, version, warnings)?;
     let advert_int_cs = match (&w.advert_int, version) {
         (None, _) => 100,
         (Some(line), VrrpVersion::V2) => advert_interval_cs(line, warnings)?,
@@ -381,6 +461,22 @@ fn finish(
         }
         (auth, _) => auth.map(|(a, _)| a),
     };
+    let written_options = w.options.unwrap_or(defaults.options);
+    let mut authentication = authentication;
+    let mut accept = written_options.accept;
+    if written_options.options.strict {
+        let v2 = version == VrrpVersion::V2;
+        strict_mode(&name, &span, v2, &mut authentication, &mut accept, warnings);
+    }
+    if accept == Some(false) || (written_options.options.strict && accept.is_none()) {
+        firewall_warning(&name, &span, warnings);
+    }
+    if written_options.native_ipv6 && !ipv6 {
+        return Err(error_at(
+            &span,
+            format!("({name}) native_ipv6: the instance's virtual addresses are IPv4"),
+        ));
+    }
 
     // keepalived: `state MASTER` without a priority means the owner (255);
     // priority 255 without a state means MASTER.
@@ -434,13 +530,24 @@ fn finish(
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
-    let track_interfaces =
+    let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
+    track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
+    track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
 
-    let garp_master_delay_s = w
-        .garp_master_delay_s
-        .unwrap_or(defaults.garp_master_delay_s);
-    let garp_master_repeat = w.garp_master_repeat.unwrap_or(defaults.garp_master_repeat);
+    // vrrp_min_garp: keepalived's smallest announcements, under what the
+    // instance itself says.
+    let (min_delay, min_repeat, min_refresh) = if written_options.min_garp {
+        (0, 1, 0)
+    } else {
+        (
+            defaults.garp_master_delay_s,
+            defaults.garp_master_repeat,
+            defaults.garp_master_refresh_s,
+        )
+    };
+    let garp_master_delay_s = w.garp_master_delay_s.unwrap_or(min_delay);
+    let garp_master_repeat = w.garp_master_repeat.unwrap_or(min_repeat);
     Ok(InstanceConfig {
         name,
         span,
@@ -460,9 +567,7 @@ fn finish(
         virtual_addresses,
         garp_master_delay_s,
         garp_master_repeat,
-        garp_master_refresh_s: w
-            .garp_master_refresh_s
-            .unwrap_or(defaults.garp_master_refresh_s),
+        garp_master_refresh_s: w.garp_master_refresh_s.unwrap_or(min_refresh),
         // keepalived's defaults: the master's burst and delay.
         garp_lower_prio_repeat: w
             .garp_lower_prio_repeat
@@ -476,6 +581,9 @@ fn finish(
         track_scripts: Vec::new(),
         track_interfaces,
         notify: w.notify,
+        virtual_routes: w.virtual_routes,
+        virtual_rules: w.virtual_rules,
+        options: written_options.options,
     })
 }
 
@@ -508,6 +616,54 @@ fn owned_addresses(
         }
     }
     owned
+}
+
+/// keepalived 2.2.7 tracks the interface of every address it owns: one
+/// on `dev OTHER` going down puts the instance in FAULT (watched in a
+/// namespace), unless the address line says `no_track`. An interface
+/// already tracked keeps its line's weight.
+fn track_address_interfaces(
+    own_interface: &str,
+    addresses: &[VirtualAddress],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for vip in addresses.iter().filter(|v| !v.no_track) {
+        let Some(dev) = vip.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: vip.span.clone(),
+        });
+    }
+}
+
+/// keepalived tracks the `dev` of a virtual route as it does an
+/// address's (down: FAULT) unless the route says `no_track`.
+fn track_route_interfaces(
+    own_interface: &str,
+    routes: &[Route],
+    tracked: &mut Vec<TrackedInterface>,
+) {
+    for route in routes.iter().filter(|r| !r.no_track) {
+        let Some(dev) = route.dev.as_deref() else {
+            continue;
+        };
+        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
+            continue;
+        }
+        tracked.push(TrackedInterface {
+            interface: dev.to_string(),
+            weight: 0,
+            reverse: false,
+            span: route.span.clone(),
+        });
+    }
 }
 
 /// keepalived's corrections, with its words (checked with keepalived -t):

@@ -4,6 +4,7 @@
 //! one line. So every token keeps its line, and the statement reader
 //! (`syntax.rs`) uses the line to know where a statement ends.
 
+#[cfg(test)]
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -25,6 +26,9 @@ pub(crate) enum TokenKind {
 pub(crate) struct Token {
     pub kind: TokenKind,
     pub span: Span,
+    /// Which line of its file the token is on, counting the lines that
+    /// definitions and `~SEQ` make (which share their span's line).
+    pub line: u32,
 }
 
 impl Token {
@@ -41,12 +45,13 @@ impl Token {
 
     /// True when both tokens come from the same line of the same file.
     pub fn same_line(&self, other: &Token) -> bool {
-        self.span.line == other.span.line && Rc::ptr_eq(&self.span.file, &other.span.file)
+        self.line == other.line && Rc::ptr_eq(&self.span.file, &other.span.file)
     }
 }
 
 /// Tokens of one whole file. Comments (`!` or `#` outside quotes, anywhere
 /// on a line) are dropped; `{` and `}` are tokens even when glued to a word.
+#[cfg(test)]
 pub(crate) fn tokenize(text: &str, file: &Rc<PathBuf>) -> Result<Vec<Token>, ConfigError> {
     let mut tokens = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
@@ -54,14 +59,20 @@ pub(crate) fn tokenize(text: &str, file: &Rc<PathBuf>) -> Result<Vec<Token>, Con
             file: Rc::clone(file),
             line: u32::try_from(index + 1).unwrap_or(u32::MAX),
         };
-        tokenize_line(line, &span, &mut tokens)?;
+        tokenize_line(line, &span, span.line, &mut tokens)?;
     }
     Ok(tokens)
 }
 
-fn tokenize_line(line: &str, span: &Span, out: &mut Vec<Token>) -> Result<(), ConfigError> {
+/// Tokens of one line; `line` numbers it within its file (see `Token`).
+pub(crate) fn tokenize_line(
+    text: &str,
+    span: &Span,
+    line: u32,
+    out: &mut Vec<Token>,
+) -> Result<(), ConfigError> {
     let mut word = String::new();
-    let mut chars = line.chars();
+    let mut chars = text.chars();
     let push_word = |word: &mut String, out: &mut Vec<Token>| {
         if !word.is_empty() {
             out.push(Token {
@@ -70,6 +81,7 @@ fn tokenize_line(line: &str, span: &Span, out: &mut Vec<Token>) -> Result<(), Co
                     quoted: false,
                 },
                 span: span.clone(),
+                line,
             });
         }
     };
@@ -86,6 +98,7 @@ fn tokenize_line(line: &str, span: &Span, out: &mut Vec<Token>) -> Result<(), Co
                 out.push(Token {
                     kind,
                     span: span.clone(),
+                    line,
                 });
             }
             // A quote opens a string only at the start of a token; inside a
@@ -109,6 +122,7 @@ fn tokenize_line(line: &str, span: &Span, out: &mut Vec<Token>) -> Result<(), Co
                 out.push(Token {
                     kind: TokenKind::Word { text, quoted: true },
                     span: span.clone(),
+                    line,
                 });
             }
             // `char::is_whitespace` also covers '\r' of CRLF files and the

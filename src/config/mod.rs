@@ -1,7 +1,9 @@
 //! Reading keepalived.conf into the typed model the daemon runs on.
 //!
-//! The pipeline, one file per step: `source` reads UTF-8 text, `lexer`
-//! splits it into tokens with spans, `include` splices in included files,
+//! The pipeline, one file per step: `source` reads UTF-8 text, `expansion`
+//! applies the config language to each line (`conditional` @ID lines,
+//! `definitions` $NAME, `sequence` ~SEQ), `lexer` splits it into tokens
+//! with spans, `include` splices in included files,
 //! `syntax` groups tokens into statements and blocks, and `parser` with
 //! `instance`, `authentication`, `virtual_address`, `script` (vrrp_script),
 //! `tracking` (track_script, track_interface) and `command` (argv of
@@ -10,14 +12,23 @@
 
 mod authentication;
 mod command;
+mod conditional;
+mod definitions;
 mod digest;
+mod expansion;
 mod glob;
 mod include;
 mod instance;
+mod instance_options;
+mod keywords;
 mod lexer;
 pub mod model;
+mod netlink_names;
 mod parser;
+mod routes;
 mod script;
+mod sequence;
+mod shell_words;
 mod source;
 mod sync_group;
 mod syntax;
@@ -28,9 +39,13 @@ mod virtual_address;
 #[cfg(test)]
 mod tests;
 
+pub use conditional::default_config_id;
+pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
-    RunAs, ScriptConfig, Span, SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress,
-    VrrpVersion, Warning,
+    RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
+    VirtualAddress, VrrpVersion, Warning,
 };
-pub use parser::{load, parse_str};
+pub use parser::{load, load_as, parse_str, parse_str_as};
+pub use routes::{Route, RouteKind, Rule};
+pub use shell_words::shell_words;

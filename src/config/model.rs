@@ -75,9 +75,24 @@ pub struct Config {
     pub dynamic_interfaces: bool,
     /// Every `vrrp_sync_group NAME { ... }`, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
+    /// `global_defs { default_interface }`: where static addresses
+    /// without `dev` go (keepalived's default: eth0).
+    pub default_interface: String,
+    /// `static_ipaddress`, `static_routes`, `static_rules`: owned from
+    /// start to stop, whatever the instances' states.
+    pub statics: StaticConfig,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
+}
+
+/// The top-level `static_*` blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaticConfig {
+    /// Each with its `dev` (required here).
+    pub addresses: Vec<VirtualAddress>,
+    pub routes: Vec<crate::config::Route>,
+    pub rules: Vec<crate::config::Rule>,
 }
 
 /// `vrrp_sync_group NAME { group { VI_1 VI_2 } notify_* ... }`: instances
@@ -91,10 +106,6 @@ pub struct SyncGroupConfig {
     pub members: Vec<usize>,
     /// The group's own notify commands; `notify` gets `GROUP NAME STATE`.
     pub notify: NotifyCommands,
-    /// `sync_group_tracking_weight`: members keep their weighted
-    /// `track_script` lines (by default keepalived drops them from sync
-    /// group members).
-    pub tracking_weight: bool,
 }
 
 /// A user (and optionally a group) to run a script as, by name or number;
@@ -221,8 +232,17 @@ pub struct VirtualAddress {
     pub prefix_len: u8,
     /// `dev IF`: the interface to add it on, if not the instance's own.
     pub dev: Option<String>,
-    /// `label L`: the address label (`eth0:1` style).
+    /// `label L`: the address label (`eth0:1` style), at most 15 bytes.
     pub label: Option<String>,
+    /// `scope S`: the address scope (RT_SCOPE_* value); None: global, as
+    /// `ip addr add` gives.
+    pub scope: Option<u8>,
+    /// `brd ADDR` / `broadcast ADDR` (`brd +`: the prefix's last address),
+    /// IPv4 only.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// `no_track`: its `dev` interface going down does not put the
+    /// instance in FAULT (keepalived tracks the interfaces of its VIPs).
+    pub no_track: bool,
     /// In `virtual_ipaddress` (true), carried in the adverts and compared
     /// with the master's list; in `virtual_ipaddress_excluded` (false),
     /// only owned.
@@ -287,11 +307,20 @@ pub struct InstanceConfig {
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
     pub notify: NotifyCommands,
+    /// `virtual_routes`: added after the addresses on becoming master,
+    /// removed before them on leaving.
+    pub virtual_routes: Vec<crate::config::Route>,
+    /// `virtual_rules`: added after the routes, removed before them.
+    pub virtual_rules: Vec<crate::config::Rule>,
+    /// dont_track_primary, lower_prio_no_advert, higher_prio_send_advert,
+    /// garp_master_refresh_repeat, strict mode.
+    pub options: crate::config::InstanceOptions,
 }
 
 impl InstanceConfig {
     /// Whether the instance runs over IPv6: its advertised addresses say
-    /// so (the parser requires at least one, all of one family).
+    /// so (all of one family). An instance without any is IPv4: the
+    /// parser refuses a VRRPv3 one, as keepalived 2.2.7 does.
     pub fn is_ipv6(&self) -> bool {
         self.advertised_addresses()
             .next()

@@ -3,29 +3,49 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::conditional::default_config_id;
 use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
+use super::instance_options::read_option;
+use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, TrackedScript, Warning};
+use super::routes::{default_rule_priorities, routes, rules};
 use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::{drop_weighted_track_scripts, sync_group};
 use super::syntax::{statements, Statement};
 use super::tracking::ScriptRef;
-use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
+use super::virtual_address::static_addresses;
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
+/// Conditional lines (`@ID`) are read as on this host (see `load_as`).
 pub fn load(path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+    load_as(path, &default_config_id())
+}
+
+/// Like `load`, for the router whose config id (`-i`) is `config_id`.
+pub fn load_as(path: &Path, config_id: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
     let text = read_text(path, None)?;
-    parse_str(&text, path)
+    parse_str_as(&text, path, config_id)
 }
 
 /// Like `load`, with the top file's text given. `path` names it in messages
 /// and relative includes are looked up in its directory.
 pub fn parse_str(text: &str, path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
+    parse_str_as(text, path, &default_config_id())
+}
+
+/// Like `parse_str`, for the router whose config id is `config_id`.
+pub fn parse_str_as(
+    text: &str,
+    path: &Path,
+    config_id: &str,
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut warnings = Vec::new();
-    let tokens = tokens_with_includes(text, path, &mut warnings)?;
+    let tokens = tokens_with_includes(text, path, config_id, &mut warnings)?;
     let top = statements(&tokens)?;
     let mut config = build(&top, &mut warnings)?;
     config.digest = digest(&tokens);
@@ -33,7 +53,10 @@ pub fn parse_str(text: &str, path: &Path) -> Result<(Config, Vec<Warning>), Conf
 }
 
 fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, ConfigError> {
-    let mut config = Config::default();
+    let mut config = Config {
+        default_interface: "eth0".to_string(),
+        ..Config::default()
+    };
     // global_defs applies to every instance wherever it appears, so read it
     // first; everything else in file order.
     let mut defaults = InstanceDefaults::default();
@@ -52,17 +75,37 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             }
             "vrrp_script" => add_script(&mut config, statement, warnings)?,
             "vrrp_sync_group" => {}
-            _ => warn_unsupported(warnings, statement),
+            "static_ipaddress" => {
+                let block = block_of(statement)?;
+                let addresses = static_addresses(block, &config.default_interface, warnings)?;
+                config.statics.addresses.extend(addresses);
+            }
+            "static_routes" => config.statics.routes.extend(routes(statement)?),
+            "static_rules" => config.statics.rules.extend(rules(statement)?),
+            _ => not_implemented(warnings, statement)?,
         }
     }
     check_instances_are_distinct(&config)?;
+    let rules = config
+        .statics
+        .rules
+        .iter_mut()
+        .chain(
+            config
+                .instances
+                .iter_mut()
+                .flat_map(|i| i.virtual_rules.iter_mut()),
+        )
+        .collect();
+    default_rule_priorities(rules, warnings);
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
-        let group = sync_group(statement, &config, warnings)?;
-        config.sync_groups.push(group);
-        let index = config.sync_groups.len() - 1;
-        drop_weighted_track_scripts(&mut config, index, warnings);
+        if let Some(group) = sync_group(statement, &config, warnings)? {
+            config.sync_groups.push(group);
+            let index = config.sync_groups.len() - 1;
+            drop_weighted_track_scripts(&mut config, index, warnings);
+        }
     }
     Ok(config)
 }
@@ -162,6 +205,11 @@ fn global_defs(
                 defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
+            "default_interface" => {
+                let text = single(line, "an interface name", warnings)?;
+                config.default_interface = text.to_string();
+            }
+            _ if read_option(line, &mut defaults.options, warnings)? => {}
             "script_user" => config.script_user = Some(run_as(line, warnings)?),
             // keepalived's optional `allow_if_changes` is what keepvip
             // does anyway: a re-created interface is picked up again.
@@ -170,7 +218,7 @@ fn global_defs(
                 flag(line, warnings)?;
                 config.script_security = true;
             }
-            _ => warn_unsupported(warnings, line),
+            _ => not_implemented(warnings, line)?,
         }
     }
     Ok(())

@@ -1,17 +1,19 @@
 //! `vrrp_sync_group NAME { group { VI_1 VI_2 ... } notify_* ... }`.
 
 use super::command::notify_command;
+use super::keywords::not_implemented;
 use super::model::{Command, Config, ConfigError, NotifyCommands, SyncGroupConfig, Warning};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, warn_at};
 
 /// Reads one sync group; member names are resolved against the instances
-/// already read, so this runs after every `vrrp_instance`.
+/// already read, so this runs after every `vrrp_instance`. None: no member
+/// exists, and the group is dropped.
 pub(crate) fn sync_group(
     statement: &Statement,
     config: &Config,
     warnings: &mut Vec<Warning>,
-) -> Result<SyncGroupConfig, ConfigError> {
+) -> Result<Option<SyncGroupConfig>, ConfigError> {
     let name = match statement.args.as_slice() {
         [name] => name.clone(),
         _ => {
@@ -23,7 +25,6 @@ pub(crate) fn sync_group(
     };
     let mut members = Vec::new();
     let mut notify = NotifyCommands::default();
-    let mut tracking_weight = false;
     for line in block_of(statement)? {
         match line.keyword.as_str() {
             "group" => {
@@ -35,12 +36,13 @@ pub(crate) fn sync_group(
                             .iter()
                             .position(|i| &i.name == instance_name)
                         else {
-                            return Err(error_at(
-                                &member.span,
-                                format!(
-                                    "vrrp_sync_group {name}: no vrrp_instance named \"{instance_name}\""
-                                ),
-                            ));
+                            // keepalived 2.2.7 runs the group without it.
+                            let message = format!(
+                                "Virtual router {instance_name} specified in sync group {name} \
+                                 doesn't exist - ignoring"
+                            );
+                            warn_at(warnings, &member.span, message);
+                            continue;
                         };
                         if members.contains(&index) {
                             warn_at(
@@ -59,9 +61,16 @@ pub(crate) fn sync_group(
             "notify_fault" => set(&mut notify.fault, line, warnings)?,
             "notify_stop" => set(&mut notify.stop, line, warnings)?,
             "notify" => set(&mut notify.any, line, warnings)?,
-            "sync_group_tracking_weight" => tracking_weight = true,
-            _ => warn_unsupported(warnings, line),
+            _ => not_implemented(warnings, line)?,
         }
+    }
+    if members.is_empty() {
+        // keepalived 2.2.7 removes a group left with no member.
+        let message = format!(
+            "Sync group {name}, no matching virtual router found in group declaration - removing"
+        );
+        warn_at(warnings, &statement.span, message);
+        return Ok(None);
     }
     if members.len() < 2 {
         // keepalived drops a group of one with a warning: it syncs nothing.
@@ -82,20 +91,19 @@ pub(crate) fn sync_group(
             ));
         }
     }
-    Ok(SyncGroupConfig {
+    Ok(Some(SyncGroupConfig {
         name,
         span: statement.span.clone(),
         members,
         notify,
-        tracking_weight,
-    })
+    }))
 }
 
 /// keepalived drops the weighted `track_script` lines of a sync group's
 /// members (one member's priority moving would not move the group), with
-/// these words, unless the group says `sync_group_tracking_weight`.
-/// Scripts without a weight (FAULT) stay. Weighted `track_interface`
-/// lines stay too: keepalived 2.2.7 logs "(VI_1) ignoring trk0 tracked
+/// these words. Scripts without a weight (FAULT) stay. (keepalived keeps
+/// the weights under `sync_group_tracking_weight`, which keepvip refuses.)
+/// Weighted `track_interface` lines stay too: keepalived 2.2.7 logs "(VI_1) ignoring trk0 tracked
 /// interface weight due to SYNC group" and then applies the weight all the
 /// same ("Changing effective priority from 100 to 80" when trk0 goes
 /// down), so keepvip applies it and does not say otherwise.
@@ -105,9 +113,6 @@ pub(crate) fn drop_weighted_track_scripts(
     warnings: &mut Vec<Warning>,
 ) {
     let group = &config.sync_groups[group];
-    if group.tracking_weight {
-        return;
-    }
     for &member in &group.members {
         let instance = &mut config.instances[member];
         let name = &instance.name;

@@ -3,29 +3,18 @@
 //! one address per line, each line a statement whose keyword is the
 //! address.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use super::model::{VirtualAddress, VrrpVersion, Warning};
+use super::netlink_names::scope;
 use super::syntax::Statement;
 use super::values::{error_at, expected_found, ip_address, warn_at};
 use super::ConfigError;
 
 /// keepalived options that take a value and that keepvip does not act on.
-const IGNORED_WITH_VALUE: &[&str] = &[
-    "brd",
-    "broadcast",
-    "scope",
-    "peer",
-    "preferred_lft",
-    "track_group",
-];
+const IGNORED_WITH_VALUE: &[&str] = &["peer", "preferred_lft", "track_group"];
 /// keepalived options without a value that keepvip does not act on.
-const IGNORED_FLAGS: &[&str] = &[
-    "home",
-    "nodad",
-    "-nodad",
-    "noprefixroute",
-    "autojoin",
-    "no_track",
-];
+const IGNORED_FLAGS: &[&str] = &["home", "nodad", "-nodad", "noprefixroute", "autojoin"];
 
 /// The lines of a `virtual_ipaddress` block (`advertised`) or of a
 /// `virtual_ipaddress_excluded` one.
@@ -38,6 +27,23 @@ pub(crate) fn virtual_addresses(
         .iter()
         .map(|line| virtual_address(line, advertised, warnings))
         .collect()
+}
+
+/// The lines of a top-level `static_ipaddress` block: the same options;
+/// without `dev`, the address goes on `default_interface` (global_defs,
+/// eth0 unless set), as in keepalived.
+pub(crate) fn static_addresses(
+    block: &[Statement],
+    default_interface: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<VirtualAddress>, ConfigError> {
+    let mut addresses = virtual_addresses(block, false, warnings)?;
+    for address in &mut addresses {
+        address
+            .dev
+            .get_or_insert_with(|| default_interface.to_string());
+    }
+    Ok(addresses)
 }
 
 fn virtual_address(
@@ -82,13 +88,17 @@ fn virtual_address(
         prefix_len,
         dev: None,
         label: None,
+        scope: None,
+        broadcast: None,
+        no_track: false,
         advertised,
         span: line.span.clone(),
     };
     let mut options = line.args.iter();
     while let Some(option) = options.next() {
         let name = option.as_str();
-        if name == "dev" || name == "label" || IGNORED_WITH_VALUE.contains(&name) {
+        let takes_value = matches!(name, "dev" | "label" | "scope" | "brd" | "broadcast");
+        if takes_value || IGNORED_WITH_VALUE.contains(&name) {
             let value = options.next().ok_or_else(|| {
                 error_at(
                     &line.span,
@@ -97,7 +107,19 @@ fn virtual_address(
             })?;
             match name {
                 "dev" => vip.dev = Some(value.clone()),
-                "label" => vip.label = Some(value.clone()),
+                "label" => vip.label = Some(address_label(line, keyword, value)?),
+                "scope" => {
+                    vip.scope = Some(scope(value).ok_or_else(|| {
+                        expected_found(
+                            line,
+                            "a scope (host, link, site, global, nowhere or 0..255)",
+                            value,
+                        )
+                    })?)
+                }
+                "brd" | "broadcast" => {
+                    vip.broadcast = broadcast(line, keyword, &vip, value, warnings)?
+                }
                 _ => warn_at(
                     warnings,
                     &line.span,
@@ -107,6 +129,8 @@ fn virtual_address(
                     ),
                 ),
             }
+        } else if name == "no_track" {
+            vip.no_track = true;
         } else if IGNORED_FLAGS.contains(&name) {
             warn_at(
                 warnings,
@@ -126,6 +150,68 @@ fn virtual_address(
     }
     Ok(vip)
 }
+
+/// The kernel takes a label of at most 15 bytes. keepalived drops an
+/// address with a longer one (with a warning) and runs without it, which
+/// would leave the master without an address it was told to own; keepvip
+/// refuses the config instead. The kernel does not ask for the `dev:`
+/// prefix, and neither does keepalived.
+fn address_label(line: &Statement, keyword: &str, value: &str) -> Result<String, ConfigError> {
+    if value.len() >= IFNAMSIZ || value.contains('\0') {
+        return Err(error_at(
+            &line.span,
+            format!(
+                "{keyword} {}: address label {value} is longer than maximum length {} \
+                 (keepalived would drop the address)",
+                line.keyword,
+                IFNAMSIZ - 1
+            ),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// `brd ADDR`, or `brd +` (the prefix with every host bit set) or `brd -`
+/// (none), IPv4 only. As keepalived, `+` on a /31 or /32 has no broadcast
+/// address: warned and ignored.
+fn broadcast(
+    line: &Statement,
+    keyword: &str,
+    vip: &VirtualAddress,
+    value: &str,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Ipv4Addr>, ConfigError> {
+    let IpAddr::V4(addr) = vip.addr else {
+        let message = format!(
+            "{keyword} {}: IPv6 has no broadcast address, '{value}' ignored",
+            line.keyword
+        );
+        warn_at(warnings, &line.span, message);
+        return Ok(None);
+    };
+    match value {
+        "-" => Ok(None),
+        "+" if vip.prefix_len >= 31 => {
+            let message = format!(
+                "{keyword} {}: prefix length {} too long for broadcast, 'brd +' ignored",
+                line.keyword, vip.prefix_len
+            );
+            warn_at(warnings, &line.span, message);
+            Ok(None)
+        }
+        "+" => {
+            let host_bits = u32::MAX >> vip.prefix_len;
+            Ok(Some(Ipv4Addr::from(u32::from(addr) | host_bits)))
+        }
+        _ => match ip_address(line, value)? {
+            IpAddr::V4(brd) => Ok(Some(brd)),
+            IpAddr::V6(_) => Err(expected_found(line, "an IPv4 broadcast address", value)),
+        },
+    }
+}
+
+/// The longest interface name or address label, with its NUL.
+const IFNAMSIZ: usize = 16;
 
 /// The link MTU the advert must fit in. keepalived reads the interface's;
 /// the config is read without the interfaces (`-t` on another machine),
@@ -184,5 +270,77 @@ mod capacity_tests {
         assert_eq!(advertised_capacity(false, VrrpVersion::V2), 255);
         assert_eq!(advertised_capacity(false, VrrpVersion::V3), 255);
         assert_eq!(advertised_capacity(true, VrrpVersion::V3), 89);
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use std::net::Ipv4Addr;
+    use std::path::Path;
+
+    use crate::config::{parse_str, InstanceConfig};
+
+    fn instance(lines: &str) -> Result<InstanceConfig, String> {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n \
+             virtual_ipaddress {{\n{lines}\n }}\n}}\n"
+        );
+        parse_str(&text, Path::new("r1.conf"))
+            .map(|(mut config, _)| config.instances.remove(0))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scope_brd_label_as_openwrt_writes_them() {
+        let vi = instance(
+            "  192.0.2.1/24 dev br-lan label br-lan:vip scope global brd +\n  \
+             192.0.2.2 scope link broadcast 192.0.2.255\n  192.0.2.3 scope 250 brd -",
+        )
+        .unwrap();
+        let [a, b, c] = &vi.virtual_addresses[..] else {
+            panic!("{:?}", vi.virtual_addresses)
+        };
+        assert_eq!(a.dev.as_deref(), Some("br-lan"));
+        assert_eq!(a.label.as_deref(), Some("br-lan:vip"));
+        assert_eq!(a.scope, Some(0));
+        assert_eq!(a.broadcast, Some(Ipv4Addr::new(192, 0, 2, 255)));
+        assert_eq!(
+            (b.scope, b.broadcast),
+            (Some(253), Some(Ipv4Addr::new(192, 0, 2, 255)))
+        );
+        assert_eq!((c.scope, c.broadcast), (Some(250), None));
+        assert!(!a.no_track);
+    }
+
+    #[test]
+    fn bad_options_name_the_line() {
+        let err = instance("  192.0.2.1 scope galaxy").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:5: 192.0.2.1: expected a scope"),
+            "{err}"
+        );
+        let err = instance("  192.0.2.1 label eth0:averyverylonglabel").unwrap_err();
+        assert!(err.starts_with("r1.conf:5: "), "{err}");
+        assert!(err.contains("longer than maximum length 15"), "{err}");
+        let err = instance("  192.0.2.1/24 brd 2001:db8::1").unwrap_err();
+        assert!(err.contains("an IPv4 broadcast address"), "{err}");
+    }
+
+    /// keepalived tracks the interface of an address on another `dev`
+    /// (down: FAULT) unless it says `no_track`.
+    #[test]
+    fn other_dev_interfaces_are_tracked_unless_no_track() {
+        let vi = instance(
+            "  192.0.2.1\n  198.51.100.1 dev eth1\n  198.51.100.2 dev eth1\n  \
+             203.0.113.1 dev eth2 no_track\n  192.0.2.4 dev eth0",
+        )
+        .unwrap();
+        let tracked: Vec<_> = vi
+            .track_interfaces
+            .iter()
+            .map(|t| (t.interface.as_str(), t.weight, t.span.line))
+            .collect();
+        assert_eq!(tracked, [("eth1", 0, 6)]);
+        assert!(vi.virtual_addresses[3].no_track);
     }
 }

@@ -9,7 +9,7 @@ use super::announcers::announcers_for;
 use super::stats::LogKey;
 use super::Daemon;
 use crate::config::VirtualAddress;
-use crate::sys::rtnetlink::RtNetlink;
+use crate::sys::rtnetlink::{AddressAttributes, RtNetlink};
 use crate::vrrp::advert::Endpoints;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 use crate::vrrp::sync_group::Event as SyncEvent;
@@ -90,8 +90,12 @@ impl Daemon {
                     {
                         add_address(&mut self.netlink, name, vip, *ifindex);
                     }
+                    self.set_virtual_routes(index);
                 }
                 Action::RemoveVirtualAddresses => {
+                    self.remove_virtual_routes(index);
+                    let instance = &self.instances[index];
+                    let name = &instance.config.name;
                     info!("({name}) removing VIPs.");
                     for (vip, ifindex) in instance
                         .config
@@ -109,6 +113,9 @@ impl Daemon {
                 }
                 Action::SendGratuitousArp => {
                     self.announce(index, instance.config.garp_master_repeat);
+                }
+                Action::SendRefreshGarp => {
+                    self.announce(index, instance.config.options.garp_master_refresh_repeat);
                 }
                 Action::SendLowerPriorityGarp => {
                     self.announce(index, instance.config.garp_lower_prio_repeat);
@@ -190,7 +197,12 @@ impl Daemon {
 /// Adds one virtual address; one that is already there is fine (a restart,
 /// a restore racing the kernel), anything else is logged.
 pub(super) fn add_address(netlink: &mut RtNetlink, name: &str, vip: &VirtualAddress, ifindex: u32) {
-    match netlink.add_ip(ifindex, vip.addr, vip.prefix_len, vip.label.as_deref()) {
+    let attributes = AddressAttributes {
+        label: vip.label.as_deref(),
+        scope: vip.scope,
+        broadcast: vip.broadcast,
+    };
+    match netlink.add_ip_with(ifindex, vip.addr, vip.prefix_len, &attributes) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len),

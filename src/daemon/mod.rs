@@ -16,6 +16,7 @@ mod links;
 mod notify;
 mod packets;
 mod reload;
+mod routes;
 mod scripts;
 pub mod stats;
 pub mod status_report;
@@ -64,6 +65,9 @@ pub struct Options {
     pub config_path: PathBuf,
     /// Where `keepvip status` finds us; None: no status socket.
     pub status_socket: Option<PathBuf>,
+    /// `-i`: the config id SIGHUP reads conditional lines with; None:
+    /// the host's (`config::default_config_id`).
+    pub config_id: Option<String>,
 }
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
@@ -119,6 +123,8 @@ pub struct Daemon {
     dump_dir: PathBuf,
     /// What SIGHUP reloads.
     config_path: PathBuf,
+    /// Who SIGHUP reads conditional lines as.
+    config_id: String,
     /// The digest of the configuration running now (see `config::digest`).
     config_digest: u32,
     /// Announcers for addresses configured on another interface than
@@ -128,6 +134,8 @@ pub struct Daemon {
     adverts: AdvertQueue,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
+    /// The `static_*` blocks in force (see `routes`).
+    statics: crate::config::StaticConfig,
 }
 
 /// How the loop ended.
@@ -175,10 +183,15 @@ impl Daemon {
             script_user: None,
             script_security: false,
             config_path: options.config_path.clone(),
+            config_id: options
+                .config_id
+                .clone()
+                .unwrap_or_else(crate::config::default_config_id),
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
             spare_actions: Vec::new(),
+            statics: Default::default(),
             counters: Counters::default(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
@@ -186,6 +199,7 @@ impl Daemon {
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
         daemon.apply_config(config)?;
+        daemon.apply_statics(config);
         Ok(daemon)
     }
 
@@ -308,6 +322,7 @@ impl Daemon {
             self.instances[index].machine.stop(now, &mut actions);
             self.execute(index, actions);
         }
+        self.remove_statics();
         self.finish_children();
     }
 }

@@ -31,7 +31,7 @@ impl Daemon {
     pub(super) fn reload(&mut self) {
         let path = self.config_path.clone();
         info!("Reloading {}", path.display());
-        let config = match crate::config::load(&path) {
+        let config = match crate::config::load_as(&path, &self.config_id) {
             Ok((config, warnings)) => {
                 for warning in warnings {
                     warn!("{warning}");
@@ -49,6 +49,7 @@ impl Daemon {
         }
         match self.apply_config(&config) {
             Ok(()) => {
+                self.apply_statics(&config);
                 self.start_new_instances();
                 let was = std::mem::replace(&mut self.config_digest, config.digest);
                 let change = if was == config.digest {
@@ -185,6 +186,10 @@ impl Daemon {
         // 4. Instances: kept ones take their new settings, new ones wait
         //    in INIT for start_new_instances.
         let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
+        // Masters whose routes may have changed, and new instances whose
+        // routes an earlier run may have left: seen to once all are in.
+        let mut changed_routes = Vec::new();
+        let mut fresh = Vec::new();
         let mut reported: Vec<&str> = Vec::new();
         for new in &config.instances {
             let key = (new.interface.clone(), new.is_ipv6(), new.source_address());
@@ -229,6 +234,11 @@ impl Daemon {
                     if !same_settings(&old.config, new) {
                         info!("({}) configuration changed: applying it in place", new.name);
                         self.move_addresses(&old, new, link, &address_ifindex);
+                        changed_routes.push((
+                            self.instances.len(),
+                            old.config.virtual_routes.clone(),
+                            old.config.virtual_rules.clone(),
+                        ));
                         old.machine.reconfigure(new);
                     }
                     if old.link.is_none() && link.is_some() {
@@ -256,11 +266,19 @@ impl Daemon {
                     };
                     if running.link.is_some() {
                         remove_stale_addresses(&mut self.netlink, &running);
+                        fresh.push(self.instances.len());
                     }
                     running
                 }
             };
             self.instances.push(running);
+        }
+
+        for index in fresh {
+            self.remove_virtual_routes(index);
+        }
+        for (index, old_routes, old_rules) in changed_routes {
+            self.replace_virtual_routes(&old_routes, &old_rules, index);
         }
 
         // 5. Scripts: an unchanged one keeps its health and running child.
@@ -467,6 +485,12 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     }
     for tracked in &mut config.track_interfaces {
         tracked.span = placeholder_span();
+    }
+    for route in &mut config.virtual_routes {
+        route.span = placeholder_span();
+    }
+    for rule in &mut config.virtual_rules {
+        rule.span = placeholder_span();
     }
     let notify = &mut config.notify;
     for command in [

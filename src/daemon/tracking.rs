@@ -130,9 +130,13 @@ impl Daemon {
                     .collect()
             }
         };
+        let mut restore_routes = false;
         for event in events {
             match event {
+                NetEvent::RoutingRemoved => restore_routes = true,
                 NetEvent::Link(event) => {
+                    // Routes through an interface that went down are gone.
+                    restore_routes |= event.up;
                     self.follow_dev_interface(&event.name, event.up);
                     self.refresh_link(&event.name, Some(event.up));
                     if event.up {
@@ -161,6 +165,9 @@ impl Daemon {
                     }
                 }
             }
+        }
+        if restore_routes {
+            self.restore_routes();
         }
     }
 
@@ -306,9 +313,11 @@ impl Daemon {
             weight: Weight::default(),
             // An instance waiting for its interface to exist or be ready
             // is in FAULT.
+            // dont_track_primary: its link going down is ignored.
             up: Some(
                 instance.link.is_some()
-                    && self.link_up.get(&config.interface).copied().unwrap_or(true),
+                    && (config.options.dont_track_primary
+                        || self.link_up.get(&config.interface).copied().unwrap_or(true)),
             ),
         };
         // A check that has not reported yet holds an instance that has not

@@ -28,6 +28,11 @@ const IFLA_IFNAME: u16 = libc::IFLA_IFNAME;
 const IFA_ADDRESS: u16 = libc::IFA_ADDRESS;
 const IFA_LOCAL: u16 = libc::IFA_LOCAL;
 
+/// RTNLGRP_IPV4_RULE (8) and RTNLGRP_IPV6_RULE (19) as nl_groups bits:
+/// rules removed by someone else are put back (routes and rules that a
+/// master or the static blocks own).
+const RULE_GROUPS: u32 = 1 << (8 - 1) | 1 << (19 - 1);
+
 /// What the kernel told us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetEvent {
@@ -43,6 +48,8 @@ pub enum NetEvent {
         ifindex: u32,
         address: IpAddr,
     },
+    /// A route or a policy rule was removed (by us or anyone).
+    RoutingRemoved,
 }
 
 /// One interface's state as an event reported it.
@@ -70,8 +77,12 @@ impl LinkMonitor {
         // SAFETY: sockaddr_nl is plain data; zeroed is a valid value.
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        addr.nl_groups =
-            (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+        addr.nl_groups = (libc::RTMGRP_LINK
+            | libc::RTMGRP_IPV4_IFADDR
+            | libc::RTMGRP_IPV6_IFADDR
+            | libc::RTMGRP_IPV4_ROUTE
+            | libc::RTMGRP_IPV6_ROUTE) as u32
+            | RULE_GROUPS;
         bind_to(&fd, &addr)?;
         Ok(LinkMonitor { fd })
     }
@@ -116,6 +127,12 @@ pub fn parse_events(datagram: &[u8]) -> io::Result<Vec<NetEvent>> {
         let deleted = match message.ty {
             libc::RTM_NEWLINK => false,
             libc::RTM_DELLINK => true,
+            libc::RTM_DELROUTE | libc::RTM_DELRULE => {
+                if events.last() != Some(&NetEvent::RoutingRemoved) {
+                    events.push(NetEvent::RoutingRemoved);
+                }
+                continue;
+            }
             libc::RTM_DELADDR | libc::RTM_NEWADDR => {
                 let removed = message.ty == libc::RTM_DELADDR;
                 events.extend(parse_address_event(message.payload, removed)?);

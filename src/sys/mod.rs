@@ -14,6 +14,7 @@ pub mod pidfile;
 pub mod process;
 pub mod replace_file;
 pub mod rtnetlink;
+pub mod rtnetlink_routes;
 pub mod signals;
 pub(crate) mod socket;
 pub mod timer;

@@ -56,6 +56,7 @@ const NLMSGERR_ATTR_MSG: u16 = 1;
 const IFA_ADDRESS: u16 = libc::IFA_ADDRESS;
 const IFA_LOCAL: u16 = libc::IFA_LOCAL;
 const IFA_LABEL: u16 = libc::IFA_LABEL;
+const IFA_BROADCAST: u16 = libc::IFA_BROADCAST;
 /// 32-bit address flags (linux/if_addr.h); ifa_flags holds only 8.
 const IFA_FLAGS: u16 = 8;
 /// Do not run duplicate address detection: a VIP must answer at once, and
@@ -77,6 +78,17 @@ const RECV_BUF_LEN: usize = 64 * 1024;
 /// How often a dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is
 /// retried before giving up.
 const DUMP_ATTEMPTS: usize = 3;
+
+/// What `ip addr add` takes beyond the address: all optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddressAttributes<'a> {
+    /// IPv4 only (the kernel has no IPv6 labels); at most 15 bytes.
+    pub label: Option<&'a str>,
+    /// ifa_scope (RT_SCOPE_*); None: global.
+    pub scope: Option<u8>,
+    /// IFA_BROADCAST, IPv4 only.
+    pub broadcast: Option<Ipv4Addr>,
+}
 
 /// A NETLINK_ROUTE socket for address changes.
 ///
@@ -175,8 +187,24 @@ impl RtNetlink {
         prefix_len: u8,
         label: Option<&str>,
     ) -> io::Result<()> {
+        let attributes = AddressAttributes {
+            label,
+            ..AddressAttributes::default()
+        };
+        self.add_ip_with(ifindex, addr, prefix_len, &attributes)
+    }
+
+    /// [`RtNetlink::add_ip`] with a scope and broadcast address as well,
+    /// like `ip addr add ADDR/LEN dev IF label L scope S brd B`.
+    pub fn add_ip_with(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        attributes: &AddressAttributes<'_>,
+    ) -> io::Result<()> {
         check_prefix(addr, prefix_len)?;
-        let label = label.filter(|_| addr.is_ipv4());
+        let label = attributes.label.filter(|_| addr.is_ipv4());
         if let Some(label) = label {
             if label.is_empty() || label.len() >= libc::IFNAMSIZ || label.contains('\0') {
                 return Err(io::Error::new(
@@ -186,7 +214,7 @@ impl RtNetlink {
             }
         }
         let seq = self.next_seq();
-        let msg = addr_request(
+        let mut msg = addr_request(
             RTM_NEWADDR,
             NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
             seq,
@@ -195,6 +223,7 @@ impl RtNetlink {
             prefix_len,
             label,
         );
+        add_scope_and_broadcast(&mut msg, attributes);
         self.request_ack(&msg, seq)
             .map_err(|e| context(e, format!("add {addr}/{prefix_len} on ifindex {ifindex}")))
     }
@@ -310,13 +339,13 @@ impl RtNetlink {
         }
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(super) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
     }
 
     /// Send `msg` and wait for the NLMSG_ERROR answering sequence `seq`.
-    fn request_ack(&mut self, msg: &[u8], seq: u32) -> io::Result<()> {
+    pub(super) fn request_ack(&mut self, msg: &[u8], seq: u32) -> io::Result<()> {
         self.send(msg)?;
         loop {
             let len = self.recv()?;
@@ -417,7 +446,7 @@ fn check_prefix(addr: IpAddr, prefix_len: u8) -> io::Result<()> {
 
 /// Wrap an error with what we were doing, keeping its kind and errno-based
 /// kind so callers can still match on `AlreadyExists` and friends.
-fn context(err: io::Error, what: String) -> io::Error {
+pub(super) fn context(err: io::Error, what: String) -> io::Error {
     io::Error::new(err.kind(), format!("{what}: {err}"))
 }
 
@@ -431,7 +460,7 @@ const fn align4(len: usize) -> usize {
 }
 
 /// Append an nlmsghdr with a zero length; [`finish_message`] fills it in.
-fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
+pub(super) fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
     buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, patched later
     buf.extend_from_slice(&ty.to_ne_bytes());
     buf.extend_from_slice(&flags.to_ne_bytes());
@@ -442,7 +471,7 @@ fn begin_message(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
 
 /// Write the total length into nlmsg_len. Every attribute is already padded
 /// to 4, so the length is aligned too.
-fn finish_message(buf: &mut [u8]) {
+pub(super) fn finish_message(buf: &mut [u8]) {
     let len = buf.len() as u32;
     buf[..4].copy_from_slice(&len.to_ne_bytes());
 }
@@ -463,7 +492,7 @@ fn push_ifaddrmsg_flags(buf: &mut Vec<u8>, family: u8, prefix_len: u8, flags: u8
 
 /// Append one attribute: header, payload, zero padding to 4. rta_len counts
 /// the header and payload but not the padding.
-fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+pub(super) fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     let len = RTA_HDRLEN + payload.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&ty.to_ne_bytes());
@@ -512,6 +541,17 @@ fn addr_request(
     }
     finish_message(&mut buf);
     buf
+}
+
+/// Sets ifa_scope and appends IFA_BROADCAST to a finished RTM_NEWADDR.
+fn add_scope_and_broadcast(msg: &mut Vec<u8>, attributes: &AddressAttributes<'_>) {
+    if let Some(scope) = attributes.scope {
+        msg[NLMSG_HDRLEN + 3] = scope;
+    }
+    if let Some(broadcast) = attributes.broadcast {
+        push_attr(msg, IFA_BROADCAST, &broadcast.octets());
+        finish_message(msg);
+    }
 }
 
 /// An RTM_GETADDR dump request for all IPv4 addresses. The kernel filters
@@ -729,6 +769,34 @@ mod tests {
         want.extend_from_slice(&3u16.to_ne_bytes());
         want.extend_from_slice(b"eth0:1\0\0");
         assert_eq!(msg, want);
+    }
+
+    #[test]
+    fn newaddr_with_scope_and_broadcast() {
+        let mut msg = addr_request(
+            RTM_NEWADDR,
+            NLM_F_REQUEST,
+            1,
+            3,
+            Ipv4Addr::new(192, 0, 2, 100),
+            24,
+            None,
+        );
+        let plain_len = msg.len();
+        let attributes = AddressAttributes {
+            label: None,
+            scope: Some(253),
+            broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+        };
+        add_scope_and_broadcast(&mut msg, &attributes);
+        // ifaddrmsg: scope link.
+        assert_eq!(&msg[16..20], &[2, 24, 0, 253]);
+        // IFA_BROADCAST (4), len 8, after the addresses.
+        assert_eq!(msg.len(), plain_len + 8);
+        assert_eq!(ne_u16(&msg[plain_len..]), 8);
+        assert_eq!(ne_u16(&msg[plain_len + 2..]), IFA_BROADCAST);
+        assert_eq!(&msg[plain_len + 4..], &[192, 0, 2, 255]);
+        assert_eq!(ne_u32(&msg[..4]) as usize, msg.len());
     }
 
     #[test]

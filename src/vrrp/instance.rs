@@ -13,7 +13,7 @@ use std::rc::Rc;
 use super::advert::{Advert, AuthType, Version};
 use super::discard::Discard;
 use super::timers::{Micros, Timers, MICROS_PER_SECOND};
-use crate::config::{Authentication, InstanceConfig, VrrpVersion};
+use crate::config::{Authentication, InstanceConfig, InstanceOptions, VrrpVersion};
 
 /// The priority of the router that owns the virtual addresses: master at
 /// once, never preempted.
@@ -62,6 +62,9 @@ pub enum Action {
         source: IpAddr,
         priority: u8,
     },
+    /// A `garp_master_refresh` burst: garp_master_refresh_repeat packets
+    /// for every virtual address.
+    SendRefreshGarp,
     /// One burst of garp_lower_prio_repeat packets for every virtual
     /// address: hosts that followed the lower master come back to us.
     SendLowerPriorityGarp,
@@ -132,6 +135,8 @@ pub struct Instance {
     /// Packets per burst when a lower-priority master is heard (0: none).
     garp_lower_prio_repeat: u32,
     garp_lower_prio_delay: Micros,
+    /// lower_prio_no_advert, higher_prio_send_advert, ...
+    options: InstanceOptions,
 
     state: State,
     /// Held in FAULT by its own tracking (scripts, interfaces).
@@ -179,6 +184,7 @@ impl Instance {
             garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
             garp_lower_prio_repeat: config.garp_lower_prio_repeat,
             garp_lower_prio_delay: Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND,
+            options: config.options,
             state: State::Initialize,
             tracking_fault: false,
             group_fault: false,
@@ -208,6 +214,7 @@ impl Instance {
         self.garp_lower_prio_delay =
             Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND;
         self.unicast_peers = config.unicast_peers.clone();
+        self.options = config.options;
         if self.state != State::Master {
             self.deadlines.garp_refresh = None;
         }
@@ -350,8 +357,10 @@ impl Instance {
                 if refresh_due {
                     self.deadlines.garp_refresh = Some(now + self.garp_master_refresh);
                 }
-                if repeat_due || refresh_due {
+                if repeat_due {
                     out.push(Action::SendGratuitousArp);
+                } else if refresh_due {
+                    out.push(Action::SendRefreshGarp);
                 }
                 if self
                     .deadlines
@@ -598,6 +607,11 @@ impl Instance {
         let they_win =
             priority > self.priority || (priority == self.priority && source > self.address);
         if they_win {
+            // keepalived's higher_prio_send_advert: one last advert at our
+            // priority, so a master that cannot hear us learns of us.
+            if self.options.higher_prio_send_advert {
+                out.push(Action::SendAdvert(self.advert(self.priority)));
+            }
             self.become_backup(now, out);
             // RFC 5798 section 6.4.3: and follow the new master's interval.
             self.master_interval_cs = advert.interval_cs;
@@ -609,7 +623,10 @@ impl Instance {
             // addresses, so hosts that followed it come back (keepalived's
             // garp_lower_prio_repeat, again after garp_lower_prio_delay).
             out.push(Action::LowerPriorityHeard { source, priority });
-            self.send_advert_now(now, out);
+            // lower_prio_no_advert: as RFC 5798 has it, no answer.
+            if !self.options.lower_prio_no_advert {
+                self.send_advert_now(now, out);
+            }
             if self.garp_lower_prio_repeat > 0 {
                 out.push(Action::SendLowerPriorityGarp);
                 if self.garp_lower_prio_delay > 0 {

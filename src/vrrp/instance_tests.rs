@@ -417,7 +417,7 @@ fn garp_master_refresh_repeats_bursts_while_master() {
     while let Some(at) = i.poll_timeout().filter(|t| *t <= 35 * SEC) {
         let mut out = Vec::new();
         i.handle_timeout(at, &mut out);
-        if out.contains(&Action::SendGratuitousArp) {
+        if out.contains(&Action::SendRefreshGarp) {
             bursts.push(at);
         }
     }
@@ -704,7 +704,7 @@ fn poll_timeout_includes_the_garp_refresh() {
     assert_eq!(i.poll_timeout(), Some(SEC));
     let mut out = Vec::new();
     i.handle_timeout(SEC, &mut out);
-    assert_eq!(out, vec![Action::SendGratuitousArp]);
+    assert_eq!(out, vec![Action::SendRefreshGarp]);
     assert_eq!(i.poll_timeout(), Some(2 * SEC));
 }
 
@@ -813,4 +813,56 @@ fn an_instance_waits_in_init_for_its_weight_0_checks_first_result() {
     assert_eq!(down, 10 * SEC + i.timers().master_down);
     i.handle_timeout(down, &mut out);
     assert_eq!(i.state(), State::Master);
+}
+
+/// keepalived's lower_prio_no_advert: a master hearing a lower-priority
+/// master does not answer it with an advert (it still announces).
+#[test]
+fn lower_prio_no_advert_leaves_a_lower_master_unanswered() {
+    for (no_advert, answers) in [(false, vec![150]), (true, vec![])] {
+        let mut config = instance_config(Backup, 150, true);
+        config.options.lower_prio_no_advert = no_advert;
+        let mut i = Instance::new(&config, ME);
+        i.start(0, &mut Vec::new());
+        while i.state() != State::Master {
+            let at = i.poll_timeout().unwrap();
+            i.handle_timeout(at, &mut Vec::new());
+        }
+        let now = i.poll_timeout().unwrap() - 1;
+        let mut out = Vec::new();
+        i.handle_advert(now, HIGHER_ADDRESS, &advert_from(&i, 100), &mut out)
+            .unwrap();
+        assert_eq!(
+            sent_priorities(&out),
+            answers,
+            "lower_prio_no_advert {no_advert}"
+        );
+        assert_eq!(i.state(), State::Master);
+    }
+}
+
+/// keepalived's higher_prio_send_advert: one advert at our own priority
+/// before giving way to a higher master.
+#[test]
+fn higher_prio_send_advert_speaks_once_before_giving_way() {
+    for (send, sent) in [(false, vec![]), (true, vec![150])] {
+        let mut config = instance_config(Backup, 150, true);
+        config.options.higher_prio_send_advert = send;
+        let mut i = Instance::new(&config, ME);
+        i.start(0, &mut Vec::new());
+        while i.state() != State::Master {
+            let at = i.poll_timeout().unwrap();
+            i.handle_timeout(at, &mut Vec::new());
+        }
+        let now = i.poll_timeout().unwrap() - 1;
+        let mut out = Vec::new();
+        i.handle_advert(now, HIGHER_ADDRESS, &advert_from(&i, 200), &mut out)
+            .unwrap();
+        assert_eq!(
+            sent_priorities(&out),
+            sent,
+            "higher_prio_send_advert {send}"
+        );
+        assert_eq!(i.state(), State::Backup);
+    }
 }

@@ -559,9 +559,9 @@ impl SimLan {
                 }
                 Action::AddVirtualAddresses => router.holds_addresses = true,
                 Action::RemoveVirtualAddresses => router.holds_addresses = false,
-                Action::SendGratuitousArp | Action::SendLowerPriorityGarp => {
-                    router.garp_bursts += 1
-                }
+                Action::SendGratuitousArp
+                | Action::SendRefreshGarp
+                | Action::SendLowerPriorityGarp => router.garp_bursts += 1,
                 Action::LowerPriorityHeard { .. } => {}
                 Action::StateChanged { from, to } => {
                     self.transitions.push(Transition {

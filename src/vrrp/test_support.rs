@@ -42,6 +42,9 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
             prefix_len: 32,
             dev: None,
             label: None,
+            scope: None,
+            broadcast: None,
+            no_track: false,
             advertised: true,
             span: span(),
         }],
@@ -53,6 +56,9 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         track_scripts: Vec::new(),
         track_interfaces: Vec::new(),
         notify: Default::default(),
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
+        options: Default::default(),
     }
 }
 

@@ -1,0 +1,330 @@
+//! keepalived's keywords about the multicast group, address checks,
+//! strict mode, announcements and interface tracking, in global_defs
+//! (`vrrp_*`, for every instance) and in vrrp_instance, read into
+//! `InstanceOptions`.
+//!
+//! Where keepvip behaves one way only, the keyword is accepted when it asks
+//! for that way and refused (an error at its line) when it asks for
+//! another: starting anyway would not behave as keepalived does.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::model::{ConfigError, Span, Warning};
+use super::syntax::Statement;
+use super::values::{error_at, expected_found, integer, ip_address, single, warn_at};
+
+/// The instance behaviour these keywords set, defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceOptions {
+    /// `dont_track_primary`: the instance's own interface going down does
+    /// not put it in FAULT.
+    pub dont_track_primary: bool,
+    /// `lower_prio_no_advert`: a master hearing a lower-priority advert
+    /// does not answer it with an advert of its own.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`: a master hearing a higher-priority
+    /// advert sends one advert at its own priority before becoming backup.
+    pub higher_prio_send_advert: bool,
+    /// `garp_master_refresh_repeat`: packets per `garp_master_refresh`
+    /// burst (keepalived's default 1).
+    pub garp_master_refresh_repeat: u32,
+    /// `vrrp_strict` / `strict_mode`: checked at load (see `apply_strict`).
+    pub strict: bool,
+}
+
+impl Default for InstanceOptions {
+    fn default() -> Self {
+        InstanceOptions {
+            dont_track_primary: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            garp_master_refresh_repeat: 1,
+            strict: false,
+        }
+    }
+}
+
+/// What global_defs says for every instance, and what an instance may
+/// override. `min_garp` is kept apart: it sets other instance values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct WrittenOptions {
+    pub options: InstanceOptions,
+    /// `vrrp_min_garp`: one packet per burst, no second burst, no refresh.
+    pub min_garp: bool,
+    /// `accept` (Some(true)) / `no_accept` (Some(false)), with its line.
+    pub accept: Option<bool>,
+    /// `native_ipv6`.
+    pub native_ipv6: bool,
+}
+
+/// keepalived's optional boolean after a flag keyword: none means true.
+fn boolean(line: &Statement) -> Result<bool, ConfigError> {
+    match line.args.first().map(String::as_str) {
+        None => Ok(true),
+        Some("true" | "on" | "yes") => Ok(true),
+        Some("false" | "off" | "no") => Ok(false),
+        Some(other) => Err(expected_found(
+            line,
+            "nothing, or true/false/on/off/yes/no",
+            other,
+        )),
+    }
+}
+
+/// The one value keepvip implements: accepted when the line asks for it.
+fn only(line: &Statement, value: &str, supported: &str, why: &str) -> Result<(), ConfigError> {
+    if value == supported {
+        return Ok(());
+    }
+    Err(error_at(
+        &line.span,
+        format!(
+            "{} {value}: not supported by keepvip, which {why}; only {supported} is",
+            line.keyword
+        ),
+    ))
+}
+
+/// A multicast group keyword: only the RFC 5798 group of its family.
+fn standard_group(
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+    ipv6: Option<bool>,
+) -> Result<(), ConfigError> {
+    let text = single(line, "a multicast address", warnings)?;
+    let addr = ip_address(line, text)?;
+    if ipv6.is_some_and(|v6| v6 != addr.is_ipv6()) {
+        return Err(expected_found(
+            line,
+            "an address of the keyword's family",
+            text,
+        ));
+    }
+    let standard: IpAddr = if addr.is_ipv6() {
+        Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12).into()
+    } else {
+        Ipv4Addr::new(224, 0, 0, 18).into()
+    };
+    if addr == standard {
+        return Ok(());
+    }
+    only(
+        line,
+        text,
+        &standard.to_string(),
+        "sends and listens on the VRRP group of RFC 5798",
+    )
+}
+
+/// Reads one of these keywords, global (`vrrp_` prefixed) or in an
+/// instance; false if `line` is not one of them.
+pub(crate) fn read_option(
+    line: &Statement,
+    written: &mut WrittenOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, ConfigError> {
+    let keyword = line.keyword.as_str();
+    let bare = keyword.strip_prefix("vrrp_").unwrap_or(keyword);
+    let o = &mut written.options;
+    match (keyword, bare) {
+        ("vrrp_mcast_group4", _) => standard_group(line, warnings, Some(false))?,
+        ("vrrp_mcast_group6", _) => standard_group(line, warnings, Some(true))?,
+        ("mcast_dst_ip", _) => standard_group(line, warnings, None)?,
+        ("unicast_ttl", _) => {
+            let ttl = integer(line, 1, 255, warnings)?;
+            only(
+                line,
+                &ttl.to_string(),
+                "255",
+                "sends unicast adverts with TTL 255",
+            )?;
+        }
+        // keepvip always takes unicast adverts only from listed peers.
+        (_, "check_unicast_src") => {
+            if !boolean(line)? {
+                return Err(error_at(
+                    &line.span,
+                    format!("{keyword} off: keepvip always checks the source of unicast adverts"),
+                ));
+            }
+        }
+        // keepvip never drops an advert for its address list (it logs it).
+        (_, "skip_check_adv_addr") => {
+            boolean(line)?;
+        }
+        ("accept", _) => written.accept = Some(true),
+        ("no_accept", _) => written.accept = Some(false),
+        ("vrrp_strict", _) | ("strict_mode", _) => o.strict = boolean(line)?,
+        (_, "garp_interval") | (_, "gna_interval") => {
+            let text = single(line, "seconds", warnings)?;
+            let zero = text.parse::<f64>().is_ok_and(|v| v == 0.0);
+            if !zero {
+                return Err(error_at(
+                    &line.span,
+                    format!(
+                        "{keyword} {text}: not supported by keepvip, which sends each burst back \
+                         to back; only 0 (keepalived's default) is"
+                    ),
+                ));
+            }
+        }
+        (_, "garp_master_refresh_repeat") => {
+            o.garp_master_refresh_repeat = integer(line, 1, u32::MAX, warnings)?;
+        }
+        (_, "lower_prio_no_advert") => o.lower_prio_no_advert = boolean(line)?,
+        (_, "higher_prio_send_advert") => o.higher_prio_send_advert = boolean(line)?,
+        ("vrrp_min_garp", _) => written.min_garp = boolean(line)?,
+        ("dont_track_primary", _) => o.dont_track_primary = boolean(line)?,
+        ("native_ipv6", _) => written.native_ipv6 = true,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// keepalived's strict mode at load, in its words (watched with
+/// keepalived 2.2.7 -t): authentication is dropped (VRRPv2 adverts then
+/// carry none), and VRRPv2 cannot have accept mode.
+pub(crate) fn strict_mode(
+    name: &str,
+    span: &Span,
+    v2: bool,
+    authentication: &mut Option<super::model::Authentication>,
+    accept: &mut Option<bool>,
+    warnings: &mut Vec<Warning>,
+) {
+    if authentication.take().is_some() {
+        let message = format!("({name}) Strict mode does not support authentication. Ignoring.");
+        warn_at(warnings, span, message);
+    }
+    if v2 && *accept == Some(true) {
+        let message = format!(
+            "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - \
+             resetting"
+        );
+        warn_at(warnings, span, message);
+        *accept = Some(false);
+    }
+}
+
+/// `no_accept`, or strict mode without `accept`: keepalived would add a
+/// firewall rule dropping traffic to the VIPs while a non-owner master;
+/// keepvip owns no firewall.
+pub(crate) fn firewall_warning(name: &str, span: &Span, warnings: &mut Vec<Warning>) {
+    warn_at(
+        warnings,
+        span,
+        format!(
+            "({name}) no_accept/strict: keepalived would add a firewall (nftables) rule dropping \
+             traffic to the VIPs while a non-owner master; keepvip installs no firewall rules, \
+             so the VIPs answer as with 'accept'"
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{parse_str, InstanceConfig, VrrpVersion};
+
+    fn load(global: &str, lines: &str) -> Result<(InstanceConfig, Vec<String>), String> {
+        let text = format!(
+            "global_defs {{\n{global}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n \
+             virtual_router_id 50\n{lines}\n virtual_ipaddress {{\n  192.0.2.3\n }}\n}}\n"
+        );
+        parse_str(&text, Path::new("r1.conf"))
+            .map(|(mut c, w)| {
+                (
+                    c.instances.remove(0),
+                    w.iter().map(|w| w.to_string()).collect(),
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_standard_groups_and_ttl_are_accepted_others_refused() {
+        let (_, w) = load(
+            " vrrp_mcast_group4 224.0.0.18\n vrrp_mcast_group6 ff02::12",
+            " mcast_dst_ip 224.0.0.18\n unicast_ttl 255",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let err = load(" vrrp_mcast_group4 224.0.0.19", "").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:2: vrrp_mcast_group4 224.0.0.19: not supported"),
+            "{err}"
+        );
+        let err = load("", " unicast_ttl 64").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:7: unicast_ttl 64: not supported"),
+            "{err}"
+        );
+        let err = load(" vrrp_mcast_group6 224.0.0.18", "").unwrap_err();
+        assert!(err.contains("an address of the keyword's family"), "{err}");
+    }
+
+    #[test]
+    fn checks_keepvip_always_makes_are_accepted() {
+        let (_, w) = load(
+            " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr\n vrrp_garp_interval 0\n vrrp_gna_interval 0",
+            " check_unicast_src\n skip_check_adv_addr\n accept\n garp_interval 0.000",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let err = load("", " garp_interval 0.5").unwrap_err();
+        assert!(err.contains("garp_interval 0.5: not supported"), "{err}");
+    }
+
+    /// keepalived 2.2.7 -t with vrrp_strict: authentication ignored, v2
+    /// accept reset; and keepvip says it installs no firewall rules.
+    #[test]
+    fn strict_mode_at_load_as_keepalived() {
+        let auth = " authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n accept";
+        let (vi, w) = load(" vrrp_strict", auth).unwrap();
+        assert!(vi.options.strict);
+        assert_eq!(vi.version, VrrpVersion::V2);
+        assert_eq!(vi.authentication, None);
+        assert!(
+            w[0].ends_with("(VI_1) Strict mode does not support authentication. Ignoring."),
+            "{w:?}"
+        );
+        assert!(w[1].contains("accept mode for VRRP version 2 does not comply with RFC3768"));
+        assert!(w[2].contains("keepvip installs no firewall rules"));
+        assert_eq!(w.len(), 3);
+        // Per instance, and off again.
+        let (vi, _) = load(" vrrp_strict", " strict_mode off").unwrap();
+        assert!(!vi.options.strict);
+        let (vi, w) = load("", " strict_mode\n version 3\n accept").unwrap();
+        assert!(vi.options.strict && w.is_empty(), "{w:?}");
+        let (_, w) = load("", " no_accept").unwrap();
+        assert!(w[0].contains("keepvip installs no firewall rules"), "{w:?}");
+    }
+
+    #[test]
+    fn announcements_and_tracking_options() {
+        let (vi, _) = load(
+            " vrrp_min_garp\n vrrp_lower_prio_no_advert\n vrrp_garp_master_refresh_repeat 2",
+            " higher_prio_send_advert\n dont_track_primary\n garp_master_delay 3",
+        )
+        .unwrap();
+        assert!(vi.options.lower_prio_no_advert && vi.options.higher_prio_send_advert);
+        assert!(vi.options.dont_track_primary);
+        assert_eq!(vi.options.garp_master_refresh_repeat, 2);
+        // vrrp_min_garp, under what the instance says itself.
+        assert_eq!((vi.garp_master_repeat, vi.garp_master_delay_s), (1, 3));
+        assert_eq!(vi.garp_master_refresh_s, 0);
+        let (vi, _) = load("", " lower_prio_no_advert false").unwrap();
+        assert!(!vi.options.lower_prio_no_advert);
+        assert_eq!(vi.options.garp_master_refresh_repeat, 1);
+    }
+
+    #[test]
+    fn native_ipv6_needs_ipv6_addresses() {
+        let err = load("", " native_ipv6").unwrap_err();
+        assert!(
+            err.contains("native_ipv6: the instance's virtual addresses are IPv4"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,716 @@
+//! `virtual_routes`, `virtual_rules` (owned by a master, in a
+//! vrrp_instance) and `static_ipaddress`, `static_routes`, `static_rules`
+//! (top level, owned from start to stop), one route or rule per line, in
+//! keepalived's words (which are `ip route` / `ip rule`'s):
+//!
+//! ```text
+//! [src ADDR] [to] DEST[/LEN] [via|gw GW] [dev IF] [scope S] [table T]
+//!     [metric M] [proto P] [onlink] [no_track]
+//! blackhole|unreachable|prohibit DEST[/LEN] [table T] [metric M] ...
+//! [from ADDR[/LEN]|all] [to ADDR[/LEN]] [iif IF] [oif IF] [fwmark M[/MASK]]
+//!     [priority|preference|pref N] table|lookup T [no_track]
+//! ```
+//!
+//! An option keepvip does not know is an error: a route or rule installed
+//! without it is another route or rule than keepalived's.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::model::{ConfigError, Span};
+use super::netlink_names::{protocol, scope, table, PROTOCOL_KEEPALIVED};
+use super::syntax::Statement;
+use super::values::{error_at, ip_address};
+
+/// What a route does with a packet: `ip route`'s route types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// Forwarded: via a gateway and/or out of an interface.
+    Unicast,
+    /// Dropped silently.
+    Blackhole,
+    /// Dropped with ICMP host unreachable.
+    Unreachable,
+    /// Dropped with ICMP administratively prohibited.
+    Prohibit,
+}
+
+/// One route line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub kind: RouteKind,
+    /// The destination prefix; `default` is the family's /0.
+    pub destination: IpAddr,
+    pub prefix_len: u8,
+    /// `src ADDR`: the preferred source of packets this route sends.
+    pub source: Option<IpAddr>,
+    /// `via GW` / `gw GW`.
+    pub gateway: Option<IpAddr>,
+    /// `dev IF`.
+    pub dev: Option<String>,
+    /// `table T`; None: main.
+    pub table: Option<u32>,
+    /// `metric M` (also `priority`, `preference`).
+    pub metric: Option<u32>,
+    /// `scope S`; None: universe, as keepalived 2.2.7 adds its routes
+    /// (`ip route add` would make a route without a gateway link-scoped).
+    pub scope: Option<u8>,
+    /// `proto P`; default keepalived's own (18), as keepalived marks its
+    /// routes.
+    pub protocol: u8,
+    /// `no_track`: its `dev` going down does not put the instance in
+    /// FAULT (keepalived tracks the interfaces of virtual routes).
+    pub no_track: bool,
+    /// `onlink`: the gateway is taken as on the link even if no prefix
+    /// of the interface covers it.
+    pub onlink: bool,
+    pub span: Span,
+}
+
+impl Route {
+    pub fn is_ipv6(&self) -> bool {
+        self.destination.is_ipv6()
+    }
+}
+
+/// One rule line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub ipv6: bool,
+    /// `from ADDR[/LEN]`; None: all.
+    pub from: Option<(IpAddr, u8)>,
+    /// `to ADDR[/LEN]`.
+    pub to: Option<(IpAddr, u8)>,
+    /// `iif IF`.
+    pub iif: Option<String>,
+    /// `oif IF`.
+    pub oif: Option<String>,
+    /// `fwmark M[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `priority N` / `preference N` / `pref N`; None: the kernel picks.
+    pub priority: Option<u32>,
+    /// `table T` / `lookup T` (required).
+    pub table: u32,
+    pub no_track: bool,
+    pub span: Span,
+}
+
+/// The lines of a `virtual_routes` or `static_routes` block.
+pub(crate) fn routes(block: &Statement) -> Result<Vec<Route>, ConfigError> {
+    let lines = super::values::block_of(block)?;
+    lines
+        .iter()
+        .map(|line| route(&block.keyword, line))
+        .collect()
+}
+
+/// The lines of a `virtual_rules` or `static_rules` block.
+pub(crate) fn rules(block: &Statement) -> Result<Vec<Rule>, ConfigError> {
+    let lines = super::values::block_of(block)?;
+    lines
+        .iter()
+        .map(|line| rule(&block.keyword, line))
+        .collect()
+}
+
+/// A line's words: its keyword, then its values.
+fn words(line: &Statement) -> Vec<&str> {
+    std::iter::once(line.keyword.as_str())
+        .chain(line.args.iter().map(String::as_str))
+        .collect()
+}
+
+fn refuse_block(block: &str, line: &Statement) -> Result<(), ConfigError> {
+    match line.block {
+        Some(_) => Err(error_at(
+            &line.span,
+            format!("{block}: '{}' does not take a '{{' block", line.keyword),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `ADDR[/LEN]`, or `default` (/0 of `ipv6`'s family).
+fn prefix(
+    block: &str,
+    line: &Statement,
+    text: &str,
+    ipv6: bool,
+) -> Result<(IpAddr, u8), ConfigError> {
+    if text == "default" || text == "all" {
+        let any = if ipv6 {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        };
+        return Ok((any, 0));
+    }
+    let (addr_text, len_text) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let addr = ip_address(line, addr_text)?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len_text {
+        None => max,
+        Some(l) => l
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| l.parse::<u8>().ok())
+            .flatten()
+            .filter(|len| *len <= max)
+            .ok_or_else(|| {
+                error_at(
+                    &line.span,
+                    format!("{block}: '{text}': expected a prefix length 0..{max} after '/'"),
+                )
+            })?,
+    };
+    Ok((addr, len))
+}
+
+fn value<'a>(
+    block: &str,
+    line: &Statement,
+    words: &mut impl Iterator<Item = &'a str>,
+    option: &str,
+) -> Result<&'a str, ConfigError> {
+    words
+        .next()
+        .ok_or_else(|| error_at(&line.span, format!("{block}: '{option}' needs a value")))
+}
+
+fn bad_value(
+    block: &str,
+    line: &Statement,
+    option: &str,
+    expected: &str,
+    found: &str,
+) -> ConfigError {
+    error_at(
+        &line.span,
+        format!("{block}: {option}: expected {expected}, found \"{found}\""),
+    )
+}
+
+fn u32_value(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() => u32::from_str_radix(hex, 16).ok(),
+        _ if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+fn interface_value(
+    block: &str,
+    line: &Statement,
+    option: &str,
+    text: &str,
+) -> Result<String, ConfigError> {
+    if text.is_empty() || text.len() > 15 || text.contains('/') || text.contains(':') {
+        return Err(bad_value(block, line, option, "an interface name", text));
+    }
+    Ok(text.to_string())
+}
+
+fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
+    refuse_block(block, line)?;
+    let all = words(line);
+    // The family, for `default`: from any address on the line.
+    let ipv6 = all.iter().any(|w| {
+        w.split('/')
+            .next()
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .is_some_and(|a| a.is_ipv6())
+    });
+    let mut kind = RouteKind::Unicast;
+    let mut destination = None;
+    let mut source = None;
+    let mut gateway = None;
+    let mut dev = None;
+    let mut table_id = None;
+    let mut metric = None;
+    let mut scope_value = None;
+    let mut protocol_value = PROTOCOL_KEEPALIVED;
+    let mut no_track = false;
+    let mut onlink = false;
+    let mut words = all.into_iter();
+    while let Some(word) = words.next() {
+        match word {
+            "src" => {
+                let text = value(block, line, &mut words, word)?;
+                source = Some(ip_address(line, text)?);
+            }
+            "to" => {
+                let text = value(block, line, &mut words, word)?;
+                destination = Some(prefix(block, line, text, ipv6)?);
+            }
+            "blackhole" | "unreachable" | "prohibit" if destination.is_none() => {
+                kind = match word {
+                    "blackhole" => RouteKind::Blackhole,
+                    "unreachable" => RouteKind::Unreachable,
+                    _ => RouteKind::Prohibit,
+                };
+            }
+            "via" | "gw" => {
+                let text = value(block, line, &mut words, word)?;
+                gateway = Some(ip_address(line, text)?);
+            }
+            "dev" | "oif" => {
+                let text = value(block, line, &mut words, word)?;
+                dev = Some(interface_value(block, line, word, text)?);
+            }
+            "table" => {
+                let text = value(block, line, &mut words, word)?;
+                table_id = Some(table(text).ok_or_else(|| {
+                    bad_value(
+                        block,
+                        line,
+                        word,
+                        "a table (main, local, default or 1..)",
+                        text,
+                    )
+                })?);
+            }
+            "metric" | "priority" | "preference" => {
+                let text = value(block, line, &mut words, word)?;
+                metric = Some(
+                    u32_value(text)
+                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
+                );
+            }
+            "scope" => {
+                let text = value(block, line, &mut words, word)?;
+                scope_value = Some(scope(text).ok_or_else(|| {
+                    bad_value(
+                        block,
+                        line,
+                        word,
+                        "a scope (host, link, site, global, nowhere or 0..255)",
+                        text,
+                    )
+                })?);
+            }
+            "proto" | "protocol" => {
+                let text = value(block, line, &mut words, word)?;
+                protocol_value = protocol(text).ok_or_else(|| {
+                    bad_value(block, line, word, "a protocol name or 0..255", text)
+                })?;
+            }
+            "no_track" => no_track = true,
+            "onlink" => onlink = true,
+            _ if destination.is_none()
+                && (word == "default"
+                    || word
+                        .split('/')
+                        .next()
+                        .is_some_and(|a| a.parse::<IpAddr>().is_ok())) =>
+            {
+                destination = Some(prefix(block, line, word, ipv6)?);
+            }
+            other => {
+                return Err(error_at(
+                    &line.span,
+                    format!(
+                        "{block}: route option '{other}' is not supported by keepvip \
+                         (a route without it would not be keepalived's)"
+                    ),
+                ))
+            }
+        }
+    }
+    let Some((destination, prefix_len)) = destination else {
+        return Err(error_at(
+            &line.span,
+            format!("{block}: the route has no destination"),
+        ));
+    };
+    for (what, addr) in [("src", source), ("via", gateway)] {
+        if addr.is_some_and(|a| a.is_ipv6() != destination.is_ipv6()) {
+            return Err(error_at(
+                &line.span,
+                format!("{block}: {what} is not of the destination's family"),
+            ));
+        }
+    }
+    if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() {
+        return Err(error_at(
+            &line.span,
+            format!("{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"),
+        ));
+    }
+    Ok(Route {
+        kind,
+        destination,
+        prefix_len,
+        source,
+        gateway,
+        dev,
+        table: table_id,
+        metric,
+        scope: scope_value,
+        protocol: protocol_value,
+        no_track,
+        onlink,
+        span: line.span.clone(),
+    })
+}
+
+fn rule(block: &str, line: &Statement) -> Result<Rule, ConfigError> {
+    refuse_block(block, line)?;
+    let all = words(line);
+    let mut ipv6 = all.iter().any(|w| {
+        w.split('/')
+            .next()
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .is_some_and(|a| a.is_ipv6())
+    });
+    let mut rule = Rule {
+        ipv6,
+        from: None,
+        to: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        priority: None,
+        table: 0,
+        no_track: false,
+        span: line.span.clone(),
+    };
+    let mut words = all.into_iter();
+    while let Some(word) = words.next() {
+        match word {
+            "from" | "to" => {
+                let text = value(block, line, &mut words, word)?;
+                let (addr, len) = prefix(block, line, text, ipv6)?;
+                let slot = if word == "from" {
+                    &mut rule.from
+                } else {
+                    &mut rule.to
+                };
+                // `from all`: no selector.
+                *slot = (text != "all").then_some((addr, len));
+            }
+            "iif" | "dev" => {
+                let text = value(block, line, &mut words, word)?;
+                rule.iif = Some(interface_value(block, line, word, text)?);
+            }
+            "oif" => {
+                let text = value(block, line, &mut words, word)?;
+                rule.oif = Some(interface_value(block, line, word, text)?);
+            }
+            "fwmark" => {
+                let text = value(block, line, &mut words, word)?;
+                let (mark, mask) = match text.split_once('/') {
+                    Some((m, k)) => (m, Some(k)),
+                    None => (text, None),
+                };
+                let expected = "a mark, optionally /MASK (decimal or 0x hex)";
+                let mark =
+                    u32_value(mark).ok_or_else(|| bad_value(block, line, word, expected, text))?;
+                let mask = match mask {
+                    Some(m) => Some(
+                        u32_value(m).ok_or_else(|| bad_value(block, line, word, expected, text))?,
+                    ),
+                    None => None,
+                };
+                rule.fwmark = Some((mark, mask));
+            }
+            "priority" | "preference" | "pref" => {
+                let text = value(block, line, &mut words, word)?;
+                rule.priority = Some(
+                    u32_value(text)
+                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
+                );
+            }
+            "table" | "lookup" => {
+                let text = value(block, line, &mut words, word)?;
+                rule.table = table(text).ok_or_else(|| {
+                    bad_value(
+                        block,
+                        line,
+                        word,
+                        "a table (main, local, default or 1..)",
+                        text,
+                    )
+                })?;
+            }
+            "inet6" => ipv6 = true,
+            "inet" => ipv6 = false,
+            "no_track" => rule.no_track = true,
+            other => {
+                return Err(error_at(
+                    &line.span,
+                    format!(
+                        "{block}: rule option '{other}' is not supported by keepvip \
+                         (a rule without it would not be keepalived's)"
+                    ),
+                ))
+            }
+        }
+    }
+    rule.ipv6 = ipv6;
+    if rule.table == 0 {
+        return Err(error_at(
+            &line.span,
+            format!("{block}: the rule needs a 'table'"),
+        ));
+    }
+    for (addr, _) in rule.from.iter().chain(&rule.to) {
+        if addr.is_ipv6() != ipv6 {
+            return Err(error_at(
+                &line.span,
+                format!("{block}: one rule cannot mix IPv4 and IPv6"),
+            ));
+        }
+    }
+    Ok(rule)
+}
+
+impl std::fmt::Display for Route {
+    /// In keepalived's (and `ip route`'s) words, for `keepvip -t`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            RouteKind::Unicast => {}
+            RouteKind::Blackhole => f.write_str("blackhole ")?,
+            RouteKind::Unreachable => f.write_str("unreachable ")?,
+            RouteKind::Prohibit => f.write_str("prohibit ")?,
+        }
+        write!(f, "{}/{}", self.destination, self.prefix_len)?;
+        if let Some(source) = self.source {
+            write!(f, " src {source}")?;
+        }
+        if let Some(gateway) = self.gateway {
+            write!(f, " via {gateway}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(table) = self.table {
+            write!(f, " table {table}")?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        if let Some(scope) = self.scope {
+            write!(f, " scope {scope}")?;
+        }
+        write!(f, " proto {}", self.protocol)?;
+        if self.onlink {
+            f.write_str(" onlink")?;
+        }
+        if self.no_track {
+            f.write_str(" no_track")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.from {
+            Some((addr, len)) => write!(f, "from {addr}/{len}")?,
+            None => f.write_str("from all")?,
+        }
+        if let Some((addr, len)) = self.to {
+            write!(f, " to {addr}/{len}")?;
+        }
+        if let Some(iif) = &self.iif {
+            write!(f, " iif {iif}")?;
+        }
+        if let Some(oif) = &self.oif {
+            write!(f, " oif {oif}")?;
+        }
+        if let Some((mark, mask)) = self.fwmark {
+            write!(f, " fwmark {mark:#x}")?;
+            if let Some(mask) = mask {
+                write!(f, "/{mask:#x}")?;
+            }
+        }
+        if let Some(priority) = self.priority {
+            write!(f, " priority {priority}")?;
+        }
+        write!(f, " table {}", self.table)?;
+        if self.ipv6 {
+            f.write_str(" inet6")?;
+        }
+        Ok(())
+    }
+}
+
+/// keepalived gives a rule without `priority` its own, counting down from
+/// 16384 in file order ("Rule has no preference specified - setting to
+/// 16384. This is probably not what you want."), where `ip rule` would
+/// let the kernel pick one below the lowest in use: the same words and
+/// numbers here, so that both daemons install the same rules.
+pub(crate) fn default_rule_priorities(
+    rules: Vec<&mut Rule>,
+    warnings: &mut Vec<super::model::Warning>,
+) {
+    let mut rules = rules;
+    rules.sort_by(|a, b| {
+        (a.span.file.as_ref(), a.span.line).cmp(&(b.span.file.as_ref(), b.span.line))
+    });
+    let mut next = 16384u32;
+    for rule in rules.into_iter().filter(|r| r.priority.is_none()) {
+        rule.priority = Some(next);
+        super::values::warn_at(
+            warnings,
+            &rule.span.clone(),
+            format!("Rule has no preference specified - setting to {next}. This is probably not what you want."),
+        );
+        next = next.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::parse_str;
+
+    fn config(text: &str) -> Result<crate::config::Config, String> {
+        parse_str(text, Path::new("r1.conf"))
+            .map(|(c, _)| c)
+            .map_err(|e| e.to_string())
+    }
+
+    fn instance_with(block: &str) -> String {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 50\n \
+             virtual_ipaddress {{\n  192.0.2.3\n }}\n{block}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn routes_in_keepalived_syntax() {
+        let c = config(&instance_with(
+            " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n  \
+             src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 proto static scope link\n  \
+             blackhole 198.51.100.128/25\n  unreachable default table main\n  \
+             prohibit 2001:db8:1::/48 no_track\n  default gw 192.0.2.1\n  \
+             default via 192.0.2.1 dev eth1 onlink table 1\n }",
+        ))
+        .unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7 proto 18",
+                "203.0.113.128/25 src 192.0.2.3 dev eth0 table 100 scope 253 proto 4",
+                "blackhole 198.51.100.128/25 proto 18",
+                "unreachable 0.0.0.0/0 table 254 proto 18",
+                "prohibit 2001:db8:1::/48 proto 18 no_track",
+                "0.0.0.0/0 via 192.0.2.1 proto 18",
+                "0.0.0.0/0 via 192.0.2.1 dev eth1 table 1 proto 18 onlink",
+            ]
+        );
+        // eth1 carries a route: tracked, as keepalived does.
+        let tracked: Vec<&str> = c.instances[0]
+            .track_interfaces
+            .iter()
+            .map(|t| t.interface.as_str())
+            .collect();
+        assert_eq!(tracked, ["eth1"]);
+    }
+
+    #[test]
+    fn rules_in_keepalived_syntax() {
+        let c = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.3 table 100 priority 100\n  \
+             to 203.0.113.0/24 iif eth0 lookup 100 preference 101\n  \
+             fwmark 0x7/0xff table 100 pref 102 oif eth1\n  from all to 2001:db8::/32 table 7\n }",
+        ))
+        .unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "from 192.0.2.3/32 priority 100 table 100",
+                "from all to 203.0.113.0/24 iif eth0 priority 101 table 100",
+                "from all oif eth1 fwmark 0x7/0xff priority 102 table 100",
+                "from all to 2001:db8::/32 priority 16384 table 7 inet6",
+            ]
+        );
+    }
+
+    /// keepalived's numbering of rules without a priority, in file order.
+    #[test]
+    fn rules_without_a_priority_get_keepalived_s() {
+        let text = format!(
+            "static_rules {{\n from 192.0.2.0/24 table 1\n from 192.0.2.9 table 1 priority 5\n}}\n{}",
+            instance_with(" virtual_rules {\n  to 203.0.113.0/24 table 2\n }")
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        assert_eq!(c.statics.rules[0].priority, Some(16384));
+        assert_eq!(c.statics.rules[1].priority, Some(5));
+        assert_eq!(c.instances[0].virtual_rules[0].priority, Some(16383));
+        assert_eq!(
+            warnings[0].to_string(),
+            "r1.conf:2: Rule has no preference specified - setting to 16384. This is probably not \
+             what you want."
+        );
+    }
+
+    #[test]
+    fn statics_at_the_top_level() {
+        let c = config(&format!(
+            "static_ipaddress {{\n 203.0.113.7/32 dev eth1 scope link\n}}\n\
+             static_routes {{\n 198.51.100.200/32 dev eth1 scope link\n}}\n\
+             static_rules {{\n from 203.0.113.7 table 200 priority 200\n}}\n{}",
+            instance_with("")
+        ))
+        .unwrap();
+        assert_eq!(c.statics.addresses.len(), 1);
+        assert_eq!(c.statics.addresses[0].scope, Some(253));
+        assert_eq!(c.statics.routes.len(), 1);
+        assert_eq!(c.statics.rules[0].priority, Some(200));
+    }
+
+    #[test]
+    fn what_keepvip_cannot_install_is_an_error_at_its_line() {
+        let err = config(&instance_with(
+            " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 mtu 1400\n }",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "r1.conf:8: virtual_routes: route option 'mtu' is not supported by keepvip \
+             (a route without it would not be keepalived's)"
+        );
+        let err = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.3 priority 5\n }",
+        ))
+        .unwrap_err();
+        assert_eq!(err, "r1.conf:8: virtual_rules: the rule needs a 'table'");
+        let err = config(&instance_with(" virtual_routes {\n  203.0.113.0/24\n }")).unwrap_err();
+        assert!(err.contains("needs 'via' or 'dev'"), "{err}");
+        let err = config(&instance_with(
+            " virtual_routes {\n  203.0.113.0/24 via 2001:db8::1\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("via is not of the destination's family"),
+            "{err}"
+        );
+    }
+
+    /// As keepalived: a static address without `dev` goes on
+    /// default_interface, eth0 unless global_defs says otherwise.
+    #[test]
+    fn static_addresses_default_to_default_interface() {
+        let statics = "static_ipaddress {\n 203.0.113.7/32\n}\n";
+        let c = config(&format!("{statics}{}", instance_with(""))).unwrap();
+        assert_eq!(c.statics.addresses[0].dev.as_deref(), Some("eth0"));
+        let global = "global_defs {\n default_interface eth1\n}\n";
+        let c = config(&format!("{global}{statics}{}", instance_with(""))).unwrap();
+        assert_eq!(c.statics.addresses[0].dev.as_deref(), Some("eth1"));
+    }
+}

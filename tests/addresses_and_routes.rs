@@ -1,0 +1,229 @@
+//! What a master owns beyond its plain VIPs, on a namespace LAN: address
+//! options as keepalived writes them (`label`, `scope`, `brd`, `no_track`)
+//! and keepalived's tracking of the interfaces its addresses are on.
+//!
+//! Needs root (network namespaces) and tcpdump. Set KEEPVIP_SKIP_NETNS=1
+//! to skip explicitly where that is impossible.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Impl, Lan, ELECTION};
+
+const R1: usize = 1;
+const VIP: &str = "192.0.2.100";
+
+fn ip_in(lan: &Lan, router: usize, args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .arg("-n")
+        .arg(lan.ns(router))
+        .args(args)
+        .output()
+        .expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One VRRPv3 instance at 0.2 s with `addresses` in virtual_ipaddress and
+/// `extra` in its block; `top` after it.
+fn config(addresses: &str, extra: &str, top: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    state MASTER\n    interface eth0\n    virtual_router_id 61\n\
+         \x20   priority 150\n    version 3\n    advert_int 0.2\n\
+         \x20   virtual_ipaddress {{\n{addresses}    }}\n{extra}}}\n{top}"
+    )
+}
+
+/// OpenWrt's generator writes `ADDR dev D label D:vip scope S`: the label,
+/// scope and broadcast address reach the kernel. An address on another
+/// interface ties the instance to it as keepalived 2.2.7 does (that
+/// interface down: FAULT, every address removed), unless it says
+/// `no_track`.
+#[test]
+fn address_options_and_the_interfaces_of_addresses() {
+    let Some(mut lan) = Lan::new("addr-options", 1) else {
+        return;
+    };
+    lan.add_side_link(R1, "eth1", Some("198.51.100.1/24"));
+    lan.add_side_link(R1, "eth2", Some("203.0.113.1/24"));
+    let addresses = format!(
+        "        {VIP}/24 dev eth0 label eth0:vip scope global brd +\n\
+         \x20       192.0.2.101/32 dev eth0 scope link\n\
+         \x20       198.51.100.100/24 dev eth1\n\
+         \x20       203.0.113.100/24 dev eth2 no_track\n"
+    );
+    lan.start(R1, Impl::Keepvip, &config(&addresses, "", ""));
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    let eth0 = ip_in(&lan, R1, &["-o", "addr", "show", "dev", "eth0"]);
+    assert!(
+        eth0.contains(&format!(
+            "{VIP}/24 brd 192.0.2.255 scope global secondary eth0:vip"
+        )),
+        "{eth0}"
+    );
+    assert!(eth0.contains("192.0.2.101/32 scope link eth0"), "{eth0}");
+
+    // no_track: its interface going down changes nothing.
+    ip_in(&lan, R1, &["link", "set", "eth2", "down"]);
+    lan.holds_for(Duration::from_secs(1), "r1 stays master", || {
+        lan.holds_vip(R1, VIP)
+    });
+    assert!(!lan.log(R1).contains("FAULT"), "{}", lan.log(R1));
+    ip_in(&lan, R1, &["link", "set", "eth2", "up"]);
+
+    // Tracked: FAULT, and back to master when it returns.
+    ip_in(&lan, R1, &["link", "set", "eth1", "down"]);
+    lan.wait_until(ELECTION, "r1 in FAULT without its VIP", || {
+        lan.log(R1).contains("(VI_1) Entering FAULT STATE") && !lan.holds_vip(R1, VIP)
+    });
+    ip_in(&lan, R1, &["link", "set", "eth1", "up"]);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "198.51.100.100 back on eth1", || {
+        ip_in(&lan, R1, &["-o", "addr", "show", "dev", "eth1"]).contains("198.51.100.100/24")
+    });
+}
+
+const R2: usize = 2;
+
+/// keepalived's own example shapes: a gateway route, a source route into
+/// table 100 (after the VIP it names), a blackhole, an onlink gateway;
+/// rules on source, destination with iif, fwmark, one without a priority
+/// (keepalived numbers it 16384); and static ones held from start to stop.
+const ROUTES: &str = "    virtual_routes {\n\
+     \x20       203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n\
+     \x20       src 192.0.2.100 to 203.0.113.128/25 dev eth0 table 100\n\
+     \x20       blackhole 198.51.100.128/25\n\
+     \x20       198.51.100.64/26 via 203.0.113.254 dev eth1 onlink\n\
+     \x20   }\n\
+     \x20   virtual_rules {\n\
+     \x20       from 192.0.2.100 table 100 priority 100\n\
+     \x20       to 203.0.113.0/24 iif eth0 table 100 preference 101\n\
+     \x20       fwmark 7 table 100 priority 102\n\
+     \x20       from 198.51.100.0/24 table 100\n\
+     \x20   }\n";
+const STATICS: &str = "static_ipaddress {\n    203.0.113.7/32 dev eth1 scope link\n}\n\
+     static_routes {\n    198.51.100.200/32 dev eth1 scope link\n}\n\
+     static_rules {\n    from 203.0.113.7 table 200 priority 200\n}\n";
+
+fn routes_config(priority: u8) -> String {
+    config(&format!("        {VIP}/24\n"), ROUTES, STATICS)
+        .replace("priority 150", &format!("priority {priority}"))
+        .replace("state MASTER", "state BACKUP")
+}
+
+/// Routes and rules marked as keepalived's (proto keepalived), every
+/// table, sorted; and the static address if there.
+fn owned(lan: &Lan, router: usize) -> Vec<String> {
+    let mut lines: Vec<String> = ip_in(lan, router, &["route", "show", "table", "all"])
+        .lines()
+        .chain(ip_in(lan, router, &["rule", "show"]).lines())
+        .filter(|l| l.contains("proto keepalived"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    if ip_in(lan, router, &["-o", "addr", "show", "dev", "eth1"]).contains("203.0.113.7/32") {
+        lines.push("static address 203.0.113.7/32".to_string());
+    }
+    lines.sort();
+    lines
+}
+
+/// What a backup (or any running daemon) owns: the statics alone.
+fn statics_only() -> Vec<String> {
+    let mut lines = vec![
+        "198.51.100.200 dev eth1 proto keepalived scope link".to_string(),
+        "200:\tfrom 203.0.113.7 lookup 200 proto keepalived".to_string(),
+        "static address 203.0.113.7/32".to_string(),
+    ];
+    lines.sort();
+    lines
+}
+
+/// virtual_routes/virtual_rules move with the master and static_* stay,
+/// between keepvip and keepalived 2.2.7 in both roles: keepvip as master
+/// installs exactly what keepalived installs (compared line by line from
+/// `ip route`/`ip rule`), as backup only the statics; a route or rule
+/// deleted under a keepvip master is put back; a graceful stop removes
+/// the statics, as keepalived's does.
+#[test]
+fn virtual_and_static_routes_and_rules_as_keepalived() {
+    let Some(mut lan) = Lan::new("routes-ka", 2) else {
+        return;
+    };
+    lan.add_side_link(R1, "eth1", Some("198.51.100.11/24"));
+    lan.add_side_link(R2, "eth1", Some("198.51.100.12/24"));
+
+    // keepalived master, keepvip backup.
+    lan.start(R2, Impl::Keepalived, &routes_config(150));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_until(ELECTION, "keepalived set its routes and rules", || {
+        owned(&lan, R2).len() == statics_only().len() + 8
+    });
+    let keepalived_master = owned(&lan, R2);
+    lan.start(R1, Impl::Keepvip, &routes_config(100));
+    lan.wait_until(ELECTION, "r1 (keepvip) is backup with the statics", || {
+        lan.log(R1).contains("(VI_1) Entering BACKUP STATE") && owned(&lan, R1) == statics_only()
+    });
+    lan.holds_for(
+        Duration::from_millis(600),
+        "r1 holds the statics alone",
+        || owned(&lan, R1) == statics_only(),
+    );
+
+    // keepalived stops: keepvip takes over with the same routes and rules.
+    lan.stop(R2);
+    lan.wait_sole_holder(R1, VIP, ELECTION);
+    lan.wait_until(ELECTION, "r1 (keepvip) owns what keepalived owned", || {
+        owned(&lan, R1) == keepalived_master
+    });
+    assert!(
+        owned(&lan, R2).is_empty(),
+        "keepalived left {:?}",
+        owned(&lan, R2)
+    );
+
+    // Someone deletes a virtual route, a virtual rule and a static route.
+    ip_in(
+        &lan,
+        R1,
+        &[
+            "route",
+            "del",
+            "203.0.113.0/24",
+            "via",
+            "198.51.100.1",
+            "metric",
+            "7",
+        ],
+    );
+    ip_in(&lan, R1, &["rule", "del", "priority", "101"]);
+    ip_in(
+        &lan,
+        R1,
+        &["route", "del", "198.51.100.200/32", "dev", "eth1"],
+    );
+    lan.wait_until(Duration::from_secs(3), "r1 put them back", || {
+        owned(&lan, R1) == keepalived_master
+    });
+
+    // keepalived returns and preempts: keepvip keeps only the statics.
+    lan.start(R2, Impl::Keepalived, &routes_config(150));
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_until(
+        ELECTION,
+        "r1 (keepvip backup) removed its virtual routes",
+        || owned(&lan, R1) == statics_only(),
+    );
+    lan.wait_until(ELECTION, "r2 (keepalived) set them again", || {
+        owned(&lan, R2) == keepalived_master
+    });
+
+    // A graceful stop removes the statics too.
+    lan.stop(R1);
+    assert!(
+        owned(&lan, R1).is_empty(),
+        "keepvip left {:?}",
+        owned(&lan, R1)
+    );
+}
