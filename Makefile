@@ -20,7 +20,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 check-static test lint unit demo install clean sim flood-compare fuzz soak bench conformance
+.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench conformance
 
 help:
 	@echo "make build    debug build"
@@ -30,6 +30,8 @@ help:
 	@echo "make demo     two routers on a namespace LAN: failover and return (root)"
 	@echo "make static   fully static x86_64 musl binary ($(STATIC_BIN))"
 	@echo "make cross-aarch64  fully static aarch64 musl binary, linked by rust-lld"
+	@echo "make tiny     both static binaries at their smallest: std rebuilt with"
+	@echo "              panic=immediate-abort (rust-src; unstable flags), in target/tiny/"
 	@echo "make check-static   checks on both static binaries, init files, install,"
 	@echo "                    a namespace failover test with the static binary (root)"
 	@echo "make bench    keepvip vs keepalived on a namespace LAN: failover, GARP,"
@@ -56,6 +58,26 @@ static:
 cross-aarch64:
 	$(CARGO) build --release --locked --config cross/$(AARCH64_TARGET).toml
 	@sh tests/print_size.sh $(AARCH64_BIN)
+
+# The smallest static binaries, for flash-starved routers: std is rebuilt
+# from source with panic=immediate-abort, which drops the panic machinery
+# and the backtrace printer (a panic is an abort with no message). Needs
+# the rust-src component (`rustup component add rust-src`) and unstable
+# flags: nightly, or stable with RUSTC_BOOTSTRAP=1 as here, so it is not
+# the default build. Its own target directory leaves the others' builds be.
+TINY_DIR := target/tiny
+TINY_CARGO ?= RUSTC_BOOTSTRAP=1 $(CARGO)
+TINY_FLAGS = -Z build-std=std,panic_abort
+TINY_RUSTFLAGS = -C target-feature=+crt-static -Z unstable-options -C panic=immediate-abort
+tiny:
+	@rustc --print sysroot | xargs -I{} test -d {}/lib/rustlib/src/rust/library || \
+		{ echo "make tiny: needs rust-src: rustup component add rust-src" >&2; exit 1; }
+	RUSTFLAGS="$(TINY_RUSTFLAGS)" CARGO_TARGET_DIR=$(TINY_DIR) $(TINY_CARGO) build --release --locked \
+		--config cross/$(STATIC_TARGET).toml $(TINY_FLAGS)
+	RUSTFLAGS="$(TINY_RUSTFLAGS)" CARGO_TARGET_DIR=$(TINY_DIR) $(TINY_CARGO) build --release --locked \
+		--config cross/$(AARCH64_TARGET).toml $(TINY_FLAGS)
+	@sh tests/print_size.sh $(TINY_DIR)/$(STATIC_TARGET)/release/keepvip
+	@sh tests/print_size.sh $(TINY_DIR)/$(AARCH64_TARGET)/release/keepvip
 
 # Real checks on what users ship: see the script's header.
 check-static: static cross-aarch64

@@ -356,6 +356,19 @@ fn describe(config: &Config) -> String {
             i.advert_int_cs % 100,
             timers.master_down
         );
+        if let Some(vmac) = &i.vmac {
+            let mac = i.virtual_mac().map(|b| format!("{b:02x}")).join(":");
+            let adverts = if vmac.xmit_base {
+                format!("adverts from {} (vmac_xmit_base)", i.interface)
+            } else {
+                format!("adverts from {}", vmac.name)
+            };
+            let _ = writeln!(
+                text,
+                "  use_vmac {} {mac} on {}, {adverts}",
+                vmac.name, i.interface
+            );
+        }
         if let Some(source) = i.mcast_src_ip {
             let _ = writeln!(text, "  mcast_src_ip {source}");
         }
@@ -368,6 +381,7 @@ fn describe(config: &Config) -> String {
         }
         let auth = match i.authentication {
             Some(Authentication::Password(_)) => "PASS",
+            Some(Authentication::Ah(_)) => "AH",
             None => "none",
         };
         let _ = writeln!(

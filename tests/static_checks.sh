@@ -118,7 +118,7 @@ for arch in x86 arm; do
 		fail "$arch: --version printed '$out', expected 'keepvip $version'"
 	fi
 done
-configs=(cross/keepvip.conf cross/openwrt/keepvip/files/keepvip.conf tests/fixtures/seed/*.conf)
+configs=(cross/keepvip.conf tests/fixtures/seed/*.conf)
 for conf in "${configs[@]}"; do
 	# The article's check script does not exist here, and -t rightly
 	# refuses a missing script: check the rest of that config with one
@@ -180,7 +180,7 @@ else
 fi
 
 echo "== 4. init scripts and systemd unit"
-for script in cross/openwrt/keepvip/files/keepvip.init cross/sysvinit/keepvip; do
+for script in cross/openwrt/keepvip/files/{keepvip.init,keepvip-uci.sh,keepalived.rpcd,hotplug-user} cross/sysvinit/keepvip; do
 	if sh -n "$script" && busybox ash -n "$script"; then
 		ok "$script: sh -n, busybox ash -n"
 	else

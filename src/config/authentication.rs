@@ -1,4 +1,4 @@
-//! `authentication { auth_type PASS; auth_pass SECRET }` (VRRPv2 only).
+//! `authentication { auth_type PASS|AH; auth_pass SECRET }` (VRRPv2 only).
 
 use super::model::{Authentication, ConfigError, Warning};
 use super::syntax::Statement;
@@ -7,27 +7,27 @@ use super::values::{block_of, error_at, expected_found, single, warn_at, warn_un
 /// VRRPv2 carries exactly 8 bytes of password.
 const PASSWORD_LEN: usize = 8;
 
+/// How an auth type carries the padded password.
+type Carrier = fn([u8; PASSWORD_LEN]) -> Authentication;
+
 /// None for an empty block (no authentication, as if it were absent).
 pub(crate) fn authentication(
     statement: &Statement,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Authentication>, ConfigError> {
-    let mut has_type = false;
+    let mut kind_found: Option<(&str, Carrier)> = None;
     let mut password: Option<[u8; PASSWORD_LEN]> = None;
     for line in block_of(statement)? {
         match line.keyword.as_str() {
             "auth_type" => {
-                let kind = single(line, "PASS", warnings)?;
-                if kind.eq_ignore_ascii_case("AH") {
-                    return Err(error_at(
-                        &line.span,
-                        "auth_type: AH authentication is not supported, use PASS".to_string(),
-                    ));
-                }
-                if !kind.eq_ignore_ascii_case("PASS") {
-                    return Err(expected_found(line, "PASS", kind));
-                }
-                has_type = true;
+                let kind = single(line, "PASS or AH", warnings)?;
+                kind_found = Some(if kind.eq_ignore_ascii_case("AH") {
+                    ("AH", Authentication::Ah)
+                } else if kind.eq_ignore_ascii_case("PASS") {
+                    ("PASS", Authentication::Password)
+                } else {
+                    return Err(expected_found(line, "PASS or AH", kind));
+                });
             }
             "auth_pass" => {
                 let secret = single(line, "a password of up to 8 bytes", warnings)?;
@@ -50,17 +50,17 @@ pub(crate) fn authentication(
             _ => warn_unsupported(warnings, line),
         }
     }
-    match (has_type, password) {
-        (true, Some(padded)) => Ok(Some(Authentication::Password(padded))),
-        (true, None) => Err(error_at(
+    match (kind_found, password) {
+        (Some((_, kind)), Some(padded)) => Ok(Some(kind(padded))),
+        (Some((name, _)), None) => Err(error_at(
             &statement.span,
-            "authentication: auth_type PASS needs an auth_pass".to_string(),
+            format!("authentication: auth_type {name} needs an auth_pass"),
         )),
-        (false, Some(_)) => Err(error_at(
+        (None, Some(_)) => Err(error_at(
             &statement.span,
-            "authentication: auth_pass given without auth_type (expected auth_type PASS)"
+            "authentication: auth_pass given without auth_type (expected auth_type PASS or AH)"
                 .to_string(),
         )),
-        (false, None) => Ok(None),
+        (None, None) => Ok(None),
     }
 }

@@ -9,7 +9,7 @@ use super::instance_options::{firewall_warning, read_option, strict_mode, Writte
 use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
-    TrackedInterface, VirtualAddress, VrrpVersion, Warning,
+    TrackedInterface, VirtualAddress, Vmac, VrrpVersion, Warning,
 };
 use super::routes::{routes, rules, Route, Rule};
 use super::syntax::Statement;
@@ -75,6 +75,9 @@ struct Written {
     unicast_src_ip: Option<(IpAddr, Span)>,
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
+    /// `use_vmac [NAME]`: the name if given, and the line.
+    use_vmac: Option<(Option<String>, Span)>,
+    vmac_xmit_base: bool,
     virtual_addresses: Vec<VirtualAddress>,
     /// `no_virtual_ipaddress`: an instance without addresses is meant.
     no_virtual_ipaddress_at: Option<Span>,
@@ -177,6 +180,37 @@ fn read_line(
         "authentication" => {
             w.authentication = authentication(line, warnings)?.map(|a| (a, line.span.clone()));
         }
+        "use_vmac" => {
+            let name = match line.args.first() {
+                None => None,
+                Some(given) => {
+                    let name = single(line, "an interface name", warnings)?;
+                    if name.is_empty() || name.len() > 15 || name.contains(['/', ':']) {
+                        return Err(expected_found(
+                            line,
+                            "an interface name of 1 to 15 bytes",
+                            given,
+                        ));
+                    }
+                    Some(name.to_string())
+                }
+            };
+            w.use_vmac = Some((name, line.span.clone()));
+        }
+        "vmac_xmit_base" => {
+            flag(line, warnings)?;
+            w.vmac_xmit_base = true;
+        }
+        "vmac_garp_intvl" => {
+            // keepalived 2.2.7 says this and, in a namespace, sent no
+            // gratuitous ARP beyond the usual bursts with it set.
+            warn_at(
+                warnings,
+                &line.span,
+                "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""
+                    .to_string(),
+            );
+        }
         "virtual_ipaddress" => {
             let block = block_of(line)?;
             w.virtual_addresses
@@ -219,6 +253,14 @@ fn read_line(
             w.track_interfaces
                 .extend(track_interfaces(name, block, warnings)?);
         }
+        // Looked up by the parser once every track_file block is known.
+        // Read by the parser, which knows global_defs' default.
+        "notify_priority_changes" => {
+            super::notify_fifo::boolean(line)?;
+        }
+        "track_file" | "track_process" => {
+            block_of(line)?;
+        }
         "notify_master" => set_notify(name, line, &mut w.notify.master, warnings)?,
         "notify_backup" => set_notify(name, line, &mut w.notify.backup, warnings)?,
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
@@ -226,6 +268,11 @@ fn read_line(
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
         "virtual_routes" => w.virtual_routes.extend(routes(line)?),
         "virtual_rules" => w.virtual_rules.extend(rules(line)?),
+        // keepalived 2.2.7 knows this one; its later synonyms
+        // notify_primary* are unknown keywords to it, and so to keepvip.
+        "notify_master_rx_lower_pri" => {
+            set_notify(name, line, &mut w.notify.master_rx_lower_pri, warnings)?
+        }
         _ => not_implemented(warnings, line)?,
     }
     Ok(())
@@ -529,7 +576,17 @@ fn finish(
 
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
-    let virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
+    let mut virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
+    let vmac = w.use_vmac.map(|(given, _)| Vmac {
+        name: given.unwrap_or_else(|| format!("vrrp.{vrid}")),
+        xmit_base: w.vmac_xmit_base,
+    });
+    if let Some(vmac) = &vmac {
+        // keepalived puts every address without a `dev` on the macvlan.
+        for vip in virtual_addresses.iter_mut().filter(|v| v.dev.is_none()) {
+            vip.dev = Some(vmac.name.clone());
+        }
+    }
     let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
     track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
@@ -549,6 +606,7 @@ fn finish(
     let garp_master_delay_s = w.garp_master_delay_s.unwrap_or(min_delay);
     let garp_master_repeat = w.garp_master_repeat.unwrap_or(min_repeat);
     Ok(InstanceConfig {
+        vmac,
         name,
         span,
         initial_state,
@@ -580,6 +638,11 @@ fn finish(
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,
+        // Filled in by the parser once every track_file is known.
+        track_files: Vec::new(),
+        track_processes: Vec::new(),
+        // Set by the parser: its default is in global_defs.
+        notify_priority_changes: false,
         notify: w.notify,
         virtual_routes: w.virtual_routes,
         virtual_rules: w.virtual_rules,

@@ -105,15 +105,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("vrrp_log_unknown_vrids", WarnOnly(TUNING)),
     ("debug", WarnOnly(TUNING)),
     ("script_security", WarnOnly(TUNING)),
-    ("startup_script", WarnOnly(TUNING)),
-    ("startup_script_timeout", WarnOnly(TUNING)),
-    ("shutdown_script", WarnOnly(TUNING)),
-    ("shutdown_script_timeout", WarnOnly(TUNING)),
-    ("notify_fifo", WarnOnly(EXTRA_NOTIFY)),
-    ("notify_fifo_script", WarnOnly(EXTRA_NOTIFY)),
-    ("vrrp_notify_fifo", WarnOnly(EXTRA_NOTIFY)),
-    ("vrrp_notify_fifo_script", WarnOnly(EXTRA_NOTIFY)),
-    ("notify_priority_changes", WarnOnly(EXTRA_NOTIFY)),
     ("fifo_write_vrrp_states_on_reload", WarnOnly(EXTRA_NOTIFY)),
     // keepalived adds them only with vrrp_strict and without accept, to
     // drop traffic to the VIPs; keepvip owns no firewall.
@@ -124,9 +115,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("nftables_ifindex", WarnOnly(FIREWALL)),
     ("nftables_counters", WarnOnly(FIREWALL)),
     // The wire.
-    ("use_vmac", Refused(WIRE)),
-    ("vmac_xmit_base", Refused(WIRE)),
-    ("vmac_garp_intvl", Refused(WIRE)),
     ("use_ipvlan", Refused(WIRE)),
     ("v3_checksum_as_v2", Refused(WIRE)),
     ("old_unicast_checksum", Refused(WIRE)),
@@ -138,22 +126,18 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("disable_local_igmp", Refused(WIRE)),
     // What a master owns.
     // When it fails over.
-    ("track_process", Refused(FAILOVER)),
-    ("vrrp_track_process", Refused(FAILOVER)),
-    ("track_file", Refused(FAILOVER)),
-    ("vrrp_track_file", Refused(FAILOVER)),
     ("track_bfd", Refused(FAILOVER)),
     ("bfd_instance", Refused(FAILOVER)),
     ("linkbeat_use_polling", Refused(FAILOVER)),
     ("linkbeat_interfaces", Refused(FAILOVER)),
     ("unicast_fault_no_peer", Refused(FAILOVER)),
-    ("vrrp_startup_delay", Refused(FAILOVER)),
     ("global_tracking", Refused(FAILOVER)),
     ("sync_group_tracking_weight", Refused(FAILOVER)),
-    ("notify_master_rx_lower_pri", Refused(FAILOVER)),
     // Read in vrrp_instance; in a vrrp_sync_group they reach this table.
     ("track_interface", Refused(FAILOVER)),
     ("track_script", Refused(FAILOVER)),
+    ("track_file", Refused(FAILOVER)),
+    ("track_process", Refused(FAILOVER)),
 ];
 
 /// The treatment of a keyword no reader implemented; None: not a keyword

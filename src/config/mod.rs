@@ -24,14 +24,18 @@ mod keywords;
 mod lexer;
 pub mod model;
 mod netlink_names;
+mod notify_fifo;
 mod parser;
 mod routes;
 mod script;
 mod sequence;
 mod shell_words;
 mod source;
+mod startup;
 mod sync_group;
 mod syntax;
+mod track_file;
+mod track_process;
 mod tracking;
 mod values;
 mod virtual_address;
@@ -44,8 +48,12 @@ pub use instance_options::InstanceOptions;
 pub use model::{
     Authentication, Command, Config, ConfigError, InitialState, InstanceConfig, NotifyCommands,
     RunAs, ScriptConfig, Span, StaticConfig, SyncGroupConfig, TrackedInterface, TrackedScript,
-    VirtualAddress, VrrpVersion, Warning,
+    VirtualAddress, Vmac, VrrpVersion, Warning,
 };
+pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, load_as, parse_str, parse_str_as};
 pub use routes::{Route, RouteKind, Rule};
 pub use shell_words::shell_words;
+pub use startup::StartupConfig;
+pub use track_file::{InitFile, TrackFileConfig, TrackedFile};
+pub use track_process::{ParamMatch, TrackProcessConfig, TrackedProcess};

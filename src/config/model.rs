@@ -81,6 +81,14 @@ pub struct Config {
     /// `static_ipaddress`, `static_routes`, `static_rules`: owned from
     /// start to stop, whatever the instances' states.
     pub statics: StaticConfig,
+    /// Every `track_file NAME { ... }` (or `vrrp_track_file`), in file order.
+    pub track_files: Vec<super::track_file::TrackFileConfig>,
+    /// Every `vrrp_track_process NAME { ... }`, in file order.
+    pub track_processes: Vec<super::track_process::TrackProcessConfig>,
+    /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
+    pub notify_fifos: super::notify_fifo::NotifyFifos,
+    /// `startup_script`, `shutdown_script`, `vrrp_startup_delay`.
+    pub startup: super::startup::StartupConfig,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
@@ -193,6 +201,9 @@ pub struct NotifyCommands {
     /// `notify`: called on every transition with `INSTANCE NAME STATE
     /// PRIORITY` appended to its arguments.
     pub any: Option<Command>,
+    /// `notify_master_rx_lower_pri`: run when a master hears an advert of
+    /// lower priority (another router that thinks it is master).
+    pub master_rx_lower_pri: Option<Command>,
 }
 
 /// The `state` keyword. Only a wish: below priority 255 both start as
@@ -203,11 +214,27 @@ pub enum InitialState {
     Backup,
 }
 
-/// `authentication { auth_type PASS; auth_pass ... }`. The password is
-/// zero padded (or cut) to the 8 bytes VRRPv2 carries.
+/// `authentication { auth_type PASS|AH; auth_pass ... }`. The password is
+/// zero padded (or cut) to 8 bytes, as keepalived keeps it for both types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authentication {
+    /// `PASS`: the password in the advert's 8 bytes of auth data.
     Password([u8; 8]),
+    /// `AH`: the advert inside an IP Authentication Header whose
+    /// HMAC-MD5-96 is keyed with the password (see `vrrp::ah`).
+    Ah([u8; 8]),
+}
+
+/// `use_vmac [NAME]`: the virtual addresses live on a macvlan interface
+/// with the VRID's virtual MAC (RFC 3768 section 7.3), created on the
+/// instance's interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// The interface name; keepalived's default is `vrrp.VRID`.
+    pub name: String,
+    /// `vmac_xmit_base`: adverts go out of (and come in on) the instance's
+    /// own interface, with its MAC; only the addresses use the macvlan.
+    pub xmit_base: bool,
 }
 
 /// The VRRP version an instance speaks.
@@ -306,6 +333,13 @@ pub struct InstanceConfig {
     pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
+    /// `track_file { NAME [weight N [reverse]] }`.
+    pub track_files: Vec<super::track_file::TrackedFile>,
+    /// `track_process { NAME [weight N [reverse]] }`.
+    pub track_processes: Vec<super::track_process::TrackedProcess>,
+    /// `notify_priority_changes`: priority changes go to the notify fifos
+    /// (default: global_defs' `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: bool,
     pub notify: NotifyCommands,
     /// `virtual_routes`: added after the addresses on becoming master,
     /// removed before them on leaving.
@@ -315,9 +349,19 @@ pub struct InstanceConfig {
     /// dont_track_primary, lower_prio_no_advert, higher_prio_send_advert,
     /// garp_master_refresh_repeat, strict mode.
     pub options: crate::config::InstanceOptions,
+    /// `use_vmac`: every address without a `dev` of its own goes on this
+    /// macvlan (the parser sets their `dev` to it).
+    pub vmac: Option<Vmac>,
 }
 
 impl InstanceConfig {
+    /// The RFC's virtual router MAC: 00:00:5e:00:01:VRID for IPv4,
+    /// 00:00:5e:00:02:VRID for IPv6 (RFC 5798 section 7.3).
+    pub fn virtual_mac(&self) -> [u8; 6] {
+        let family = if self.is_ipv6() { 2 } else { 1 };
+        [0x00, 0x00, 0x5e, 0x00, family, self.vrid]
+    }
+
     /// Whether the instance runs over IPv6: its advertised addresses say
     /// so (all of one family). An instance without any is IPv4: the
     /// parser refuses a VRRPv3 one, as keepalived 2.2.7 does.

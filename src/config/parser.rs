@@ -15,6 +15,8 @@ use super::script::vrrp_script;
 use super::source::read_text;
 use super::sync_group::{drop_weighted_track_scripts, sync_group};
 use super::syntax::{statements, Statement};
+use super::track_file::{resolve_tracked_files, track_file_block};
+use super::track_process::{resolve_tracked_processes, track_process_block};
 use super::tracking::ScriptRef;
 use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
 use super::virtual_address::static_addresses;
@@ -62,6 +64,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     let mut defaults = InstanceDefaults::default();
     for statement in top.iter().filter(|s| s.keyword == "global_defs") {
         global_defs(statement, &mut config, &mut defaults, warnings)?;
+        super::notify_fifo::finish(&mut config.notify_fifos, &statement.span, warnings);
     }
     // track_script lines of each instance, by instance index.
     let mut script_refs = Vec::new();
@@ -82,6 +85,8 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
             }
             "static_routes" => config.statics.routes.extend(routes(statement)?),
             "static_rules" => config.statics.rules.extend(rules(statement)?),
+            "track_file" | "vrrp_track_file" => add_track_file(&mut config, statement, warnings)?,
+            "vrrp_track_process" => add_track_process(&mut config, statement, warnings)?,
             _ => not_implemented(warnings, statement)?,
         }
     }
@@ -99,6 +104,9 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
         .collect();
     default_rule_priorities(rules, warnings);
     resolve_tracked_scripts(&mut config, script_refs, warnings)?;
+    resolve_tracked_files(&mut config, top, warnings)?;
+    resolve_tracked_processes(&mut config, top, warnings)?;
+    priority_changes(&mut config, top)?;
     // Groups name instances, which may come later in the file.
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
         if let Some(group) = sync_group(statement, &config, warnings)? {
@@ -129,6 +137,68 @@ fn add_script(
         ));
     }
     config.scripts.push(script);
+    Ok(())
+}
+
+/// Each instance's `notify_priority_changes`, else global_defs' default;
+/// and the fifos checked once global_defs is read.
+fn priority_changes(config: &mut Config, top: &[Statement]) -> Result<(), ConfigError> {
+    let blocks = top.iter().filter(|s| s.keyword == "vrrp_instance");
+    for (instance, statement) in config.instances.iter_mut().zip(blocks) {
+        let own = statement
+            .block
+            .iter()
+            .flatten()
+            .rfind(|l| l.keyword == "notify_priority_changes");
+        instance.notify_priority_changes = match own {
+            Some(line) => super::notify_fifo::boolean(line)?,
+            None => config.notify_fifos.priority_changes,
+        };
+    }
+    Ok(())
+}
+
+/// Names are how instances refer to track files: one name, one block.
+fn add_track_file(
+    config: &mut Config,
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let file = track_file_block(statement, warnings)?;
+    if let Some(first) = config.track_files.iter().find(|f| f.name == file.name) {
+        return Err(error_at(
+            &file.span,
+            format!(
+                "track_file {}: duplicate track_file name (first defined at {})",
+                file.name, first.span
+            ),
+        ));
+    }
+    config.track_files.push(file);
+    Ok(())
+}
+
+/// Names are how instances refer to tracked processes: one name, one block.
+fn add_track_process(
+    config: &mut Config,
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    let process = track_process_block(statement, warnings)?;
+    if let Some(first) = config
+        .track_processes
+        .iter()
+        .find(|p| p.name == process.name)
+    {
+        return Err(error_at(
+            &process.span,
+            format!(
+                "vrrp_track_process {}: duplicate name (first defined at {})",
+                process.name, first.span
+            ),
+        ));
+    }
+    config.track_processes.push(process);
     Ok(())
 }
 
@@ -208,6 +278,20 @@ fn global_defs(
             "default_interface" => {
                 let text = single(line, "an interface name", warnings)?;
                 config.default_interface = text.to_string();
+            }
+            "notify_fifo"
+            | "notify_fifo_script"
+            | "vrrp_notify_fifo"
+            | "vrrp_notify_fifo_script"
+            | "vrrp_notify_priority_changes" => {
+                super::notify_fifo::global_line(line, &mut config.notify_fifos, warnings)?;
+            }
+            "startup_script"
+            | "startup_script_timeout"
+            | "shutdown_script"
+            | "shutdown_script_timeout"
+            | "vrrp_startup_delay" => {
+                super::startup::global_line(line, &mut config.startup, warnings)?;
             }
             _ if read_option(line, &mut defaults.options, warnings)? => {}
             "script_user" => config.script_user = Some(run_as(line, warnings)?),

@@ -221,15 +221,18 @@ fn authentication_rules() {
         r#"auth_type PASS\nauth_pass "a b#c""#.replace("\\n", "\n").as_str(),
     ));
     assert_eq!(vi.authentication, password(b"a b#c"));
+    // AH keys its HMAC with the same 8 bytes, truncated as keepalived does.
+    let (vi, _) = only_instance(&auth("auth_type AH\nauth_pass secret123456"));
+    assert_eq!(vi.authentication, Some(Authentication::Ah(*b"secret12")));
     assert_eq!(
-        error_of(&auth("auth_type AH\nauth_pass x")),
-        "r1.conf:5: auth_type: AH authentication is not supported, use PASS"
+        error_of(&auth("auth_type AH")),
+        "r1.conf:4: authentication: auth_type AH needs an auth_pass"
     );
     assert_eq!(
         error_of(&auth("auth_type PASS")),
         "r1.conf:4: authentication: auth_type PASS needs an auth_pass"
     );
-    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS, found \"MD5\""));
+    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS or AH, found \"MD5\""));
 }
 
 #[test]
@@ -480,11 +483,11 @@ fn unknown_and_warn_only_keywords_warn_and_skip_their_block() {
 fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
     for (place, keyword, line) in [
         ("global", "net_namespace blue", 2),
-        ("global", "vrrp_startup_delay 5", 2),
-        ("instance", "use_vmac", 4),
+        ("global", "linkbeat_use_polling", 2),
+        ("instance", "use_ipvlan", 4),
         ("instance", "v3_checksum_as_v2", 4),
-        ("instance", "track_file {\n chk\n }", 4),
-        ("top", "vrrp_track_process chk {\n process nginx\n}", 1),
+        ("instance", "track_bfd {\n chk\n }", 4),
+        ("top", "bfd_instance chk {\n neighbor_ip 192.0.2.1\n}", 1),
     ] {
         let text = match place {
             "global" => format!("global_defs {{\n {keyword}\n}}\n{}", instance_with("")),
@@ -1849,4 +1852,46 @@ fn what_is_not_a_definition_stays_as_written() {
     assert_eq!(notify.argv, ["/bin/echo", "$UNDEF"]);
     let err = error_of(&format!("~SEQ(X, 1, 0, 3) a\n{}", instance_with("")));
     assert_eq!(err, "r1.conf:1: ~SEQ: STEP 0 never reaches END");
+}
+
+#[test]
+fn use_vmac_puts_the_addresses_on_the_macvlan() {
+    let (vi, w) = only_instance(&instance_with(" use_vmac\n vmac_garp_intvl 60"));
+    let vmac = vi.vmac.clone().expect("use_vmac");
+    assert_eq!(vmac.name, "vrrp.50");
+    assert!(!vmac.xmit_base);
+    assert_eq!(vi.virtual_mac(), [0, 0, 0x5e, 0, 1, 50]);
+    assert_eq!(vi.virtual_addresses[0].dev.as_deref(), Some("vrrp.50"));
+    assert_eq!(
+        w,
+        vec!["r1.conf:5: Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""]
+    );
+
+    let (vi, _) = only_instance(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n use_vmac vip7\n \
+         vmac_xmit_base\n virtual_ipaddress {\n  192.0.2.3\n  192.0.2.4 dev eth1\n }\n}\n",
+    );
+    let vmac = vi.vmac.clone().expect("use_vmac");
+    assert_eq!((vmac.name.as_str(), vmac.xmit_base), ("vip7", true));
+    // An address with its own `dev` stays there.
+    let devs: Vec<_> = vi
+        .virtual_addresses
+        .iter()
+        .map(|v| v.dev.as_deref())
+        .collect();
+    assert_eq!(devs, [Some("vip7"), Some("eth1")]);
+
+    assert_eq!(only_instance(&instance_with("")).0.vmac, None);
+    assert!(error_of(&instance_with(" use_vmac a/b"))
+        .contains("use_vmac: expected an interface name of 1 to 15 bytes"));
+    // IPv6: the same name, the IPv6 virtual MAC.
+    let (vi, _) = only_instance(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 52\n use_vmac\n \
+         virtual_ipaddress {\n  2001:db8::1\n }\n}\n",
+    );
+    assert_eq!(
+        vi.vmac.as_ref().map(|v| v.name.clone()),
+        Some("vrrp.52".to_string())
+    );
+    assert_eq!(vi.virtual_mac(), [0, 0, 0x5e, 0, 2, 52]);
 }

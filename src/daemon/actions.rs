@@ -2,15 +2,17 @@
 //! gratuitous ARP, and the log line and notify commands of a transition.
 
 use std::io;
+use std::net::IpAddr;
 
 use log::{debug, error, info, warn};
 
 use super::announcers::announcers_for;
 use super::stats::LogKey;
 use super::Daemon;
-use crate::config::VirtualAddress;
+use crate::config::{Authentication, VirtualAddress};
 use crate::sys::rtnetlink::{AddressAttributes, RtNetlink};
 use crate::vrrp::advert::Endpoints;
+use crate::vrrp::ah;
 use crate::vrrp::instance::{Action, State, PRIORITY_STOPPING};
 use crate::vrrp::sync_group::Event as SyncEvent;
 
@@ -44,7 +46,9 @@ impl Daemon {
                     if to == State::Master {
                         self.counters.became_master += 1;
                     }
+                    self.count_transition(index, from, to);
                     self.queue_notify(index, to);
+                    self.write_fifo_instance(index, to);
                     self.follow_sync_group(index, SyncEvent::Changed { from, to });
                 }
                 Action::MasterDownExpired => {
@@ -65,16 +69,38 @@ impl Daemon {
                         [] => &group[..],
                         peers => peers,
                     };
+                    // AH: the datagram is ours to write, and each one
+                    // takes the next sequence number.
+                    let ah_key = match instance.config.authentication {
+                        Some(Authentication::Ah(key)) if link.is_ah() => Some(key),
+                        _ => None,
+                    };
+                    let mut ah_counters = instance.ah;
                     for &destination in destinations {
                         let ends = Endpoints {
                             source: link.source,
                             destination,
                         };
                         let len = advert.wire_len(&ends);
-                        self.adverts.push(index, link_id, destination, len, |buf| {
-                            advert.emit(buf, &ends)
-                        });
+                        match (ah_key, link.source, destination) {
+                            (Some(key), IpAddr::V4(source), IpAddr::V4(to)) => self.adverts.push(
+                                index,
+                                link_id,
+                                destination,
+                                ah::OVERHEAD + len,
+                                |buf| {
+                                    let len = advert.emit(&mut buf[ah::OVERHEAD..], &ends);
+                                    ah::seal(buf, len, source, to, &key, &mut ah_counters)
+                                },
+                            ),
+                            _ => self.adverts.push(index, link_id, destination, len, |buf| {
+                                advert.emit(buf, &ends)
+                            }),
+                        }
                     }
+                    self.instances[index].ah = ah_counters;
+                    let instance = &self.instances[index];
+                    let name = &instance.config.name;
                     if advert.priority == PRIORITY_STOPPING {
                         self.counters.priority_zero_sent += 1;
                         info!("({name}) sent 0 priority");
@@ -138,6 +164,7 @@ impl Daemon {
                              {priority}, ours {ours}, forcing new election{more}"
                         );
                     }
+                    self.notify_rx_lower_priority(index);
                 }
             }
         }

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use log::debug;
 
+use super::dump::stats_of;
 use super::links::LinkId;
 use super::Daemon;
 use crate::sys::socket::SEND_BATCH;
@@ -85,6 +86,10 @@ impl Daemon {
             match sent {
                 Ok(sent) => {
                     self.counters.adverts_sent += sent as u64;
+                    for q in &queued[next..next + sent] {
+                        let name = &self.instances[q.instance].config.name;
+                        stats_of(&mut self.instance_stats, name).advert_sent += 1;
+                    }
                     next += sent;
                 }
                 Err(e) => {

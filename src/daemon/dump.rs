@@ -1,13 +1,16 @@
 //! SIGUSR1 / SIGUSR2: the state of every instance and the counters, written
 //! to files in $TMPDIR (default /tmp) as keepalived does.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{error, info};
 
-use super::status_report::{InstanceStatus, StatusReport};
+use super::status_report::{InstanceStats, InstanceStatus, StatusReport};
 use super::Daemon;
 use crate::sys::replace_file::replace_file;
+use crate::vrrp::instance::State;
 
 impl Daemon {
     pub(super) fn render_state(&self) -> String {
@@ -50,6 +53,21 @@ impl Daemon {
         }
     }
 
+    /// keepalived's become_master / release_master and the wall-clock time
+    /// of the change (the status page shows it as a date).
+    pub(super) fn count_transition(&mut self, index: usize, from: State, to: State) {
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let stats = stats_of(&mut self.instance_stats, &self.instances[index].config.name);
+        if to == State::Master {
+            stats.become_master += 1;
+        } else if from == State::Master {
+            stats.release_master += 1;
+        }
+        stats.last_transition_us = now_us;
+    }
+
     /// Every instance as `keepvip status` shows it.
     pub(super) fn status_snapshot(&self) -> StatusReport {
         let instances = self
@@ -75,6 +93,11 @@ impl Daemon {
                     .map(|v| format!("{}/{}", v.addr, v.prefix_len))
                     .collect(),
                 sync_group: i.group.map(|g| self.groups[g].config.name.clone()),
+                stats: self
+                    .instance_stats
+                    .get(&i.config.name)
+                    .copied()
+                    .unwrap_or_default(),
             })
             .collect();
         StatusReport {
@@ -100,4 +123,16 @@ impl Daemon {
             status.serve(self.poll.registry(), token, || snapshot);
         }
     }
+}
+
+/// The counters of the instance called `name`; the name is only cloned on
+/// its first count, not on every advert.
+pub(super) fn stats_of<'a>(
+    all: &'a mut HashMap<String, InstanceStats>,
+    name: &str,
+) -> &'a mut InstanceStats {
+    if !all.contains_key(name) {
+        all.insert(name.to_string(), InstanceStats::default());
+    }
+    all.get_mut(name).expect("inserted above")
 }

@@ -109,14 +109,10 @@ impl Daemon {
             if instance.link.is_some() || !changed(&config.interface) {
                 continue;
             }
-            let key = (
-                config.interface.clone(),
-                config.is_ipv6(),
-                config.source_address(),
-            );
+            let key = super::link::link_key(config);
             let id = match self.links.find(&key) {
                 Some(id) => id,
-                None => match Link::open(&key.0, key.1, key.2) {
+                None => match Link::open(&key) {
                     Ok(link) => {
                         let id = self.links.insert(link);
                         let registered = self

@@ -10,6 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use super::announcers::Announcers;
+use crate::config::{Authentication, InstanceConfig};
+use crate::sys::ah_socket::AhSocket;
 use crate::sys::interface;
 use crate::sys::socket::SEND_BATCH;
 use crate::sys::vrrp6_socket::{Received6, Vrrp6Socket, VRRP_GROUP_V6};
@@ -19,6 +21,9 @@ use crate::vrrp::discard::{Discard, RawPacket};
 enum Sockets {
     V4(VrrpSocket),
     V6(Vrrp6Socket),
+    /// IPv4 in an Authentication Header (`auth_type AH`): whole datagrams
+    /// both ways.
+    V4Ah(AhSocket),
 }
 
 /// What one read returned: for IPv4 the header is in the buffer, for IPv6
@@ -27,6 +32,7 @@ enum Sockets {
 pub enum Received {
     V4(usize),
     V6(Received6),
+    V4Ah(usize),
 }
 
 impl Received {
@@ -34,12 +40,12 @@ impl Received {
     /// a datagram the buffer could not hold is lost.
     pub fn packet<'a>(&self, buf: &'a [u8]) -> Result<RawPacket<'a>, Discard> {
         let len = match *self {
-            Received::V4(len) => len,
+            Received::V4(len) | Received::V4Ah(len) => len,
             Received::V6(r) => r.len,
         };
         let bytes = buf.get(..len).ok_or(Discard::Oversized)?;
         Ok(match *self {
-            Received::V4(_) => RawPacket::Ipv4(bytes),
+            Received::V4(_) | Received::V4Ah(_) => RawPacket::Ipv4(bytes),
             Received::V6(r) => RawPacket::Ipv6 {
                 payload: bytes,
                 source: r.source,
@@ -51,8 +57,37 @@ impl Received {
 }
 
 /// What makes two instances share a link's sockets: the interface, the
-/// family, and the advert source they ask for.
-pub type LinkKey = (String, bool, Option<IpAddr>);
+/// family, the advert source they ask for, and how the sockets are opened.
+pub type LinkKey = (String, bool, Option<IpAddr>, LinkOptions);
+
+/// How a link's sockets are opened, beyond interface, family and source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LinkOptions {
+    /// Adverts travel in an IP Authentication Header: another IP protocol,
+    /// other sockets.
+    pub ah: bool,
+    /// `use_vmac`: adverts go out of the macvlan, whose only addresses are
+    /// the VIPs, so their source is the primary address of this interface
+    /// (the instance's own).
+    pub source_interface: Option<String>,
+}
+
+/// The link an instance's adverts use: its interface, or its macvlan
+/// (`use_vmac` without `vmac_xmit_base`).
+pub fn link_key(config: &InstanceConfig) -> LinkKey {
+    let vmac = config.vmac.as_ref().filter(|v| !v.xmit_base);
+    let options = LinkOptions {
+        ah: matches!(config.authentication, Some(Authentication::Ah(_))),
+        source_interface: vmac.map(|_| config.interface.clone()),
+    };
+    let interface = vmac.map_or(&config.interface, |v| &v.name);
+    (
+        interface.clone(),
+        config.is_ipv6(),
+        config.source_address(),
+        options,
+    )
+}
 
 pub struct Link {
     pub key: LinkKey,
@@ -72,11 +107,13 @@ pub struct Link {
 }
 
 impl Link {
-    /// Opens the sockets of `name` for IPv6 or IPv4, sending from `source`
-    /// when given (an instance's `unicast_src_ip`/`mcast_src_ip`), else
-    /// from the interface's primary IPv4 or its IPv6 link-local address.
-    pub fn open(name: &str, ipv6: bool, source: Option<IpAddr>) -> io::Result<Link> {
-        let source_wanted = source;
+    /// Opens the sockets of `name` for IPv6 or IPv4 (in AH or not), sending
+    /// from `source` when given (an instance's `unicast_src_ip`/
+    /// `mcast_src_ip`), else from the interface's primary IPv4 or its IPv6
+    /// link-local address.
+    pub fn open(key: &LinkKey) -> io::Result<Link> {
+        let (name, ipv6, source, options) = (key.0.as_str(), key.1, key.2, &key.3);
+        let address_from = options.source_interface.as_deref().unwrap_or(name);
         let with_context =
             |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{name}: {what}: {e}"));
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
@@ -85,7 +122,7 @@ impl Link {
         let (source, sockets) = if ipv6 {
             let source = match source {
                 Some(IpAddr::V6(source)) => source,
-                _ => interface::link_local_ipv6(name)
+                _ => interface::link_local_ipv6(address_from)
                     .map_err(|e| with_context("no IPv6 link-local address to send from", e))?,
             };
             let vrrp = Vrrp6Socket::open(name, ifindex, source)
@@ -94,15 +131,23 @@ impl Link {
         } else {
             let source = match source {
                 Some(IpAddr::V4(source)) => source,
-                _ => interface::primary_ipv4(name)
+                _ => interface::primary_ipv4(address_from)
                     .map_err(|e| with_context("no IPv4 address to send from", e))?,
             };
-            let vrrp = VrrpSocket::open(name, ifindex, source)
-                .map_err(|e| with_context("VRRP socket", e))?;
-            (IpAddr::V4(source), Sockets::V4(vrrp))
+            let sockets = if options.ah {
+                Sockets::V4Ah(
+                    AhSocket::open(name, ifindex).map_err(|e| with_context("AH socket", e))?,
+                )
+            } else {
+                Sockets::V4(
+                    VrrpSocket::open(name, ifindex, source)
+                        .map_err(|e| with_context("VRRP socket", e))?,
+                )
+            };
+            (IpAddr::V4(source), sockets)
         };
         let mut link = Link {
-            key: (name.to_string(), ipv6, source_wanted),
+            key: key.clone(),
             name: name.to_string(),
             ifindex,
             source,
@@ -118,12 +163,18 @@ impl Link {
     /// The VRRP group of this link's family.
     pub fn group(&self) -> IpAddr {
         match self.sockets {
-            Sockets::V4(_) => VRRP_GROUP_V4.into(),
+            Sockets::V4(_) | Sockets::V4Ah(_) => VRRP_GROUP_V4.into(),
             Sockets::V6(_) => VRRP_GROUP_V6.into(),
         }
     }
 
-    /// Sends several VRRP messages, each to its destination, in one system
+    /// Whether this link carries whole IPv4 datagrams in an Authentication
+    /// Header rather than bare VRRP messages.
+    pub fn is_ah(&self) -> bool {
+        matches!(self.sockets, Sockets::V4Ah(_))
+    }
+
+    /// Sends several VRRP messages (AH: whole datagrams), each to its destination, in one system
     /// call where it can. Returns how many went (at least one), or the error
     /// of the first, which the caller counts and skips.
     pub fn send_batch(&self, messages: &[(&[u8], IpAddr)]) -> io::Result<usize> {
@@ -137,6 +188,16 @@ impl Link {
                 match leading_run(messages, Ipv4Addr::UNSPECIFIED, v4) {
                     (_, 0) => wrong(),
                     (batch, n) => vrrp.send_batch(&batch[..n]),
+                }
+            }
+            Sockets::V4Ah(ah) => {
+                let v4 = |d| match d {
+                    IpAddr::V4(d) => Some(d),
+                    IpAddr::V6(_) => None,
+                };
+                match leading_run(messages, Ipv4Addr::UNSPECIFIED, v4) {
+                    (_, 0) => wrong(),
+                    (batch, n) => ah.send_batch(&batch[..n]),
                 }
             }
             Sockets::V6(vrrp) => {
@@ -157,6 +218,7 @@ impl Link {
         match &self.sockets {
             Sockets::V4(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V4)),
             Sockets::V6(vrrp) => Ok(vrrp.recv(buf)?.map(Received::V6)),
+            Sockets::V4Ah(ah) => Ok(ah.recv(buf)?.map(Received::V4Ah)),
         }
     }
 }
@@ -193,6 +255,7 @@ impl AsRawFd for Link {
         match &self.sockets {
             Sockets::V4(vrrp) => vrrp.as_raw_fd(),
             Sockets::V6(vrrp) => vrrp.as_raw_fd(),
+            Sockets::V4Ah(ah) => ah.as_raw_fd(),
         }
     }
 }

@@ -134,13 +134,13 @@ mod tests {
 
     fn fake(name: &str) -> Fake {
         Fake {
-            key: (name.to_string(), false, None),
+            key: (name.to_string(), false, None, Default::default()),
             more_to_read: false,
         }
     }
 
     fn key(name: &str) -> LinkKey {
-        (name.to_string(), false, None)
+        (name.to_string(), false, None, Default::default())
     }
 
     /// What a reload does: the first link closes, the others keep their

@@ -14,15 +14,20 @@ mod interfaces;
 mod link;
 mod links;
 mod notify;
+mod notify_fifos;
 mod packets;
 mod reload;
 mod routes;
 mod scripts;
+mod startup;
 pub mod stats;
 pub mod status_report;
 pub mod status_socket;
 mod sync_group;
+mod track_files;
+mod track_processes;
 mod tracking;
+mod vmac;
 
 use std::collections::HashMap;
 use std::io;
@@ -88,6 +93,9 @@ struct RunningInstance {
     notify: NotifyQueue<Command>,
     /// Index into `Daemon::groups`, if it is in a sync group.
     group: Option<usize>,
+    /// `auth_type AH`: the sequence number shared with the peers and the
+    /// IP identification of our datagrams.
+    ah: crate::vrrp::ah::AhCounters,
 }
 
 /// A `vrrp_sync_group` at run time.
@@ -118,6 +126,9 @@ pub struct Daemon {
     script_user: Option<crate::config::RunAs>,
     script_security: bool,
     counters: Counters,
+    /// Per-instance counters for `keepvip status`, by instance name so that
+    /// they survive a reload that rebuilds `instances`.
+    instance_stats: HashMap<String, status_report::InstanceStats>,
     log_limiter: LogLimiter,
     /// Where SIGUSR1/SIGUSR2 write their files.
     dump_dir: PathBuf,
@@ -132,10 +143,21 @@ pub struct Daemon {
     dev_announcers: Vec<Announcers>,
     /// Adverts waiting for the end of this turn's timers.
     adverts: AdvertQueue,
+    /// `use_vmac`: net.ipv4.conf.all.rp_filter as it was before we
+    /// lowered it, to put back on exit.
+    rp_filter_all: Option<u32>,
     /// The actions buffer of the timer path, kept between wakeups.
     spare_actions: Vec<Action>,
     /// The `static_*` blocks in force (see `routes`).
     statics: crate::config::StaticConfig,
+    /// `track_file`s and their values.
+    track_files: track_files::TrackFiles,
+    /// `vrrp_track_process`es: their counts and where they come from.
+    track_processes: track_processes::TrackProcesses,
+    /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
+    notify_fifos: notify_fifos::NotifyFifos,
+    /// The startup script and delay, and the shutdown script.
+    startup: startup::Startup,
 }
 
 /// How the loop ended.
@@ -190,14 +212,21 @@ impl Daemon {
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
             dev_announcers: Vec::new(),
+            rp_filter_all: None,
             spare_actions: Vec::new(),
             statics: Default::default(),
+            track_files: Default::default(),
+            track_processes: Default::default(),
+            notify_fifos: Default::default(),
+            startup: Default::default(),
             counters: Counters::default(),
+            instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
             dump_dir: std::env::var_os("TMPDIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
+        daemon.remove_stale_vmacs(config);
         daemon.apply_config(config)?;
         daemon.apply_statics(config);
         Ok(daemon)
@@ -205,7 +234,7 @@ impl Daemon {
 
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<Exit> {
-        self.start_new_instances();
+        self.begin_startup();
         let mut events = Events::with_capacity(64);
         loop {
             let timeout = self.poll_timeout();
@@ -233,6 +262,8 @@ impl Daemon {
                     // Only a wake-up: the next turn re-arms it.
                     DEADLINE => {}
                     STATUS_LISTENER => self.accept_status_clients(),
+                    track_files::TRACK_FILES => self.handle_track_file_events(),
+                    track_processes::PROC_EVENTS => self.handle_proc_events(),
                     token => match self.links.by_token(token) {
                         Some(link) => link.more_to_read = true,
                         None => self.serve_status_client(token),
@@ -266,7 +297,14 @@ impl Daemon {
             .filter_map(|s| s.schedule.poll_timeout());
         let notify = self.notify_poll_timeout(now);
         let status = self.status.as_ref().and_then(|s| s.poll_timeout());
-        let earliest = instances.chain(scripts).chain(notify).chain(status).min()?;
+        let processes = self.track_processes.poll_timeout();
+        let earliest = instances
+            .chain(scripts)
+            .chain(notify)
+            .chain(status)
+            .chain(processes)
+            .chain(self.startup.poll_timeout())
+            .min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
     }
@@ -274,6 +312,8 @@ impl Daemon {
     fn run_due_timers(&mut self) {
         let now = self.clock.now_us();
         self.run_due_scripts(now);
+        self.run_due_track_processes(now);
+        self.run_due_startup(now);
         self.run_notify_queues(now);
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
@@ -323,7 +363,10 @@ impl Daemon {
             self.execute(index, actions);
         }
         self.remove_statics();
+        self.delete_all_vmacs();
         self.finish_children();
+        self.close_notify_fifos();
+        self.run_shutdown_script();
     }
 }
 

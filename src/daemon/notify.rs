@@ -76,6 +76,28 @@ impl Daemon {
         self.push_and_run(Notifier::Instance(index), commands);
     }
 
+    /// A master heard a lower-priority master: `notify_master_rx_lower_pri`
+    /// (queued behind the transitions' commands, keeping their order) and
+    /// the fifo line.
+    pub(super) fn notify_rx_lower_priority(&mut self, index: usize) {
+        let instance = &self.instances[index];
+        let line = crate::tracking::notify_fifo::rx_lower_priority_line(
+            &instance.config.name,
+            instance.machine.priority(),
+        );
+        let commands: Vec<Command> = instance
+            .config
+            .notify
+            .master_rx_lower_pri
+            .iter()
+            .cloned()
+            .collect();
+        self.write_fifo_line(&line);
+        if !commands.is_empty() {
+            self.push_and_run(Notifier::Instance(index), commands);
+        }
+    }
+
     /// Queues a sync group's notify commands (`notify` gets GROUP name state).
     pub(super) fn queue_group_notify(&mut self, group: usize, to: State) {
         let config = &self.groups[group].config;

@@ -5,9 +5,12 @@ use std::net::IpAddr;
 
 use log::{info, warn};
 
+use super::dump::stats_of;
 use super::links::LinkId;
 use super::stats::LogKey;
 use super::{Daemon, READ_BATCH, RECV_BUFFER};
+use crate::config::{Authentication, InstanceConfig};
+use crate::vrrp::ah::{self, AhCounters};
 use crate::vrrp::discard::{check_destination, decode_packet, Discard, RawPacket};
 use crate::vrrp::instance::PRIORITY_STOPPING;
 use crate::vrrp::timers::Micros;
@@ -60,14 +63,18 @@ impl Daemon {
         {
             return self.discard(reason, Some(received.source), now);
         }
-        let mut actions = Vec::new();
         let instance = &mut self.instances[index];
+        if let Err(reason) = check_ah(&instance.config, packet, received.in_ah, &mut instance.ah) {
+            return self.discard(reason, Some(received.source), now);
+        }
+        let mut actions = Vec::new();
         match instance
             .machine
             .handle_advert(now, received.source, &received.advert, &mut actions)
         {
             Ok(accepted) => {
                 self.counters.adverts_received += 1;
+                stats_of(&mut self.instance_stats, &instance.config.name).advert_rcvd += 1;
                 if received.advert.priority == PRIORITY_STOPPING {
                     self.counters.priority_zero_received += 1;
                     // Rare in normal life, so keepalived's line is kept; but
@@ -127,6 +134,24 @@ impl Daemon {
             };
             warn!("dropped VRRP packet{from}: {reason}{more}");
         }
+    }
+}
+
+/// An `auth_type AH` instance takes only adverts in an Authentication
+/// Header, with its key and a new sequence number; the others take none.
+fn check_ah(
+    config: &InstanceConfig,
+    packet: RawPacket<'_>,
+    in_ah: bool,
+    counters: &mut AhCounters,
+) -> Result<(), Discard> {
+    match (config.authentication, packet) {
+        (Some(Authentication::Ah(key)), RawPacket::Ipv4(datagram)) if in_ah => {
+            Ok(ah::authenticate(datagram, &key, counters)?)
+        }
+        (Some(Authentication::Ah(_)), _) => Err(Discard::AuthTypeMismatch),
+        _ if in_ah => Err(Discard::AuthTypeMismatch),
+        _ => Ok(()),
     }
 }
 

@@ -18,7 +18,7 @@ use mio::unix::SourceFd;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
-use super::link::{Link, LinkKey};
+use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
@@ -74,18 +74,23 @@ impl Daemon {
     /// (opening sockets, finding interfaces) is done before anything is
     /// changed, so an error leaves the daemon as it was.
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        // 0. Macvlans (use_vmac) first: links open on them, and addresses
+        //    have them as their `dev`.
+        let vmacs_before = self.vmac_names();
+        self.create_vmacs(config)?;
         // 1. The fallible part: sockets for links we do not have yet, and
         //    the interface of every `dev` address.
-        let keys: Vec<LinkKey> = config
-            .instances
-            .iter()
-            .map(|i| (i.interface.clone(), i.is_ipv6(), i.source_address()))
-            .fold(Vec::new(), |mut keys, key| {
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-                keys
-            });
+        let keys: Vec<LinkKey> =
+            config
+                .instances
+                .iter()
+                .map(link_key)
+                .fold(Vec::new(), |mut keys, key| {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                    keys
+                });
         let mut opened: HashMap<LinkKey, Link> = HashMap::new();
         // Links that cannot open yet, and why: their instances wait in FAULT.
         let mut waiting: HashMap<LinkKey, io::Error> = HashMap::new();
@@ -93,7 +98,7 @@ impl Daemon {
             if self.links.find(key).is_some() {
                 continue;
             }
-            match Link::open(&key.0, key.1, key.2) {
+            match Link::open(key) {
                 Ok(link) => {
                     opened.insert(key.clone(), link);
                 }
@@ -107,11 +112,7 @@ impl Daemon {
         // address on an IPv4 instance) needs that family's announcer too.
         // Opening one on a running link changes nothing else.
         for instance in &config.instances {
-            let key = (
-                instance.interface.clone(),
-                instance.is_ipv6(),
-                instance.source_address(),
-            );
+            let key = link_key(instance);
             let open = self.links.find(&key);
             let link = match opened.get_mut(&key) {
                 Some(link) => link,
@@ -192,7 +193,7 @@ impl Daemon {
         let mut fresh = Vec::new();
         let mut reported: Vec<&str> = Vec::new();
         for new in &config.instances {
-            let key = (new.interface.clone(), new.is_ipv6(), new.source_address());
+            let key = link_key(new);
             // Every instance is pushed, linked or not: sync groups know
             // their members by their place in the config.
             let link = self.links.find(&key);
@@ -253,6 +254,7 @@ impl Daemon {
                         address_ifindex,
                         notify: old.notify,
                         group: None,
+                        ah: old.ah,
                     }
                 }
                 None => {
@@ -263,6 +265,7 @@ impl Daemon {
                         address_ifindex,
                         notify: NotifyQueue::default(),
                         group: None,
+                        ah: Default::default(),
                     };
                     if running.link.is_some() {
                         remove_stale_addresses(&mut self.netlink, &running);
@@ -300,6 +303,13 @@ impl Daemon {
         }
         self.script_user = config.script_user.clone();
         self.script_security = config.script_security;
+        self.apply_notify_fifos(config);
+        self.startup.set_config(&config.startup);
+
+        // Track files, before tracking is evaluated below.
+        self.track_files
+            .apply(&config.track_files, self.poll.registry());
+        self.apply_track_processes(config);
 
         // 6. Sync groups, keeping the state a same-named group had.
         let old_groups = std::mem::take(&mut self.groups);
@@ -352,12 +362,20 @@ impl Daemon {
                 .iter()
                 .any(|i| i.address_ifindex.contains(&a.ifindex))
         });
+
+        // 10. Macvlans (use_vmac) no instance has any more, now that their
+        //     instances have stopped and let go of their addresses.
+        self.delete_unused_vmacs(&vmacs_before, config);
         Ok(())
     }
 
     /// Starts the instances still in INIT: all of them at boot, the new
     /// ones after a reload.
     pub(super) fn start_new_instances(&mut self) {
+        // Not before the startup script and delay are over.
+        if !self.startup.done() {
+            return;
+        }
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
             if self.instances[index].machine.state() != State::Initialize {
@@ -492,6 +510,12 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     for rule in &mut config.virtual_rules {
         rule.span = placeholder_span();
     }
+    for tracked in &mut config.track_files {
+        tracked.span = placeholder_span();
+    }
+    for tracked in &mut config.track_processes {
+        tracked.span = placeholder_span();
+    }
     let notify = &mut config.notify;
     for command in [
         &mut notify.master,
@@ -499,6 +523,7 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
         &mut notify.fault,
         &mut notify.stop,
         &mut notify.any,
+        &mut notify.master_rx_lower_pri,
     ]
     .into_iter()
     .flatten()

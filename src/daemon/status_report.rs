@@ -29,6 +29,20 @@ pub struct InstanceStatus {
     /// `virtual_ipaddress_excluded`: owned alike, not advertised.
     pub excluded_addresses: Vec<String>,
     pub sync_group: Option<String>,
+    pub stats: InstanceStats,
+}
+
+/// One instance's counters, named as keepalived's JSON dump names them:
+/// luci-app-keepalived's status page reads these (through the rpcd plugin).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceStats {
+    pub advert_sent: u64,
+    pub advert_rcvd: u64,
+    pub become_master: u64,
+    pub release_master: u64,
+    /// Wall-clock time of the last state change, microseconds since the
+    /// Unix epoch; 0 before the first one.
+    pub last_transition_us: u64,
 }
 
 /// A fixed-width table, one instance a line, and the running config.
@@ -95,7 +109,8 @@ pub fn render_json(report: &StatusReport) -> String {
             text,
             "{{\"name\":{},\"state\":{},\"interface\":{},\"vrid\":{},\"priority\":{},\
              \"base_priority\":{},\"sync_group\":{group},\"virtual_addresses\":[{}],\
-             \"excluded_addresses\":[{}]}}",
+             \"excluded_addresses\":[{}],\"last_transition\":{}.{:06},\"stats\":{{\
+             \"advert_sent\":{},\"advert_rcvd\":{},\"become_master\":{},\"release_master\":{}}}}}",
             json::string(&i.name),
             json::string(&i.state),
             json::string(&i.interface),
@@ -103,7 +118,13 @@ pub fn render_json(report: &StatusReport) -> String {
             i.priority,
             i.base_priority,
             strings(&i.virtual_addresses),
-            strings(&i.excluded_addresses)
+            strings(&i.excluded_addresses),
+            i.stats.last_transition_us / 1_000_000,
+            i.stats.last_transition_us % 1_000_000,
+            i.stats.advert_sent,
+            i.stats.advert_rcvd,
+            i.stats.become_master,
+            i.stats.release_master
         );
     }
     let _ = writeln!(
@@ -133,6 +154,13 @@ mod tests {
                 virtual_addresses: vec!["192.0.2.100/32".to_string()],
                 excluded_addresses: vec!["2001:db8::100/128".to_string()],
                 sync_group: None,
+                stats: InstanceStats {
+                    advert_sent: 7,
+                    advert_rcvd: 3,
+                    become_master: 2,
+                    release_master: 1,
+                    last_transition_us: 1_700_000_000_000_042,
+                },
             }],
         }
     }
@@ -143,7 +171,9 @@ mod tests {
             render_json(&sample()),
             "{\"instances\":[{\"name\":\"VI_\\\"1\\\"\",\"state\":\"MASTER\",\"interface\":\"eth0\",\
              \"vrid\":50,\"priority\":90,\"base_priority\":150,\"sync_group\":null,\
-             \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"]}],\
+             \"virtual_addresses\":[\"192.0.2.100/32\"],\"excluded_addresses\":[\"2001:db8::100/128\"],\
+             \"last_transition\":1700000000.000042,\"stats\":{\"advert_sent\":7,\"advert_rcvd\":3,\
+             \"become_master\":2,\"release_master\":1}}],\
              \"config\":{\"path\":\"/etc/keepvip/keepvip.conf\",\"digest\":\"0badf00d\"}}\n"
         );
     }

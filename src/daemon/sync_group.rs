@@ -52,6 +52,7 @@ impl Daemon {
             if self.groups[group].state != Some(to) && to != State::Initialize {
                 self.groups[group].state = Some(to);
                 self.queue_group_notify(group, to);
+                self.write_fifo_group(group, to);
             }
         }
     }

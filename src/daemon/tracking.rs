@@ -15,7 +15,9 @@ use super::{watch, Daemon};
 use crate::sys::link_monitor::{LinkEvent, NetEvent};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::schedule::{Outcome, RunAction};
-use crate::tracking::verdict::{awaiting_first_result, verdict, Tracked, Verdict, Weight};
+use crate::tracking::verdict::{
+    awaiting_first_result, verdict_of_effects, Effect, Tracked, Verdict, Weight,
+};
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
@@ -72,7 +74,7 @@ impl Daemon {
                 let _ = process::signal_group(pid, libc::SIGKILL);
                 let outcome = script.schedule.exited(how.success());
                 self.script_outcome(index, outcome, now);
-            } else {
+            } else if !self.notify_fifo_script_ended(pid) && !self.startup_script_ended(pid, how) {
                 self.notify_command_ended(pid, how, now);
             }
         }
@@ -229,9 +231,9 @@ impl Daemon {
         let Some(old) = self.links.get(id) else {
             return Ok(());
         };
-        let (name, ipv6, source) = old.key.clone();
+        let key = old.key.clone();
         let (arp, ndisc) = old.announcers.families();
-        let mut fresh = super::link::Link::open(&name, ipv6, source)?;
+        let mut fresh = super::link::Link::open(&key)?;
         for (open, ipv6) in [(arp, false), (ndisc, true)] {
             if open {
                 fresh.announcers.open(ipv6)?;
@@ -245,7 +247,10 @@ impl Daemon {
         };
         let _ = registry.deregister(&mut SourceFd(&old.as_raw_fd()));
         let old_ifindex = old.ifindex;
-        info!("{name} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened");
+        info!(
+            "{} was re-created (index {old_ifindex} -> {new_ifindex}): sockets reopened",
+            key.0
+        );
         let source = self.links.get(id).map(|l| l.source);
         for instance in self.instances.iter_mut().filter(|i| i.link == Some(id)) {
             let Some(source) = source else { break };
@@ -340,12 +345,19 @@ impl Daemon {
         let tracked: Vec<Tracked> = std::iter::once(own_link)
             .chain(scripts)
             .chain(interfaces)
+            .chain(self.tracked_processes(index))
             .collect();
         let waiting = awaiting_first_result(tracked.iter().copied());
+        let effects: Vec<Effect> = tracked
+            .iter()
+            .map(|t| t.weight.effect(t.up))
+            .chain(self.track_file_effects(index))
+            .collect();
         let mut actions = Vec::new();
         let instance = &mut self.instances[index];
         let machine = &mut instance.machine;
-        match verdict(machine.base_priority(), tracked) {
+        let priority_before = machine.priority();
+        match verdict_of_effects(machine.base_priority(), effects) {
             Verdict::Fault => machine.set_fault(now, true, &mut actions),
             Verdict::Priority(priority) => {
                 if priority != machine.priority() && machine.base_priority() != 255 {
@@ -361,6 +373,9 @@ impl Daemon {
         }
         machine.set_waiting_for_checks(now, waiting, &mut actions);
         self.execute(index, actions);
+        if self.instances[index].machine.priority() != priority_before {
+            self.write_fifo_priority(index);
+        }
         self.sync_group_faults(index, now);
     }
 

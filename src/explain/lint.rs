@@ -87,6 +87,7 @@ pub fn group_findings(group: &Group) -> Vec<Finding> {
         match (&first.instance.authentication, &other.instance.authentication) {
             (None, None) => {}
             (Some(Authentication::Password(a)), Some(Authentication::Password(b))) if a == b => {}
+            (Some(Authentication::Ah(a)), Some(Authentication::Ah(b))) if a == b => {}
             (Some(_), Some(_)) => findings.push(finding(
                 Severity::Error,
                 format!(

@@ -5,12 +5,17 @@
 //! Sockets the loop polls are non-blocking and implement `AsRawFd`, for
 //! `mio::unix::SourceFd`.
 
+pub mod ah_socket;
 pub mod arp;
 pub mod clock;
+pub mod fifo;
+pub mod inotify;
 pub mod interface;
 pub mod link_monitor;
+pub mod macvlan;
 pub mod ndisc;
 pub mod pidfile;
+pub mod proc_events;
 pub mod process;
 pub mod replace_file;
 pub mod rtnetlink;

@@ -265,14 +265,14 @@ pub(super) fn attach_drop_all_filter(fd: &OwnedFd) -> io::Result<()> {
     )
 }
 
-fn in_addr(ip: Ipv4Addr) -> libc::in_addr {
+pub(super) fn in_addr(ip: Ipv4Addr) -> libc::in_addr {
     // s_addr is in network byte order: the octets as they are written.
     libc::in_addr {
         s_addr: u32::from_ne_bytes(ip.octets()),
     }
 }
 
-fn sockaddr_in(ip: Ipv4Addr) -> libc::sockaddr_in {
+pub(super) fn sockaddr_in(ip: Ipv4Addr) -> libc::sockaddr_in {
     // SAFETY: sockaddr_in is plain data; zero is a valid value.
     let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
     sa.sin_family = libc::AF_INET as libc::sa_family_t;

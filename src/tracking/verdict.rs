@@ -78,11 +78,20 @@ impl From<Verdict> for Option<u8> {
 /// The instance's state from everything it tracks: FAULT if any tracked
 /// thing says so, else the base priority moved by every weight in force.
 pub fn verdict(base_priority: u8, tracked: impl IntoIterator<Item = Tracked>) -> Verdict {
-    let mut priority = i32::from(base_priority);
-    for t in tracked {
-        match t.weight.effect(t.up) {
+    verdict_of_effects(
+        base_priority,
+        tracked.into_iter().map(|t| t.weight.effect(t.up)),
+    )
+}
+
+/// Like `verdict`, from effects already worked out (a tracked file's value
+/// times its weight is not an up/down).
+pub fn verdict_of_effects(base_priority: u8, effects: impl IntoIterator<Item = Effect>) -> Verdict {
+    let mut priority = i64::from(base_priority);
+    for effect in effects {
+        match effect {
             Effect::Fault => return Verdict::Fault,
-            Effect::Shift(by) => priority += by,
+            Effect::Shift(by) => priority += i64::from(by),
         }
     }
     Verdict::Priority(priority.clamp(1, 254) as u8)

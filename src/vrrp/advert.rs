@@ -59,7 +59,8 @@ pub enum AuthType {
     None,
     /// Type 1: a plain password of up to 8 bytes, zero padded.
     Password,
-    /// Type 2: IP Authentication Header (obsolete; recognised, not used).
+    /// Type 2: the advert travels in an IP Authentication Header (RFC 2338;
+    /// see `vrrp::ah`), and the auth data is zero.
     Ah,
     Unknown(u8),
 }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::advert::{Advert, AdvertError, Endpoints, MAX_ADVERT_LEN};
+use super::ah::{AhError, AhHeader, AH_LEN, PROTOCOL_AH};
 use super::ipv4::{Ipv4Error, Ipv4Header, MAX_HEADER_LEN, PROTOCOL_VRRP, VRRP_TTL};
 
 /// The longest datagram a VRRP socket can legally deliver: the longest
@@ -31,8 +32,12 @@ pub enum Discard {
     UnknownVrid,
     /// The advert's auth type is not the one we are configured with.
     AuthTypeMismatch,
-    /// Right auth type, wrong password.
+    /// Right auth type, wrong password (AH: an ICV that does not match, or
+    /// an SPI that is not the sender's address).
     BadPassword,
+    /// AH: a sequence number at or below the last one sent or accepted
+    /// (keepalived: "already processed").
+    OldSequence,
     /// VRRPv2 requires all routers of a VRID to use the same interval.
     IntervalMismatch,
     /// Our own advert, looped back.
@@ -48,7 +53,7 @@ pub enum Discard {
 
 impl Discard {
     /// Every reason, for the statistics table.
-    pub const ALL: [Discard; 17] = [
+    pub const ALL: [Discard; 18] = [
         Discard::MalformedIp,
         Discard::NotVrrp,
         Discard::BadTtl,
@@ -61,6 +66,7 @@ impl Discard {
         Discard::UnknownVrid,
         Discard::AuthTypeMismatch,
         Discard::BadPassword,
+        Discard::OldSequence,
         Discard::IntervalMismatch,
         Discard::OwnAdvert,
         Discard::UnknownPeer,
@@ -83,6 +89,7 @@ impl Discard {
             Discard::UnknownVrid => "unknown_vrid",
             Discard::AuthTypeMismatch => "auth_type_mismatch",
             Discard::BadPassword => "bad_password",
+            Discard::OldSequence => "old_ah_sequence",
             Discard::IntervalMismatch => "interval_mismatch",
             Discard::OwnAdvert => "own_advert",
             Discard::UnknownPeer => "unknown_peer",
@@ -115,6 +122,17 @@ impl From<AdvertError> for Discard {
     }
 }
 
+impl From<AhError> for Discard {
+    fn from(error: AhError) -> Discard {
+        match error {
+            AhError::Truncated => Discard::Truncated,
+            AhError::NotVrrp => Discard::NotVrrp,
+            AhError::WrongSpi | AhError::BadIcv => Discard::BadPassword,
+            AhError::OldSequence => Discard::OldSequence,
+        }
+    }
+}
+
 impl From<Ipv4Error> for Discard {
     fn from(_: Ipv4Error) -> Discard {
         Discard::MalformedIp
@@ -141,6 +159,9 @@ pub struct ReceivedAdvert {
     pub source: IpAddr,
     pub destination: IpAddr,
     pub advert: Advert,
+    /// It came in an IP Authentication Header, which only an instance with
+    /// `auth_type AH` accepts, and which it checks (see `vrrp::ah`).
+    pub in_ah: bool,
 }
 
 /// Decodes what a raw socket delivered: IP header (IPv4), protocol, TTL
@@ -150,17 +171,25 @@ pub struct ReceivedAdvert {
 /// unicast adverts with hop limit 64 (see the captures), and an instance
 /// with peers accepts only its listed peers anyway.
 pub fn decode_packet(packet: RawPacket<'_>) -> Result<ReceivedAdvert, Discard> {
+    let mut in_ah = false;
     let (payload, ends, ttl) = match packet {
         RawPacket::Ipv4(bytes) => {
             let header = Ipv4Header::parse(bytes)?;
-            if header.protocol != PROTOCOL_VRRP {
-                return Err(Discard::NotVrrp);
+            let mut payload = &bytes[header.payload];
+            match header.protocol {
+                PROTOCOL_VRRP => {}
+                PROTOCOL_AH => {
+                    AhHeader::parse(payload)?;
+                    payload = &payload[AH_LEN..];
+                    in_ah = true;
+                }
+                _ => return Err(Discard::NotVrrp),
             }
             let ends = Endpoints {
                 source: header.source.into(),
                 destination: header.destination.into(),
             };
-            (&bytes[header.payload], ends, header.ttl)
+            (payload, ends, header.ttl)
         }
         RawPacket::Ipv6 {
             payload,
@@ -185,6 +214,7 @@ pub fn decode_packet(packet: RawPacket<'_>) -> Result<ReceivedAdvert, Discard> {
         source: ends.source,
         destination: ends.destination,
         advert,
+        in_ah,
     })
 }
 
@@ -210,7 +240,8 @@ pub fn check_destination(
 mod tests {
     use super::*;
 
-    use crate::vrrp::test_support::KEEPALIVED_PACKET;
+    use crate::vrrp::advert::{AuthType, Version};
+    use crate::vrrp::test_support::{KEEPALIVED_AH, KEEPALIVED_PACKET};
 
     #[test]
     fn decodes_keepalived_packet() {
@@ -218,6 +249,38 @@ mod tests {
         assert_eq!(received.source, IpAddr::from([192, 0, 2, 11]));
         assert_eq!(received.advert.vrid, 50);
         assert_eq!(received.advert.priority, 150);
+    }
+
+    /// The advert inside an Authentication Header is decoded here; its ICV
+    /// needs the instance's key, so it is checked later (`vrrp::ah`).
+    #[test]
+    fn decodes_the_advert_inside_keepalived_ah_packet() {
+        let received = decode_packet(RawPacket::Ipv4(&KEEPALIVED_AH)).unwrap();
+        assert!(received.in_ah);
+        assert_eq!(received.advert.vrid, 51);
+        assert_eq!(received.advert.priority, 110);
+        assert!(matches!(
+            received.advert.version,
+            Version::V2 {
+                auth_type: AuthType::Ah,
+                ..
+            }
+        ));
+        assert!(
+            !decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET))
+                .unwrap()
+                .in_ah
+        );
+        let mut not_vrrp = KEEPALIVED_AH;
+        not_vrrp[20] = 17;
+        assert_eq!(
+            decode_packet(RawPacket::Ipv4(&not_vrrp)),
+            Err(Discard::NotVrrp)
+        );
+        assert_eq!(
+            decode_packet(RawPacket::Ipv4(&KEEPALIVED_AH[..40])),
+            Err(Discard::MalformedIp)
+        );
     }
 
     #[test]

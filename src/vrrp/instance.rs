@@ -540,6 +540,11 @@ impl Instance {
                             return Err(Discard::BadPassword);
                         }
                     }
+                    // The shell checked the IP Authentication Header (ICV
+                    // and sequence number) before handing the advert over;
+                    // keepalived ignores the auth data, which it sends as
+                    // zeros.
+                    (Some(Authentication::Ah(_)), AuthType::Ah) => {}
                     _ => return Err(Discard::AuthTypeMismatch),
                 }
                 // RFC 3768 section 7.1: every router of a VRID runs one
@@ -692,6 +697,7 @@ impl Instance {
             VrrpVersion::V2 => {
                 let (auth_type, auth_data) = match self.authentication {
                     Some(Authentication::Password(password)) => (AuthType::Password, password),
+                    Some(Authentication::Ah(_)) => (AuthType::Ah, [0; 8]),
                     None => (AuthType::None, [0; 8]),
                 };
                 Version::V2 {

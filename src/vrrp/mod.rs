@@ -2,10 +2,12 @@
 //! its timer arithmetic. Nothing here reads a clock or touches a socket.
 
 pub mod advert;
+pub mod ah;
 pub mod checksum;
 pub mod discard;
 pub mod instance;
 pub mod ipv4;
+pub mod md5;
 pub mod simulation;
 pub mod sync_group;
 pub mod timers;

@@ -1,0 +1,185 @@
+//! `use_vmac`: the macvlan interfaces that carry the virtual addresses with
+//! the RFC's virtual MAC. Created before the links open (the adverts of an
+//! instance without `vmac_xmit_base` leave from its macvlan, and its
+//! addresses have it as their `dev`), deleted when the daemon stops and
+//! when a reload no longer asks for them; ones left by a daemon that was
+//! killed are reused if configured, else deleted at start.
+
+use std::io;
+
+use log::{info, warn};
+
+use super::Daemon;
+use crate::config::{Config, InstanceConfig};
+use crate::sys::{interface, macvlan};
+
+/// keepalived 2.2.7's settings on the macvlan (seen in
+/// /proc/sys/net/ipv4/conf while it ran): answer ARP only for its own
+/// addresses, take packets from our own addresses (the parent's), no
+/// reverse-path filter, and keep secondaries when a primary VIP goes.
+const ON_VMAC: [(&str, u32); 4] = [
+    ("arp_ignore", 1),
+    ("accept_local", 1),
+    ("rp_filter", 0),
+    ("promote_secondaries", 1),
+];
+/// And on the parent: never answer ARP for the macvlan's addresses with
+/// the parent's MAC (keepalived's two), and never name them as the sender
+/// of its own ARP requests (arp_announce 2, which keepalived 2.2.7 leaves
+/// at 0): a master answering a client it has no ARP entry for routes the
+/// reply out of the parent, asks "who-has CLIENT tell VIP" from the
+/// parent's MAC, and the client's entry for the VIP turns to that MAC
+/// (seen in a namespace with keepalived 2.2.7 as much as with us).
+const ON_PARENT: [(&str, u32); 3] = [("arp_ignore", 1), ("arp_filter", 1), ("arp_announce", 2)];
+
+impl Daemon {
+    /// Macvlans of a VRRP virtual MAC left by an earlier run that no
+    /// instance of `config` uses: deleted at start, as their addresses
+    /// would still answer for the VRID.
+    pub(super) fn remove_stale_vmacs(&mut self, config: &Config) {
+        for name in macvlan::virtual_mac_interfaces() {
+            if vmac_names(&config.instances).any(|n| n == name) {
+                continue;
+            }
+            match macvlan::delete(&mut self.netlink, &name) {
+                Ok(_) => info!("removed stale VMAC interface {name}"),
+                Err(e) => warn!("stale VMAC interface {name}: {e}"),
+            }
+        }
+    }
+
+    /// Makes every macvlan `config` asks for exist, up, with its sysctls.
+    /// One of the same name and MAC (left by a run that was killed) is
+    /// used as it is, as keepalived does ("Found matching interface").
+    pub(super) fn create_vmacs(&mut self, config: &Config) -> io::Result<()> {
+        for instance in &config.instances {
+            let Some(vmac) = &instance.vmac else {
+                continue;
+            };
+            let mac = instance.virtual_mac();
+            match interface::hardware_address(&vmac.name) {
+                Ok(found) if found == mac => {
+                    info!("({}) Found matching interface {}", instance.name, vmac.name)
+                }
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "({}) use_vmac: interface {} exists without the virtual MAC {}",
+                            instance.name,
+                            vmac.name,
+                            mac_text(mac)
+                        ),
+                    ))
+                }
+                Err(_) => {
+                    let parent = match interface::ifindex(&instance.interface) {
+                        Ok(parent) => parent,
+                        // Its instance waits in FAULT like any other whose
+                        // interface is missing.
+                        Err(e) => {
+                            warn!(
+                                "({}) no VMAC yet: {}: {e}",
+                                instance.name, instance.interface
+                            );
+                            continue;
+                        }
+                    };
+                    macvlan::create(&mut self.netlink, &vmac.name, parent, mac)?;
+                    info!(
+                        "({}): Success creating VMAC interface {}",
+                        instance.name, vmac.name
+                    );
+                }
+            }
+            if instance.is_ipv6() {
+                // Adverts leave the macvlan from the parent's link-local
+                // address, which must be on it to be bound; keepalived sets
+                // none of the IPv4 sysctls for an IPv6 instance.
+                let ifindex = interface::ifindex(&vmac.name)?;
+                match interface::link_local_ipv6(&instance.interface) {
+                    Ok(address) => macvlan::add_link_local(&mut self.netlink, ifindex, address)?,
+                    Err(e) => warn!("({}) use_vmac: {}: {e}", instance.name, instance.interface),
+                }
+                continue;
+            }
+            self.lower_all_rp_filter();
+            let settings = ON_VMAC
+                .iter()
+                .map(|s| (&vmac.name, s))
+                .chain(ON_PARENT.iter().map(|s| (&instance.interface, s)));
+            for (interface, &(key, value)) in settings {
+                if let Err(e) = macvlan::set_ipv4_conf(interface, key, value) {
+                    warn!("({}) use_vmac: {e}", instance.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the macvlans of `before` that `config` no longer has.
+    pub(super) fn delete_unused_vmacs(&mut self, before: &[String], config: &Config) {
+        for name in before {
+            if !vmac_names(&config.instances).any(|n| n == name) {
+                self.delete_vmac(name);
+            }
+        }
+    }
+
+    /// Deletes every macvlan of the running instances, and gives "all"
+    /// its rp_filter back: the daemon is stopping.
+    pub(super) fn delete_all_vmacs(&mut self) {
+        let names: Vec<String> = self.vmac_names();
+        for name in names {
+            self.delete_vmac(&name);
+        }
+        if let Some(value) = self.rp_filter_all.take() {
+            if let Err(e) = macvlan::set_ipv4_conf("all", "rp_filter", value) {
+                warn!("use_vmac: restoring rp_filter: {e}");
+            }
+        }
+    }
+
+    /// The macvlans of the running instances.
+    pub(super) fn vmac_names(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter_map(|i| i.config.vmac.as_ref().map(|v| v.name.clone()))
+            .collect()
+    }
+
+    fn delete_vmac(&mut self, name: &str) {
+        match macvlan::delete(&mut self.netlink, name) {
+            Ok(true) => info!("VMAC interface {name} removed"),
+            Ok(false) => {}
+            Err(e) => warn!("VMAC interface {name}: {e}"),
+        }
+    }
+
+    /// The kernel filters by the larger of "all" and the interface's
+    /// rp_filter, so the macvlan's 0 needs "all" at 0 too; keepalived
+    /// lowers it while it runs and puts it back on exit.
+    fn lower_all_rp_filter(&mut self) {
+        if self.rp_filter_all.is_some() {
+            return;
+        }
+        match macvlan::ipv4_conf("all", "rp_filter") {
+            Ok(0) => {}
+            Ok(value) => match macvlan::set_ipv4_conf("all", "rp_filter", 0) {
+                Ok(()) => self.rp_filter_all = Some(value),
+                Err(e) => warn!("use_vmac: {e}"),
+            },
+            Err(e) => warn!("use_vmac: {e}"),
+        }
+    }
+}
+
+fn vmac_names(instances: &[InstanceConfig]) -> impl Iterator<Item = &str> {
+    instances
+        .iter()
+        .filter_map(|i| i.vmac.as_ref().map(|v| v.name.as_str()))
+}
+
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
