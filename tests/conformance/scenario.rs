@@ -297,6 +297,11 @@ impl Scenario {
                         Action::Heal(r)
                     }
                 }
+                // keepalived 2.2.7 applies a reversed weight with its sign
+                // un-reversed after SIGHUP (seed 1262: weight 60 reverse,
+                // check up: 100 -> 40 at start, 200 -> 254 on reload), a
+                // bug keepvip does not copy: no reloads with reversed weights.
+                (9..=11, _) if self.reverses() => continue,
                 (9 | 10, Life::Running) => {
                     let instance = rng.below(self.instances.len() as u64) as usize;
                     let role = &self.instances[instance].roles[r - 1];
@@ -328,6 +333,13 @@ impl Scenario {
             };
             return action;
         }
+    }
+
+    fn reverses(&self) -> bool {
+        self.instances
+            .iter()
+            .flat_map(|i| &i.roles)
+            .any(|r| r.track_check.is_some_and(|w| w.reverse))
     }
 
     fn push(&mut self, action: Action) {
