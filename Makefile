@@ -30,7 +30,7 @@ INSTALL_BIN ?= $(RELEASE_BIN)
 # systemd (the unit), sysv (the init.d script) or none.
 INIT ?= systemd
 
-.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench wild-report systemd-test
+.PHONY: help build release static cross-aarch64 tiny check-static test lint unit demo install clean sim flood-compare fuzz soak bench wild-report systemd-test conformance
 
 help:
 	@echo "make build    debug build"
@@ -54,6 +54,8 @@ help:
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)"
 	@echo "make soak     SOAK_INSTANCES instances, a failover every few seconds, SOAK_SECONDS (root)"
 	@echo "make wild-report CORPUS=DIR  keepvip -t over DIR/*.conf: loads / needs a program / refused"
+	@echo "make conformance  CONFORMANCE_SCENARIOS random scenarios on keepalived, keepvip and"
+	@echo "              mixed LANs, compared (root); SEED=N replays one"
 
 build:
 	$(CARGO) build
@@ -190,6 +192,21 @@ soak:
 # Not asserted for keepalived: the figures are printed, keepvip's asserted.
 flood-compare:
 	$(CARGO) test --test flood -- --include-ignored --nocapture --test-threads=1
+
+# keepalived as the oracle (tests/conformance.rs): each seed is a random LAN
+# scenario played all-keepalived (twice), all-keepvip and mixed, side by
+# side, and compared. `make test` plays a fixed set and the regression list;
+# this plays CONFORMANCE_SCENARIOS seeds from CONFORMANCE_FIRST_SEED, or the
+# one SEED. CONFORMANCE_PARALLEL scenarios run at once (4 LANs each).
+CONFORMANCE_SCENARIOS ?= 300
+CONFORMANCE_FIRST_SEED ?= 1000
+CONFORMANCE_PARALLEL ?= 1
+SEED ?=
+conformance:
+	KEEPVIP_CONFORMANCE_SEED=$(SEED) KEEPVIP_CONFORMANCE_SCENARIOS=$(CONFORMANCE_SCENARIOS) \
+		KEEPVIP_CONFORMANCE_FIRST_SEED=$(CONFORMANCE_FIRST_SEED) \
+		KEEPVIP_CONFORMANCE_PARALLEL=$(CONFORMANCE_PARALLEL) \
+		$(CARGO) test --test conformance random_scenarios -- --ignored --nocapture --test-threads=1
 
 clean:
 	$(CARGO) clean

@@ -14,7 +14,7 @@ use super::routes::{default_rule_priorities, routes, rules};
 use super::scheduling::scheduling_keyword;
 use super::script::vrrp_script;
 use super::source::read_text;
-use super::sync_group::sync_group;
+use super::sync_group::{drop_weighted_track_scripts, sync_group};
 use super::syntax::{statements, Statement};
 use super::track_file::{resolve_tracked_files, track_file_block};
 use super::track_process::{resolve_tracked_processes, track_process_block};
@@ -112,6 +112,8 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     for statement in top.iter().filter(|s| s.keyword == "vrrp_sync_group") {
         if let Some(group) = sync_group(statement, &config, warnings)? {
             config.sync_groups.push(group);
+            let index = config.sync_groups.len() - 1;
+            drop_weighted_track_scripts(&mut config, index, warnings);
         }
     }
     Ok(config)

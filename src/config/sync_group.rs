@@ -99,6 +99,41 @@ pub(crate) fn sync_group(
     }))
 }
 
+/// keepalived drops the weighted `track_script` lines of a sync group's
+/// members (one member's priority moving would not move the group), with
+/// these words. Scripts without a weight (FAULT) stay. (keepalived keeps
+/// the weights under `sync_group_tracking_weight`, which keepvip refuses.)
+/// Weighted `track_interface` lines stay too: keepalived 2.2.7 logs "(VI_1) ignoring trk0 tracked
+/// interface weight due to SYNC group" and then applies the weight all the
+/// same ("Changing effective priority from 100 to 80" when trk0 goes
+/// down), so keepvip applies it and does not say otherwise.
+pub(crate) fn drop_weighted_track_scripts(
+    config: &mut Config,
+    group: usize,
+    warnings: &mut Vec<Warning>,
+) {
+    let group = &config.sync_groups[group];
+    for &member in &group.members {
+        let instance = &mut config.instances[member];
+        let name = &instance.name;
+        let scripts = &config.scripts;
+        instance.track_scripts.retain(|t| {
+            if t.weight == 0 {
+                return true;
+            }
+            warn_at(
+                warnings,
+                &t.span,
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to SYNC group",
+                    scripts[t.script].name
+                ),
+            );
+            false
+        });
+    }
+}
+
 fn set(
     slot: &mut Option<Command>,
     line: &Statement,

@@ -1287,6 +1287,50 @@ fn sync_groups_name_their_instances() {
     assert!(error_of(&twice).contains("VI_2 is already in vrrp_sync_group VG_1"));
 }
 
+/// keepalived 2.2.7 (watched in a namespace): in a sync group, tracked
+/// scripts with a weight are dropped ("(VI_1) ignoring tracked script chk
+/// with weights due to SYNC group", "Warning - script chk is not used"),
+/// and those without one still put the instance in FAULT. Weighted
+/// tracked interfaces keep working: it logs "(VI_1) ignoring trk0 tracked
+/// interface weight due to SYNC group", then "Changing effective priority
+/// from 100 to 80" when trk0 goes down (conformance seed 1111).
+#[test]
+fn sync_group_members_drop_weighted_track_scripts_as_keepalived_does() {
+    let tracking = " track_script {\n  chk weight 10\n  down\n }\n track_interface {\n  trk0 weight -20\n  trk1\n }";
+    let second = instance_with(tracking)
+        .replace("VI_1", "VI_2")
+        .replace("50", "51");
+    let scripts =
+        "vrrp_script chk {\n script /bin/true\n}\nvrrp_script down {\n script /bin/true\n}\n";
+    let text = format!(
+        "{scripts}vrrp_sync_group G {{\n group {{\n  VI_1\n  VI_2\n }}\n}}\n{}{second}",
+        instance_with(tracking)
+    );
+    let (config, warnings) = parse(&text);
+    for instance in &config.instances {
+        let scripts: Vec<(usize, i32)> = instance
+            .track_scripts
+            .iter()
+            .map(|t| (t.script, t.weight))
+            .collect();
+        assert_eq!(scripts, vec![(1, 0)], "{}", instance.name);
+        let links: Vec<(&str, i32)> = instance
+            .track_interfaces
+            .iter()
+            .map(|t| (t.interface.as_str(), t.weight))
+            .collect();
+        assert_eq!(links, vec![("trk0", -20), ("trk1", 0)], "{}", instance.name);
+    }
+    let messages: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "(VI_1) ignoring tracked script chk with weights due to SYNC group",
+            "(VI_2) ignoring tracked script chk with weights due to SYNC group"
+        ]
+    );
+}
+
 #[test]
 fn digest_ignores_comments_and_layout_but_not_values() {
     let base = instance_with(" priority 150");

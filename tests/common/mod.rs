@@ -24,6 +24,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The machine-wide lock of namespace tests, held for several LANs.
+pub struct LanLock(std::sync::Arc<File>);
+
+/// Where a router's switch port stands: see [`Lan::set_port`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    Bridged,
+    Detached,
+    DeafToMulticast,
+}
+
 /// Which daemon a router runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Impl {
@@ -50,6 +61,9 @@ const EXIT_WAIT: Duration = Duration::from_secs(15);
 /// Distinctive prefix, so that stale namespaces of ours (left by a test
 /// process that was itself SIGKILLed) can be told from other people's.
 const NS_PREFIX: &str = "kvlan";
+
+/// VRRP of both families, ARP, and neighbour advertisements.
+const DEFAULT_FILTER: &str = "ip proto 112 or arp or ip6 proto 112 or (icmp6 and ip6[40] == 136)";
 
 /// A position in the capture file; packets printed after it are "since".
 #[derive(Clone, Copy, Debug)]
@@ -98,7 +112,8 @@ pub struct Lan {
     verbose_captures: std::sync::atomic::AtomicU32,
     /// Held for the Lan's whole life (fields drop after `Drop::drop`), so
     /// namespace tests run one at a time and do not overload the machine.
-    _lock: File,
+    /// Shared by LANs made together by [`Lan::side_by_side`].
+    _lock: std::sync::Arc<File>,
 }
 
 fn skip_or_panic(why: &str) -> Option<Lan> {
@@ -336,12 +351,7 @@ impl Lan {
     /// when namespaces are unavailable and KEEPVIP_SKIP_NETNS=1; the test
     /// then returns early. `tag` must be unique among tests.
     pub fn new(tag: &str, n: usize) -> Option<Lan> {
-        Lan::with_capture_filter(
-            tag,
-            n,
-            // VRRP of both families, ARP, and neighbour advertisements.
-            "ip proto 112 or arp or ip6 proto 112 or (icmp6 and ip6[40] == 136)",
-        )
+        Lan::with_capture_filter(tag, n, DEFAULT_FILTER)
     }
 
     /// Like [`Lan::new`] with another tcpdump filter: under a packet flood
@@ -351,8 +361,39 @@ impl Lan {
         if unsafe { libc::geteuid() } != 0 {
             return skip_or_panic("not running as root");
         }
-        let lock = lock();
+        let lock = std::sync::Arc::new(lock());
         reap_stale_namespaces();
+        Lan::build(tag, n, filter, lock)
+    }
+
+    /// Several LANs of `n` routers each, under one hold of the machine-wide
+    /// lock (see [`Lan::hold_lock`]), to be driven side by side: the
+    /// conformance runner plays one scenario on each at once. Each has its
+    /// own switch and capture.
+    pub fn side_by_side(lock: &LanLock, tags: &[&str], n: usize) -> Vec<Lan> {
+        tags.iter()
+            .map(|tag| Lan::build(tag, n, DEFAULT_FILTER, lock.0.clone()))
+            .collect::<Option<Vec<Lan>>>()
+            .expect("harness: namespaces worked when the lock was taken")
+    }
+
+    /// Takes the machine-wide lock for LANs made by [`Lan::side_by_side`]
+    /// while it is held. None when namespace tests are skipped.
+    pub fn hold_lock() -> Option<LanLock> {
+        if unsafe { libc::geteuid() } != 0 {
+            skip_or_panic("not running as root")?;
+        }
+        let t0 = Instant::now();
+        let lock = std::sync::Arc::new(lock());
+        if std::env::var_os("KEEPVIP_CONFORMANCE_TIMES").is_some() {
+            eprintln!("harness: waited {:.1?} for the lock", t0.elapsed());
+        }
+        reap_stale_namespaces();
+        Some(LanLock(lock))
+    }
+
+    fn build(tag: &str, n: usize, filter: &str, lock: std::sync::Arc<File>) -> Option<Lan> {
+        assert!((1..=200).contains(&n));
 
         let base = format!("{NS_PREFIX}{}-{tag}", std::process::id());
         let dir = std::env::temp_dir().join(&base);
@@ -718,6 +759,101 @@ impl Lan {
         let state = if up { "up" } else { "down" };
         ip_ok(&["-n", self.ns(router), "link", "set", "eth0", state]);
         self.note(router, &format!("link set {state}"));
+    }
+
+    /// Where the router's switch port stands (design.md, "A partition
+    /// without tc"): on the bridge, off it (a partition, the router's link
+    /// stays up), or on it without multicast flooding towards the router
+    /// (its adverts reach the others, theirs do not reach it).
+    pub fn set_port(&self, router: usize, port: Port) {
+        let sw = self.switch_ns.clone().expect("harness: no switch");
+        let p = format!("p{router}");
+        match port {
+            Port::Bridged => {
+                ip_ok(&["-n", &sw, "link", "set", &p, "master", "br0"]);
+                ip_ok(&[
+                    "-n",
+                    &sw,
+                    "link",
+                    "set",
+                    &p,
+                    "type",
+                    "bridge_slave",
+                    "mcast_flood",
+                    "on",
+                ]);
+            }
+            Port::Detached => {
+                ip_ok(&["-n", &sw, "link", "set", &p, "nomaster"]);
+            }
+            Port::DeafToMulticast => {
+                ip_ok(&["-n", &sw, "link", "set", &p, "master", "br0"]);
+                ip_ok(&[
+                    "-n",
+                    &sw,
+                    "link",
+                    "set",
+                    &p,
+                    "type",
+                    "bridge_slave",
+                    "mcast_flood",
+                    "off",
+                ]);
+            }
+        }
+        self.note(router, &format!("switch port {port:?}"));
+    }
+
+    /// Adds an interface `name` (up) in the router's namespace, for
+    /// `track_interface`.
+    pub fn add_dummy(&self, router: usize, name: &str) {
+        // A veth pair inside the namespace (this kernel has no dummy
+        // module); only `name` is watched and set down and up.
+        let peer = format!("{name}p");
+        ip_ok(&[
+            "-n",
+            self.ns(router),
+            "link",
+            "add",
+            name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ]);
+        ip_ok(&["-n", self.ns(router), "link", "set", &peer, "up"]);
+        ip_ok(&["-n", self.ns(router), "link", "set", name, "up"]);
+    }
+
+    /// Sets interface `name` of the router's namespace up or down.
+    pub fn set_interface(&self, router: usize, name: &str, up: bool) {
+        let state = if up { "up" } else { "down" };
+        ip_ok(&["-n", self.ns(router), "link", "set", name, state]);
+        self.note(router, &format!("{name} set {state}"));
+    }
+
+    /// Writes a new config for the router (used by `revive` from now on)
+    /// and, if its daemon runs, sends it SIGHUP.
+    pub fn reload(&mut self, router: usize, config: &str) {
+        let r = self.r_mut(router);
+        fs::write(r.dir.join("keepalived.conf"), config).expect("harness: write config");
+        if let Some((_, last)) = r.last.as_mut() {
+            *last = config.to_string();
+        }
+        if self.running(router) {
+            self.note(router, "reload (SIGHUP)");
+            self.signal(router, libc::SIGHUP);
+        }
+    }
+
+    /// Gratuitous ARPs and unsolicited neighbour advertisements captured
+    /// after `since`, in order: (capture time, Ethernet source, address).
+    pub fn announcements_since(&self, since: Mark) -> Vec<(f64, String, String)> {
+        self.capture_since(since)
+            .lines()
+            .filter_map(parse_announcement)
+            .collect()
     }
 
     /// Whether multicast (VRRP, neighbour advertisements) from the others
@@ -1128,6 +1264,38 @@ fn is_garp(line: &str, mac: &str, vip: &str) -> bool {
     }
 }
 
+/// A gratuitous ARP or unsolicited NA line: (time, source MAC, address).
+/// Only broadcast ARP and NAs to all nodes: a kernel's unicast reply to
+/// the new master's gratuitous request (sent while it still held the
+/// address) is not an announcement.
+fn parse_announcement(line: &str) -> Option<(f64, String, String)> {
+    let mut w = line.split_whitespace();
+    let time: f64 = w.next()?.parse().ok()?;
+    let mac = w.next()?;
+    let dst = w.nth(1)?.trim_end_matches(',');
+    if dst != "ff:ff:ff:ff:ff:ff" && dst != "33:33:00:00:00:01" {
+        return None;
+    }
+    let addr = if line.contains("ethertype ARP") {
+        let (_, arp) = line.split_once("ethertype ARP")?.1.split_once(": ")?;
+        let words: Vec<&str> = arp
+            .split_whitespace()
+            .map(|w| w.trim_end_matches(','))
+            .collect();
+        match words.as_slice() {
+            ["Request", "who-has", target, ..] | ["Reply", target, "is-at", ..] => {
+                target.to_string()
+            }
+            _ => return None,
+        }
+    } else {
+        let (_, rest) = line.split_once("tgt is ")?;
+        rest.split(',').next()?.trim().to_string()
+    };
+    (is_garp(line, mac, &addr) || is_unsolicited_na(line, mac, &addr))
+        .then(|| (time, mac.to_string(), addr))
+}
+
 /// The global IPv6 address the harness gives router `i`.
 fn router_ipv6(i: usize) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + i as u16)
@@ -1250,6 +1418,24 @@ mod parse_tests {
         let a = parse_advert(v6).unwrap();
         assert_eq!(a.src_ip, "fe80::1".parse::<IpAddr>().unwrap());
         assert_eq!((a.version, a.vrid, a.priority), (3, 52, 150));
+    }
+
+    #[test]
+    fn announcement_lines() {
+        let req = "1.5 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100, length 28";
+        let a = parse_announcement(req).unwrap();
+        assert_eq!(
+            (a.0, a.1.as_str(), a.2.as_str()),
+            (1.5, "aa:bb:cc:dd:ee:ff", "192.0.2.100")
+        );
+        let ask = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.100 tell 192.0.2.11, length 28";
+        assert_eq!(parse_announcement(ask), None);
+        let answer = "1.0 aa:bb:cc:dd:ee:ff > 0e:c9:8d:02:3c:1b, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert_eq!(parse_announcement(answer), None);
+        let reply = "1.0 aa:bb:cc:dd:ee:ff > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Reply 192.0.2.100 is-at aa:bb:cc:dd:ee:ff, length 28";
+        assert_eq!(parse_announcement(reply).unwrap().2, "192.0.2.100");
+        let na = "2.0 aa:bb:cc:dd:ee:ff > 33:33:00:00:00:01, ethertype IPv6 (0x86dd), length 86: 2001:db8::100 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32";
+        assert_eq!(parse_announcement(na).unwrap().2, "2001:db8::100");
     }
 
     #[test]
