@@ -61,11 +61,29 @@ pub fn set_realtime(priority: u32, rttime_us: u64) -> io::Result<()> {
     // the VIPs. Scripts get the default back (`prepare_child`).
     // SAFETY: setting a signal's disposition to SIG_IGN.
     unsafe { libc::signal(libc::SIGXCPU, libc::SIG_IGN) };
-    let param = libc::sched_param {
-        sched_priority: priority as libc::c_int,
+    check(set_scheduler(libc::SCHED_RR, priority as libc::c_int))
+}
+
+/// sched_setscheduler(2) on this process, as the system call itself:
+/// musl's wrapper always fails with ENOSYS (Linux's call is not POSIX's),
+/// and the binary we ship is linked with musl. The kernel reads only
+/// `sched_priority`; musl's struct has more fields, zeroed here.
+/// Async-signal-safe (used between fork and exec).
+fn set_scheduler(policy: libc::c_int, priority: libc::c_int) -> libc::c_int {
+    // SAFETY: sched_param is plain data; all zeroes is a valid value.
+    let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+    param.sched_priority = priority;
+    // SAFETY: the system call on our own process (pid 0) with a pointer
+    // to a local that outlives it.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0 as libc::pid_t,
+            policy,
+            &param as *const libc::sched_param,
+        )
     };
-    // SAFETY: sched_setscheduler on our own process with a valid param.
-    check(unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) })
+    result as libc::c_int
 }
 
 /// Locks every page we have and will have in memory (no swapping).
@@ -105,10 +123,9 @@ pub fn prepare_child() {
     let Some(inherited) = INHERITED.get() else {
         return;
     };
-    let param = libc::sched_param { sched_priority: 0 };
+    set_scheduler(libc::SCHED_OTHER, 0);
     // SAFETY: plain system calls on the calling process with valid data.
     unsafe {
-        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
         libc::setpriority(libc::PRIO_PROCESS, 0, inherited.nice);
         libc::setrlimit(libc::RLIMIT_RTTIME, &inherited.rttime);
         // An ignored signal stays ignored across exec.
