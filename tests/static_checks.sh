@@ -5,7 +5,7 @@
 #
 #  1. both are statically linked (file, and no PT_INTERP/NEEDED), of the
 #     right architecture; the x86_64 one is within the size ceiling
-#     (KEEPVIP_SIZE_BUDGET_KIB, default 1024: a regression guard; the aim of
+#     (KEEPVIP_SIZE_BUDGET_KIB, default 1280: a regression guard; the aim of
 #     600 KiB is reported, not enforced, see README "Binary size");
 #  2. --version and -t on the example configs (and a broken one, which
 #     must be refused) natively and, for aarch64, under qemu-aarch64-static;
@@ -31,7 +31,7 @@ cd "$(dirname "$0")/.."
 
 x86=${1:?usage: $0 X86_64_STATIC_BIN AARCH64_STATIC_BIN}
 arm=${2:?usage: $0 X86_64_STATIC_BIN AARCH64_STATIC_BIN}
-budget_kib=${KEEPVIP_SIZE_BUDGET_KIB:-1024}
+budget_kib=${KEEPVIP_SIZE_BUDGET_KIB:-1280}
 aim_kib=600
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 qemu=${QEMU_AARCH64:-qemu-aarch64-static}
