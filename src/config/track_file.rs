@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::model::{Config, ConfigError, Span, Warning};
 use super::script::weight_options;
 use super::syntax::Statement;
+use super::tracking::instance_entries;
 use super::values::warn_unsupported;
 use super::values::{block_name, block_of, error_at, expected_found, signed_in_range, warn_at};
 
@@ -130,58 +131,49 @@ pub(crate) fn resolve_tracked_files(
     top: &[Statement],
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ConfigError> {
-    let blocks = top.iter().filter(|s| s.keyword == "vrrp_instance");
-    for (instance, statement) in config.instances.iter_mut().zip(blocks) {
-        let lines = statement
-            .block
+    for (index, entry) in instance_entries(top, "track_file")? {
+        let instance = &mut config.instances[index];
+        let Some(file) = config
+            .track_files
             .iter()
-            .flatten()
-            .filter(|l| l.keyword == "track_file");
-        for line in lines {
-            for entry in block_of(line)? {
-                let Some(file) = config
-                    .track_files
-                    .iter()
-                    .position(|f| f.name == entry.keyword)
-                else {
-                    return Err(error_at(
-                        &entry.span,
-                        format!("track_file: no track_file named \"{}\"", entry.keyword),
-                    ));
-                };
-                if instance.track_files.iter().any(|t| t.file == file) {
-                    warn_at(
-                        warnings,
-                        &entry.span,
-                        format!(
-                            "({}) duplicate track_file {} - ignoring",
-                            instance.name, entry.keyword
-                        ),
-                    );
-                    continue;
-                }
-                let (weight, reverse) = line_weight(&entry.keyword, entry, warnings)?;
-                let weight = weight.unwrap_or(config.track_files[file].weight);
-                let reverse = reverse.unwrap_or(config.track_files[file].reverse);
-                if instance.priority == super::instance::OWNER_PRIORITY && weight != 0 {
-                    warn_at(
-                        warnings,
-                        &entry.span,
-                        format!(
-                            "({}) ignoring tracked file {} with weights due to address_owner",
-                            instance.name, entry.keyword
-                        ),
-                    );
-                    continue;
-                }
-                instance.track_files.push(TrackedFile {
-                    file,
-                    weight,
-                    reverse,
-                    span: entry.span.clone(),
-                });
-            }
+            .position(|f| f.name == entry.keyword)
+        else {
+            return Err(error_at(
+                &entry.span,
+                format!("track_file: no track_file named \"{}\"", entry.keyword),
+            ));
+        };
+        if instance.track_files.iter().any(|t| t.file == file) {
+            warn_at(
+                warnings,
+                &entry.span,
+                format!(
+                    "({}) duplicate track_file {} - ignoring",
+                    instance.name, entry.keyword
+                ),
+            );
+            continue;
         }
+        let (weight, reverse) = line_weight(&entry.keyword, entry, warnings)?;
+        let weight = weight.unwrap_or(config.track_files[file].weight);
+        let reverse = reverse.unwrap_or(config.track_files[file].reverse);
+        if instance.priority == super::instance::OWNER_PRIORITY && weight != 0 {
+            warn_at(
+                warnings,
+                &entry.span,
+                format!(
+                    "({}) ignoring tracked file {} with weights due to address_owner",
+                    instance.name, entry.keyword
+                ),
+            );
+            continue;
+        }
+        instance.track_files.push(TrackedFile {
+            file,
+            weight,
+            reverse,
+            span: entry.span.clone(),
+        });
     }
     Ok(())
 }

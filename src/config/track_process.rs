@@ -6,6 +6,7 @@
 use super::model::{Config, ConfigError, Span, Warning};
 use super::script::weight_options;
 use super::syntax::Statement;
+use super::tracking::instance_entries;
 use super::values::{
     block_name, block_of, error_at, expected_found, flag, integer, seconds_us, signed_in_range,
     warn_at, warn_unsupported,
@@ -165,85 +166,75 @@ pub(crate) fn resolve_tracked_processes(
     top: &[Statement],
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ConfigError> {
-    let blocks = top.iter().filter(|s| s.keyword == "vrrp_instance");
-    for (instance, statement) in config.instances.iter_mut().zip(blocks) {
-        let lines = statement
-            .block
+    for (index, entry) in instance_entries(top, "track_process")? {
+        let instance = &mut config.instances[index];
+        let name = &entry.keyword;
+        let Some(process) = config.track_processes.iter().position(|p| p.name == *name) else {
+            return Err(error_at(
+                &entry.span,
+                format!("track_process: no vrrp_track_process named \"{name}\""),
+            ));
+        };
+        if instance
+            .track_processes
             .iter()
-            .flatten()
-            .filter(|l| l.keyword == "track_process");
-        for line in lines {
-            for entry in block_of(line)? {
-                let name = &entry.keyword;
-                let Some(process) = config.track_processes.iter().position(|p| p.name == *name)
-                else {
-                    return Err(error_at(
-                        &entry.span,
-                        format!("track_process: no vrrp_track_process named \"{name}\""),
-                    ));
-                };
-                if instance
-                    .track_processes
-                    .iter()
-                    .any(|t| t.process == process)
-                {
-                    warn_at(
-                        warnings,
-                        &entry.span,
-                        format!(
-                            "({}) duplicate track_process {name} - ignoring",
-                            instance.name
-                        ),
-                    );
-                    continue;
-                }
-                let mut weight = config.track_processes[process].weight;
-                let mut reverse = config.track_processes[process].reverse;
-                let owner = format!("track_process {name}");
-                match entry.args.first().map(String::as_str) {
-                    None => {}
-                    Some("weight") => {
-                        let text = entry.args.get(1).map(String::as_str).unwrap_or("");
-                        weight = signed_in_range(text, -MAX_PROCESS_WEIGHT, MAX_PROCESS_WEIGHT)
-                            .ok_or_else(|| {
-                                error_at(
-                                    &entry.span,
-                                    format!(
-                                        "{owner}: weight: expected an integer \
-                                         -{MAX_PROCESS_WEIGHT}..{MAX_PROCESS_WEIGHT}, found \"{text}\""
-                                    ),
-                                )
-                            })?;
-                        let options = entry.args.get(2..).unwrap_or(&[]);
-                        if let Some(r) = weight_options(&owner, entry, options, warnings) {
-                            reverse = r;
-                        }
-                    }
-                    Some(other) => warn_at(
-                        warnings,
-                        &entry.span,
-                        format!("{owner}: unknown option '{other}', ignored"),
-                    ),
-                }
-                if instance.priority == super::instance::OWNER_PRIORITY && weight != 0 {
-                    warn_at(
-                        warnings,
-                        &entry.span,
-                        format!(
-                            "({}) ignoring tracked process {name} with weights due to address_owner",
-                            instance.name
-                        ),
-                    );
-                    continue;
-                }
-                instance.track_processes.push(TrackedProcess {
-                    process,
-                    weight,
-                    reverse,
-                    span: entry.span.clone(),
-                });
-            }
+            .any(|t| t.process == process)
+        {
+            warn_at(
+                warnings,
+                &entry.span,
+                format!(
+                    "({}) duplicate track_process {name} - ignoring",
+                    instance.name
+                ),
+            );
+            continue;
         }
+        let mut weight = config.track_processes[process].weight;
+        let mut reverse = config.track_processes[process].reverse;
+        let owner = format!("track_process {name}");
+        match entry.args.first().map(String::as_str) {
+            None => {}
+            Some("weight") => {
+                let text = entry.args.get(1).map(String::as_str).unwrap_or("");
+                weight = signed_in_range(text, -MAX_PROCESS_WEIGHT, MAX_PROCESS_WEIGHT)
+                    .ok_or_else(|| {
+                        error_at(
+                            &entry.span,
+                            format!(
+                                "{owner}: weight: expected an integer \
+                                 -{MAX_PROCESS_WEIGHT}..{MAX_PROCESS_WEIGHT}, found \"{text}\""
+                            ),
+                        )
+                    })?;
+                let options = entry.args.get(2..).unwrap_or(&[]);
+                if let Some(r) = weight_options(&owner, entry, options, warnings) {
+                    reverse = r;
+                }
+            }
+            Some(other) => warn_at(
+                warnings,
+                &entry.span,
+                format!("{owner}: unknown option '{other}', ignored"),
+            ),
+        }
+        if instance.priority == super::instance::OWNER_PRIORITY && weight != 0 {
+            warn_at(
+                warnings,
+                &entry.span,
+                format!(
+                    "({}) ignoring tracked process {name} with weights due to address_owner",
+                    instance.name
+                ),
+            );
+            continue;
+        }
+        instance.track_processes.push(TrackedProcess {
+            process,
+            weight,
+            reverse,
+            span: entry.span.clone(),
+        });
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::model::{ConfigError, Span, TrackedInterface, Warning};
 use super::script::{weight_options, MAX_SCRIPT_WEIGHT};
 use super::syntax::Statement;
-use super::values::{error_at, expected_found, signed_in_range, warn_at};
+use super::values::{block_of, error_at, expected_found, signed_in_range, warn_at};
 
 /// keepalived's range for `track_interface` weights. It takes +-254 but
 /// lowers it to +-253 with a warning; keepvip does the same.
@@ -159,4 +159,23 @@ fn line_weight(
         break;
     }
     Ok((weight, reverse))
+}
+
+/// Every entry of the `keyword { NAME ... }` blocks of the `vrrp_instance`
+/// statements in `top`, with the index of its instance (instances are
+/// kept in the order of their blocks): what `track_file` and
+/// `track_process` lines resolve once every named block is known.
+pub(crate) fn instance_entries<'a>(
+    top: &'a [Statement],
+    keyword: &str,
+) -> Result<Vec<(usize, &'a Statement)>, ConfigError> {
+    let mut entries = Vec::new();
+    let instances = top.iter().filter(|s| s.keyword == "vrrp_instance");
+    for (index, statement) in instances.enumerate() {
+        let lines = statement.block.iter().flatten();
+        for line in lines.filter(|l| l.keyword == keyword) {
+            entries.extend(block_of(line)?.iter().map(|entry| (index, entry)));
+        }
+    }
+    Ok(entries)
 }
