@@ -8,7 +8,6 @@
 mod common;
 
 use common::{Impl, Lan, Mark, ELECTION};
-use std::fs;
 use std::time::Duration;
 
 const VIP: &str = "192.0.2.100";
@@ -42,16 +41,8 @@ fn config(priority: u8, password: &str) -> String {
 
 /// keepvip's counter `name` (SIGUSR2's keepvip.stats).
 fn keepvip_counter(lan: &mut Lan, name: &str) -> u64 {
-    let path = lan.dir().join(format!("r{KEEPVIP}")).join("keepvip.stats");
-    let _ = fs::remove_file(&path);
-    lan.signal(KEEPVIP, libc::SIGUSR2);
-    lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
-        fs::read_to_string(&path).is_ok_and(|t| t.contains("discarded_"))
-    });
-    fs::read_to_string(&path)
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    *lan.keepvip_stats(KEEPVIP)
+        .get(name)
         .unwrap_or_else(|| panic!("no counter {name} in keepvip.stats"))
 }
 

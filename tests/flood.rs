@@ -293,24 +293,6 @@ fn raw_socket_drops(ns: &str) -> u64 {
         .sum()
 }
 
-/// keepvip's counters, by name (SIGUSR2 writes them to keepvip.stats).
-fn stats(lan: &mut Lan, router: usize) -> BTreeMap<String, u64> {
-    let path = lan.dir().join(format!("r{router}")).join("keepvip.stats");
-    let _ = fs::remove_file(&path);
-    lan.signal(router, libc::SIGUSR2);
-    lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
-        fs::read_to_string(&path).is_ok_and(|t| t.contains("discarded_bad_ttl"))
-    });
-    fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            let (name, value) = l.split_once(' ')?;
-            Some((name.to_string(), value.parse().ok()?))
-        })
-        .collect()
-}
-
 /// What a flood did to the master, for the assertions and the comparison.
 struct Outcome {
     sent: BTreeMap<Kind, u64>,
@@ -443,7 +425,7 @@ fn keepvip_rides_out_a_flood_of_bad_packets() {
 
     // Every kind is counted under its reason; together with the packets
     // the kernel dropped at the socket, they account for the flood.
-    let counters = stats(&mut lan, MASTER);
+    let counters = lan.keepvip_stats(MASTER);
     let drops = raw_socket_drops(lan.ns(MASTER));
     let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
     for (kind, n) in &outcome.sent {
@@ -539,38 +521,9 @@ fn send_oversized(ns: &str) -> u64 {
             assert_eq!(rc, 0, "IP_MULTICAST_IF: {}", io::Error::last_os_error());
             let mut payload = vec![0u8; OVERSIZED_LEN];
             payload[..12].copy_from_slice(&v2(VRID, 254, b"1111")[..12]);
-            let to = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: 0,
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(Ipv4Addr::new(224, 0, 0, 18)).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            let mut sent = 0;
-            let t0 = Instant::now();
-            let mut due = 0u64;
-            while t0.elapsed() < OVERSIZED_FOR {
-                // SAFETY: sendto(2) of a live buffer to a sockaddr_in.
-                let rc = unsafe {
-                    libc::sendto(
-                        fd,
-                        payload.as_ptr() as *const libc::c_void,
-                        payload.len(),
-                        0,
-                        &to as *const _ as *const libc::sockaddr,
-                        std::mem::size_of_val(&to) as libc::socklen_t,
-                    )
-                };
-                if rc == payload.len() as isize {
-                    sent += 1;
-                }
-                due += 1;
-                let next = Duration::from_micros(due * 1_000_000 / OVERSIZED_RATE_HZ);
-                if let Some(wait) = next.checked_sub(t0.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
+            let group = Ipv4Addr::new(224, 0, 0, 18);
+            let sent = common::send_paced(fd, &payload, group, OVERSIZED_FOR, OVERSIZED_RATE_HZ);
+            // SAFETY: our own fd, closed once.
             unsafe { libc::close(fd) };
             sent
         })
@@ -594,7 +547,7 @@ fn oversized_datagrams_are_counted_and_logged_once_per_period() {
         sent >= OVERSIZED_RATE_HZ * OVERSIZED_FOR.as_secs() * 9 / 10,
         "the sender managed only {sent} datagrams"
     );
-    let counters = stats(&mut lan, MASTER);
+    let counters = lan.keepvip_stats(MASTER);
     let log = lan.log(MASTER);
     let new_lines: Vec<&str> = log.lines().skip(log_before).collect();
     let counted = counters.get("discarded_oversized").copied().unwrap_or(0);

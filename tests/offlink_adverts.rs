@@ -10,12 +10,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Impl, Lan, ELECTION};
 
@@ -98,38 +97,7 @@ fn send_from(ns: &str, packet: &[u8], destination: Ipv4Addr, duration: Duration)
             // SAFETY: plain socket(2) on our own fd.
             let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
             assert!(fd >= 0, "raw socket: {}", io::Error::last_os_error());
-            let to = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: 0,
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(destination).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            let mut sent = 0;
-            let t0 = Instant::now();
-            let mut due = 0u64;
-            while t0.elapsed() < duration {
-                // SAFETY: sendto(2) of a live buffer to a sockaddr_in.
-                let rc = unsafe {
-                    libc::sendto(
-                        fd,
-                        packet.as_ptr() as *const libc::c_void,
-                        packet.len(),
-                        0,
-                        &to as *const _ as *const libc::sockaddr,
-                        std::mem::size_of_val(&to) as libc::socklen_t,
-                    )
-                };
-                if rc == packet.len() as isize {
-                    sent += 1;
-                }
-                due += 1;
-                let next = Duration::from_micros(due * 1_000_000 / ATTACK_RATE_HZ);
-                if let Some(wait) = next.checked_sub(t0.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
+            let sent = common::send_paced(fd, packet, destination, duration, ATTACK_RATE_HZ);
             // SAFETY: our own fd, closed once.
             unsafe { libc::close(fd) };
             sent
@@ -137,24 +105,6 @@ fn send_from(ns: &str, packet: &[u8], destination: Ipv4Addr, duration: Duration)
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e))
     })
-}
-
-/// keepvip's counters, by name (SIGUSR2 writes them to keepvip.stats).
-fn stats(lan: &mut Lan, router: usize) -> BTreeMap<String, u64> {
-    let path = lan.dir().join(format!("r{router}")).join("keepvip.stats");
-    let _ = fs::remove_file(&path);
-    lan.signal(router, libc::SIGUSR2);
-    lan.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
-        fs::read_to_string(&path).is_ok_and(|t| t.contains("discarded_"))
-    });
-    fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            let (name, value) = l.split_once(' ')?;
-            Some((name.to_string(), value.parse().ok()?))
-        })
-        .collect()
 }
 
 /// Starts `imp` as the only router with `peers`, waits until it is master,
@@ -192,7 +142,7 @@ fn a_multicast_master_ignores_unicast_adverts_with_ttl_64() {
         "{}",
         lan.diagnose("the master lost its VIP to off-link adverts")
     );
-    let counters = stats(&mut lan, MASTER);
+    let counters = lan.keepvip_stats(MASTER);
     let dropped = counters.get("discarded_not_to_group").copied().unwrap_or(0);
     assert!(
         dropped >= sent * 9 / 10 && dropped <= sent,

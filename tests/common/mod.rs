@@ -1384,6 +1384,73 @@ impl Drop for Lan {
     }
 }
 
+impl Lan {
+    /// keepvip's counters on `router`, by name: SIGUSR2 writes them to
+    /// keepvip.stats in its directory (a new file renamed into place, so a
+    /// file that is there is whole).
+    pub fn keepvip_stats(&mut self, router: usize) -> std::collections::BTreeMap<String, u64> {
+        let path = self.dir().join(format!("r{router}")).join("keepvip.stats");
+        let _ = fs::remove_file(&path);
+        self.signal(router, libc::SIGUSR2);
+        self.wait_until(Duration::from_secs(10), "keepvip.stats written", || {
+            fs::read_to_string(&path).is_ok_and(|t| t.contains("discarded_"))
+        });
+        fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let (name, value) = l.split_once(' ')?;
+                Some((name.to_string(), value.parse().ok()?))
+            })
+            .collect()
+    }
+}
+
+/// Sends `payload` on the raw socket `fd` to `destination`, `rate_hz`
+/// times a second for `duration`, keeping the pace from the start (a late
+/// wakeup sends at once, not later still). Returns how many left.
+pub fn send_paced(
+    fd: libc::c_int,
+    payload: &[u8],
+    destination: Ipv4Addr,
+    duration: Duration,
+    rate_hz: u64,
+) -> u64 {
+    let to = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(destination).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let mut sent = 0;
+    let t0 = Instant::now();
+    let mut due = 0u64;
+    while t0.elapsed() < duration {
+        // SAFETY: sendto(2) of a live buffer to a sockaddr_in.
+        let rc = unsafe {
+            libc::sendto(
+                fd,
+                payload.as_ptr() as *const libc::c_void,
+                payload.len(),
+                0,
+                &to as *const _ as *const libc::sockaddr,
+                std::mem::size_of_val(&to) as libc::socklen_t,
+            )
+        };
+        if rc == payload.len() as isize {
+            sent += 1;
+        }
+        due += 1;
+        let next = Duration::from_micros(due * 1_000_000 / rate_hz);
+        if let Some(wait) = next.checked_sub(t0.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    sent
+}
+
 #[cfg(test)]
 mod parse_tests {
     use super::*;
