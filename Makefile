@@ -79,9 +79,13 @@ cross-aarch64:
 # flags: nightly, or stable with RUSTC_BOOTSTRAP=1 as here, so it is not
 # the default build. Its own target directory leaves the others' builds be.
 TINY_DIR := target/tiny
-TINY_CARGO ?= RUSTC_BOOTSTRAP=1 $(CARGO)
+# opt-level z, no panic locations and no unwind tables (nothing unwinds when
+# a panic aborts at once: .eh_frame alone was 76 KiB) take the x86_64 binary
+# from 723 to 582 KiB.
+TINY_CARGO ?= RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=z $(CARGO)
 TINY_FLAGS = -Z build-std=std,panic_abort
-TINY_RUSTFLAGS = -C target-feature=+crt-static -Z unstable-options -C panic=immediate-abort
+TINY_RUSTFLAGS = -C target-feature=+crt-static -Z unstable-options -C panic=immediate-abort \
+	-Z location-detail=none -C force-unwind-tables=no
 tiny:
 	@rustc --print sysroot | xargs -I{} test -d {}/lib/rustlib/src/rust/library || \
 		{ echo "make tiny: needs rust-src: rustup component add rust-src" >&2; exit 1; }
