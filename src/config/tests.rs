@@ -232,7 +232,29 @@ fn authentication_rules() {
         error_of(&auth("auth_type PASS")),
         "r1.conf:4: authentication: auth_type PASS needs an auth_pass"
     );
-    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS or AH, found \"MD5\""));
+}
+
+/// keepalived 2.2.7 warns "unknown authentication type 'PASS;'" and sends
+/// its adverts with auth type 0 (watched in a namespace: `authtype none`),
+/// so keepvip runs such an instance without authentication too: peers
+/// written with the same typo keep agreeing. (`;` separates nothing in
+/// keepalived.conf: it is part of the word.)
+#[test]
+fn unknown_auth_type_runs_without_authentication_as_keepalived() {
+    let auth = |body: &str| instance_with(&format!(" authentication {{\n{body}\n }}"));
+    let (vi, w) = only_instance(&auth("  auth_type PASS;\n  auth_pass secret;"));
+    assert_eq!(vi.authentication, None);
+    assert_eq!(
+        w,
+        [
+            "r1.conf:5: authentication: unknown auth_type 'PASS;' (expected PASS or AH): \
+          this instance sends and accepts adverts without authentication, as keepalived \
+          2.2.7 does"
+        ]
+    );
+    let (vi, w) = only_instance(&auth("  auth_type MD5"));
+    assert_eq!(vi.authentication, None);
+    assert!(w[0].contains("unknown auth_type 'MD5'"), "{w:?}");
 }
 
 #[test]
