@@ -49,10 +49,42 @@ pub fn parse_str_as(
 ) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut warnings = Vec::new();
     let tokens = tokens_with_includes(text, path, config_id, &mut warnings)?;
-    let top = statements(&tokens)?;
+    let top = first_instance_of_each_name(statements(&tokens)?, &mut warnings);
     let mut config = build(&top, &mut warnings)?;
     config.digest = digest(&tokens);
     Ok((config, warnings))
+}
+
+/// keepalived 2.2.7 runs the first `vrrp_instance` block of a name and
+/// skips any later one unread ("vrrp instance VI_1 already defined"), so
+/// a config that pastes the master's and the backup's blocks into one file
+/// runs the first. Dropped here, before anything counts instance blocks.
+fn first_instance_of_each_name(top: Vec<Statement>, warnings: &mut Vec<Warning>) -> Vec<Statement> {
+    let mut first_of: HashMap<String, super::model::Span> = HashMap::new();
+    let mut kept = Vec::with_capacity(top.len());
+    for statement in top {
+        let name = match statement.args.first() {
+            Some(name) if statement.keyword == "vrrp_instance" => name.clone(),
+            _ => {
+                kept.push(statement);
+                continue;
+            }
+        };
+        if let Some(first) = first_of.get(&name) {
+            warn_at(
+                warnings,
+                &statement.span,
+                format!(
+                    "vrrp_instance {name}: already defined at {first}; this block is ignored, \
+                     as keepalived 2.2.7 ignores it"
+                ),
+            );
+            continue;
+        }
+        first_of.insert(name, statement.span.clone());
+        kept.push(statement);
+    }
+    kept
 }
 
 fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, ConfigError> {
@@ -310,23 +342,14 @@ fn global_defs(
     Ok(())
 }
 
-/// Two instances with one name, or on one link with one VRID and family,
-/// would fight over the same virtual router. (An IPv4 and an IPv6 instance
-/// may share a VRID: RFC 5798 section 5.2.3 keeps them apart, and so do
-/// keepalived and our sockets.)
+/// Two instances on one link with one VRID and family would fight over
+/// the same virtual router. (An IPv4 and an IPv6 instance may share a
+/// VRID: RFC 5798 section 5.2.3 keeps them apart, and so do keepalived and
+/// our sockets. Names are unique already: see
+/// `first_instance_of_each_name`.)
 fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
-    let mut by_name = HashMap::new();
     let mut by_link = HashMap::new();
     for instance in &config.instances {
-        if let Some(first) = by_name.insert(instance.name.as_str(), instance) {
-            return Err(error_at(
-                &instance.span,
-                format!(
-                    "vrrp_instance {}: duplicate instance name (first defined at {})",
-                    instance.name, first.span
-                ),
-            ));
-        }
         let link = (
             instance.interface.as_str(),
             instance.vrid,

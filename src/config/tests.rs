@@ -573,14 +573,33 @@ fn required_keywords_are_reported_at_the_instance_line() {
     assert!(error_of("vrrp_instance {\n}\n").contains("expected an instance name"));
 }
 
+/// keepalived 2.2.7 says "vrrp instance VI_1 already defined" and runs the
+/// first block; the second is not even read (watched in a namespace: the
+/// first block's VRID, priority and password on the wire, and no word
+/// about a bad value in the second).
 #[test]
-fn duplicate_instances_are_refused() {
-    let one = instance_with("");
-    let other = one.replace("virtual_router_id 50", "virtual_router_id 51");
+fn a_duplicate_instance_name_keeps_the_first_block_as_keepalived() {
+    let one = instance_with(" priority 150");
+    let other = one
+        .replace("virtual_router_id 50", "virtual_router_id 51")
+        .replace("priority 150", "priority 300");
+    let (config, warnings) = parse(&format!("{one}{other}"));
+    assert_eq!(config.instances.len(), 1);
+    let vi = &config.instances[0];
+    assert_eq!((vi.vrid, vi.priority, vi.span.line), (50, 150, 1));
+    let warnings: Vec<String> = warnings.iter().map(Warning::to_string).collect();
     assert_eq!(
-        error_of(&format!("{one}{other}")),
-        "r1.conf:9: vrrp_instance VI_1: duplicate instance name (first defined at r1.conf:1)"
+        warnings,
+        [
+            "r1.conf:9: vrrp_instance VI_1: already defined at r1.conf:1; this block is ignored, \
+          as keepalived 2.2.7 ignores it"
+        ]
     );
+}
+
+#[test]
+fn duplicate_virtual_routers_are_refused() {
+    let one = instance_with("");
     let renamed = one.replace("VI_1", "VI_2");
     assert_eq!(
         error_of(&format!("{one}{renamed}")),
