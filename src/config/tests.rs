@@ -892,10 +892,6 @@ fn sh_dash_c_with_inner_single_quotes() {
 #[test]
 fn vrrp_script_errors_name_file_and_line() {
     let with = |body: &str| error_of(&format!("! x\n{}", script_block("chk", body)));
-    assert_eq!(
-        with(" interval 2"),
-        "r1.conf:2: vrrp_script chk: missing 'script' (required)"
-    );
     assert_eq!(with(" script \"\""), "r1.conf:3: script: empty command");
     assert_eq!(
         with(" script /bin/true\n weight 254"),
@@ -1056,6 +1052,36 @@ fn scripts_defined_after_the_instance_are_found() {
         .map(|t| (t.script, t.weight))
         .collect();
     assert_eq!(tracked, [(1, 9), (0, -3)]);
+}
+
+/// keepalived 2.2.7 removes a vrrp_script with no `script` line ("No
+/// script set for vrrp_script chk - removing") and ignores the
+/// track_script lines that name it ("track script chk not found,
+/// ignoring..."): the instance runs untracked (watched in a namespace: it
+/// becomes master at its own priority). keepvip does the same, saying so
+/// at both lines; a name no vrrp_script block has is still an error.
+#[test]
+fn a_vrrp_script_without_script_is_dropped_with_its_tracking_as_keepalived() {
+    let text = format!(
+        "{}{}",
+        script_block("chk", " interval 1\n fall 3"),
+        instance_with(" priority 150\n track_script {\n  chk weight -100\n }")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(config.scripts.is_empty());
+    let vi = &config.instances[0];
+    assert!(vi.track_scripts.is_empty());
+    assert_eq!(vi.priority, 150);
+    let warnings: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:1: vrrp_script chk: no 'script' line: this check is dropped, as \
+             keepalived 2.2.7 drops it",
+            "r1.conf:10: (VI_1) track script chk not found, ignoring... (its vrrp_script \
+             has no 'script' line)",
+        ]
+    );
 }
 
 #[test]
