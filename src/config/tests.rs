@@ -1084,6 +1084,35 @@ fn a_vrrp_script_without_script_is_dropped_with_its_tracking_as_keepalived() {
     );
 }
 
+/// Two mistakes keepalived 2.2.7 does not survive either, so keepvip
+/// keeps refusing them. `vrrp_garp_master_refresh` (or
+/// `garp_master_refresh`) with no value: keepalived says "is missing a
+/// parameter" and exits (status 2) before any instance runs.
+/// `track_interface eth0` on one line: keepalived reads the lines that
+/// follow as the block ("Block track_interface has extra parameters"), so
+/// the next block's words become tracked interfaces that do not exist, and
+/// it exits ("Non-existent interface specified in configuration").
+#[test]
+fn mistakes_keepalived_also_refuses_stay_refused() {
+    let text = format!(
+        "global_defs {{\n vrrp_garp_master_refresh\n}}\n{}",
+        instance_with("")
+    );
+    assert_eq!(
+        error_of(&text),
+        "r1.conf:2: vrrp_garp_master_refresh: missing argument, expected an integer 0..86400"
+    );
+    assert!(error_of(&instance_with(" garp_master_refresh"))
+        .starts_with("r1.conf:4: garp_master_refresh: missing argument"));
+    let one_line = instance_with(
+        " track_interface eth0\n authentication {\n  auth_type PASS\n  auth_pass secret\n }",
+    );
+    assert_eq!(
+        error_of(&one_line),
+        "r1.conf:4: track_interface: expected '{' to open a block"
+    );
+}
+
 #[test]
 fn unknown_tracked_script_is_an_error_at_its_line() {
     let text = format!(
