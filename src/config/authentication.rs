@@ -2,7 +2,7 @@
 
 use super::model::{Authentication, ConfigError, Warning};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, expected_found, single, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, single, warn_at, warn_unsupported};
 
 /// VRRPv2 carries exactly 8 bytes of password.
 const PASSWORD_LEN: usize = 8;
@@ -15,18 +15,32 @@ pub(crate) fn authentication(
     statement: &Statement,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Authentication>, ConfigError> {
-    let mut kind_found: Option<(&str, Carrier)> = None;
+    // Some(None): an auth_type keepalived does not know, which it runs
+    // as no authentication.
+    let mut kind_found: Option<Option<(&str, Carrier)>> = None;
     let mut password: Option<[u8; PASSWORD_LEN]> = None;
     for line in block_of(statement)? {
         match line.keyword.as_str() {
             "auth_type" => {
                 let kind = single(line, "PASS or AH", warnings)?;
                 kind_found = Some(if kind.eq_ignore_ascii_case("AH") {
-                    ("AH", Authentication::Ah)
+                    Some(("AH", Authentication::Ah))
                 } else if kind.eq_ignore_ascii_case("PASS") {
-                    ("PASS", Authentication::Password)
+                    Some(("PASS", Authentication::Password))
                 } else {
-                    return Err(expected_found(line, "PASS or AH", kind));
+                    // keepalived 2.2.7 warns and sends auth type 0 (a
+                    // trailing ';' is part of the word): peers written
+                    // with the same words must keep agreeing.
+                    warn_at(
+                        warnings,
+                        &line.span,
+                        format!(
+                            "authentication: unknown auth_type '{kind}' (expected PASS or AH): \
+                             this instance sends and accepts adverts without authentication, \
+                             as keepalived 2.2.7 does"
+                        ),
+                    );
+                    None
                 });
             }
             "auth_pass" => {
@@ -51,8 +65,9 @@ pub(crate) fn authentication(
         }
     }
     match (kind_found, password) {
-        (Some((_, kind)), Some(padded)) => Ok(Some(kind(padded))),
-        (Some((name, _)), None) => Err(error_at(
+        (Some(None), _) => Ok(None),
+        (Some(Some((_, kind))), Some(padded)) => Ok(Some(kind(padded))),
+        (Some(Some((name, _))), None) => Err(error_at(
             &statement.span,
             format!("authentication: auth_type {name} needs an auth_pass"),
         )),

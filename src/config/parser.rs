@@ -9,10 +9,10 @@ use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
 use super::instance_options::read_option;
 use super::keywords::not_implemented;
-use super::model::{Config, ConfigError, TrackedScript, Warning};
+use super::model::{Config, ConfigError, ScriptConfig, TrackedScript, Warning};
 use super::routes::{default_rule_priorities, routes, rules};
 use super::scheduling::scheduling_keyword;
-use super::script::vrrp_script;
+use super::script::{vrrp_script, ScriptBlock};
 use super::source::read_text;
 use super::sync_group::{drop_weighted_track_scripts, sync_group};
 use super::syntax::{statements, Statement};
@@ -49,10 +49,42 @@ pub fn parse_str_as(
 ) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut warnings = Vec::new();
     let tokens = tokens_with_includes(text, path, config_id, &mut warnings)?;
-    let top = statements(&tokens)?;
+    let top = first_instance_of_each_name(statements(&tokens)?, &mut warnings);
     let mut config = build(&top, &mut warnings)?;
     config.digest = digest(&tokens);
     Ok((config, warnings))
+}
+
+/// keepalived 2.2.7 runs the first `vrrp_instance` block of a name and
+/// skips any later one unread ("vrrp instance VI_1 already defined"), so
+/// a config that pastes the master's and the backup's blocks into one file
+/// runs the first. Dropped here, before anything counts instance blocks.
+fn first_instance_of_each_name(top: Vec<Statement>, warnings: &mut Vec<Warning>) -> Vec<Statement> {
+    let mut first_of: HashMap<String, super::model::Span> = HashMap::new();
+    let mut kept = Vec::with_capacity(top.len());
+    for statement in top {
+        let name = match statement.args.first() {
+            Some(name) if statement.keyword == "vrrp_instance" => name.clone(),
+            _ => {
+                kept.push(statement);
+                continue;
+            }
+        };
+        if let Some(first) = first_of.get(&name) {
+            warn_at(
+                warnings,
+                &statement.span,
+                format!(
+                    "vrrp_instance {name}: already defined at {first}; this block is ignored, \
+                     as keepalived 2.2.7 ignores it"
+                ),
+            );
+            continue;
+        }
+        first_of.insert(name, statement.span.clone());
+        kept.push(statement);
+    }
+    kept
 }
 
 fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, ConfigError> {
@@ -69,6 +101,8 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     }
     // track_script lines of each instance, by instance index.
     let mut script_refs = Vec::new();
+    // vrrp_script blocks with no `script` line, which keepalived drops.
+    let mut dropped_scripts = Vec::new();
     for statement in top {
         match statement.keyword.as_str() {
             "global_defs" => {}
@@ -77,15 +111,18 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
                 config.instances.push(parsed);
                 script_refs.push(refs);
             }
-            "vrrp_script" => add_script(&mut config, statement, warnings)?,
+            "vrrp_script" => match vrrp_script(statement, warnings)? {
+                ScriptBlock::Check(script) => add_script(&mut config, script)?,
+                ScriptBlock::Dropped(name) => dropped_scripts.push(name),
+            },
             "vrrp_sync_group" => {}
             "static_ipaddress" => {
                 let block = block_of(statement)?;
                 let addresses = static_addresses(block, &config.default_interface, warnings)?;
                 config.statics.addresses.extend(addresses);
             }
-            "static_routes" => config.statics.routes.extend(routes(statement)?),
-            "static_rules" => config.statics.rules.extend(rules(statement)?),
+            "static_routes" => config.statics.routes.extend(routes(statement, warnings)?),
+            "static_rules" => config.statics.rules.extend(rules(statement, warnings)?),
             "track_file" | "vrrp_track_file" => add_track_file(&mut config, statement, warnings)?,
             "vrrp_track_process" => add_track_process(&mut config, statement, warnings)?,
             _ => not_implemented(warnings, statement)?,
@@ -104,7 +141,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
         )
         .collect();
     default_rule_priorities(rules, warnings);
-    resolve_tracked_scripts(&mut config, script_refs, warnings)?;
+    resolve_tracked_scripts(&mut config, script_refs, &dropped_scripts, warnings)?;
     resolve_tracked_files(&mut config, top, warnings)?;
     resolve_tracked_processes(&mut config, top, warnings)?;
     priority_changes(&mut config, top)?;
@@ -122,12 +159,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
 /// Script names are how instances refer to scripts, so two blocks with
 /// one name would leave a `track_script` line ambiguous. (keepalived 2.2.7
 /// accepts that silently; refusing it is keepvip's choice.)
-fn add_script(
-    config: &mut Config,
-    statement: &Statement,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
-    let script = vrrp_script(statement, warnings)?;
+fn add_script(config: &mut Config, script: ScriptConfig) -> Result<(), ConfigError> {
     if let Some(first) = config.scripts.iter().find(|s| s.name == script.name) {
         return Err(error_at(
             &script.span,
@@ -211,15 +243,30 @@ fn add_track_process(
 /// NAME not found, ignoring...") and then runs without the check, which
 /// leaves the VIP on a node whose service is down; `keepvip -t` must catch
 /// that typo. keepalived 2.2.7 also does not find scripts defined after
-/// the instance; keepvip does.
+/// the instance; keepvip does. A name in `dropped` (a vrrp_script block
+/// with no `script` line) is no typo: ignored with keepalived's words.
 fn resolve_tracked_scripts(
     config: &mut Config,
     script_refs: Vec<Vec<ScriptRef>>,
+    dropped: &[String],
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ConfigError> {
     for (instance, refs) in config.instances.iter_mut().zip(script_refs) {
         for line in refs {
-            let Some(index) = config.scripts.iter().position(|s| s.name == line.name) else {
+            let known = config.scripts.iter().position(|s| s.name == line.name);
+            if known.is_none() && dropped.contains(&line.name) {
+                warn_at(
+                    warnings,
+                    &line.span,
+                    format!(
+                        "({}) track script {} not found, ignoring... (its vrrp_script has no \
+                         'script' line)",
+                        instance.name, line.name
+                    ),
+                );
+                continue;
+            }
+            let Some(index) = known else {
                 return Err(error_at(
                     &line.span,
                     format!("track_script: no vrrp_script named \"{}\"", line.name),
@@ -310,23 +357,14 @@ fn global_defs(
     Ok(())
 }
 
-/// Two instances with one name, or on one link with one VRID and family,
-/// would fight over the same virtual router. (An IPv4 and an IPv6 instance
-/// may share a VRID: RFC 5798 section 5.2.3 keeps them apart, and so do
-/// keepalived and our sockets.)
+/// Two instances on one link with one VRID and family would fight over
+/// the same virtual router. (An IPv4 and an IPv6 instance may share a
+/// VRID: RFC 5798 section 5.2.3 keeps them apart, and so do keepalived and
+/// our sockets. Names are unique already: see
+/// `first_instance_of_each_name`.)
 fn check_instances_are_distinct(config: &Config) -> Result<(), ConfigError> {
-    let mut by_name = HashMap::new();
     let mut by_link = HashMap::new();
     for instance in &config.instances {
-        if let Some(first) = by_name.insert(instance.name.as_str(), instance) {
-            return Err(error_at(
-                &instance.span,
-                format!(
-                    "vrrp_instance {}: duplicate instance name (first defined at {})",
-                    instance.name, first.span
-                ),
-            ));
-        }
         let link = (
             instance.interface.as_str(),
             instance.vrid,

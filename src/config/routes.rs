@@ -11,15 +11,18 @@
 //!     [priority|preference|pref N] table|lookup T [no_track]
 //! ```
 //!
-//! An option keepvip does not know is an error: a route or rule installed
-//! without it is another route or rule than keepalived's.
+//! An option keepalived knows and keepvip does not is an error: a route
+//! or rule installed without it is another route or rule than
+//! keepalived's. A word keepalived itself does not know in a route, or an
+//! address it cannot read in a rule, makes keepalived 2.2.7 skip that
+//! line with a warning: keepvip skips it too, with its own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::model::{ConfigError, Span};
+use super::model::{ConfigError, Span, Warning};
 use super::netlink_names::{protocol, scope, table, PROTOCOL_KEEPALIVED};
 use super::syntax::Statement;
-use super::values::{error_at, ip_address};
+use super::values::{error_at, ip_address, warn_at};
 
 /// What a route does with a packet: `ip route`'s route types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,22 +97,73 @@ pub struct Rule {
     pub span: Span,
 }
 
+/// Route words keepalived 2.2.7 knows that keepvip does not implement
+/// (each checked with `keepalived -t`: no "unknown route keyword"). Any
+/// other word keepvip does not know is one keepalived does not know
+/// either, and it drops the route.
+const KEEPALIVED_ROUTE_WORDS: &[&str] = &[
+    "from",
+    "or",
+    "nexthop",
+    "weight",
+    "tos",
+    "dsfield",
+    "pref",
+    "mtu",
+    "hoplimit",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "lock",
+    "realms",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "vrf",
+    "features",
+    "fastopen_no_cookie",
+    "congctl",
+    "quickack",
+    "expires",
+    "append",
+    "ttl-propagate",
+    "encap",
+    "track_group",
+    "throw",
+    "local",
+    "broadcast",
+    "anycast",
+    "multicast",
+    "nat",
+    "unicast",
+];
+
 /// The lines of a `virtual_routes` or `static_routes` block.
-pub(crate) fn routes(block: &Statement) -> Result<Vec<Route>, ConfigError> {
-    let lines = super::values::block_of(block)?;
-    lines
-        .iter()
-        .map(|line| route(&block.keyword, line))
-        .collect()
+pub(crate) fn routes(
+    block: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Route>, ConfigError> {
+    let mut kept = Vec::new();
+    for line in super::values::block_of(block)? {
+        kept.extend(route(&block.keyword, line, warnings)?);
+    }
+    Ok(kept)
 }
 
 /// The lines of a `virtual_rules` or `static_rules` block.
-pub(crate) fn rules(block: &Statement) -> Result<Vec<Rule>, ConfigError> {
-    let lines = super::values::block_of(block)?;
-    lines
-        .iter()
-        .map(|line| rule(&block.keyword, line))
-        .collect()
+pub(crate) fn rules(
+    block: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Rule>, ConfigError> {
+    let mut kept = Vec::new();
+    for line in super::values::block_of(block)? {
+        kept.extend(rule(&block.keyword, line, warnings)?);
+    }
+    Ok(kept)
 }
 
 /// A line's words: its keyword, then its values.
@@ -212,7 +266,12 @@ fn interface_value(
     Ok(text.to_string())
 }
 
-fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
+/// None: a line keepalived skips (see `KEEPALIVED_ROUTE_WORDS`).
+fn route(
+    block: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Route>, ConfigError> {
     refuse_block(block, line)?;
     let all = words(line);
     // The family, for `default`: from any address on the line.
@@ -307,7 +366,7 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
             {
                 destination = Some(prefix(block, line, word, ipv6)?);
             }
-            other => {
+            other if KEEPALIVED_ROUTE_WORDS.contains(&other) => {
                 return Err(error_at(
                     &line.span,
                     format!(
@@ -315,6 +374,17 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
                          (a route without it would not be keepalived's)"
                     ),
                 ))
+            }
+            other => {
+                warn_at(
+                    warnings,
+                    &line.span,
+                    format!(
+                        "{block}: unknown route keyword '{other}': this route is dropped, \
+                         as keepalived 2.2.7 drops it"
+                    ),
+                );
+                return Ok(None);
             }
         }
     }
@@ -338,7 +408,7 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
             format!("{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"),
         ));
     }
-    Ok(Route {
+    Ok(Some(Route {
         kind,
         destination,
         prefix_len,
@@ -352,10 +422,15 @@ fn route(block: &str, line: &Statement) -> Result<Route, ConfigError> {
         no_track,
         onlink,
         span: line.span.clone(),
-    })
+    }))
 }
 
-fn rule(block: &str, line: &Statement) -> Result<Rule, ConfigError> {
+/// None: a line keepalived skips (an address it cannot read).
+fn rule(
+    block: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Rule>, ConfigError> {
     refuse_block(block, line)?;
     let all = words(line);
     let mut ipv6 = all.iter().any(|w| {
@@ -381,6 +456,19 @@ fn rule(block: &str, line: &Statement) -> Result<Rule, ConfigError> {
         match word {
             "from" | "to" => {
                 let text = value(block, line, &mut words, word)?;
+                let address = text.split('/').next().unwrap_or(text);
+                let named = matches!(text, "all" | "default");
+                if !named && address.parse::<IpAddr>().is_err() {
+                    warn_at(
+                        warnings,
+                        &line.span,
+                        format!(
+                            "{block}: invalid rule {word} address '{text}': this rule is \
+                             dropped, as keepalived 2.2.7 drops it"
+                        ),
+                    );
+                    return Ok(None);
+                }
                 let (addr, len) = prefix(block, line, text, ipv6)?;
                 let slot = if word == "from" {
                     &mut rule.from
@@ -463,7 +551,7 @@ fn rule(block: &str, line: &Statement) -> Result<Rule, ConfigError> {
             ));
         }
     }
-    Ok(rule)
+    Ok(Some(rule))
 }
 
 impl std::fmt::Display for Route {
@@ -699,6 +787,83 @@ mod tests {
         assert!(
             err.contains("via is not of the destination's family"),
             "{err}"
+        );
+    }
+
+    /// A word keepalived 2.2.7 does not know (`gateway` for `via`) makes it
+    /// skip the whole route ("unknown route keyword gateway"; watched in a
+    /// namespace: the route is never installed, the others are), in
+    /// virtual_routes and static_routes alike. keepvip does the same, with
+    /// a warning that names the line.
+    #[test]
+    fn a_route_with_a_word_keepalived_does_not_know_is_dropped_as_keepalived() {
+        let text = format!(
+            "static_routes {{\n 198.51.100.0/25 dev eth1 gateway 198.51.100.254\n}}\n{}",
+            instance_with(
+                " virtual_routes {\n  203.0.113.0/24 dev eth1 gateway 198.51.100.254 onlink table 7\n  \
+                 203.0.113.192/26 via 198.51.100.1 dev eth1 table 7\n }"
+            )
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        assert!(c.statics.routes.is_empty());
+        let shown: Vec<String> = c.instances[0]
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            ["203.0.113.192/26 via 198.51.100.1 dev eth1 table 7 proto 18"]
+        );
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:2: static_routes: unknown route keyword 'gateway': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:11: virtual_routes: unknown route keyword 'gateway': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+            ]
+        );
+        // A word keepalived knows and keepvip does not still refuses.
+        let err = config(&instance_with(
+            " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 tos 4\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("route option 'tos' is not supported by keepvip"),
+            "{err}"
+        );
+    }
+
+    /// A rule whose `from` or `to` is no address (`203.0.113./24`):
+    /// keepalived 2.2.7 says "Invalid rule to address 203.0.113./24" and
+    /// installs the other rules only (watched in a namespace).
+    #[test]
+    fn a_rule_with_a_malformed_address_is_dropped_as_keepalived() {
+        let text = format!(
+            "static_rules {{\n from 198.51.100.0/24 table 5 priority 200\n \
+             to 198.51.100./24 table 5 priority 201\n}}\n{}",
+            instance_with(
+                " virtual_rules {\n  from 203.0.113.0/24 table 7 priority 300\n  \
+                 from 203.0.113.5 to 203.0.113. table 7 priority 302\n }"
+            )
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let priorities = |rules: &[super::Rule]| -> Vec<Option<u32>> {
+            rules.iter().map(|r| r.priority).collect()
+        };
+        assert_eq!(priorities(&c.statics.rules), [Some(200)]);
+        assert_eq!(priorities(&c.instances[0].virtual_rules), [Some(300)]);
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:3: static_rules: invalid rule to address '198.51.100./24': this rule \
+                 is dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:13: virtual_rules: invalid rule to address '203.0.113.': this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+            ]
         );
     }
 

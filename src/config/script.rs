@@ -29,23 +29,37 @@ struct Written {
     user: Option<RunAs>,
 }
 
+/// A `vrrp_script` block as read.
+pub(crate) enum ScriptBlock {
+    Check(ScriptConfig),
+    /// Named, with no `script` line: keepalived 2.2.7 removes it ("No
+    /// script set for vrrp_script NAME - removing") and ignores the
+    /// track_script lines naming it, so the instances run untracked.
+    Dropped(String),
+}
+
 pub(crate) fn vrrp_script(
     statement: &Statement,
     warnings: &mut Vec<Warning>,
-) -> Result<ScriptConfig, ConfigError> {
+) -> Result<ScriptBlock, ConfigError> {
     let name = block_name(statement, "a script name", warnings)?;
     let mut w = Written::default();
     for line in block_of(statement)? {
         read_line(&name, line, &mut w, warnings)?;
     }
     let Some(command) = w.command else {
-        return Err(error_at(
+        warn_at(
+            warnings,
             &statement.span,
-            format!("vrrp_script {name}: missing 'script' (required)"),
-        ));
+            format!(
+                "vrrp_script {name}: no 'script' line: this check is dropped, as keepalived \
+                 2.2.7 drops it"
+            ),
+        );
+        return Ok(ScriptBlock::Dropped(name));
     };
     let interval_us = w.interval_us.unwrap_or(DEFAULT_INTERVAL_US);
-    Ok(ScriptConfig {
+    Ok(ScriptBlock::Check(ScriptConfig {
         name,
         span: statement.span.clone(),
         command,
@@ -58,7 +72,7 @@ pub(crate) fn vrrp_script(
         fall: w.fall.unwrap_or(1),
         init_fail: w.init_fail,
         user: w.user,
-    })
+    }))
 }
 
 fn read_line(

@@ -232,7 +232,29 @@ fn authentication_rules() {
         error_of(&auth("auth_type PASS")),
         "r1.conf:4: authentication: auth_type PASS needs an auth_pass"
     );
-    assert!(error_of(&auth("auth_type MD5")).contains("expected PASS or AH, found \"MD5\""));
+}
+
+/// keepalived 2.2.7 warns "unknown authentication type 'PASS;'" and sends
+/// its adverts with auth type 0 (watched in a namespace: `authtype none`),
+/// so keepvip runs such an instance without authentication too: peers
+/// written with the same typo keep agreeing. (`;` separates nothing in
+/// keepalived.conf: it is part of the word.)
+#[test]
+fn unknown_auth_type_runs_without_authentication_as_keepalived() {
+    let auth = |body: &str| instance_with(&format!(" authentication {{\n{body}\n }}"));
+    let (vi, w) = only_instance(&auth("  auth_type PASS;\n  auth_pass secret;"));
+    assert_eq!(vi.authentication, None);
+    assert_eq!(
+        w,
+        [
+            "r1.conf:5: authentication: unknown auth_type 'PASS;' (expected PASS or AH): \
+          this instance sends and accepts adverts without authentication, as keepalived \
+          2.2.7 does"
+        ]
+    );
+    let (vi, w) = only_instance(&auth("  auth_type MD5"));
+    assert_eq!(vi.authentication, None);
+    assert!(w[0].contains("unknown auth_type 'MD5'"), "{w:?}");
 }
 
 #[test]
@@ -551,14 +573,33 @@ fn required_keywords_are_reported_at_the_instance_line() {
     assert!(error_of("vrrp_instance {\n}\n").contains("expected an instance name"));
 }
 
+/// keepalived 2.2.7 says "vrrp instance VI_1 already defined" and runs the
+/// first block; the second is not even read (watched in a namespace: the
+/// first block's VRID, priority and password on the wire, and no word
+/// about a bad value in the second).
 #[test]
-fn duplicate_instances_are_refused() {
-    let one = instance_with("");
-    let other = one.replace("virtual_router_id 50", "virtual_router_id 51");
+fn a_duplicate_instance_name_keeps_the_first_block_as_keepalived() {
+    let one = instance_with(" priority 150");
+    let other = one
+        .replace("virtual_router_id 50", "virtual_router_id 51")
+        .replace("priority 150", "priority 300");
+    let (config, warnings) = parse(&format!("{one}{other}"));
+    assert_eq!(config.instances.len(), 1);
+    let vi = &config.instances[0];
+    assert_eq!((vi.vrid, vi.priority, vi.span.line), (50, 150, 1));
+    let warnings: Vec<String> = warnings.iter().map(Warning::to_string).collect();
     assert_eq!(
-        error_of(&format!("{one}{other}")),
-        "r1.conf:9: vrrp_instance VI_1: duplicate instance name (first defined at r1.conf:1)"
+        warnings,
+        [
+            "r1.conf:9: vrrp_instance VI_1: already defined at r1.conf:1; this block is ignored, \
+          as keepalived 2.2.7 ignores it"
+        ]
     );
+}
+
+#[test]
+fn duplicate_virtual_routers_are_refused() {
+    let one = instance_with("");
     let renamed = one.replace("VI_1", "VI_2");
     assert_eq!(
         error_of(&format!("{one}{renamed}")),
@@ -851,10 +892,6 @@ fn sh_dash_c_with_inner_single_quotes() {
 #[test]
 fn vrrp_script_errors_name_file_and_line() {
     let with = |body: &str| error_of(&format!("! x\n{}", script_block("chk", body)));
-    assert_eq!(
-        with(" interval 2"),
-        "r1.conf:2: vrrp_script chk: missing 'script' (required)"
-    );
     assert_eq!(with(" script \"\""), "r1.conf:3: script: empty command");
     assert_eq!(
         with(" script /bin/true\n weight 254"),
@@ -1015,6 +1052,65 @@ fn scripts_defined_after_the_instance_are_found() {
         .map(|t| (t.script, t.weight))
         .collect();
     assert_eq!(tracked, [(1, 9), (0, -3)]);
+}
+
+/// keepalived 2.2.7 removes a vrrp_script with no `script` line ("No
+/// script set for vrrp_script chk - removing") and ignores the
+/// track_script lines that name it ("track script chk not found,
+/// ignoring..."): the instance runs untracked (watched in a namespace: it
+/// becomes master at its own priority). keepvip does the same, saying so
+/// at both lines; a name no vrrp_script block has is still an error.
+#[test]
+fn a_vrrp_script_without_script_is_dropped_with_its_tracking_as_keepalived() {
+    let text = format!(
+        "{}{}",
+        script_block("chk", " interval 1\n fall 3"),
+        instance_with(" priority 150\n track_script {\n  chk weight -100\n }")
+    );
+    let (config, warnings) = parse(&text);
+    assert!(config.scripts.is_empty());
+    let vi = &config.instances[0];
+    assert!(vi.track_scripts.is_empty());
+    assert_eq!(vi.priority, 150);
+    let warnings: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "r1.conf:1: vrrp_script chk: no 'script' line: this check is dropped, as \
+             keepalived 2.2.7 drops it",
+            "r1.conf:10: (VI_1) track script chk not found, ignoring... (its vrrp_script \
+             has no 'script' line)",
+        ]
+    );
+}
+
+/// Two mistakes keepalived 2.2.7 does not survive either, so keepvip
+/// keeps refusing them. `vrrp_garp_master_refresh` (or
+/// `garp_master_refresh`) with no value: keepalived says "is missing a
+/// parameter" and exits (status 2) before any instance runs.
+/// `track_interface eth0` on one line: keepalived reads the lines that
+/// follow as the block ("Block track_interface has extra parameters"), so
+/// the next block's words become tracked interfaces that do not exist, and
+/// it exits ("Non-existent interface specified in configuration").
+#[test]
+fn mistakes_keepalived_also_refuses_stay_refused() {
+    let text = format!(
+        "global_defs {{\n vrrp_garp_master_refresh\n}}\n{}",
+        instance_with("")
+    );
+    assert_eq!(
+        error_of(&text),
+        "r1.conf:2: vrrp_garp_master_refresh: missing argument, expected an integer 0..86400"
+    );
+    assert!(error_of(&instance_with(" garp_master_refresh"))
+        .starts_with("r1.conf:4: garp_master_refresh: missing argument"));
+    let one_line = instance_with(
+        " track_interface eth0\n authentication {\n  auth_type PASS\n  auth_pass secret\n }",
+    );
+    assert_eq!(
+        error_of(&one_line),
+        "r1.conf:4: track_interface: expected '{' to open a block"
+    );
 }
 
 #[test]
