@@ -399,6 +399,9 @@ fn describe(config: &Config) -> String {
         if let Some(source) = i.mcast_src_ip {
             let _ = writeln!(text, "  mcast_src_ip {source}");
         }
+        if let Some(group) = i.multicast_group.filter(|_| i.unicast_peers.is_empty()) {
+            let _ = writeln!(text, "  multicast group {group}");
+        }
         if let Some(source) = i.unicast_src_ip {
             let _ = writeln!(text, "  unicast_src_ip {source}");
         }

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
-use super::instance_options::{firewall_warning, read_option, strict_mode, WrittenOptions};
+use super::instance_options::{
+    firewall_warning, instance_group, mcast_dst_ip, read_option, strict_mode, WrittenOptions,
+};
 use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
@@ -72,6 +74,8 @@ struct Written {
     nopreempt_at: Option<Span>,
     preempt_delay: Option<(u32, Span)>,
     mcast_src_ip: Option<(IpAddr, Span)>,
+    /// `mcast_dst_ip`, if multicast; its family is checked in `finish`.
+    mcast_dst_ip: Option<(IpAddr, Span)>,
     unicast_src_ip: Option<(IpAddr, Span)>,
     unicast_peers: Vec<(IpAddr, Span)>,
     authentication: Option<(Authentication, Span)>,
@@ -163,6 +167,9 @@ fn read_line(
         }
         "preempt_delay" => {
             w.preempt_delay = Some((integer(line, 0, 1000, warnings)?, line.span.clone()));
+        }
+        "mcast_dst_ip" => {
+            w.mcast_dst_ip = mcast_dst_ip(name, line, warnings)?.map(|a| (a, line.span.clone()));
         }
         "mcast_src_ip" => {
             let text = single(line, "an IPv4 or IPv6 address", warnings)?;
@@ -509,6 +516,7 @@ fn finish(
         (auth, _) => auth.map(|(a, _)| a),
     };
     let written_options = w.options.unwrap_or(defaults.options);
+    let multicast_group = instance_group(&name, w.mcast_dst_ip.take(), ipv6, &written_options)?;
     let mut authentication = authentication;
     let mut accept = written_options.accept;
     if written_options.options.strict {
@@ -619,6 +627,7 @@ fn finish(
         preempt,
         preempt_delay_s,
         mcast_src_ip: w.mcast_src_ip.map(|(a, _)| a),
+        multicast_group,
         unicast_src_ip: w.unicast_src_ip.map(|(a, _)| a),
         unicast_peers: w.unicast_peers.into_iter().map(|(a, _)| a).collect(),
         authentication,

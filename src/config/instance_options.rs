@@ -55,6 +55,10 @@ pub(crate) struct WrittenOptions {
     pub accept: Option<bool>,
     /// `native_ipv6`.
     pub native_ipv6: bool,
+    /// `vrrp_mcast_group4`: where IPv4 instances send and listen.
+    pub group4: Option<Ipv4Addr>,
+    /// `vrrp_mcast_group6`: where IPv6 instances send and listen.
+    pub group6: Option<Ipv6Addr>,
 }
 
 /// keepalived's optional boolean after a flag keyword: none means true.
@@ -85,35 +89,117 @@ fn only(line: &Statement, value: &str, supported: &str, why: &str) -> Result<(),
     ))
 }
 
-/// A multicast group keyword: only the RFC 5798 group of its family.
-fn standard_group(
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-    ipv6: Option<bool>,
-) -> Result<(), ConfigError> {
-    let text = single(line, "a multicast address", warnings)?;
-    let addr = ip_address(line, text)?;
-    if ipv6.is_some_and(|v6| v6 != addr.is_ipv6()) {
-        return Err(expected_found(
-            line,
-            "an address of the keyword's family",
-            text,
-        ));
-    }
-    let standard: IpAddr = if addr.is_ipv6() {
+/// The RFC 5798 group of a family, where adverts go unless the config
+/// names another.
+pub fn standard_group(ipv6: bool) -> IpAddr {
+    if ipv6 {
         Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12).into()
     } else {
         Ipv4Addr::new(224, 0, 0, 18).into()
-    };
-    if addr == standard {
-        return Ok(());
     }
-    only(
-        line,
-        text,
-        &standard.to_string(),
-        "sends and listens on the VRRP group of RFC 5798",
-    )
+}
+
+/// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the group every instance of
+/// that family sends to and listens on. As keepalived 2.2.7 does (its
+/// words, watched with -t), an address of the other family or not
+/// multicast is skipped with a warning, and an IPv6 group that is not
+/// link-local is used with one.
+fn global_group(
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+    ipv6: bool,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let text = single(line, "a multicast address", warnings)?;
+    let addr = ip_address(line, text)?;
+    let keyword = &line.keyword;
+    if addr.is_ipv6() != ipv6 {
+        let family = if ipv6 { "IPv6" } else { "IPv4" };
+        warn_at(
+            warnings,
+            &line.span,
+            format!("{keyword} [{text}] is not {family}. Skipping"),
+        );
+        return Ok(None);
+    }
+    if !addr.is_multicast() {
+        warn_at(
+            warnings,
+            &line.span,
+            format!("{keyword} [{text}] is not multicast. Skipping"),
+        );
+        return Ok(None);
+    }
+    warn_unless_link_local(line, addr, warnings, || {
+        format!("{keyword} [{text}] should be link-local multicast.")
+    });
+    Ok(Some(addr))
+}
+
+/// An IPv6 group beyond the link (not ff02::/16) is used, as keepalived
+/// does, but VRRP adverts must not leave the link.
+fn warn_unless_link_local(
+    line: &Statement,
+    addr: IpAddr,
+    warnings: &mut Vec<Warning>,
+    message: impl FnOnce() -> String,
+) {
+    if let IpAddr::V6(v6) = addr {
+        if v6.segments()[0] & 0xff0f != 0xff02 {
+            warn_at(warnings, &line.span, message());
+        }
+    }
+}
+
+/// An instance's `mcast_dst_ip`: its group, ahead of global_defs'. Not
+/// multicast: skipped with keepalived's warning. Its family is checked
+/// against the instance's once that is known (see `instance_group`).
+pub(crate) fn mcast_dst_ip(
+    name: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let text = single(line, "a multicast address", warnings)?;
+    let addr = ip_address(line, text)?;
+    if !addr.is_multicast() {
+        warn_at(
+            warnings,
+            &line.span,
+            format!("({name}) mcast_dst_ip {text} not multicast. Skipping..."),
+        );
+        return Ok(None);
+    }
+    warn_unless_link_local(line, addr, warnings, || {
+        format!("({name}) mcast_dst_ip {text} should be link-local multicast.")
+    });
+    Ok(Some(addr))
+}
+
+/// The group an instance of family `ipv6` sends to and listens on: its
+/// `mcast_dst_ip`, else global_defs' group of its family; None for the
+/// RFC's group. keepalived 2.2.7 fails to load an instance whose
+/// `mcast_dst_ip` is of the other family, so that is an error.
+pub(crate) fn instance_group(
+    name: &str,
+    dst: Option<(IpAddr, Span)>,
+    ipv6: bool,
+    written: &WrittenOptions,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let group = match dst {
+        Some((addr, span)) if addr.is_ipv6() != ipv6 => {
+            let family = if ipv6 { "IPv6" } else { "IPv4" };
+            return Err(error_at(
+                &span,
+                format!(
+                    "({name}) mcast_dst_ip {addr}: expected an {family} group, the family of \
+                     the instance's addresses"
+                ),
+            ));
+        }
+        Some((addr, _)) => Some(addr),
+        None if ipv6 => written.group6.map(IpAddr::V6),
+        None => written.group4.map(IpAddr::V4),
+    };
+    Ok(group.filter(|g| *g != standard_group(ipv6)))
 }
 
 /// Reads one of these keywords, global (`vrrp_` prefixed) or in an
@@ -127,9 +213,16 @@ pub(crate) fn read_option(
     let bare = keyword.strip_prefix("vrrp_").unwrap_or(keyword);
     let o = &mut written.options;
     match (keyword, bare) {
-        ("vrrp_mcast_group4", _) => standard_group(line, warnings, Some(false))?,
-        ("vrrp_mcast_group6", _) => standard_group(line, warnings, Some(true))?,
-        ("mcast_dst_ip", _) => standard_group(line, warnings, None)?,
+        ("vrrp_mcast_group4", _) => {
+            if let Some(IpAddr::V4(group)) = global_group(line, warnings, false)? {
+                written.group4 = Some(group);
+            }
+        }
+        ("vrrp_mcast_group6", _) => {
+            if let Some(IpAddr::V6(group)) = global_group(line, warnings, true)? {
+                written.group6 = Some(group);
+            }
+        }
         ("unicast_ttl", _) => {
             let ttl = integer(line, 1, 255, warnings)?;
             only(
@@ -243,25 +336,74 @@ mod tests {
     }
 
     #[test]
-    fn the_standard_groups_and_ttl_are_accepted_others_refused() {
-        let (_, w) = load(
-            " vrrp_mcast_group4 224.0.0.18\n vrrp_mcast_group6 ff02::12",
-            " mcast_dst_ip 224.0.0.18\n unicast_ttl 255",
-        )
-        .unwrap();
+    fn the_standard_ttl_is_accepted_others_refused() {
+        let (_, w) = load("", " unicast_ttl 255").unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let err = load(" vrrp_mcast_group4 224.0.0.19", "").unwrap_err();
-        assert!(
-            err.starts_with("r1.conf:2: vrrp_mcast_group4 224.0.0.19: not supported"),
-            "{err}"
-        );
         let err = load("", " unicast_ttl 64").unwrap_err();
         assert!(
             err.starts_with("r1.conf:7: unicast_ttl 64: not supported"),
             "{err}"
         );
-        let err = load(" vrrp_mcast_group6 224.0.0.18", "").unwrap_err();
-        assert!(err.contains("an address of the keyword's family"), "{err}");
+    }
+
+    /// The RFC's groups leave the instance as it was; another group is the
+    /// instance's, its own `mcast_dst_ip` ahead of global_defs'.
+    #[test]
+    fn multicast_groups_global_and_per_instance() {
+        let (vi, w) = load(
+            " vrrp_mcast_group4 224.0.0.18\n vrrp_mcast_group6 ff02::12",
+            " mcast_dst_ip 224.0.0.18",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(vi.multicast_group, None);
+        let (vi, w) = load(
+            " vrrp_mcast_group4 224.0.0.99\n vrrp_mcast_group6 ff02::99",
+            "",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(vi.multicast_group, "224.0.0.99".parse().ok());
+        let (vi, _) = load(" vrrp_mcast_group4 224.0.0.99", " mcast_dst_ip 239.255.0.1").unwrap();
+        assert_eq!(vi.multicast_group, "239.255.0.1".parse().ok());
+        let (vi, _) = load(" vrrp_mcast_group4 224.0.0.99", " mcast_dst_ip 224.0.0.18").unwrap();
+        assert_eq!(vi.multicast_group, None);
+    }
+
+    /// What keepalived 2.2.7 -t says and does (watched): a group of the
+    /// other family or not multicast is skipped, an IPv6 group beyond the
+    /// link is used with a warning; `mcast_dst_ip` of the other family
+    /// makes keepalived drop the instance, keepvip refuses it.
+    #[test]
+    fn bad_multicast_groups_as_keepalived() {
+        let (vi, w) = load(
+            " vrrp_mcast_group4 192.0.2.1\n vrrp_mcast_group6 224.0.0.99",
+            " mcast_dst_ip 192.0.2.1",
+        )
+        .unwrap();
+        assert_eq!(vi.multicast_group, None);
+        assert!(
+            w[0].ends_with("vrrp_mcast_group4 [192.0.2.1] is not multicast. Skipping"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].ends_with("vrrp_mcast_group6 [224.0.0.99] is not IPv6. Skipping"),
+            "{w:?}"
+        );
+        assert!(
+            w[2].ends_with("(VI_1) mcast_dst_ip 192.0.2.1 not multicast. Skipping..."),
+            "{w:?}"
+        );
+        let (_, w) = load(" vrrp_mcast_group6 ff05::99", "").unwrap();
+        assert!(
+            w[0].ends_with("vrrp_mcast_group6 [ff05::99] should be link-local multicast."),
+            "{w:?}"
+        );
+        let err = load("", " mcast_dst_ip ff02::99").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:7: (VI_1) mcast_dst_ip ff02::99: expected an IPv4 group"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -354,6 +354,10 @@ pub struct InstanceConfig {
     /// `mcast_src_ip`: the advert source instead of the interface's primary
     /// address (IPv6: its link-local address).
     pub mcast_src_ip: Option<IpAddr>,
+    /// The group adverts go to and are taken from when not the RFC's
+    /// (224.0.0.18, ff02::12): `mcast_dst_ip`, else global_defs'
+    /// `vrrp_mcast_group4`/`6`. Unused with unicast peers.
+    pub multicast_group: Option<IpAddr>,
     /// `unicast_src_ip`: the source of adverts, ahead of mcast_src_ip
     /// (keepalived keeps one source for both keywords).
     pub unicast_src_ip: Option<IpAddr>,
