@@ -409,6 +409,9 @@ fn describe(config: &Config) -> String {
             let peers: Vec<String> = i.unicast_peers.iter().map(|p| p.to_string()).collect();
             let _ = writeln!(text, "  unicast_peer {}", peers.join(" "));
         }
+        if let Some(ttl) = i.unicast_ttl {
+            let _ = writeln!(text, "  unicast_ttl {ttl}");
+        }
         let auth = match i.authentication {
             Some(Authentication::Password(_)) => "PASS",
             Some(Authentication::Ah(_)) => "AH",

@@ -75,20 +75,6 @@ fn boolean(line: &Statement) -> Result<bool, ConfigError> {
     }
 }
 
-/// The one value keepvip implements: accepted when the line asks for it.
-fn only(line: &Statement, value: &str, supported: &str, why: &str) -> Result<(), ConfigError> {
-    if value == supported {
-        return Ok(());
-    }
-    Err(error_at(
-        &line.span,
-        format!(
-            "{} {value}: not supported by keepvip, which {why}; only {supported} is",
-            line.keyword
-        ),
-    ))
-}
-
 /// The RFC 5798 group of a family, where adverts go unless the config
 /// names another.
 pub fn standard_group(ipv6: bool) -> IpAddr {
@@ -223,15 +209,6 @@ pub(crate) fn read_option(
                 written.group6 = Some(group);
             }
         }
-        ("unicast_ttl", _) => {
-            let ttl = integer(line, 1, 255, warnings)?;
-            only(
-                line,
-                &ttl.to_string(),
-                "255",
-                "sends unicast adverts with TTL 255",
-            )?;
-        }
         // keepvip always takes unicast adverts only from listed peers.
         (_, "check_unicast_src") => {
             if !boolean(line)? {
@@ -299,6 +276,37 @@ pub(crate) fn strict_mode(
     }
 }
 
+/// An instance's `unicast_ttl`: the TTL (IPv6: hop limit) of its unicast
+/// adverts. keepalived 2.2.7 resets it without unicast peers, with this
+/// warning. Under `auth_type AH` keepvip writes the IPv4 header itself,
+/// with TTL 255 (which the ICV covers, as keepalived computes it), so
+/// another value is refused there.
+pub(crate) fn unicast_ttl(
+    name: &str,
+    ttl: Option<(u8, Span)>,
+    has_peers: bool,
+    ah: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<u8>, ConfigError> {
+    match ttl {
+        Some((_, span)) if !has_peers => {
+            let message =
+                format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
+            warn_at(warnings, &span, message);
+            Ok(None)
+        }
+        Some((ttl, span)) if ah && ttl != 255 => Err(error_at(
+            &span,
+            format!(
+                "({name}) unicast_ttl {ttl} with auth_type AH: not supported by keepvip, which \
+                 sends AH adverts with TTL 255"
+            ),
+        )),
+        Some((ttl, _)) => Ok(Some(ttl)),
+        None => Ok(None),
+    }
+}
+
 /// `no_accept`, or strict mode without `accept`: keepalived would add a
 /// firewall rule dropping traffic to the VIPs while a non-owner master;
 /// keepvip owns no firewall.
@@ -335,15 +343,31 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// `unicast_ttl` sets the TTL (hop limit) of unicast adverts; without
+    /// unicast peers keepalived 2.2.7 resets it, in these words; with AH
+    /// keepvip writes the IP header itself, always with TTL 255.
     #[test]
-    fn the_standard_ttl_is_accepted_others_refused() {
-        let (_, w) = load("", " unicast_ttl 255").unwrap();
+    fn unicast_ttl_with_peers_only() {
+        let peers = " unicast_peer {\n  192.0.2.12\n }";
+        let (vi, w) = load("", &format!(" unicast_ttl 64\n{peers}")).unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let err = load("", " unicast_ttl 64").unwrap_err();
+        assert_eq!(vi.unicast_ttl, Some(64));
+        let (vi, _) = load("", peers).unwrap();
+        assert_eq!(vi.unicast_ttl, None);
+        let (vi, w) = load("", " unicast_ttl 64").unwrap();
+        assert_eq!(vi.unicast_ttl, None);
         assert!(
-            err.starts_with("r1.conf:7: unicast_ttl 64: not supported"),
+            w[0].ends_with("(VI_1): Cannot use unicast_ttl without unicast peers - resetting"),
+            "{w:?}"
+        );
+        let ah = " authentication {\n  auth_type AH\n  auth_pass secret\n }";
+        let err = load("", &format!(" unicast_ttl 64\n{peers}\n{ah}")).unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:7: (VI_1) unicast_ttl 64 with auth_type AH: not supported"),
             "{err}"
         );
+        assert!(load("", &format!(" unicast_ttl 255\n{peers}\n{ah}")).is_ok());
+        assert!(load("", &format!(" unicast_ttl 0\n{peers}")).is_err());
     }
 
     /// The RFC's groups leave the instance as it was; another group is the

@@ -365,6 +365,9 @@ pub struct InstanceConfig {
     /// by unicast instead of to the group, and only adverts from a listed
     /// peer are accepted.
     pub unicast_peers: Vec<IpAddr>,
+    /// `unicast_ttl`: the TTL (IPv6: hop limit) of adverts to unicast
+    /// peers; None: 255. Only with unicast peers.
+    pub unicast_ttl: Option<u8>,
     /// Always None for VRRPv3, which has no authentication.
     pub authentication: Option<Authentication>,
     /// Every address the instance owns, advertised or excluded, in file

@@ -74,7 +74,14 @@ pub struct LinkOptions {
     /// (`vrrp_mcast_group4`/`6`, `mcast_dst_ip`); never set with unicast
     /// peers, which have no use for a group.
     pub group: Option<IpAddr>,
+    /// `unicast_ttl`: the TTL (hop limit) of unicast adverts, when not 255.
+    pub unicast_ttl: Option<u8>,
 }
+
+/// The TTL (hop limit) of unicast adverts without `unicast_ttl`: the
+/// RFC's 255 for both families (keepalived 2.2.7 leaves IPv6 at the
+/// kernel's 64; either is accepted by it and by keepvip).
+const UNICAST_TTL: u8 = 255;
 
 /// The link an instance's adverts use: its interface, or its macvlan
 /// (`use_vmac` without `vmac_xmit_base`).
@@ -86,6 +93,7 @@ pub fn link_key(config: &InstanceConfig) -> LinkKey {
         group: config
             .multicast_group
             .filter(|_| config.unicast_peers.is_empty()),
+        unicast_ttl: config.unicast_ttl.filter(|ttl| *ttl != UNICAST_TTL),
     };
     let interface = vmac.map_or(&config.interface, |v| &v.name);
     (
@@ -138,7 +146,8 @@ impl Link {
                 Some(IpAddr::V6(group)) => group,
                 _ => VRRP_GROUP_V6,
             };
-            let vrrp = Vrrp6Socket::open(name, ifindex, source, group)
+            let hops = options.unicast_ttl.unwrap_or(UNICAST_TTL);
+            let vrrp = Vrrp6Socket::open(name, ifindex, source, group, hops)
                 .map_err(|e| with_context("VRRP IPv6 socket", e))?;
             (IpAddr::V6(source), group.into(), Sockets::V6(vrrp))
         } else {
@@ -151,6 +160,7 @@ impl Link {
                 Some(IpAddr::V4(group)) => group,
                 _ => VRRP_GROUP_V4,
             };
+            let ttl = options.unicast_ttl.unwrap_or(UNICAST_TTL);
             let sockets = if options.ah {
                 Sockets::V4Ah(
                     AhSocket::open(name, ifindex, group)
@@ -158,7 +168,7 @@ impl Link {
                 )
             } else {
                 Sockets::V4(
-                    VrrpSocket::open(name, ifindex, source, group)
+                    VrrpSocket::open(name, ifindex, source, group, ttl)
                         .map_err(|e| with_context("VRRP socket", e))?,
                 )
             };

@@ -53,8 +53,15 @@ pub struct Vrrp6Socket {
 impl Vrrp6Socket {
     /// Opens both sockets on `ifname` (index `ifindex`), sending from
     /// `source`, an address of that interface, and listening on `group`
-    /// (VRRP_GROUP_V6 or the configured one). Needs CAP_NET_RAW.
-    pub fn open(ifname: &str, ifindex: u32, source: Ipv6Addr, group: Ipv6Addr) -> io::Result<Self> {
+    /// (VRRP_GROUP_V6 or the configured one); unicast adverts leave with
+    /// hop limit `unicast_hops`. Needs CAP_NET_RAW.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: Ipv6Addr,
+        group: Ipv6Addr,
+        unicast_hops: u8,
+    ) -> io::Result<Self> {
         let device = device_name(ifname)?;
         let recv = new_socket(
             libc::AF_INET6,
@@ -106,7 +113,8 @@ impl Vrrp6Socket {
         bind_to(&send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
-        // Hop limit 255 on both paths (RFC 5798 section 5.1.2.3), so peers
+        // Hop limit 255 for the group (RFC 5798 section 5.1.2.3); unicast
+        // takes keepalived's `unicast_ttl`, 255 by default so that peers
         // that check it on unicast too are satisfied.
         let hops: libc::c_int = 255;
         setsockopt_named(
@@ -116,11 +124,12 @@ impl Vrrp6Socket {
             &hops,
             "IPV6_MULTICAST_HOPS",
         )?;
+        let unicast_hops = libc::c_int::from(unicast_hops);
         setsockopt_named(
             &send,
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
-            &hops,
+            &unicast_hops,
             "IPV6_UNICAST_HOPS",
         )?;
         // Traffic class 0xc0, as keepalived marks its IPv6 adverts.

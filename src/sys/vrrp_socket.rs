@@ -40,9 +40,15 @@ pub struct VrrpSocket {
 impl VrrpSocket {
     /// Open both sockets on interface `ifname` (index `ifindex`), sending
     /// from `source`, which must be an address of that interface, and
-    /// listening on `group` (VRRP_GROUP_V4 or the configured one). Needs
-    /// CAP_NET_RAW.
-    pub fn open(ifname: &str, ifindex: u32, source: Ipv4Addr, group: Ipv4Addr) -> io::Result<Self> {
+    /// listening on `group` (VRRP_GROUP_V4 or the configured one); unicast
+    /// adverts leave with TTL `unicast_ttl`. Needs CAP_NET_RAW.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        unicast_ttl: u8,
+    ) -> io::Result<Self> {
         let device = device_name(ifname)?;
         let ifindex = i32::try_from(ifindex)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))?;
@@ -76,9 +82,10 @@ impl VrrpSocket {
         bind_to(&send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
-        // VRRP requires TTL 255 on send, and receivers drop anything else,
-        // which proves the packet did not cross a router. Multicast and
-        // unicast (peers) use different options; set both.
+        // VRRP requires TTL 255 on send, and receivers of multicast drop
+        // anything else, which proves the packet did not cross a router.
+        // Unicast (peers) has its own option: keepalived's `unicast_ttl`,
+        // 255 by default.
         let ttl: libc::c_int = 255;
         setsockopt_named(
             &send,
@@ -87,7 +94,14 @@ impl VrrpSocket {
             &ttl,
             "IP_MULTICAST_TTL",
         )?;
-        setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TTL, &ttl, "IP_TTL")?;
+        let unicast_ttl = libc::c_int::from(unicast_ttl);
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IP,
+            libc::IP_TTL,
+            &unicast_ttl,
+            "IP_TTL",
+        )?;
         // Precedence "internetwork control" (0xc0), as keepalived marks its
         // adverts, so that switches that queue by DSCP treat ours alike.
         let tos: libc::c_int = libc::IPTOS_PREC_INTERNETCONTROL as libc::c_int;

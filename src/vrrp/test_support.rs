@@ -38,6 +38,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         multicast_group: None,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
+        unicast_ttl: None,
         authentication: Some(Authentication::Password(password)),
         virtual_addresses: vec![VirtualAddress {
             addr: VIP,
