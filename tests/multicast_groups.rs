@@ -24,6 +24,8 @@ const KEEPALIVED: usize = 2;
 const STANDARD: usize = 3;
 const VIP4: &str = "192.0.2.100";
 const VIP6: &str = "2001:db8::100";
+const VIP4_B: &str = "192.0.2.104";
+const VIP6_B: &str = "2001:db8::104";
 const STANDARD_VIP4: &str = "192.0.2.103";
 const STANDARD_VIP6: &str = "2001:db8::103";
 /// keepvip's instance on the RFC's group: its host then takes adverts sent
@@ -39,12 +41,17 @@ fn instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str) -> Strin
     )
 }
 
-/// VRID 70 (IPv4) and 71 (IPv6) on 224.0.0.99 / ff02::99.
-fn custom_group(priority4: u8, priority6: u8) -> String {
+/// VRID 70 and 73 (IPv4), 71 and 74 (IPv6) on 224.0.0.99 / ff02::99, the
+/// router that is `first` the higher in 70 and 74, the other in 71 and 73.
+fn custom_group(first: bool) -> String {
+    let (high, low) = if first { (150, 100) } else { (100, 150) };
     format!(
-        "global_defs {{\n    vrrp_mcast_group4 224.0.0.99\n    vrrp_mcast_group6 ff02::99\n}}\n{}{}",
-        instance("V4", 70, priority4, VIP4, ""),
-        instance("V6", 71, priority6, VIP6, "")
+        "global_defs {{\n    vrrp_mcast_group4 224.0.0.99\n    vrrp_mcast_group6 ff02::99\n}}\n\
+         {}{}{}{}",
+        instance("V4", 70, high, VIP4, ""),
+        instance("V6", 71, low, VIP6, ""),
+        instance("V4_B", 73, low, VIP4_B, ""),
+        instance("V6_B", 74, high, VIP6_B, "")
     )
 }
 
@@ -65,9 +72,10 @@ fn advert_ends(capture: &str, vrid: u8) -> Vec<(String, String)> {
         .collect()
 }
 
-/// keepvip and keepalived on 224.0.0.99 / ff02::99, IPv4 with keepvip the
-/// higher, IPv6 with keepalived the higher: each hears the other (the
-/// lower stays backup), and each takes over when the other dies. A
+/// keepvip and keepalived on 224.0.0.99 / ff02::99, in each family one
+/// instance with keepvip the higher and one with keepalived the higher:
+/// each hears the other (the lower stays backup), and each takes over when
+/// the other dies. A
 /// keepalived router on the RFC's group, lower still, stays master of its
 /// own addresses: it hears neither. keepvip counts its adverts to
 /// 224.0.0.18 as not_to_group. Every advert of ours is sent to the group
@@ -83,7 +91,7 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
         instance("V6", 71, 50, STANDARD_VIP6, "")
     );
     lan.start(STANDARD, Impl::Keepalived, &standard);
-    lan.start(KEEPALIVED, Impl::Keepalived, &custom_group(100, 150));
+    lan.start(KEEPALIVED, Impl::Keepalived, &custom_group(false));
     let own_standard = instance(
         "V_STD",
         72,
@@ -94,10 +102,12 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
     lan.start(
         KEEPVIP,
         Impl::Keepvip,
-        &format!("{}{own_standard}", custom_group(150, 100)),
+        &format!("{}{own_standard}", custom_group(true)),
     );
     lan.wait_sole_holder(KEEPVIP, VIP4, ELECTION);
     lan.wait_sole_holder(KEEPALIVED, VIP6, ELECTION);
+    lan.wait_sole_holder(KEEPALIVED, VIP4_B, ELECTION);
+    lan.wait_sole_holder(KEEPVIP, VIP6_B, ELECTION);
     lan.wait_sole_holder(KEEPVIP, OWN_STANDARD_VIP, ELECTION);
     lan.wait_sole_holder(STANDARD, STANDARD_VIP4, ELECTION);
     lan.wait_sole_holder(STANDARD, STANDARD_VIP6, ELECTION);
@@ -107,6 +117,8 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
     lan.holds_for(Duration::from_millis(1500), "the masters stay", || {
         lan.sole_holder(KEEPVIP, VIP4)
             && lan.sole_holder(KEEPALIVED, VIP6)
+            && lan.sole_holder(KEEPALIVED, VIP4_B)
+            && lan.sole_holder(KEEPVIP, VIP6_B)
             && lan.sole_holder(STANDARD, STANDARD_VIP4)
             && lan.sole_holder(STANDARD, STANDARD_VIP6)
     });
@@ -126,11 +138,19 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
         ttl.is_some_and(|(header, _)| header.contains("ttl 255")),
         "no IPv4 advert of keepvip to 224.0.0.99 with TTL 255:\n{verbose}"
     );
+    // IPv6: "IP6 (... hlim 255, ...) fe80::... > ff02::99: VRRPv3, ..."
+    // from both masters (VRIDs 71 and 74).
+    let to_group6: Vec<&str> = verbose
+        .lines()
+        .filter(|l| l.contains(" > ff02::99: VRRPv3"))
+        .collect();
+    let sources: std::collections::BTreeSet<&str> = to_group6
+        .iter()
+        .filter_map(|l| l.split(" > ff02::99").next()?.rsplit(' ').next())
+        .collect();
     assert!(
-        verbose
-            .lines()
-            .any(|l| l.contains("hlim 255") && l.contains(" > ff02::99: VRRPv3")),
-        "no IPv6 advert of keepalived to ff02::99 with hop limit 255:\n{verbose}"
+        sources.len() == 2 && to_group6.iter().all(|l| l.contains("hlim 255,")),
+        "IPv6 adverts to ff02::99 not from both masters, or not at hop limit 255:\n{verbose}"
     );
 
     // keepvip dies: keepalived takes IPv4 over; keepvip comes back and
@@ -149,9 +169,16 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
     for (vrid, group, standard) in [
         (70, "224.0.0.99", "224.0.0.18"),
         (71, "ff02::99", "ff02::12"),
+        (73, "224.0.0.99", ""),
+        (74, "ff02::99", ""),
     ] {
         let ends = advert_ends(&capture, vrid);
-        for router in [KEEPVIP, KEEPALIVED, STANDARD] {
+        let senders = if standard.is_empty() {
+            &[KEEPVIP, KEEPALIVED][..]
+        } else {
+            &[KEEPVIP, KEEPALIVED, STANDARD][..]
+        };
+        for &router in senders {
             let expected = if router == STANDARD { standard } else { group };
             let mac = lan.mac(router);
             let sent: Vec<&String> = ends.iter().filter(|e| e.0 == mac).map(|e| &e.1).collect();
