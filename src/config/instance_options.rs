@@ -77,7 +77,7 @@ fn boolean(line: &Statement) -> Result<bool, ConfigError> {
 
 /// The RFC 5798 group of a family, where adverts go unless the config
 /// names another.
-pub fn standard_group(ipv6: bool) -> IpAddr {
+fn standard_group(ipv6: bool) -> IpAddr {
     if ipv6 {
         Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12).into()
     } else {
