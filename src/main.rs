@@ -399,12 +399,18 @@ fn describe(config: &Config) -> String {
         if let Some(source) = i.mcast_src_ip {
             let _ = writeln!(text, "  mcast_src_ip {source}");
         }
+        if let Some(group) = i.multicast_group.filter(|_| i.unicast_peers.is_empty()) {
+            let _ = writeln!(text, "  multicast group {group}");
+        }
         if let Some(source) = i.unicast_src_ip {
             let _ = writeln!(text, "  unicast_src_ip {source}");
         }
         if !i.unicast_peers.is_empty() {
             let peers: Vec<String> = i.unicast_peers.iter().map(|p| p.to_string()).collect();
             let _ = writeln!(text, "  unicast_peer {}", peers.join(" "));
+        }
+        if let Some(ttl) = i.unicast_ttl {
+            let _ = writeln!(text, "  unicast_ttl {ttl}");
         }
         let auth = match i.authentication {
             Some(Authentication::Password(_)) => "PASS",

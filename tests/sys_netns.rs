@@ -322,7 +322,7 @@ fn vrrp_sockets_exchange_adverts() {
     let open = |ns: &Netns, ifname: &'static str, src: Ipv4Addr| {
         ns.run(move || {
             let index = interface::ifindex(ifname).unwrap();
-            VrrpSocket::open(ifname, index, src).unwrap()
+            VrrpSocket::open(ifname, index, src, VRRP_GROUP_V4, 255).unwrap()
         })
     };
     let a = open(&p.a, "va", A_IP);

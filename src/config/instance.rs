@@ -5,7 +5,10 @@ use std::net::IpAddr;
 
 use super::authentication::authentication;
 use super::command::notify_command;
-use super::instance_options::{firewall_warning, read_option, strict_mode, WrittenOptions};
+use super::instance_options::{
+    firewall_warning, instance_group, mcast_dst_ip, read_option, strict_mode, unicast_ttl,
+    WrittenOptions,
+};
 use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
@@ -72,8 +75,11 @@ struct Written {
     nopreempt_at: Option<Span>,
     preempt_delay: Option<(u32, Span)>,
     mcast_src_ip: Option<(IpAddr, Span)>,
+    /// `mcast_dst_ip`, if multicast; its family is checked in `finish`.
+    mcast_dst_ip: Option<(IpAddr, Span)>,
     unicast_src_ip: Option<(IpAddr, Span)>,
     unicast_peers: Vec<(IpAddr, Span)>,
+    unicast_ttl: Option<(u8, Span)>,
     authentication: Option<(Authentication, Span)>,
     /// `use_vmac [NAME]`: the name if given, and the line.
     use_vmac: Option<(Option<String>, Span)>,
@@ -164,6 +170,9 @@ fn read_line(
         "preempt_delay" => {
             w.preempt_delay = Some((integer(line, 0, 1000, warnings)?, line.span.clone()));
         }
+        "mcast_dst_ip" => {
+            w.mcast_dst_ip = mcast_dst_ip(name, line, warnings)?.map(|a| (a, line.span.clone()));
+        }
         "mcast_src_ip" => {
             let text = single(line, "an IPv4 or IPv6 address", warnings)?;
             w.mcast_src_ip = Some((ip_address(line, text)?, line.span.clone()));
@@ -171,6 +180,9 @@ fn read_line(
         "unicast_src_ip" => {
             let text = single(line, "an IPv4 or IPv6 address", warnings)?;
             w.unicast_src_ip = Some((ip_address(line, text)?, line.span.clone()));
+        }
+        "unicast_ttl" => {
+            w.unicast_ttl = Some((narrow(integer(line, 1, 255, warnings)?), line.span.clone()));
         }
         "unicast_peer" => {
             for peer in block_of(line)? {
@@ -509,6 +521,10 @@ fn finish(
         (auth, _) => auth.map(|(a, _)| a),
     };
     let written_options = w.options.unwrap_or(defaults.options);
+    let multicast_group = instance_group(&name, w.mcast_dst_ip.take(), ipv6, &written_options)?;
+    let ah = matches!(authentication, Some(Authentication::Ah(_)));
+    let has_peers = !w.unicast_peers.is_empty();
+    let unicast_ttl = unicast_ttl(&name, w.unicast_ttl.take(), has_peers, ah, warnings)?;
     let mut authentication = authentication;
     let mut accept = written_options.accept;
     if written_options.options.strict {
@@ -619,8 +635,10 @@ fn finish(
         preempt,
         preempt_delay_s,
         mcast_src_ip: w.mcast_src_ip.map(|(a, _)| a),
+        multicast_group,
         unicast_src_ip: w.unicast_src_ip.map(|(a, _)| a),
         unicast_peers: w.unicast_peers.into_iter().map(|(a, _)| a).collect(),
+        unicast_ttl,
         authentication,
         virtual_addresses,
         garp_master_delay_s,

@@ -55,6 +55,10 @@ pub(crate) struct WrittenOptions {
     pub accept: Option<bool>,
     /// `native_ipv6`.
     pub native_ipv6: bool,
+    /// `vrrp_mcast_group4`: where IPv4 instances send and listen.
+    pub group4: Option<Ipv4Addr>,
+    /// `vrrp_mcast_group6`: where IPv6 instances send and listen.
+    pub group6: Option<Ipv6Addr>,
 }
 
 /// keepalived's optional boolean after a flag keyword: none means true.
@@ -71,49 +75,117 @@ fn boolean(line: &Statement) -> Result<bool, ConfigError> {
     }
 }
 
-/// The one value keepvip implements: accepted when the line asks for it.
-fn only(line: &Statement, value: &str, supported: &str, why: &str) -> Result<(), ConfigError> {
-    if value == supported {
-        return Ok(());
-    }
-    Err(error_at(
-        &line.span,
-        format!(
-            "{} {value}: not supported by keepvip, which {why}; only {supported} is",
-            line.keyword
-        ),
-    ))
-}
-
-/// A multicast group keyword: only the RFC 5798 group of its family.
-fn standard_group(
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-    ipv6: Option<bool>,
-) -> Result<(), ConfigError> {
-    let text = single(line, "a multicast address", warnings)?;
-    let addr = ip_address(line, text)?;
-    if ipv6.is_some_and(|v6| v6 != addr.is_ipv6()) {
-        return Err(expected_found(
-            line,
-            "an address of the keyword's family",
-            text,
-        ));
-    }
-    let standard: IpAddr = if addr.is_ipv6() {
+/// The RFC 5798 group of a family, where adverts go unless the config
+/// names another.
+fn standard_group(ipv6: bool) -> IpAddr {
+    if ipv6 {
         Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12).into()
     } else {
         Ipv4Addr::new(224, 0, 0, 18).into()
-    };
-    if addr == standard {
-        return Ok(());
     }
-    only(
-        line,
-        text,
-        &standard.to_string(),
-        "sends and listens on the VRRP group of RFC 5798",
-    )
+}
+
+/// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the group every instance of
+/// that family sends to and listens on. As keepalived 2.2.7 does (its
+/// words, watched with -t), an address of the other family or not
+/// multicast is skipped with a warning, and an IPv6 group that is not
+/// link-local is used with one.
+fn global_group(
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+    ipv6: bool,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let text = single(line, "a multicast address", warnings)?;
+    let addr = ip_address(line, text)?;
+    let keyword = &line.keyword;
+    if addr.is_ipv6() != ipv6 {
+        let family = if ipv6 { "IPv6" } else { "IPv4" };
+        warn_at(
+            warnings,
+            &line.span,
+            format!("{keyword} [{text}] is not {family}. Skipping"),
+        );
+        return Ok(None);
+    }
+    if !addr.is_multicast() {
+        warn_at(
+            warnings,
+            &line.span,
+            format!("{keyword} [{text}] is not multicast. Skipping"),
+        );
+        return Ok(None);
+    }
+    warn_unless_link_local(line, addr, warnings, || {
+        format!("{keyword} [{text}] should be link-local multicast.")
+    });
+    Ok(Some(addr))
+}
+
+/// An IPv6 group beyond the link (not ff02::/16) is used, as keepalived
+/// does, but VRRP adverts must not leave the link.
+fn warn_unless_link_local(
+    line: &Statement,
+    addr: IpAddr,
+    warnings: &mut Vec<Warning>,
+    message: impl FnOnce() -> String,
+) {
+    if let IpAddr::V6(v6) = addr {
+        if v6.segments()[0] & 0xff0f != 0xff02 {
+            warn_at(warnings, &line.span, message());
+        }
+    }
+}
+
+/// An instance's `mcast_dst_ip`: its group, ahead of global_defs'. Not
+/// multicast: skipped with keepalived's warning. Its family is checked
+/// against the instance's once that is known (see `instance_group`).
+pub(crate) fn mcast_dst_ip(
+    name: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let text = single(line, "a multicast address", warnings)?;
+    let addr = ip_address(line, text)?;
+    if !addr.is_multicast() {
+        warn_at(
+            warnings,
+            &line.span,
+            format!("({name}) mcast_dst_ip {text} not multicast. Skipping..."),
+        );
+        return Ok(None);
+    }
+    warn_unless_link_local(line, addr, warnings, || {
+        format!("({name}) mcast_dst_ip {text} should be link-local multicast.")
+    });
+    Ok(Some(addr))
+}
+
+/// The group an instance of family `ipv6` sends to and listens on: its
+/// `mcast_dst_ip`, else global_defs' group of its family; None for the
+/// RFC's group. keepalived 2.2.7 fails to load an instance whose
+/// `mcast_dst_ip` is of the other family, so that is an error.
+pub(crate) fn instance_group(
+    name: &str,
+    dst: Option<(IpAddr, Span)>,
+    ipv6: bool,
+    written: &WrittenOptions,
+) -> Result<Option<IpAddr>, ConfigError> {
+    let group = match dst {
+        Some((addr, span)) if addr.is_ipv6() != ipv6 => {
+            let family = if ipv6 { "IPv6" } else { "IPv4" };
+            return Err(error_at(
+                &span,
+                format!(
+                    "({name}) mcast_dst_ip {addr}: expected an {family} group, the family of \
+                     the instance's addresses"
+                ),
+            ));
+        }
+        Some((addr, _)) => Some(addr),
+        None if ipv6 => written.group6.map(IpAddr::V6),
+        None => written.group4.map(IpAddr::V4),
+    };
+    Ok(group.filter(|g| *g != standard_group(ipv6)))
 }
 
 /// Reads one of these keywords, global (`vrrp_` prefixed) or in an
@@ -127,17 +199,15 @@ pub(crate) fn read_option(
     let bare = keyword.strip_prefix("vrrp_").unwrap_or(keyword);
     let o = &mut written.options;
     match (keyword, bare) {
-        ("vrrp_mcast_group4", _) => standard_group(line, warnings, Some(false))?,
-        ("vrrp_mcast_group6", _) => standard_group(line, warnings, Some(true))?,
-        ("mcast_dst_ip", _) => standard_group(line, warnings, None)?,
-        ("unicast_ttl", _) => {
-            let ttl = integer(line, 1, 255, warnings)?;
-            only(
-                line,
-                &ttl.to_string(),
-                "255",
-                "sends unicast adverts with TTL 255",
-            )?;
+        ("vrrp_mcast_group4", _) => {
+            if let Some(IpAddr::V4(group)) = global_group(line, warnings, false)? {
+                written.group4 = Some(group);
+            }
+        }
+        ("vrrp_mcast_group6", _) => {
+            if let Some(IpAddr::V6(group)) = global_group(line, warnings, true)? {
+                written.group6 = Some(group);
+            }
         }
         // keepvip always takes unicast adverts only from listed peers.
         (_, "check_unicast_src") => {
@@ -206,6 +276,37 @@ pub(crate) fn strict_mode(
     }
 }
 
+/// An instance's `unicast_ttl`: the TTL (IPv6: hop limit) of its unicast
+/// adverts. keepalived 2.2.7 resets it without unicast peers, with this
+/// warning. Under `auth_type AH` keepvip writes the IPv4 header itself,
+/// with TTL 255 (which the ICV covers, as keepalived computes it), so
+/// another value is refused there.
+pub(crate) fn unicast_ttl(
+    name: &str,
+    ttl: Option<(u8, Span)>,
+    has_peers: bool,
+    ah: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<u8>, ConfigError> {
+    match ttl {
+        Some((_, span)) if !has_peers => {
+            let message =
+                format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
+            warn_at(warnings, &span, message);
+            Ok(None)
+        }
+        Some((ttl, span)) if ah && ttl != 255 => Err(error_at(
+            &span,
+            format!(
+                "({name}) unicast_ttl {ttl} with auth_type AH: not supported by keepvip, which \
+                 sends AH adverts with TTL 255"
+            ),
+        )),
+        Some((ttl, _)) => Ok(Some(ttl)),
+        None => Ok(None),
+    }
+}
+
 /// `no_accept`, or strict mode without `accept`: keepalived would add a
 /// firewall rule dropping traffic to the VIPs while a non-owner master;
 /// keepvip owns no firewall.
@@ -242,26 +343,91 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// `unicast_ttl` sets the TTL (hop limit) of unicast adverts; without
+    /// unicast peers keepalived 2.2.7 resets it, in these words; with AH
+    /// keepvip writes the IP header itself, always with TTL 255.
     #[test]
-    fn the_standard_groups_and_ttl_are_accepted_others_refused() {
-        let (_, w) = load(
+    fn unicast_ttl_with_peers_only() {
+        let peers = " unicast_peer {\n  192.0.2.12\n }";
+        let (vi, w) = load("", &format!(" unicast_ttl 64\n{peers}")).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(vi.unicast_ttl, Some(64));
+        let (vi, _) = load("", peers).unwrap();
+        assert_eq!(vi.unicast_ttl, None);
+        let (vi, w) = load("", " unicast_ttl 64").unwrap();
+        assert_eq!(vi.unicast_ttl, None);
+        assert!(
+            w[0].ends_with("(VI_1): Cannot use unicast_ttl without unicast peers - resetting"),
+            "{w:?}"
+        );
+        let ah = " authentication {\n  auth_type AH\n  auth_pass secret\n }";
+        let err = load("", &format!(" unicast_ttl 64\n{peers}\n{ah}")).unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:7: (VI_1) unicast_ttl 64 with auth_type AH: not supported"),
+            "{err}"
+        );
+        assert!(load("", &format!(" unicast_ttl 255\n{peers}\n{ah}")).is_ok());
+        assert!(load("", &format!(" unicast_ttl 0\n{peers}")).is_err());
+    }
+
+    /// The RFC's groups leave the instance as it was; another group is the
+    /// instance's, its own `mcast_dst_ip` ahead of global_defs'.
+    #[test]
+    fn multicast_groups_global_and_per_instance() {
+        let (vi, w) = load(
             " vrrp_mcast_group4 224.0.0.18\n vrrp_mcast_group6 ff02::12",
-            " mcast_dst_ip 224.0.0.18\n unicast_ttl 255",
+            " mcast_dst_ip 224.0.0.18",
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let err = load(" vrrp_mcast_group4 224.0.0.19", "").unwrap_err();
+        assert_eq!(vi.multicast_group, None);
+        let (vi, w) = load(
+            " vrrp_mcast_group4 224.0.0.99\n vrrp_mcast_group6 ff02::99",
+            "",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(vi.multicast_group, "224.0.0.99".parse().ok());
+        let (vi, _) = load(" vrrp_mcast_group4 224.0.0.99", " mcast_dst_ip 239.255.0.1").unwrap();
+        assert_eq!(vi.multicast_group, "239.255.0.1".parse().ok());
+        let (vi, _) = load(" vrrp_mcast_group4 224.0.0.99", " mcast_dst_ip 224.0.0.18").unwrap();
+        assert_eq!(vi.multicast_group, None);
+    }
+
+    /// What keepalived 2.2.7 -t says and does (watched): a group of the
+    /// other family or not multicast is skipped, an IPv6 group beyond the
+    /// link is used with a warning; `mcast_dst_ip` of the other family
+    /// makes keepalived drop the instance, keepvip refuses it.
+    #[test]
+    fn bad_multicast_groups_as_keepalived() {
+        let (vi, w) = load(
+            " vrrp_mcast_group4 192.0.2.1\n vrrp_mcast_group6 224.0.0.99",
+            " mcast_dst_ip 192.0.2.1",
+        )
+        .unwrap();
+        assert_eq!(vi.multicast_group, None);
         assert!(
-            err.starts_with("r1.conf:2: vrrp_mcast_group4 224.0.0.19: not supported"),
+            w[0].ends_with("vrrp_mcast_group4 [192.0.2.1] is not multicast. Skipping"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].ends_with("vrrp_mcast_group6 [224.0.0.99] is not IPv6. Skipping"),
+            "{w:?}"
+        );
+        assert!(
+            w[2].ends_with("(VI_1) mcast_dst_ip 192.0.2.1 not multicast. Skipping..."),
+            "{w:?}"
+        );
+        let (_, w) = load(" vrrp_mcast_group6 ff05::99", "").unwrap();
+        assert!(
+            w[0].ends_with("vrrp_mcast_group6 [ff05::99] should be link-local multicast."),
+            "{w:?}"
+        );
+        let err = load("", " mcast_dst_ip ff02::99").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:7: (VI_1) mcast_dst_ip ff02::99: expected an IPv4 group"),
             "{err}"
         );
-        let err = load("", " unicast_ttl 64").unwrap_err();
-        assert!(
-            err.starts_with("r1.conf:7: unicast_ttl 64: not supported"),
-            "{err}"
-        );
-        let err = load(" vrrp_mcast_group6 224.0.0.18", "").unwrap_err();
-        assert!(err.contains("an address of the keyword's family"), "{err}");
     }
 
     #[test]

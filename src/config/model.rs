@@ -354,6 +354,10 @@ pub struct InstanceConfig {
     /// `mcast_src_ip`: the advert source instead of the interface's primary
     /// address (IPv6: its link-local address).
     pub mcast_src_ip: Option<IpAddr>,
+    /// The group adverts go to and are taken from when not the RFC's
+    /// (224.0.0.18, ff02::12): `mcast_dst_ip`, else global_defs'
+    /// `vrrp_mcast_group4`/`6`. Unused with unicast peers.
+    pub multicast_group: Option<IpAddr>,
     /// `unicast_src_ip`: the source of adverts, ahead of mcast_src_ip
     /// (keepalived keeps one source for both keywords).
     pub unicast_src_ip: Option<IpAddr>,
@@ -361,6 +365,9 @@ pub struct InstanceConfig {
     /// by unicast instead of to the group, and only adverts from a listed
     /// peer are accepted.
     pub unicast_peers: Vec<IpAddr>,
+    /// `unicast_ttl`: the TTL (IPv6: hop limit) of adverts to unicast
+    /// peers; None: 255. Only with unicast peers.
+    pub unicast_ttl: Option<u8>,
     /// Always None for VRRPv3, which has no authentication.
     pub authentication: Option<Authentication>,
     /// Every address the instance owns, advertised or excluded, in file

@@ -70,7 +70,18 @@ pub struct LinkOptions {
     /// the VIPs, so their source is the primary address of this interface
     /// (the instance's own).
     pub source_interface: Option<String>,
+    /// The group adverts go to and are heard on, when not the RFC's
+    /// (`vrrp_mcast_group4`/`6`, `mcast_dst_ip`); never set with unicast
+    /// peers, which have no use for a group.
+    pub group: Option<IpAddr>,
+    /// `unicast_ttl`: the TTL (hop limit) of unicast adverts, when not 255.
+    pub unicast_ttl: Option<u8>,
 }
+
+/// The TTL (hop limit) of unicast adverts without `unicast_ttl`: the
+/// RFC's 255 for both families (keepalived 2.2.7 leaves IPv6 at the
+/// kernel's 64; either is accepted by it and by keepvip).
+const UNICAST_TTL: u8 = 255;
 
 /// The link an instance's adverts use: its interface, or its macvlan
 /// (`use_vmac` without `vmac_xmit_base`).
@@ -79,6 +90,10 @@ pub fn link_key(config: &InstanceConfig) -> LinkKey {
     let options = LinkOptions {
         ah: matches!(config.authentication, Some(Authentication::Ah(_))),
         source_interface: vmac.map(|_| config.interface.clone()),
+        group: config
+            .multicast_group
+            .filter(|_| config.unicast_peers.is_empty()),
+        unicast_ttl: config.unicast_ttl.filter(|ttl| *ttl != UNICAST_TTL),
     };
     let interface = vmac.map_or(&config.interface, |v| &v.name);
     (
@@ -95,6 +110,8 @@ pub struct Link {
     pub ifindex: u32,
     /// The source of our adverts on this link.
     pub source: IpAddr,
+    /// The group its adverts go to, and the only one they are heard on.
+    group: IpAddr,
     sockets: Sockets,
     /// For the addresses of its instances on this interface.
     pub announcers: Announcers,
@@ -119,38 +136,50 @@ impl Link {
         let ifindex = interface::ifindex(name).map_err(|e| with_context("no such interface", e))?;
         let mac =
             interface::hardware_address(name).map_err(|e| with_context("hardware address", e))?;
-        let (source, sockets) = if ipv6 {
+        let (source, group, sockets) = if ipv6 {
             let source = match source {
                 Some(IpAddr::V6(source)) => source,
                 _ => interface::link_local_ipv6(address_from)
                     .map_err(|e| with_context("no IPv6 link-local address to send from", e))?,
             };
-            let vrrp = Vrrp6Socket::open(name, ifindex, source)
+            let group = match options.group {
+                Some(IpAddr::V6(group)) => group,
+                _ => VRRP_GROUP_V6,
+            };
+            let hops = options.unicast_ttl.unwrap_or(UNICAST_TTL);
+            let vrrp = Vrrp6Socket::open(name, ifindex, source, group, hops)
                 .map_err(|e| with_context("VRRP IPv6 socket", e))?;
-            (IpAddr::V6(source), Sockets::V6(vrrp))
+            (IpAddr::V6(source), group.into(), Sockets::V6(vrrp))
         } else {
             let source = match source {
                 Some(IpAddr::V4(source)) => source,
                 _ => interface::primary_ipv4(address_from)
                     .map_err(|e| with_context("no IPv4 address to send from", e))?,
             };
+            let group = match options.group {
+                Some(IpAddr::V4(group)) => group,
+                _ => VRRP_GROUP_V4,
+            };
+            let ttl = options.unicast_ttl.unwrap_or(UNICAST_TTL);
             let sockets = if options.ah {
                 Sockets::V4Ah(
-                    AhSocket::open(name, ifindex).map_err(|e| with_context("AH socket", e))?,
+                    AhSocket::open(name, ifindex, group)
+                        .map_err(|e| with_context("AH socket", e))?,
                 )
             } else {
                 Sockets::V4(
-                    VrrpSocket::open(name, ifindex, source)
+                    VrrpSocket::open(name, ifindex, source, group, ttl)
                         .map_err(|e| with_context("VRRP socket", e))?,
                 )
             };
-            (IpAddr::V4(source), sockets)
+            (IpAddr::V4(source), group.into(), sockets)
         };
         let mut link = Link {
             key: key.clone(),
             name: name.to_string(),
             ifindex,
             source,
+            group,
             sockets,
             announcers: Announcers::new(name, ifindex, mac),
             stale: false,
@@ -160,12 +189,9 @@ impl Link {
         Ok(link)
     }
 
-    /// The VRRP group of this link's family.
+    /// The VRRP group of this link: its family's, or the configured one.
     pub fn group(&self) -> IpAddr {
-        match self.sockets {
-            Sockets::V4(_) | Sockets::V4Ah(_) => VRRP_GROUP_V4.into(),
-            Sockets::V6(_) => VRRP_GROUP_V6.into(),
-        }
+        self.group
     }
 
     /// Whether this link carries whole IPv4 datagrams in an Authentication

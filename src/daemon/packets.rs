@@ -58,9 +58,11 @@ impl Daemon {
         else {
             return self.discard(Discard::UnknownVrid, Some(received.source), now);
         };
-        if let Err(reason) =
-            check_destination(&received, self.instances[index].machine.has_unicast_peers())
-        {
+        let group = match self.links.get(link) {
+            Some(link) if !self.instances[index].machine.has_unicast_peers() => Some(link.group()),
+            _ => None,
+        };
+        if let Err(reason) = check_destination(&received, group) {
             return self.discard(reason, Some(received.source), now);
         }
         let instance = &mut self.instances[index];

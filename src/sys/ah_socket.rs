@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use super::socket::{new_socket, send_datagrams, setsockopt_named, SEND_BATCH};
 use super::vrrp_socket::{
-    attach_drop_all_filter, bind_to_device, device_name, in_addr, sockaddr_in, VRRP_GROUP_V4,
+    attach_drop_all_filter, bind_to_device, device_name, in_addr, join_group, sockaddr_in,
 };
 
 /// IP protocol number of the Authentication Header (IANA).
@@ -30,8 +30,9 @@ pub struct AhSocket {
 }
 
 impl AhSocket {
-    /// Opens both sockets on `ifname` (index `ifindex`). Needs CAP_NET_RAW.
-    pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
+    /// Opens both sockets on `ifname` (index `ifindex`), listening on
+    /// `group`. Needs CAP_NET_RAW.
+    pub fn open(ifname: &str, ifindex: u32, group: Ipv4Addr) -> io::Result<Self> {
         let device = device_name(ifname)?;
         let ifindex = i32::try_from(ifindex)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))?;
@@ -42,18 +43,7 @@ impl AhSocket {
             IPPROTO_AH,
         )?;
         bind_to_device(&recv, &device, ifname)?;
-        let join = libc::ip_mreqn {
-            imr_multiaddr: in_addr(VRRP_GROUP_V4),
-            imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-            imr_ifindex: ifindex,
-        };
-        setsockopt_named(
-            &recv,
-            libc::IPPROTO_IP,
-            libc::IP_ADD_MEMBERSHIP,
-            &join,
-            &format!("{ifname}: IP_ADD_MEMBERSHIP {VRRP_GROUP_V4} (AH)"),
-        )?;
+        join_group(&recv, ifname, ifindex, group, " (AH)")?;
         let _ = setsockopt_named(
             &recv,
             libc::SOL_SOCKET,

@@ -22,7 +22,8 @@ use super::socket::{
 };
 use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
 
-/// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2).
+/// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2), unless
+/// the config names another.
 pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 
 const RCVBUF: libc::c_int = 256 * 1024;
@@ -51,8 +52,16 @@ pub struct Vrrp6Socket {
 
 impl Vrrp6Socket {
     /// Opens both sockets on `ifname` (index `ifindex`), sending from
-    /// `source`, an address of that interface. Needs CAP_NET_RAW.
-    pub fn open(ifname: &str, ifindex: u32, source: Ipv6Addr) -> io::Result<Self> {
+    /// `source`, an address of that interface, and listening on `group`
+    /// (VRRP_GROUP_V6 or the configured one); unicast adverts leave with
+    /// hop limit `unicast_hops`. Needs CAP_NET_RAW.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: Ipv6Addr,
+        group: Ipv6Addr,
+        unicast_hops: u8,
+    ) -> io::Result<Self> {
         let device = device_name(ifname)?;
         let recv = new_socket(
             libc::AF_INET6,
@@ -61,7 +70,7 @@ impl Vrrp6Socket {
         )?;
         bind_to_device(&recv, &device, ifname)?;
         let join = libc::ipv6_mreq {
-            ipv6mr_multiaddr: in6_addr(VRRP_GROUP_V6),
+            ipv6mr_multiaddr: in6_addr(group),
             ipv6mr_interface: ifindex,
         };
         setsockopt_named(
@@ -69,7 +78,7 @@ impl Vrrp6Socket {
             libc::IPPROTO_IPV6,
             libc::IPV6_ADD_MEMBERSHIP,
             &join,
-            &format!("{ifname}: IPV6_ADD_MEMBERSHIP {VRRP_GROUP_V6}"),
+            &format!("{ifname}: IPV6_ADD_MEMBERSHIP {group}"),
         )?;
         let on: libc::c_int = 1;
         setsockopt_named(
@@ -104,7 +113,8 @@ impl Vrrp6Socket {
         bind_to(&send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
-        // Hop limit 255 on both paths (RFC 5798 section 5.1.2.3), so peers
+        // Hop limit 255 for the group (RFC 5798 section 5.1.2.3); unicast
+        // takes keepalived's `unicast_ttl`, 255 by default so that peers
         // that check it on unicast too are satisfied.
         let hops: libc::c_int = 255;
         setsockopt_named(
@@ -114,11 +124,12 @@ impl Vrrp6Socket {
             &hops,
             "IPV6_MULTICAST_HOPS",
         )?;
+        let unicast_hops = libc::c_int::from(unicast_hops);
         setsockopt_named(
             &send,
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
-            &hops,
+            &unicast_hops,
             "IPV6_UNICAST_HOPS",
         )?;
         // Traffic class 0xc0, as keepalived marks its IPv6 adverts.
@@ -264,7 +275,9 @@ pub(super) fn sockaddr_in6(ip: Ipv6Addr, ifindex: u32) -> libc::sockaddr_in6 {
     let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
     sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
     sa.sin6_addr = in6_addr(ip);
-    let link_scoped = ip.is_unicast_link_local() || ip.octets()[..2] == [0xff, 0x02];
+    // Multicast of link scope: ff02::/16, or ff12::/16 for a transient group.
+    let link_scoped =
+        ip.is_unicast_link_local() || (ip.octets()[0] == 0xff && ip.octets()[1] & 0x0f == 2);
     if link_scoped {
         sa.sin6_scope_id = ifindex;
     }

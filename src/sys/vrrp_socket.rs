@@ -21,7 +21,8 @@ use super::socket::{
 /// IP protocol number of VRRP (IANA).
 pub const IPPROTO_VRRP: libc::c_int = 112;
 
-/// The IPv4 group VRRP adverts go to (RFC 3768 / RFC 5798).
+/// The IPv4 group VRRP adverts go to (RFC 3768 / RFC 5798), unless the
+/// config names another.
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
 /// Receive buffer asked for: room for a burst of a few hundred adverts while
@@ -33,13 +34,21 @@ const RCVBUF: libc::c_int = 256 * 1024;
 pub struct VrrpSocket {
     recv: OwnedFd,
     send: OwnedFd,
+    group: Ipv4Addr,
 }
 
 impl VrrpSocket {
     /// Open both sockets on interface `ifname` (index `ifindex`), sending
-    /// from `source`, which must be an address of that interface. Needs
-    /// CAP_NET_RAW.
-    pub fn open(ifname: &str, ifindex: u32, source: Ipv4Addr) -> io::Result<Self> {
+    /// from `source`, which must be an address of that interface, and
+    /// listening on `group` (VRRP_GROUP_V4 or the configured one); unicast
+    /// adverts leave with TTL `unicast_ttl`. Needs CAP_NET_RAW.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        unicast_ttl: u8,
+    ) -> io::Result<Self> {
         let device = device_name(ifname)?;
         let ifindex = i32::try_from(ifindex)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))?;
@@ -52,18 +61,7 @@ impl VrrpSocket {
             IPPROTO_VRRP,
         )?;
         bind_to_device(&recv, &device, ifname)?;
-        let join = libc::ip_mreqn {
-            imr_multiaddr: in_addr(VRRP_GROUP_V4),
-            imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-            imr_ifindex: ifindex,
-        };
-        setsockopt_named(
-            &recv,
-            libc::IPPROTO_IP,
-            libc::IP_ADD_MEMBERSHIP,
-            &join,
-            &format!("{ifname}: IP_ADD_MEMBERSHIP {VRRP_GROUP_V4}"),
-        )?;
+        join_group(&recv, ifname, ifindex, group, "")?;
         // Best effort: above rmem_max the kernel caps it silently anyway.
         let _ = setsockopt_named(
             &recv,
@@ -84,9 +82,10 @@ impl VrrpSocket {
         bind_to(&send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
-        // VRRP requires TTL 255 on send, and receivers drop anything else,
-        // which proves the packet did not cross a router. Multicast and
-        // unicast (peers) use different options; set both.
+        // VRRP requires TTL 255 on send, and receivers of multicast drop
+        // anything else, which proves the packet did not cross a router.
+        // Unicast (peers) has its own option: keepalived's `unicast_ttl`,
+        // 255 by default.
         let ttl: libc::c_int = 255;
         setsockopt_named(
             &send,
@@ -95,7 +94,14 @@ impl VrrpSocket {
             &ttl,
             "IP_MULTICAST_TTL",
         )?;
-        setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TTL, &ttl, "IP_TTL")?;
+        let unicast_ttl = libc::c_int::from(unicast_ttl);
+        setsockopt_named(
+            &send,
+            libc::IPPROTO_IP,
+            libc::IP_TTL,
+            &unicast_ttl,
+            "IP_TTL",
+        )?;
         // Precedence "internetwork control" (0xc0), as keepalived marks its
         // adverts, so that switches that queue by DSCP treat ours alike.
         let tos: libc::c_int = libc::IPTOS_PREC_INTERNETCONTROL as libc::c_int;
@@ -127,15 +133,15 @@ impl VrrpSocket {
         // that at the socket.
         attach_drop_all_filter(&send)?;
 
-        Ok(VrrpSocket { recv, send })
+        Ok(VrrpSocket { recv, send, group })
     }
 
-    /// Send `payload` (a VRRP message, without IP header) to 224.0.0.18.
+    /// Send `payload` (a VRRP message, without IP header) to the group.
     /// The kernel adds the IPv4 header: protocol 112, TTL 255, our source.
     ///
     /// A full socket buffer gives an error of kind `WouldBlock`.
     pub fn send(&self, payload: &[u8]) -> io::Result<()> {
-        self.send_to(payload, VRRP_GROUP_V4)
+        self.send_to(payload, self.group)
     }
 
     /// Send `payload` to `dst`: the group, or a unicast peer
@@ -197,6 +203,30 @@ impl AsFd for VrrpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.recv.as_fd()
     }
+}
+
+/// IP_ADD_MEMBERSHIP: the interface takes datagrams sent to `group`; the
+/// raw socket then also gets those of any other group joined on it, which
+/// the core tells apart by destination.
+pub(super) fn join_group(
+    recv: &OwnedFd,
+    ifname: &str,
+    ifindex: i32,
+    group: Ipv4Addr,
+    what: &str,
+) -> io::Result<()> {
+    let join = libc::ip_mreqn {
+        imr_multiaddr: in_addr(group),
+        imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
+        imr_ifindex: ifindex,
+    };
+    setsockopt_named(
+        recv,
+        libc::IPPROTO_IP,
+        libc::IP_ADD_MEMBERSHIP,
+        &join,
+        &format!("{ifname}: IP_ADD_MEMBERSHIP {group}{what}"),
+    )
 }
 
 /// The interface name as SO_BINDTODEVICE wants it: NUL-padded IFNAMSIZ.

@@ -45,7 +45,8 @@ pub enum Discard {
     /// The instance has unicast peers and the source is none of them.
     UnknownPeer,
     /// The instance has no unicast peers and the advert was not sent to
-    /// the group: it may come from anywhere that routes to us.
+    /// its group: it may come from anywhere that routes to us, or belong
+    /// to routers of another group.
     NotToGroup,
     /// Longer than [`MAX_RAW_PACKET_LEN`]: lost by the read, not VRRP.
     Oversized,
@@ -219,20 +220,21 @@ pub fn decode_packet(packet: RawPacket<'_>) -> Result<ReceivedAdvert, Discard> {
 }
 
 /// The delivery check that depends on the instance: one without unicast
-/// peers takes only adverts sent to the group, whose TTL (hop limit) 255
-/// [`decode_packet`] has checked, so that only a router on the link can move
-/// it (RFC 3768 and RFC 5798 section 7.1). keepalived 2.2.7 ignores the
-/// others too, whatever their TTL. An instance with unicast peers accepts
-/// any TTL from a listed peer, as keepalived does by default (its own IPv6
-/// unicast adverts leave with hop limit 64).
-pub fn check_destination(
-    received: &ReceivedAdvert,
-    has_unicast_peers: bool,
-) -> Result<(), Discard> {
-    if has_unicast_peers || received.destination.is_multicast() {
-        Ok(())
-    } else {
-        Err(Discard::NotToGroup)
+/// peers takes only adverts sent to its group (`group`: the RFC's, or the
+/// configured one), whose TTL (hop limit) 255 [`decode_packet`] has
+/// checked, so that only a router on the link can move it (RFC 3768 and
+/// RFC 5798 section 7.1). keepalived 2.2.7 ignores the others too, whatever
+/// their TTL, and with a group of its own (`vrrp_mcast_group4`,
+/// `mcast_dst_ip`) it ignores adverts of its VRID sent to the RFC's group:
+/// a raw socket gets every group the interface joined, so the destination
+/// tells them apart. An instance with unicast peers (`group` None) accepts
+/// any TTL from a listed peer, as keepalived does (its own IPv6 unicast
+/// adverts leave with hop limit 64, and it takes a `unicast_ttl` other than
+/// its own).
+pub fn check_destination(received: &ReceivedAdvert, group: Option<IpAddr>) -> Result<(), Discard> {
+    match group {
+        Some(group) if received.destination != group => Err(Discard::NotToGroup),
+        _ => Ok(()),
     }
 }
 
@@ -354,22 +356,71 @@ mod tests {
 
     #[test]
     fn a_multicast_instance_takes_only_adverts_sent_to_the_group() {
+        let standard: IpAddr = [224, 0, 0, 18].into();
         let mut packet = KEEPALIVED_PACKET;
         packet[16..20].copy_from_slice(&[192, 0, 2, 12]);
         for ttl in [64, 255] {
             packet[8] = ttl;
             let unicast = decode_packet(RawPacket::Ipv4(&packet)).unwrap();
             assert_eq!(
-                check_destination(&unicast, false),
+                check_destination(&unicast, Some(standard)),
                 Err(Discard::NotToGroup),
                 "TTL {ttl}"
             );
-            assert_eq!(check_destination(&unicast, true), Ok(()), "TTL {ttl}");
+            assert_eq!(check_destination(&unicast, None), Ok(()), "TTL {ttl}");
         }
         let group = decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET)).unwrap();
-        assert_eq!(check_destination(&group, false), Ok(()));
+        assert_eq!(check_destination(&group, Some(standard)), Ok(()));
         let group6 = decode_packet(ipv6("ff02::12", 255)).unwrap();
-        assert_eq!(check_destination(&group6, false), Ok(()));
+        let standard6 = "ff02::12".parse().ok();
+        assert_eq!(check_destination(&group6, standard6), Ok(()));
+    }
+
+    /// With `vrrp_mcast_group4 224.0.0.99` (or `mcast_dst_ip`), an advert
+    /// to 224.0.0.18 belongs to routers of the RFC's group: as keepalived
+    /// 2.2.7 does, it is ignored (counted), and the other way round.
+    #[test]
+    fn an_instance_with_its_own_group_takes_only_adverts_sent_to_it() {
+        let custom: IpAddr = [224, 0, 0, 99].into();
+        let to_standard = decode_packet(RawPacket::Ipv4(&KEEPALIVED_PACKET)).unwrap();
+        assert_eq!(
+            check_destination(&to_standard, Some(custom)),
+            Err(Discard::NotToGroup)
+        );
+        let mut packet = KEEPALIVED_PACKET;
+        packet[16..20].copy_from_slice(&[224, 0, 0, 99]);
+        let to_custom = decode_packet(RawPacket::Ipv4(&packet)).unwrap();
+        assert_eq!(check_destination(&to_custom, Some(custom)), Ok(()));
+        assert_eq!(
+            check_destination(&to_custom, Some([224, 0, 0, 18].into())),
+            Err(Discard::NotToGroup)
+        );
+        // IPv6: the v3 checksum covers the destination, so the advert is
+        // encoded for ff02::99.
+        let advert = Advert::parse(&KEEPALIVED_V3_V6, &ends6("ff02::12")).unwrap();
+        let bytes = advert.to_bytes(&ends6("ff02::99"));
+        let received = decode_packet(RawPacket::Ipv6 {
+            payload: &bytes,
+            source: "fe80::b85d:65ff:fe75:22cf".parse().unwrap(),
+            destination: "ff02::99".parse().unwrap(),
+            hop_limit: 255,
+        })
+        .unwrap();
+        assert_eq!(
+            check_destination(&received, "ff02::99".parse().ok()),
+            Ok(())
+        );
+        assert_eq!(
+            check_destination(&received, "ff02::12".parse().ok()),
+            Err(Discard::NotToGroup)
+        );
+    }
+
+    fn ends6(destination: &str) -> Endpoints {
+        Endpoints {
+            source: "fe80::b85d:65ff:fe75:22cf".parse::<IpAddr>().unwrap(),
+            destination: destination.parse().unwrap(),
+        }
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
         preempt,
         preempt_delay_s: 0,
         mcast_src_ip: None,
+        multicast_group: None,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
+        unicast_ttl: None,
         authentication: Some(Authentication::Password(password)),
         virtual_addresses: vec![VirtualAddress {
             addr: VIP,
