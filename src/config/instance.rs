@@ -266,7 +266,7 @@ fn read_line(
         "notify_fault" => set_notify(name, line, &mut w.notify.fault, warnings)?,
         "notify_stop" => set_notify(name, line, &mut w.notify.stop, warnings)?,
         "notify" => set_notify(name, line, &mut w.notify.any, warnings)?,
-        "virtual_routes" => w.virtual_routes.extend(routes(line)?),
+        "virtual_routes" => w.virtual_routes.extend(routes(line, warnings)?),
         "virtual_rules" => w.virtual_rules.extend(rules(line)?),
         // keepalived 2.2.7 knows this one; its later synonyms
         // notify_primary* are unknown keywords to it, and so to keepvip.

@@ -84,7 +84,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
                 let addresses = static_addresses(block, &config.default_interface, warnings)?;
                 config.statics.addresses.extend(addresses);
             }
-            "static_routes" => config.statics.routes.extend(routes(statement)?),
+            "static_routes" => config.statics.routes.extend(routes(statement, warnings)?),
             "static_rules" => config.statics.rules.extend(rules(statement)?),
             "track_file" | "vrrp_track_file" => add_track_file(&mut config, statement, warnings)?,
             "vrrp_track_process" => add_track_process(&mut config, statement, warnings)?,
