@@ -170,3 +170,103 @@ fn a_master_hearing_a_lower_master_after_a_partition_announces_at_once() {
         lan.wait_sole_holder(R1, vip, ELECTION);
     }
 }
+
+/// Global `vrrp_garp_interval 0.05` / `vrrp_gna_interval 0.03` and a
+/// burst of 5: `vips` (IPv4) in one instance, `vip6` in another.
+fn spaced_config(vrids: (u8, u8), vips: [&str; 2], vip6: &str) -> String {
+    let instance = |name: &str, vrid: u8, addresses: String| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 100\n    advert_int 0.1\n\
+             \x20   garp_master_repeat 5\n    garp_master_delay 0\n\
+             \x20   virtual_ipaddress {{\n{addresses}    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_version 3\n    vrrp_garp_interval 0.05\n\
+         \x20   vrrp_gna_interval 0.03\n}}\n{}{}",
+        instance(
+            "VI_4",
+            vrids.0,
+            format!("        {}/24\n        {}/24\n", vips[0], vips[1])
+        ),
+        instance("VI_6", vrids.1, format!("        {vip6}/64\n"))
+    )
+}
+
+/// `router`'s announcements since `since`, of one family: (time, address).
+fn announcements_of(lan: &Lan, router: usize, ipv6: bool, since: Mark) -> Vec<(f64, String)> {
+    lan.announcements_since(since)
+        .into_iter()
+        .filter(|(_, mac, addr)| mac == lan.mac(router) && addr.contains(':') == ipv6)
+        .map(|(time, _, addr)| (time, addr))
+        .collect()
+}
+
+/// keepalived 2.2.7 (r2) and keepvip (r1), each master of its own
+/// instances with the same spacing config, side by side on one LAN: the
+/// same bursts on the wire. keepalived sends the first packet at once and
+/// the rest one interval apart per interface and family, and does not
+/// queue an address twice: a burst of 5 for addresses A and B is A, A, B;
+/// for one IPv6 address two NAs. keepvip must send exactly that, with the
+/// same spacing.
+#[test]
+fn bursts_are_spaced_by_garp_and_gna_interval_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-spacing", 2) else {
+        return;
+    };
+    lan.start(
+        R2,
+        Keepalived,
+        &spaced_config((52, 53), ["192.0.2.110", "192.0.2.111"], "2001:db8::110"),
+    );
+    lan.start(
+        R1,
+        Keepvip,
+        &spaced_config((54, 55), ["192.0.2.100", "192.0.2.101"], "2001:db8::100"),
+    );
+    let expected = |router: usize| {
+        let (a, b, six) = if router == R1 {
+            ("192.0.2.100", "192.0.2.101", "2001:db8::100")
+        } else {
+            ("192.0.2.110", "192.0.2.111", "2001:db8::110")
+        };
+        (vec![a, a, b], vec![six, six])
+    };
+    for router in [R2, R1] {
+        let (arps, nas) = expected(router);
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}'s bursts are captured"),
+            || {
+                announcements_of(&lan, router, false, Mark::START).len() >= arps.len()
+                    && announcements_of(&lan, router, true, Mark::START).len() >= nas.len()
+            },
+        );
+    }
+    // Nothing more comes (garp_master_delay 0: no second burst).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    for router in [R2, R1] {
+        let (arps, nas) = expected(router);
+        for (ipv6, addresses, interval) in [(false, &arps, 0.05), (true, &nas, 0.03)] {
+            let sent = announcements_of(&lan, router, ipv6, Mark::START);
+            let order: Vec<&str> = sent.iter().map(|(_, a)| a.as_str()).collect();
+            assert_eq!(
+                &order,
+                addresses,
+                "{}",
+                lan.diagnose(&format!("r{router}: not the burst keepalived sends"))
+            );
+            for pair in sent.windows(2) {
+                let gap = pair[1].0 - pair[0].0;
+                assert!(
+                    (interval - 0.003..interval + 0.045).contains(&gap),
+                    "{}",
+                    lan.diagnose(&format!(
+                        "r{router}: {gap:.4} s between two announcements, not {interval} s"
+                    ))
+                );
+            }
+        }
+    }
+}

@@ -155,19 +155,17 @@ pub(crate) fn read_option(
         ("accept", _) => written.accept = Some(true),
         ("no_accept", _) => written.accept = Some(false),
         ("vrrp_strict", _) | ("strict_mode", _) => o.strict = boolean(line)?,
-        (_, "garp_interval") | (_, "gna_interval") => {
-            let text = single(line, "seconds", warnings)?;
-            let zero = text.parse::<f64>().is_ok_and(|v| v == 0.0);
-            if !zero {
-                return Err(error_at(
-                    &line.span,
-                    format!(
-                        "{keyword} {text}: not supported by keepvip, which sends each burst back \
-                         to back; only 0 (keepalived's default) is"
-                    ),
-                ));
-            }
-        }
+        // Here only out of global_defs (which reads vrrp_garp_interval and
+        // vrrp_gna_interval itself): keepalived 2.2.7 does not know them
+        // there either, and runs without them.
+        (_, "garp_interval") | (_, "gna_interval") => warn_at(
+            warnings,
+            &line.span,
+            format!(
+                "Unknown keyword '{keyword}': keepalived spaces announcements only with \
+                 vrrp_{bare} in global_defs; ignored"
+            ),
+        ),
         (_, "garp_master_refresh_repeat") => {
             o.garp_master_refresh_repeat = integer(line, 1, u32::MAX, warnings)?;
         }
@@ -267,13 +265,36 @@ mod tests {
     #[test]
     fn checks_keepvip_always_makes_are_accepted() {
         let (_, w) = load(
-            " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr\n vrrp_garp_interval 0\n vrrp_gna_interval 0",
-            " check_unicast_src\n skip_check_adv_addr\n accept\n garp_interval 0.000",
+            " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr",
+            " check_unicast_src\n skip_check_adv_addr\n accept",
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let err = load("", " garp_interval 0.5").unwrap_err();
-        assert!(err.contains("garp_interval 0.5: not supported"), "{err}");
+    }
+
+    /// keepalived 2.2.7 spaces announcements per interface, from
+    /// global_defs only: in a vrrp_instance `garp_interval` and
+    /// `gna_interval` are unknown keywords to it (`keepalived -t`), so
+    /// they are warned about and change nothing here either.
+    #[test]
+    fn announcement_spacing_is_global() {
+        let text = format!(
+            "global_defs {{\n vrrp_garp_interval 0.05\n vrrp_gna_interval 0.000001\n}}\n{}",
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n garp_interval 1\n \
+             virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+        );
+        let (c, w) = crate::config::parse_str(&text, std::path::Path::new("r1.conf")).unwrap();
+        assert_eq!(
+            (c.announce_spacing.garp_us, c.announce_spacing.gna_us),
+            (50_000, 1)
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].to_string().contains("'garp_interval'"), "{w:?}");
+        let (c, _) = crate::config::parse_str("", std::path::Path::new("r1.conf")).unwrap();
+        assert_eq!(c.announce_spacing, Default::default());
+        let bad = "global_defs {\n vrrp_garp_interval abc\n}\n";
+        let err = crate::config::parse_str(bad, std::path::Path::new("r1.conf")).unwrap_err();
+        assert!(err.to_string().starts_with("r1.conf:2:"), "{err}");
     }
 
     /// keepalived 2.2.7 -t with vrrp_strict: authentication ignored, v2

@@ -19,7 +19,9 @@ use super::syntax::{statements, Statement};
 use super::track_file::{resolve_tracked_files, track_file_block};
 use super::track_process::{resolve_tracked_processes, track_process_block};
 use super::tracking::ScriptRef;
-use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
+use super::values::{
+    block_of, error_at, flag, integer, run_as, seconds_us_or_zero, single, warn_at,
+};
 use super::virtual_address::static_addresses;
 
 /// Reads and checks the config at `path` and the files it includes.
@@ -274,6 +276,12 @@ fn global_defs(
             }
             "vrrp_garp_lower_prio_delay" => {
                 defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
+            "vrrp_garp_interval" => {
+                config.announce_spacing.garp_us = seconds_us_or_zero(line, warnings)?;
+            }
+            "vrrp_gna_interval" => {
+                config.announce_spacing.gna_us = seconds_us_or_zero(line, warnings)?;
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "default_interface" => {

@@ -177,6 +177,7 @@ impl Daemon {
     /// interface it is on and as its family calls for (an IPv4 instance
     /// may own excluded IPv6 addresses).
     fn announce(&mut self, index: usize, repeat: u32) {
+        let now = self.clock.now_us();
         let instance = &self.instances[index];
         let name = &instance.config.name;
         let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
@@ -187,8 +188,9 @@ impl Daemon {
             .config
             .virtual_addresses
             .iter()
-            .zip(&instance.address_ifindex);
-        for (vip, &ifindex) in vips {
+            .zip(&instance.address_ifindex)
+            .enumerate();
+        for (at, (vip, &ifindex)) in vips {
             let announcers = match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
                 Ok(announcers) => announcers,
                 Err(e) => {
@@ -210,6 +212,13 @@ impl Daemon {
             // (an address not there yet) must show.
             let mut failure = None;
             for _ in 0..repeat {
+                let ipv6 = vip.addr.is_ipv6();
+                if !self
+                    .announce_pacing
+                    .send_now(now, (index, at), ifindex, ipv6)
+                {
+                    continue;
+                }
                 if let Err(e) = announcers.announce(vip.addr) {
                     failure = Some(e);
                 }
