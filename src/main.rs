@@ -430,6 +430,20 @@ fn describe(config: &Config) -> String {
             i.garp_lower_prio_delay_s,
             i.garp_lower_prio_repeat
         );
+        let extra = i.options.garp_extra_if;
+        if extra.interval_s > 0 {
+            let _ = writeln!(
+                text,
+                "  garp_extra_if {}{}s: {}",
+                if extra.all { "all " } else { "" },
+                extra.interval_s,
+                if extra.all {
+                    "one announcement per address on other interfaces than its own, each period"
+                } else {
+                    "none sent (keepalived sends them only on addresses' VMAC interfaces)"
+                }
+            );
+        }
         for tracked in &i.track_scripts {
             let script = &config.scripts[tracked.script];
             let _ = writeln!(

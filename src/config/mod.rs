@@ -45,7 +45,7 @@ mod virtual_address;
 mod tests;
 
 pub use conditional::default_config_id;
-pub use instance_options::InstanceOptions;
+pub use instance_options::{GarpExtraIf, InstanceOptions};
 pub use model::{
     AnnounceSpacing, Authentication, Command, Config, ConfigError, InitialState, InstanceConfig,
     NotifyCommands, RunAs, Scheduling, ScriptConfig, Span, StaticConfig, SyncGroupConfig,
