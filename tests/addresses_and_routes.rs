@@ -1,6 +1,8 @@
 //! What a master owns beyond its plain VIPs, on a namespace LAN: address
 //! options as keepalived writes them (`label`, `scope`, `brd`, `no_track`)
-//! and keepalived's tracking of the interfaces its addresses are on.
+//! and keepalived's tracking of the interfaces its addresses are on;
+//! virtual and static routes and rules, multipath ones too, as keepalived
+//! installs them.
 //!
 //! Needs root (network namespaces) and tcpdump. Set KEEPVIP_SKIP_NETNS=1
 //! to skip explicitly where that is impossible.

@@ -2,7 +2,9 @@
 //! unsolicited neighbour advertisements for IPv6), on a namespace LAN:
 //! on becoming master, only once the addresses are there; and when it
 //! hears a lower-priority master after a partition heals, at once, as
-//! keepalived 2.2.7 does (`garp_lower_prio_repeat`).
+//! keepalived 2.2.7 does (`garp_lower_prio_repeat`); bursts spaced by
+//! `vrrp_garp_interval` / `vrrp_gna_interval`, and `garp_extra_if all`'s
+//! periodic announcements on other interfaces, next to keepalived's.
 //!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
@@ -245,7 +247,17 @@ fn bursts_are_spaced_by_garp_and_gna_interval_as_keepalived() {
         );
     }
     // Nothing more comes (garp_master_delay 0: no second burst).
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    lan.holds_for(
+        std::time::Duration::from_millis(400),
+        "no announcement beyond the bursts",
+        || {
+            [R2, R1].iter().all(|&router| {
+                let (arps, nas) = expected(router);
+                announcements_of(&lan, router, false, Mark::START).len() == arps.len()
+                    && announcements_of(&lan, router, true, Mark::START).len() == nas.len()
+            })
+        },
+    );
     for router in [R2, R1] {
         let (arps, nas) = expected(router);
         for (ipv6, addresses, interval) in [(false, &arps, 0.05), (true, &nas, 0.03)] {
