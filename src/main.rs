@@ -334,6 +334,16 @@ fn describe(config: &Config) -> String {
     if let Some(router_id) = &config.router_id {
         let _ = writeln!(text, "router_id {router_id}");
     }
+    let spacing = config.announce_spacing;
+    if spacing != Default::default() {
+        let seconds = |us: u64| format!("{}.{:06}s", us / 1_000_000, us % 1_000_000);
+        let _ = writeln!(
+            text,
+            "vrrp_garp_interval {} vrrp_gna_interval {} (between two on one interface)",
+            seconds(spacing.garp_us),
+            seconds(spacing.gna_us)
+        );
+    }
     for s in &config.scripts {
         let _ = writeln!(text, "vrrp_script {} ({})", s.name, s.span);
         let _ = writeln!(text, "  script {}", config::shell_words(&s.command.argv));
@@ -426,6 +436,20 @@ fn describe(config: &Config) -> String {
             i.garp_lower_prio_delay_s,
             i.garp_lower_prio_repeat
         );
+        let extra = i.options.garp_extra_if;
+        if extra.interval_s > 0 {
+            let _ = writeln!(
+                text,
+                "  garp_extra_if {}{}s: {}",
+                if extra.all { "all " } else { "" },
+                extra.interval_s,
+                if extra.all {
+                    "one announcement per address on other interfaces than its own, each period"
+                } else {
+                    "none sent (keepalived sends them only on addresses' VMAC interfaces)"
+                }
+            );
+        }
         for tracked in &i.track_scripts {
             let script = &config.scripts[tracked.script];
             let _ = writeln!(

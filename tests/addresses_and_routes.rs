@@ -1,6 +1,8 @@
 //! What a master owns beyond its plain VIPs, on a namespace LAN: address
 //! options as keepalived writes them (`label`, `scope`, `brd`, `no_track`)
-//! and keepalived's tracking of the interfaces its addresses are on.
+//! and keepalived's tracking of the interfaces its addresses are on;
+//! virtual and static routes and rules, multipath ones too, as keepalived
+//! installs them.
 //!
 //! Needs root (network namespaces) and tcpdump. Set KEEPVIP_SKIP_NETNS=1
 //! to skip explicitly where that is impossible.
@@ -225,5 +227,82 @@ fn virtual_and_static_routes_and_rules_as_keepalived() {
         owned(&lan, R1).is_empty(),
         "keepvip left {:?}",
         owned(&lan, R1)
+    );
+}
+
+/// Multipath routes in keepalived's two forms: `nexthop via A dev X
+/// weight N nexthop ...` and the older `via A or B [dev X]`; a `dev` of
+/// the line stays the route's; an option after the nexthops is ignored
+/// as keepalived 2.2.7 ignores it (the route goes to main, not table 100).
+const MULTIPATH: &str = "    virtual_routes {\n\
+     \x20       203.0.113.64/26 via 192.0.2.1 or 198.51.100.1\n\
+     \x20       2001:db8:6::/64 via 2001:db8::1 or 2001:db8::2 dev eth0\n\
+     \x20       203.0.113.128/26 metric 9 table 100 nexthop dev eth1 weight 256 nexthop via 192.0.2.3 onlink dev eth0\n\
+     \x20       203.0.113.192/26 nexthop via 192.0.2.1 nexthop via 198.51.100.1 weight 5 table 100\n\
+     \x20   }\n";
+const MULTIPATH_STATICS: &str = "static_routes {\n\
+     \x20   203.0.113.0/26 nexthop via 192.0.2.1 dev eth0 weight 2 nexthop via 198.51.100.1 dev eth1\n\
+     \x20   2001:db8:5::/64 nexthop via 2001:db8::1 dev eth0 weight 3 nexthop via 2001:db8::2 dev eth0\n\
+     }\n";
+
+/// keepalived's routes (proto keepalived) of every table and both
+/// families, one line each (`ip -o`: a route's nexthops on its line).
+fn owned_routes(lan: &Lan, router: usize) -> Vec<String> {
+    let mut lines: Vec<String> = ["-4", "-6"]
+        .iter()
+        .flat_map(|family| {
+            ip_in(
+                lan,
+                router,
+                &[family, "-o", "route", "show", "table", "all"],
+            )
+            .lines()
+            .filter(|l| l.contains("proto keepalived"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The same multipath virtual and static routes on a keepvip master and
+/// a keepalived 2.2.7 master (side by side, each its own VRID) give the
+/// same `ip route` lines; keepvip's go when it stops.
+#[test]
+fn multipath_routes_as_keepalived() {
+    let Some(mut lan) = Lan::new("multipath-ka", 2) else {
+        return;
+    };
+    for router in [R1, R2] {
+        let cidr = format!("198.51.100.1{router}/24");
+        lan.add_side_link(router, "eth1", Some(&cidr));
+    }
+    let config_for = |vrid: u8| {
+        config(&format!("        {VIP}/24\n"), MULTIPATH, MULTIPATH_STATICS)
+            .replace("virtual_router_id 61", &format!("virtual_router_id {vrid}"))
+    };
+    lan.start(R2, Impl::Keepalived, &config_for(62));
+    lan.start(R1, Impl::Keepvip, &config_for(63));
+    lan.wait_until(
+        ELECTION,
+        "keepalived set its 2 static and 4 virtual routes",
+        || lan.holds_vip(R2, VIP) && owned_routes(&lan, R2).len() == 6,
+    );
+    let keepalived = owned_routes(&lan, R2);
+    assert!(
+        keepalived
+            .iter()
+            .any(|l| l.contains("nexthop via 198.51.100.1 dev eth1 weight 5")),
+        "{keepalived:#?}"
+    );
+    lan.wait_until(ELECTION, "keepvip set the same routes", || {
+        lan.holds_vip(R1, VIP) && owned_routes(&lan, R1) == keepalived
+    });
+    lan.stop(R1);
+    assert!(
+        owned_routes(&lan, R1).is_empty(),
+        "{:?}",
+        owned_routes(&lan, R1)
     );
 }

@@ -2,7 +2,9 @@
 //! unsolicited neighbour advertisements for IPv6), on a namespace LAN:
 //! on becoming master, only once the addresses are there; and when it
 //! hears a lower-priority master after a partition heals, at once, as
-//! keepalived 2.2.7 does (`garp_lower_prio_repeat`).
+//! keepalived 2.2.7 does (`garp_lower_prio_repeat`); bursts spaced by
+//! `vrrp_garp_interval` / `vrrp_gna_interval`, and `garp_extra_if all`'s
+//! periodic announcements on other interfaces, next to keepalived's.
 //!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
@@ -12,7 +14,7 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::Impl::{Keepalived, Keepvip};
-use common::{Lan, Mark, ELECTION};
+use common::{Lan, Mark, Tcpdump, ELECTION};
 
 const VIP4: &str = "192.0.2.100";
 const VIP6: &str = "2001:db8::100";
@@ -168,5 +170,230 @@ fn a_master_hearing_a_lower_master_after_a_partition_announces_at_once() {
     lan.set_mcast_flood(R2, true);
     for vip in [VIP4, VIP6] {
         lan.wait_sole_holder(R1, vip, ELECTION);
+    }
+}
+
+/// Global `vrrp_garp_interval 0.05` / `vrrp_gna_interval 0.03` and a
+/// burst of 5: `vips` (IPv4) in one instance, `vip6` in another.
+fn spaced_config(vrids: (u8, u8), vips: [&str; 2], vip6: &str) -> String {
+    let instance = |name: &str, vrid: u8, addresses: String| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 100\n    advert_int 0.1\n\
+             \x20   garp_master_repeat 5\n    garp_master_delay 0\n\
+             \x20   virtual_ipaddress {{\n{addresses}    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_version 3\n    vrrp_garp_interval 0.05\n\
+         \x20   vrrp_gna_interval 0.03\n}}\n{}{}",
+        instance(
+            "VI_4",
+            vrids.0,
+            format!("        {}/24\n        {}/24\n", vips[0], vips[1])
+        ),
+        instance("VI_6", vrids.1, format!("        {vip6}/64\n"))
+    )
+}
+
+/// `router`'s announcements since `since`, of one family: (time, address).
+fn announcements_of(lan: &Lan, router: usize, ipv6: bool, since: Mark) -> Vec<(f64, String)> {
+    lan.announcements_since(since)
+        .into_iter()
+        .filter(|(_, mac, addr)| mac == lan.mac(router) && addr.contains(':') == ipv6)
+        .map(|(time, _, addr)| (time, addr))
+        .collect()
+}
+
+/// keepalived 2.2.7 (r2) and keepvip (r1), each master of its own
+/// instances with the same spacing config, side by side on one LAN: the
+/// same bursts on the wire. keepalived sends the first packet at once and
+/// the rest one interval apart per interface and family, and does not
+/// queue an address twice: a burst of 5 for addresses A and B is A, A, B;
+/// for one IPv6 address two NAs. keepvip must send exactly that, with the
+/// same spacing.
+#[test]
+fn bursts_are_spaced_by_garp_and_gna_interval_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-spacing", 2) else {
+        return;
+    };
+    lan.start(
+        R2,
+        Keepalived,
+        &spaced_config((52, 53), ["192.0.2.110", "192.0.2.111"], "2001:db8::110"),
+    );
+    lan.start(
+        R1,
+        Keepvip,
+        &spaced_config((54, 55), ["192.0.2.100", "192.0.2.101"], "2001:db8::100"),
+    );
+    let expected = |router: usize| {
+        let (a, b, six) = if router == R1 {
+            ("192.0.2.100", "192.0.2.101", "2001:db8::100")
+        } else {
+            ("192.0.2.110", "192.0.2.111", "2001:db8::110")
+        };
+        (vec![a, a, b], vec![six, six])
+    };
+    for router in [R2, R1] {
+        let (arps, nas) = expected(router);
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}'s bursts are captured"),
+            || {
+                announcements_of(&lan, router, false, Mark::START).len() >= arps.len()
+                    && announcements_of(&lan, router, true, Mark::START).len() >= nas.len()
+            },
+        );
+    }
+    // Nothing more comes (garp_master_delay 0: no second burst).
+    lan.holds_for(
+        std::time::Duration::from_millis(400),
+        "no announcement beyond the bursts",
+        || {
+            [R2, R1].iter().all(|&router| {
+                let (arps, nas) = expected(router);
+                announcements_of(&lan, router, false, Mark::START).len() == arps.len()
+                    && announcements_of(&lan, router, true, Mark::START).len() == nas.len()
+            })
+        },
+    );
+    for router in [R2, R1] {
+        let (arps, nas) = expected(router);
+        for (ipv6, addresses, interval) in [(false, &arps, 0.05), (true, &nas, 0.03)] {
+            let sent = announcements_of(&lan, router, ipv6, Mark::START);
+            let order: Vec<&str> = sent.iter().map(|(_, a)| a.as_str()).collect();
+            assert_eq!(
+                &order,
+                addresses,
+                "{}",
+                lan.diagnose(&format!("r{router}: not the burst keepalived sends"))
+            );
+            for pair in sent.windows(2) {
+                let gap = pair[1].0 - pair[0].0;
+                assert!(
+                    (interval - 0.003..interval + 0.045).contains(&gap),
+                    "{}",
+                    lan.diagnose(&format!(
+                        "r{router}: {gap:.4} s between two announcements, not {interval} s"
+                    ))
+                );
+            }
+        }
+    }
+}
+
+/// Addresses on eth0 and (`dev eth1`) on a side link, both families;
+/// `vrrp_garp_extra_if all 1` in global_defs, and the instance form in the
+/// IPv6 instance.
+fn extra_if_config(vrids: (u8, u8), n: u8) -> String {
+    let instance = |name: &str, vrid: u8, extra: &str, addresses: String| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 100\n    advert_int 0.1\n\
+             \x20   garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
+             \x20   virtual_ipaddress {{\n{addresses}    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    vrrp_version 3\n    vrrp_garp_extra_if all 1\n}}\n{}{}",
+        instance(
+            "VI_4",
+            vrids.0,
+            "",
+            format!("        192.0.2.10{n}/24\n        198.51.100.10{n}/24 dev eth1\n")
+        ),
+        instance(
+            "VI_6",
+            vrids.1,
+            "    garp_extra_if all 1\n",
+            format!("        2001:db8::10{n}/64\n        2001:db8:1::10{n}/64 dev eth1\n")
+        )
+    )
+}
+
+/// Capture times of announcements (gratuitous ARP, unsolicited NA) of
+/// `address` in a tcpdump -tt output.
+fn announced_at(capture: &str, address: &str) -> Vec<f64> {
+    capture
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("who-has {address} ")) || l.contains(&format!("tgt is {address},"))
+        })
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// `garp_extra_if all 1`, keepalived 2.2.7 (r2) beside keepvip (r1), each
+/// master of its own instances: after the burst of becoming master, one
+/// gratuitous ARP (NA) a second for each address on eth1, the first a
+/// second after the burst, and none on eth0, the instances' interface.
+#[test]
+fn garp_extra_if_all_repeats_announcements_on_other_interfaces_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-extra-if", 2) else {
+        return;
+    };
+    let mut captures = Vec::new();
+    for router in [R1, R2] {
+        lan.add_side_link(router, "eth1", Some(&format!("198.51.100.{router}/24")));
+        let (out, err) = (
+            lan.dir().join(format!("r{router}-eth1p.txt")),
+            lan.dir().join(format!("r{router}-eth1p.err")),
+        );
+        let args = ["-i", "eth1p", "-n", "-tt", "-l", "--immediate-mode"];
+        let args = [&args[..], &["arp or (icmp6 and ip6[40] == 136)"]].concat();
+        captures.push((Tcpdump::start(lan.ns(router), &args, &out, &err), out));
+    }
+    lan.start(R2, Keepalived, &extra_if_config((56, 57), 2));
+    lan.start(R1, Keepvip, &extra_if_config((58, 59), 1));
+    let eth1_addresses = |router: usize| {
+        [
+            format!("198.51.100.10{router}"),
+            format!("2001:db8:1::10{router}"),
+        ]
+    };
+    let capture =
+        |router: usize| std::fs::read_to_string(&captures[router - 1].1).unwrap_or_default();
+    for router in [R2, R1] {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}: the burst and two more rounds on eth1"),
+            || {
+                eth1_addresses(router)
+                    .iter()
+                    .all(|a| announced_at(&capture(router), a).len() >= 3)
+            },
+        );
+    }
+    for router in [R2, R1] {
+        for address in eth1_addresses(router) {
+            let times = announced_at(&capture(router), &address);
+            for pair in times[..3].windows(2) {
+                let gap = pair[1] - pair[0];
+                assert!(
+                    (0.95..1.3).contains(&gap),
+                    "{}",
+                    lan.diagnose(&format!(
+                        "r{router}: {address} announced on eth1 {gap:.3} s apart, not every 1 s: {times:?}"
+                    ))
+                );
+            }
+        }
+        // On the instances' own interface, the burst alone.
+        for address in [
+            format!("192.0.2.10{router}"),
+            format!("2001:db8::10{router}"),
+        ] {
+            let times = lan.garp_times_since(router, &address, Mark::START);
+            assert_eq!(
+                times.len(),
+                1,
+                "{}",
+                lan.diagnose(&format!("r{router}: {address} announced on eth0 {times:?}"))
+            );
+        }
+    }
+    for (tcpdump, _) in captures {
+        tcpdump.stop();
     }
 }

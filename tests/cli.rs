@@ -349,3 +349,28 @@ fn an_instance_without_addresses_loads_with_keepalived_warning() {
         "{stdout}"
     );
 }
+
+/// `-t` shows the announcement spacing, `garp_extra_if` and a multipath
+/// route's paths as keepvip will run them.
+#[test]
+fn announcement_spacing_extra_interfaces_and_multipath_are_shown() {
+    let scratch = Scratch::new("garp");
+    let config = scratch.write(
+        "r1.conf",
+        &format!(
+            "global_defs {{\n    vrrp_garp_interval 0.05\n    vrrp_garp_extra_if all 60\n}}\n\
+             {INSTANCE}    virtual_routes {{\n        203.0.113.0/26 nexthop via 192.0.2.2 \
+             dev eth0 weight 2 nexthop via 192.0.2.3\n    }}\n}}\n"
+        ),
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for shown in [
+        "vrrp_garp_interval 0.050000s vrrp_gna_interval 0.000000s",
+        "  garp_extra_if all 60s: one announcement per address on other interfaces",
+        "nexthop via 192.0.2.2 dev eth0 weight 2 nexthop via 192.0.2.3 weight 1",
+    ] {
+        assert!(stdout.contains(shown), "{shown:?} not in {stdout}");
+    }
+}

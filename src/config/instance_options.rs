@@ -30,6 +30,34 @@ pub struct InstanceOptions {
     pub garp_master_refresh_repeat: u32,
     /// `vrrp_strict` / `strict_mode`: checked at load (see `apply_strict`).
     pub strict: bool,
+    /// `vrrp_garp_extra_if` (global_defs) / `garp_extra_if` (instance).
+    pub garp_extra_if: GarpExtraIf,
+}
+
+/// `garp_extra_if [all] SECONDS`: while master, one gratuitous ARP (NA)
+/// every SECONDS for each address on an interface other than the
+/// instance's own, so that switches there keep our MAC (keepalived 2.2.7,
+/// watched: the first one SECONDS after becoming master, none on the
+/// instance's interface, beside any garp_master_refresh). Without `all`
+/// keepalived sends them only on the VMAC interfaces of addresses, which
+/// keepvip does not make (a `use_vmac` instance's own interface gets none
+/// either): nothing is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GarpExtraIf {
+    /// 0: off.
+    pub interval_s: u32,
+    pub all: bool,
+}
+
+impl GarpExtraIf {
+    /// The period of the announcements keepvip sends, 0 for none.
+    pub fn sent_every_s(&self) -> u32 {
+        if self.all {
+            self.interval_s
+        } else {
+            0
+        }
+    }
 }
 
 impl Default for InstanceOptions {
@@ -40,6 +68,7 @@ impl Default for InstanceOptions {
             higher_prio_send_advert: false,
             garp_master_refresh_repeat: 1,
             strict: false,
+            garp_extra_if: GarpExtraIf::default(),
         }
     }
 }
@@ -225,19 +254,21 @@ pub(crate) fn read_option(
         ("accept", _) => written.accept = Some(true),
         ("no_accept", _) => written.accept = Some(false),
         ("vrrp_strict", _) | ("strict_mode", _) => o.strict = boolean(line)?,
-        (_, "garp_interval") | (_, "gna_interval") => {
-            let text = single(line, "seconds", warnings)?;
-            let zero = text.parse::<f64>().is_ok_and(|v| v == 0.0);
-            if !zero {
-                return Err(error_at(
-                    &line.span,
-                    format!(
-                        "{keyword} {text}: not supported by keepvip, which sends each burst back \
-                         to back; only 0 (keepalived's default) is"
-                    ),
-                ));
-            }
-        }
+        // Here only out of global_defs (which reads vrrp_garp_interval and
+        // vrrp_gna_interval itself): keepalived 2.2.7 does not know them
+        // there either, and runs without them.
+        (_, "garp_interval") | (_, "gna_interval") => warn_at(
+            warnings,
+            &line.span,
+            format!(
+                "Unknown keyword '{keyword}': keepalived spaces announcements only with \
+                 vrrp_{bare} in global_defs; ignored"
+            ),
+        ),
+        // keepalived 2.2.7 takes `vrrp_garp_extra_if` in global_defs only
+        // (1..86400; the parser reads it there) and `garp_extra_if` in an
+        // instance only (0 turns off the global one).
+        ("garp_extra_if", _) => o.garp_extra_if = garp_extra_if(line, 0)?,
         (_, "garp_master_refresh_repeat") => {
             o.garp_master_refresh_repeat = integer(line, 1, u32::MAX, warnings)?;
         }
@@ -249,6 +280,24 @@ pub(crate) fn read_option(
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `[all] SECONDS`, SECONDS in `min`..=86400.
+pub(crate) fn garp_extra_if(line: &Statement, min: u32) -> Result<GarpExtraIf, ConfigError> {
+    let expected = format!("[all] SECONDS ({min}..86400)");
+    let (all, seconds) = match line.args.as_slice() {
+        [seconds] => (false, seconds),
+        [all, seconds] if all == "all" => (true, seconds),
+        _ => return Err(expected_found(line, &expected, &line.args.join(" "))),
+    };
+    let interval_s = seconds
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| seconds.parse::<u32>().ok())
+        .flatten()
+        .filter(|s| (min..=86_400).contains(s))
+        .ok_or_else(|| expected_found(line, &expected, seconds))?;
+    Ok(GarpExtraIf { interval_s, all })
 }
 
 /// keepalived's strict mode at load, in its words (watched with
@@ -326,6 +375,7 @@ pub(crate) fn firewall_warning(name: &str, span: &Span, warnings: &mut Vec<Warni
 mod tests {
     use std::path::Path;
 
+    use super::GarpExtraIf;
     use crate::config::{parse_str, InstanceConfig, VrrpVersion};
 
     fn load(global: &str, lines: &str) -> Result<(InstanceConfig, Vec<String>), String> {
@@ -433,13 +483,74 @@ mod tests {
     #[test]
     fn checks_keepvip_always_makes_are_accepted() {
         let (_, w) = load(
-            " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr\n vrrp_garp_interval 0\n vrrp_gna_interval 0",
-            " check_unicast_src\n skip_check_adv_addr\n accept\n garp_interval 0.000",
+            " vrrp_check_unicast_src\n vrrp_skip_check_adv_addr",
+            " check_unicast_src\n skip_check_adv_addr\n accept",
         )
         .unwrap();
         assert!(w.is_empty(), "{w:?}");
-        let err = load("", " garp_interval 0.5").unwrap_err();
-        assert!(err.contains("garp_interval 0.5: not supported"), "{err}");
+    }
+
+    /// keepalived 2.2.7 (`keepalived -t`): `vrrp_garp_extra_if [all] N`
+    /// in global_defs, N 1..86400; `garp_extra_if [all] N` in an instance,
+    /// where 0 turns the global one off; each unknown in the other place.
+    #[test]
+    fn garp_extra_if_global_and_per_instance() {
+        let (vi, w) = load(" vrrp_garp_extra_if all 100", "").unwrap();
+        assert_eq!(
+            vi.options.garp_extra_if,
+            GarpExtraIf {
+                interval_s: 100,
+                all: true
+            }
+        );
+        assert!(w.is_empty(), "{w:?}");
+        let (vi, _) = load(" vrrp_garp_extra_if all 100", " garp_extra_if 0").unwrap();
+        assert_eq!(vi.options.garp_extra_if.sent_every_s(), 0);
+        let (vi, _) = load("", " garp_extra_if 30").unwrap();
+        assert_eq!(
+            (
+                vi.options.garp_extra_if.interval_s,
+                vi.options.garp_extra_if.sent_every_s()
+            ),
+            (30, 0)
+        );
+        let (vi, w) = load(" garp_extra_if all 5", " vrrp_garp_extra_if all 5").unwrap();
+        assert_eq!(vi.options.garp_extra_if, GarpExtraIf::default());
+        assert_eq!(w.len(), 2, "{w:?}");
+        for (global, instance, expected) in [
+            (" vrrp_garp_extra_if all 0", "", "(1..86400)"),
+            ("", " garp_extra_if all 86401", "(0..86400)"),
+            ("", " garp_extra_if some 3", "[all] SECONDS"),
+            ("", " garp_extra_if all", "[all] SECONDS"),
+        ] {
+            let err = load(global, instance).unwrap_err();
+            assert!(err.contains(expected), "{global}{instance}: {err}");
+        }
+    }
+
+    /// keepalived 2.2.7 spaces announcements per interface, from
+    /// global_defs only: in a vrrp_instance `garp_interval` and
+    /// `gna_interval` are unknown keywords to it (`keepalived -t`), so
+    /// they are warned about and change nothing here either.
+    #[test]
+    fn announcement_spacing_is_global() {
+        let text = format!(
+            "global_defs {{\n vrrp_garp_interval 0.05\n vrrp_gna_interval 0.000001\n}}\n{}",
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n garp_interval 1\n \
+             virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+        );
+        let (c, w) = crate::config::parse_str(&text, std::path::Path::new("r1.conf")).unwrap();
+        assert_eq!(
+            (c.announce_spacing.garp_us, c.announce_spacing.gna_us),
+            (50_000, 1)
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].to_string().contains("'garp_interval'"), "{w:?}");
+        let (c, _) = crate::config::parse_str("", std::path::Path::new("r1.conf")).unwrap();
+        assert_eq!(c.announce_spacing, Default::default());
+        let bad = "global_defs {\n vrrp_garp_interval abc\n}\n";
+        let err = crate::config::parse_str(bad, std::path::Path::new("r1.conf")).unwrap_err();
+        assert!(err.to_string().starts_with("r1.conf:2:"), "{err}");
     }
 
     /// keepalived 2.2.7 -t with vrrp_strict: authentication ignored, v2

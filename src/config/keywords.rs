@@ -111,8 +111,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("use_ipvlan", Refused(WIRE)),
     ("v3_checksum_as_v2", Refused(WIRE)),
     ("old_unicast_checksum", Refused(WIRE)),
-    ("vrrp_garp_extra_if", Refused(WIRE)),
-    ("garp_extra_if", Refused(WIRE)),
     ("garp_group", Refused(WIRE)),
     ("track_src_ip", Refused(WIRE)),
     ("net_namespace", Refused(WIRE)),

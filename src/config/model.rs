@@ -91,9 +91,21 @@ pub struct Config {
     pub startup: super::startup::StartupConfig,
     /// How the daemon asks to be scheduled (`global_defs`).
     pub scheduling: Scheduling,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval` (global_defs): the least
+    /// time between two gratuitous ARPs (unsolicited NAs) on one
+    /// interface, in microseconds; 0: back to back.
+    pub announce_spacing: AnnounceSpacing,
     /// CRC-32 of the tokens (comments and layout do not count): tells
     /// which configuration is running.
     pub digest: u32,
+}
+
+/// keepalived's per-interface spacing of announcements (`garp_group`,
+/// which sets it interface by interface, is refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AnnounceSpacing {
+    pub garp_us: u64,
+    pub gna_us: u64,
 }
 
 /// The top-level `static_*` blocks.

@@ -7,7 +7,7 @@ use super::conditional::default_config_id;
 use super::digest::digest;
 use super::include::tokens_with_includes;
 use super::instance::{instance, vrrp_version, InstanceDefaults, OWNER_PRIORITY};
-use super::instance_options::read_option;
+use super::instance_options::{garp_extra_if, read_option};
 use super::keywords::not_implemented;
 use super::model::{Config, ConfigError, ScriptConfig, TrackedScript, Warning};
 use super::routes::{default_rule_priorities, routes, rules};
@@ -19,7 +19,10 @@ use super::syntax::{statements, Statement};
 use super::track_file::{resolve_tracked_files, track_file_block};
 use super::track_process::{resolve_tracked_processes, track_process_block};
 use super::tracking::ScriptRef;
-use super::values::{block_of, error_at, flag, integer, run_as, single, warn_at};
+use super::values::{
+    block_of, error_at, flag, integer, run_as, seconds_us_or_zero, single, warn_at,
+    warn_unsupported,
+};
 use super::virtual_address::static_addresses;
 
 /// Reads and checks the config at `path` and the files it includes.
@@ -321,6 +324,17 @@ fn global_defs(
             }
             "vrrp_garp_lower_prio_delay" => {
                 defaults.garp_lower_prio_delay_s = Some(integer(line, 0, u32::MAX, warnings)?);
+            }
+            "vrrp_garp_extra_if" => {
+                defaults.options.options.garp_extra_if = garp_extra_if(line, 1)?;
+            }
+            // keepalived 2.2.7 knows it in vrrp_instance only.
+            "garp_extra_if" => warn_unsupported(warnings, line),
+            "vrrp_garp_interval" => {
+                config.announce_spacing.garp_us = seconds_us_or_zero(line, warnings)?;
+            }
+            "vrrp_gna_interval" => {
+                config.announce_spacing.gna_us = seconds_us_or_zero(line, warnings)?;
             }
             "vrrp_version" | "version" => defaults.version = vrrp_version(line, warnings)?,
             "default_interface" => {

@@ -6,6 +6,8 @@
 //! ```text
 //! [src ADDR] [to] DEST[/LEN] [via|gw GW] [dev IF] [scope S] [table T]
 //!     [metric M] [proto P] [onlink] [no_track]
+//! ... DEST ... nexthop [via GW] [dev IF] [weight W] [onlink] nexthop ...
+//! ... DEST ... via GW or GW [or GW ...] [dev IF]
 //! blackhole|unreachable|prohibit DEST[/LEN] [table T] [metric M] ...
 //! [from ADDR[/LEN]|all] [to ADDR[/LEN]] [iif IF] [oif IF] [fwmark M[/MASK]]
 //!     [priority|preference|pref N] table|lookup T [no_track]
@@ -66,7 +68,20 @@ pub struct Route {
     /// `onlink`: the gateway is taken as on the link even if no prefix
     /// of the interface covers it.
     pub onlink: bool,
+    /// A multipath route's paths (`nexthop ...`, or keepalived's older
+    /// `via A or B`); empty for a route with one path.
+    pub nexthops: Vec<Nexthop>,
     pub span: Span,
+}
+
+/// One path of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nexthop {
+    pub gateway: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// `weight W`, 1..=256 (`ip route`'s default 1).
+    pub weight: u16,
+    pub onlink: bool,
 }
 
 impl Route {
@@ -292,9 +307,35 @@ fn route(
     let mut protocol_value = PROTOCOL_KEEPALIVED;
     let mut no_track = false;
     let mut onlink = false;
+    let mut nexthops = Vec::new();
     let mut words = all.into_iter();
     while let Some(word) = words.next() {
         match word {
+            "nexthop" => {
+                nexthops_from(block, line, &mut words, &mut nexthops, warnings)?;
+                break;
+            }
+            "or" => {
+                // keepalived 2.2.7 turns `via A or B` into a path per
+                // gateway, each without an interface (a `dev` on the line
+                // stays the route's), and says so.
+                if nexthops.is_empty() {
+                    let Some(first) = gateway.take() else {
+                        return Err(error_at(
+                            &line.span,
+                            format!("{block}: 'or' needs a 'via' gateway before it"),
+                        ));
+                    };
+                    warn_at(
+                        warnings,
+                        &line.span,
+                        "\"or\" for routes is deprecated. Please use \"nexthop\"".to_string(),
+                    );
+                    nexthops.push(Nexthop::via(first));
+                }
+                let text = value(block, line, &mut words, word)?;
+                nexthops.push(Nexthop::via(ip_address(line, text)?));
+            }
             "src" => {
                 let text = value(block, line, &mut words, word)?;
                 source = Some(ip_address(line, text)?);
@@ -402,7 +443,20 @@ fn route(
             ));
         }
     }
-    if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() {
+    let gateways = nexthops.iter().filter_map(|n| n.gateway);
+    if gateways
+        .clone()
+        .any(|g| g.is_ipv6() != destination.is_ipv6())
+    {
+        return Err(error_at(
+            &line.span,
+            format!("{block}: a nexthop's via is not of the destination's family"),
+        ));
+    }
+    let paths = nexthops
+        .iter()
+        .any(|n| n.gateway.is_some() || n.dev.is_some());
+    if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() && !paths {
         return Err(error_at(
             &line.span,
             format!("{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"),
@@ -421,8 +475,87 @@ fn route(
         protocol: protocol_value,
         no_track,
         onlink,
+        nexthops,
         span: line.span.clone(),
     }))
+}
+
+impl Nexthop {
+    fn via(gateway: IpAddr) -> Nexthop {
+        Nexthop {
+            gateway: Some(gateway),
+            dev: None,
+            weight: 1,
+            onlink: false,
+        }
+    }
+}
+
+/// The paths after a route's first `nexthop`. keepalived 2.2.7 reads
+/// nothing else after them: another option is warned about in its words
+/// ("Route has trailing nonsense after nexthops - table") and the rest of
+/// the line ignored, so the route is installed without it, here as there.
+fn nexthops_from<'a>(
+    block: &str,
+    line: &Statement,
+    words: &mut impl Iterator<Item = &'a str>,
+    nexthops: &mut Vec<Nexthop>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ConfigError> {
+    nexthops.push(Nexthop {
+        gateway: None,
+        dev: None,
+        weight: 1,
+        onlink: false,
+    });
+    while let Some(word) = words.next() {
+        let Some(path) = nexthops.last_mut() else {
+            break;
+        };
+        match word {
+            "nexthop" => nexthops.push(Nexthop {
+                gateway: None,
+                dev: None,
+                weight: 1,
+                onlink: false,
+            }),
+            "via" | "gw" => {
+                let text = value(block, line, words, word)?;
+                path.gateway = Some(ip_address(line, text)?);
+            }
+            "dev" => {
+                let text = value(block, line, words, word)?;
+                path.dev = Some(interface_value(block, line, word, text)?);
+            }
+            "weight" => {
+                let text = value(block, line, words, word)?;
+                path.weight = text
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|w| (1..=256).contains(w))
+                    .ok_or_else(|| bad_value(block, line, word, "a weight 1..256", text))?;
+            }
+            "onlink" => path.onlink = true,
+            other => {
+                warn_at(
+                    warnings,
+                    &line.span,
+                    format!("Route has trailing nonsense after nexthops - {other}"),
+                );
+                break;
+            }
+        }
+    }
+    if let Some(empty) = nexthops
+        .iter()
+        .position(|n| n.gateway.is_none() && n.dev.is_none())
+    {
+        return Err(error_at(
+            &line.span,
+            format!("{block}: nexthop {} needs 'via' or 'dev'", empty + 1),
+        ));
+    }
+    Ok(())
 }
 
 /// None: a line keepalived skips (an address it cannot read).
@@ -586,6 +719,19 @@ impl std::fmt::Display for Route {
         if self.onlink {
             f.write_str(" onlink")?;
         }
+        for path in &self.nexthops {
+            f.write_str(" nexthop")?;
+            if let Some(gateway) = path.gateway {
+                write!(f, " via {gateway}")?;
+            }
+            if let Some(dev) = &path.dev {
+                write!(f, " dev {dev}")?;
+            }
+            write!(f, " weight {}", path.weight)?;
+            if path.onlink {
+                f.write_str(" onlink")?;
+            }
+        }
         if self.no_track {
             f.write_str(" no_track")?;
         }
@@ -703,6 +849,73 @@ mod tests {
             .map(|t| t.interface.as_str())
             .collect();
         assert_eq!(tracked, ["eth1"]);
+    }
+
+    #[test]
+    fn multipath_routes_in_both_of_keepalived_s_forms() {
+        let text = instance_with(
+            " virtual_routes {\n  203.0.113.0/26 metric 9 nexthop via 192.0.2.1 dev eth0 weight 2 \
+             nexthop dev eth1 weight 256 onlink\n  \
+             2001:db8:6::/64 via 2001:db8::1 or 2001:db8::2 or 2001:db8::3 dev eth0\n  \
+             203.0.113.64/26 nexthop via 192.0.2.1 nexthop via 198.51.100.1 table 100\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.0/26 metric 9 proto 18 nexthop via 192.0.2.1 dev eth0 weight 2 \
+                 nexthop dev eth1 weight 256 onlink",
+                "2001:db8:6::/64 dev eth0 proto 18 nexthop via 2001:db8::1 weight 1 \
+                 nexthop via 2001:db8::2 weight 1 nexthop via 2001:db8::3 weight 1",
+                // keepalived 2.2.7 reads nothing after the nexthops.
+                "203.0.113.64/26 proto 18 nexthop via 192.0.2.1 weight 1 \
+                 nexthop via 198.51.100.1 weight 1",
+            ]
+        );
+        let said: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            said.iter()
+                .any(|w| w.contains("\"or\" for routes is deprecated. Please use \"nexthop\"")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|w| w.contains("Route has trailing nonsense after nexthops - table")),
+            "{said:?}"
+        );
+        // Only the route-level dev is tracked, as keepalived does.
+        let tracked: Vec<&str> = c.instances[0]
+            .track_interfaces
+            .iter()
+            .map(|t| t.interface.as_str())
+            .collect();
+        assert_eq!(tracked, Vec::<&str>::new());
+        for (route, expected) in [
+            (
+                "203.0.113.0/26 nexthop weight 2",
+                "nexthop 1 needs 'via' or 'dev'",
+            ),
+            (
+                "203.0.113.0/26 nexthop via 192.0.2.1 weight 257",
+                "a weight 1..256",
+            ),
+            ("203.0.113.0/26 dev eth0 or 192.0.2.1", "'or' needs a 'via'"),
+            (
+                "203.0.113.0/26 nexthop via 2001:db8::1",
+                "not of the destination's family",
+            ),
+        ] {
+            let err = config(&instance_with(&format!(
+                " virtual_routes {{\n  {route}\n }}"
+            )))
+            .unwrap_err();
+            assert!(err.contains(expected), "{route}: {err}");
+        }
     }
 
     #[test]

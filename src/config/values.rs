@@ -151,28 +151,41 @@ pub(crate) fn seconds_us(
 ) -> Result<u64, ConfigError> {
     let expected = format!("seconds, more than 0 and at most {MAX_SCRIPT_SECONDS} (e.g. 2 or 0.5)");
     let text = single(statement, &expected, warnings)?;
-    let bad = || expected_found(statement, &expected, text);
-    let (whole, fraction) = decimal_parts(text).ok_or_else(bad)?;
+    decimal_us(text)
+        .filter(|us| (1..=MAX_SCRIPT_SECONDS * 1_000_000).contains(us))
+        .ok_or_else(|| expected_found(statement, &expected, text))
+}
+
+/// Like `seconds_us`, but 0 (off) is allowed.
+pub(crate) fn seconds_us_or_zero(
+    statement: &Statement,
+    warnings: &mut Vec<Warning>,
+) -> Result<u64, ConfigError> {
+    let expected = format!("seconds, 0 to {MAX_SCRIPT_SECONDS} (e.g. 0.05)");
+    let text = single(statement, &expected, warnings)?;
+    decimal_us(text)
+        .filter(|us| *us <= MAX_SCRIPT_SECONDS * 1_000_000)
+        .ok_or_else(|| expected_found(statement, &expected, text))
+}
+
+/// Decimal seconds in microseconds, at most 6 decimals and 4 digits before
+/// the point (more is out of every range anyway, and cannot overflow).
+fn decimal_us(text: &str) -> Option<u64> {
+    let (whole, fraction) = decimal_parts(text)?;
     if fraction.len() > 6 {
-        return Err(bad());
+        return None;
     }
-    // More than 4 digits is out of range anyway; this also keeps the
-    // parse below from overflowing.
     let whole_s: u64 = match whole.trim_start_matches('0') {
         "" => 0,
-        w if w.len() > 4 => return Err(bad()),
-        w => w.parse().map_err(|_| bad())?,
+        w if w.len() > 4 => return None,
+        w => w.parse().ok()?,
     };
     let fraction_us: u64 = if fraction.is_empty() {
         0
     } else {
-        format!("{fraction:0<6}").parse().map_err(|_| bad())?
+        format!("{fraction:0<6}").parse().ok()?
     };
-    let micros = whole_s * 1_000_000 + fraction_us;
-    if micros == 0 || micros > MAX_SCRIPT_SECONDS * 1_000_000 {
-        return Err(bad());
-    }
-    Ok(micros)
+    Some(whole_s * 1_000_000 + fraction_us)
 }
 
 /// `USER [GROUP]` of `user` (in vrrp_script) and `script_user` (in

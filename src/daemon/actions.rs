@@ -146,6 +146,7 @@ impl Daemon {
                 Action::SendLowerPriorityGarp => {
                     self.announce(index, instance.config.garp_lower_prio_repeat);
                 }
+                Action::SendExtraInterfaceGarp => self.announce_beyond_own_interface(index),
                 Action::LowerPriorityHeard { source, priority } => {
                     // One line per period: a lower master that cannot hear
                     // us (a one-way partition) says this every interval.
@@ -177,6 +178,19 @@ impl Daemon {
     /// interface it is on and as its family calls for (an IPv4 instance
     /// may own excluded IPv6 addresses).
     fn announce(&mut self, index: usize, repeat: u32) {
+        self.announce_where(index, repeat, false);
+    }
+
+    /// `garp_extra_if all`: one packet for each address on an interface
+    /// other than the instance's own.
+    fn announce_beyond_own_interface(&mut self, index: usize) {
+        self.announce_where(index, 1, true);
+    }
+
+    /// `repeat` packets for each address, or only for those off the
+    /// instance's interface.
+    fn announce_where(&mut self, index: usize, repeat: u32, other_interfaces_only: bool) {
+        let now = self.clock.now_us();
         let instance = &self.instances[index];
         let name = &instance.config.name;
         let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
@@ -187,8 +201,13 @@ impl Daemon {
             .config
             .virtual_addresses
             .iter()
-            .zip(&instance.address_ifindex);
-        for (vip, &ifindex) in vips {
+            .zip(&instance.address_ifindex)
+            .enumerate();
+        let own_ifindex = link.ifindex;
+        for (at, (vip, &ifindex)) in vips {
+            if other_interfaces_only && ifindex == own_ifindex {
+                continue;
+            }
             let announcers = match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
                 Ok(announcers) => announcers,
                 Err(e) => {
@@ -210,6 +229,13 @@ impl Daemon {
             // (an address not there yet) must show.
             let mut failure = None;
             for _ in 0..repeat {
+                let ipv6 = vip.addr.is_ipv6();
+                if !self
+                    .announce_pacing
+                    .send_now(now, (index, at), ifindex, ipv6)
+                {
+                    continue;
+                }
                 if let Err(e) = announcers.announce(vip.addr) {
                     failure = Some(e);
                 }

@@ -51,6 +51,7 @@ impl Daemon {
             if moved.is_empty() || instance.machine.state() != State::Master {
                 continue;
             }
+            let now = self.clock.now_us();
             let instance = &self.instances[index];
             let config = &instance.config;
             for at in moved {
@@ -62,6 +63,13 @@ impl Daemon {
                 if let Ok(announcers) = announcers_for(link, &mut self.dev_announcers, vip, current)
                 {
                     for _ in 0..config.garp_master_repeat.max(1) {
+                        let ipv6 = vip.addr.is_ipv6();
+                        if !self
+                            .announce_pacing
+                            .send_now(now, (index, at), current, ipv6)
+                        {
+                            continue;
+                        }
                         if let Err(e) = announcers.announce(vip.addr) {
                             debug!(
                                 "({}) announcement of {} not sent: {e}",

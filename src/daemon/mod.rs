@@ -15,6 +15,7 @@ mod link;
 mod links;
 mod notify;
 mod notify_fifos;
+mod paced_announcements;
 mod packets;
 mod reload;
 mod routes;
@@ -144,6 +145,8 @@ pub struct Daemon {
     dev_announcers: Vec<Announcers>,
     /// Adverts waiting for the end of this turn's timers.
     adverts: AdvertQueue,
+    /// Announcements waiting for their interface's spacing.
+    announce_pacing: paced_announcements::AnnouncePacing,
     /// `use_vmac`: net.ipv4.conf.all.rp_filter as it was before we
     /// lowered it, to put back on exit.
     rp_filter_all: Option<u32>,
@@ -214,6 +217,7 @@ impl Daemon {
                 .unwrap_or_else(crate::config::default_config_id),
             config_digest: config.digest,
             adverts: AdvertQueue::default(),
+            announce_pacing: Default::default(),
             dev_announcers: Vec::new(),
             rp_filter_all: None,
             spare_actions: Vec::new(),
@@ -304,7 +308,9 @@ impl Daemon {
         let notify = self.notify_poll_timeout(now);
         let status = self.status.as_ref().and_then(|s| s.poll_timeout());
         let processes = self.track_processes.poll_timeout();
+        let announcements = self.announce_pacing.poll_timeout();
         let earliest = instances
+            .chain(announcements)
             .chain(scripts)
             .chain(notify)
             .chain(status)
@@ -321,6 +327,7 @@ impl Daemon {
         self.run_due_track_processes(now);
         self.run_due_startup(now);
         self.run_notify_queues(now);
+        self.send_due_announcements(now);
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
         }

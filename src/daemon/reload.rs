@@ -187,6 +187,8 @@ impl Daemon {
         // 4. Instances: kept ones take their new settings, new ones wait
         //    in INIT for start_new_instances.
         let mut old_instances: Vec<RunningInstance> = std::mem::take(&mut self.instances);
+        // Waiting announcements name instances by position: those go.
+        self.announce_pacing.configure(config.announce_spacing);
         // Masters whose routes may have changed, and new instances whose
         // routes an earlier run may have left: seen to once all are in.
         let mut changed_routes = Vec::new();
@@ -234,7 +236,8 @@ impl Daemon {
                     let mut old = old_instances.swap_remove(pos);
                     if !same_settings(&old.config, new) {
                         info!("({}) configuration changed: applying it in place", new.name);
-                        self.move_addresses(&old, new, link, &address_ifindex);
+                        let index = self.instances.len();
+                        self.move_addresses(&old, (index, new), link, &address_ifindex);
                         changed_routes.push((
                             self.instances.len(),
                             old.config.virtual_routes.clone(),
@@ -396,7 +399,7 @@ impl Daemon {
     fn move_addresses(
         &mut self,
         old: &RunningInstance,
-        new: &InstanceConfig,
+        (index, new): (usize, &InstanceConfig),
         link: Option<LinkId>,
         new_ifindex: &[u32],
     ) {
@@ -428,9 +431,11 @@ impl Daemon {
         let Some(link) = link.and_then(|id| self.links.get_mut(id)) else {
             return;
         };
-        for added in new_vips
+        let now = self.clock.now_us();
+        for (at, added) in new_vips
             .iter()
-            .filter(|n| !old_vips.iter().any(|o| same(o, n)))
+            .enumerate()
+            .filter(|(_, n)| !old_vips.iter().any(|o| same(o, n)))
         {
             info!(
                 "({name}) adding {}/{} (newly configured)",
@@ -441,7 +446,13 @@ impl Daemon {
                 announcers_for(link, &mut self.dev_announcers, added.0, *added.1)
             {
                 for _ in 0..new.garp_master_repeat {
-                    let _ = announcers.announce(added.0.addr);
+                    let ipv6 = added.0.addr.is_ipv6();
+                    if self
+                        .announce_pacing
+                        .send_now(now, (index, at), *added.1, ipv6)
+                    {
+                        let _ = announcers.announce(added.0.addr);
+                    }
                 }
             }
         }

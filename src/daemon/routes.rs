@@ -17,7 +17,7 @@ use super::Daemon;
 use crate::config::{Config, Route, RouteKind, Rule, StaticConfig};
 use crate::sys::interface::ifindex;
 use crate::sys::rtnetlink::{AddressAttributes, RtNetlink};
-use crate::sys::rtnetlink_routes::{RouteSpec, RouteType, RuleSpec};
+use crate::sys::rtnetlink_routes::{NexthopSpec, RouteSpec, RouteType, RuleSpec};
 use crate::vrrp::instance::State;
 
 /// RTPROT_KEEPALIVED: rules are marked as keepalived marks its own.
@@ -45,6 +45,18 @@ fn route_spec(route: &Route) -> io::Result<RouteSpec> {
         scope: route.scope,
         protocol: route.protocol,
         onlink: route.onlink,
+        nexthops: route
+            .nexthops
+            .iter()
+            .map(|path| {
+                Ok(NexthopSpec {
+                    gateway: path.gateway,
+                    oif: path.dev.as_deref().map(ifindex).transpose()?,
+                    weight: path.weight,
+                    onlink: path.onlink,
+                })
+            })
+            .collect::<io::Result<_>>()?,
     })
 }
 

@@ -281,7 +281,8 @@ impl Daemon {
     /// it goes back at once (our own removals happen after leaving master,
     /// so they never come here as a master's).
     fn restore_removed_address(&mut self, ifindex: u32, address: std::net::IpAddr) {
-        for instance in &self.instances {
+        let now = self.clock.now_us();
+        for (index, instance) in self.instances.iter().enumerate() {
             if instance.machine.state() != State::Master {
                 continue;
             }
@@ -289,8 +290,9 @@ impl Daemon {
                 .config
                 .virtual_addresses
                 .iter()
-                .zip(&instance.address_ifindex);
-            for (vip, vip_ifindex) in vips {
+                .zip(&instance.address_ifindex)
+                .enumerate();
+            for (at, (vip, vip_ifindex)) in vips {
                 if *vip_ifindex != ifindex || vip.addr != address {
                     continue;
                 }
@@ -307,7 +309,13 @@ impl Daemon {
                 if let Ok(announcers) = announcers_for(link, &mut self.dev_announcers, vip, ifindex)
                 {
                     for _ in 0..instance.config.garp_master_repeat.max(1) {
-                        let _ = announcers.announce(vip.addr);
+                        let ipv6 = vip.addr.is_ipv6();
+                        if self
+                            .announce_pacing
+                            .send_now(now, (index, at), ifindex, ipv6)
+                        {
+                            let _ = announcers.announce(vip.addr);
+                        }
                     }
                 }
             }

@@ -6,7 +6,9 @@
 //! rtmsg (12 bytes): u8 family, u8 dst_len, u8 src_len, u8 tos,
 //!   u8 table, u8 protocol, u8 scope, u8 type, u32 flags
 //!   RTA_DST, RTA_PREFSRC, RTA_GATEWAY (addresses), RTA_OIF,
-//!   RTA_PRIORITY (metric), RTA_TABLE (u32)
+//!   RTA_PRIORITY (metric), RTA_TABLE (u32),
+//!   RTA_MULTIPATH: one rtnexthop per path, each
+//!     u16 len, u8 flags, u8 hops (weight - 1), i32 ifindex, RTA_GATEWAY
 //! fib_rule_hdr (12 bytes): u8 family, u8 dst_len, u8 src_len, u8 tos,
 //!   u8 table, u8 res1, u8 res2, u8 action, u32 flags
 //!   FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_OIFNAME (NUL-terminated),
@@ -33,6 +35,7 @@ const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
 const RTA_TABLE: u16 = 15;
 
 const FRA_DST: u16 = 1;
@@ -94,6 +97,19 @@ pub struct RouteSpec {
     pub scope: Option<u8>,
     pub protocol: u8,
     /// RTNH_F_ONLINK: the gateway is on the link, whatever its prefixes.
+    pub onlink: bool,
+    /// The paths of a multipath route (RTA_MULTIPATH); empty: one path.
+    pub nexthops: Vec<NexthopSpec>,
+}
+
+/// One path of a multipath route, its interface resolved to an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NexthopSpec {
+    pub gateway: Option<IpAddr>,
+    /// None: the kernel finds it from the gateway.
+    pub oif: Option<u32>,
+    /// 1..=256.
+    pub weight: u16,
     pub onlink: bool,
 }
 
@@ -225,8 +241,30 @@ fn route_request(ty: u16, flags: u16, seq: u32, route: &RouteSpec) -> Vec<u8> {
         push_attr(&mut buf, RTA_PRIORITY, &metric.to_ne_bytes());
     }
     push_attr(&mut buf, RTA_TABLE, &table.to_ne_bytes());
+    if !route.nexthops.is_empty() {
+        push_attr(&mut buf, RTA_MULTIPATH, &multipath(&route.nexthops));
+    }
     finish_message(&mut buf);
     buf
+}
+
+/// RTA_MULTIPATH's payload: the rtnexthops back to back, each padded to 4.
+fn multipath(nexthops: &[NexthopSpec]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 * nexthops.len());
+    for path in nexthops {
+        let start = out.len();
+        out.extend_from_slice(&0u16.to_ne_bytes()); // rtnh_len, set below
+        out.push(if path.onlink { RTNH_F_ONLINK as u8 } else { 0 });
+        out.push(u8::try_from(path.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX));
+        let ifindex = path.oif.map_or(0, |i| i32::try_from(i).unwrap_or(0));
+        out.extend_from_slice(&ifindex.to_ne_bytes());
+        if let Some(gateway) = path.gateway {
+            push_attr(&mut out, RTA_GATEWAY, &octets(gateway));
+        }
+        let len = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
+        out[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+    }
+    out
 }
 
 fn rule_request(ty: u16, flags: u16, seq: u32, rule: &RuleSpec) -> Vec<u8> {
@@ -304,6 +342,7 @@ mod tests {
             scope: None,
             protocol: 18,
             onlink: false,
+            nexthops: Vec::new(),
         };
         let msg = route_request(RTM_NEWROUTE, NLM_F_REQUEST, 3, &route);
         assert_eq!(ne_u16(&msg[4..]), RTM_NEWROUTE);
@@ -338,6 +377,7 @@ mod tests {
             scope: None,
             protocol: 18,
             onlink: false,
+            nexthops: Vec::new(),
         };
         let msg = route_request(RTM_NEWROUTE, NLM_F_REQUEST, 1, &route);
         assert_eq!(&msg[16..24], &[2, 32, 0, 0, 254, 18, RT_SCOPE_UNIVERSE, 1]);
@@ -348,6 +388,54 @@ mod tests {
             &msg[16..24],
             &[2, 32, 0, 0, 254, 18, 0, libc::RTN_BLACKHOLE]
         );
+    }
+
+    #[test]
+    fn a_multipath_route_carries_its_paths_in_rta_multipath() {
+        let route = RouteSpec {
+            kind: RouteType::Unicast,
+            destination: Ipv4Addr::new(203, 0, 113, 0).into(),
+            prefix_len: 26,
+            source: None,
+            gateway: None,
+            oif: None,
+            table: None,
+            metric: None,
+            scope: None,
+            protocol: 18,
+            onlink: false,
+            nexthops: vec![
+                NexthopSpec {
+                    gateway: Some(Ipv4Addr::new(192, 0, 2, 1).into()),
+                    oif: Some(2),
+                    weight: 2,
+                    onlink: false,
+                },
+                NexthopSpec {
+                    gateway: None,
+                    oif: Some(3),
+                    weight: 256,
+                    onlink: true,
+                },
+            ],
+        };
+        let msg = route_request(RTM_NEWROUTE, NLM_F_REQUEST, 1, &route);
+        let attrs = attributes(&msg);
+        let (ty, paths) = attrs.last().unwrap();
+        assert_eq!(*ty, RTA_MULTIPATH);
+        let mut expected = Vec::new();
+        // len 16, flags 0, hops 1 (weight 2), ifindex 2, RTA_GATEWAY.
+        expected.extend_from_slice(&16u16.to_ne_bytes());
+        expected.extend_from_slice(&[0, 1]);
+        expected.extend_from_slice(&2i32.to_ne_bytes());
+        expected.extend_from_slice(&8u16.to_ne_bytes());
+        expected.extend_from_slice(&RTA_GATEWAY.to_ne_bytes());
+        expected.extend_from_slice(&[192, 0, 2, 1]);
+        // len 8, onlink, hops 255 (weight 256), ifindex 3, no gateway.
+        expected.extend_from_slice(&8u16.to_ne_bytes());
+        expected.extend_from_slice(&[RTNH_F_ONLINK as u8, 255]);
+        expected.extend_from_slice(&3i32.to_ne_bytes());
+        assert_eq!(*paths, expected);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub enum Action {
     /// One burst of garp_lower_prio_repeat packets for every virtual
     /// address: hosts that followed the lower master come back to us.
     SendLowerPriorityGarp,
+    /// `garp_extra_if all`: one packet for every virtual address on an
+    /// interface other than the instance's own.
+    SendExtraInterfaceGarp,
     /// For the log line and notify scripts.
     StateChanged {
         from: State,
@@ -100,6 +103,8 @@ struct Deadlines {
     garp_refresh: Option<Micros>,
     /// The second burst after hearing a lower-priority master.
     lower_prio_garp_repeat: Option<Micros>,
+    /// The next `garp_extra_if` round.
+    garp_extra_if: Option<Micros>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +137,8 @@ pub struct Instance {
     authentication: Option<Authentication>,
     garp_master_delay: Micros,
     garp_master_refresh: Micros,
+    /// `garp_extra_if all`'s period (0: none).
+    garp_extra_if: Micros,
     /// Packets per burst when a lower-priority master is heard (0: none).
     garp_lower_prio_repeat: u32,
     garp_lower_prio_delay: Micros,
@@ -184,6 +191,7 @@ impl Instance {
             authentication: config.authentication,
             garp_master_delay: Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND,
             garp_master_refresh: Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND,
+            garp_extra_if: extra_if_period(config),
             garp_lower_prio_repeat: config.garp_lower_prio_repeat,
             garp_lower_prio_delay: Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND,
             options: config.options,
@@ -213,6 +221,7 @@ impl Instance {
         self.authentication = config.authentication;
         self.garp_master_delay = Micros::from(config.garp_master_delay_s) * MICROS_PER_SECOND;
         self.garp_master_refresh = Micros::from(config.garp_master_refresh_s) * MICROS_PER_SECOND;
+        self.garp_extra_if = extra_if_period(config);
         self.garp_lower_prio_repeat = config.garp_lower_prio_repeat;
         self.garp_lower_prio_delay =
             Micros::from(config.garp_lower_prio_delay_s) * MICROS_PER_SECOND;
@@ -220,6 +229,10 @@ impl Instance {
         self.options = config.options;
         if self.state != State::Master {
             self.deadlines.garp_refresh = None;
+        }
+        // Turned off: no more rounds (turned on: from the next master).
+        if self.garp_extra_if == 0 {
+            self.deadlines.garp_extra_if = None;
         }
         // A v2 backup compares every advert with its own interval; a v3
         // one keeps what it learned from the master until the next advert.
@@ -296,6 +309,7 @@ impl Instance {
             d.garp_repeat,
             d.garp_refresh,
             d.lower_prio_garp_repeat,
+            d.garp_extra_if,
         ]
         .into_iter()
         .flatten()
@@ -382,6 +396,11 @@ impl Instance {
                 {
                     self.deadlines.lower_prio_garp_repeat = None;
                     out.push(Action::SendLowerPriorityGarp);
+                }
+                // Its own period, beside the refresh (keepalived sends both).
+                if self.deadlines.garp_extra_if.is_some_and(|t| t <= now) {
+                    self.deadlines.garp_extra_if = Some(now + self.garp_extra_if);
+                    out.push(Action::SendExtraInterfaceGarp);
                 }
             }
             State::Initialize | State::Fault | State::Stopped => {}
@@ -679,6 +698,7 @@ impl Instance {
             garp_repeat: (self.garp_master_delay > 0).then(|| now + self.garp_master_delay),
             garp_refresh: (self.garp_master_refresh > 0).then(|| now + self.garp_master_refresh),
             lower_prio_garp_repeat: None,
+            garp_extra_if: (self.garp_extra_if > 0).then(|| now + self.garp_extra_if),
         };
     }
 
@@ -752,3 +772,8 @@ fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
 #[cfg(test)]
 #[path = "instance_tests.rs"]
 mod tests;
+
+/// `garp_extra_if`'s period in microseconds, 0 when nothing is sent.
+fn extra_if_period(config: &InstanceConfig) -> Micros {
+    Micros::from(config.options.garp_extra_if.sent_every_s()) * MICROS_PER_SECOND
+}

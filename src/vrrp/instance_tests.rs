@@ -434,6 +434,39 @@ fn garp_master_refresh_repeats_bursts_while_master() {
     assert!(i.poll_timeout().unwrap() > 36 * SEC + 3 * SEC);
 }
 
+/// `garp_extra_if all 4` beside `garp_master_refresh 10`: each on its own
+/// period from becoming master, as keepalived 2.2.7 sends them; without
+/// `all` nothing (keepalived sends only on VMAC interfaces of addresses).
+#[test]
+fn garp_extra_if_runs_its_own_period_while_master() {
+    let mut config = instance_config(Backup, 255, true);
+    config.garp_master_delay_s = 0;
+    config.garp_master_refresh_s = 10;
+    config.options.garp_extra_if = crate::config::GarpExtraIf {
+        interval_s: 4,
+        all: true,
+    };
+    let rounds = |config: &crate::config::InstanceConfig| {
+        let mut i = Instance::new(config, ME);
+        i.start(0, &mut Vec::new());
+        let (mut extra, mut refresh) = (Vec::new(), Vec::new());
+        while let Some(at) = i.poll_timeout().filter(|t| *t <= 21 * SEC) {
+            let mut out = Vec::new();
+            i.handle_timeout(at, &mut out);
+            if out.contains(&Action::SendExtraInterfaceGarp) {
+                extra.push(at / SEC);
+            }
+            if out.contains(&Action::SendRefreshGarp) {
+                refresh.push(at / SEC);
+            }
+        }
+        (extra, refresh)
+    };
+    assert_eq!(rounds(&config), (vec![4, 8, 12, 16, 20], vec![10, 20]));
+    config.options.garp_extra_if.all = false;
+    assert_eq!(rounds(&config), (vec![], vec![10, 20]));
+}
+
 #[test]
 fn group_fault_and_own_fault_hold_independently() {
     let mut i = master(100);

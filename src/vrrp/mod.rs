@@ -3,6 +3,7 @@
 
 pub mod advert;
 pub mod ah;
+pub mod announce_pacing;
 pub mod checksum;
 pub mod discard;
 pub mod instance;

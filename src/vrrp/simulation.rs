@@ -562,6 +562,8 @@ impl SimLan {
                 Action::SendGratuitousArp
                 | Action::SendRefreshGarp
                 | Action::SendLowerPriorityGarp => router.garp_bursts += 1,
+                // Other interfaces than the simulated LAN's.
+                Action::SendExtraInterfaceGarp => {}
                 Action::LowerPriorityHeard { .. } => {}
                 Action::StateChanged { from, to } => {
                     self.transitions.push(Transition {
