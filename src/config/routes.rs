@@ -5,10 +5,10 @@
 //!
 //! ```text
 //! [src ADDR] [to] DEST[/LEN] [via|gw GW] [dev IF] [scope S] [table T]
-//!     [metric M] [proto P] [onlink] [no_track]
+//!     [metric M] [protocol P] [onlink] [no_track]
 //! blackhole|unreachable|prohibit DEST[/LEN] [table T] [metric M] ...
 //! [from ADDR[/LEN]|all] [to ADDR[/LEN]] [iif IF] [oif IF] [fwmark M[/MASK]]
-//!     [priority|preference|pref N] table|lookup T [no_track]
+//!     [priority|preference N] table|lookup T [no_track]
 //! ```
 //!
 //! An option keepalived knows and keepvip does not is an error: a route
@@ -57,7 +57,7 @@ pub struct Route {
     /// `scope S`; None: universe, as keepalived 2.2.7 adds its routes
     /// (`ip route add` would make a route without a gateway link-scoped).
     pub scope: Option<u8>,
-    /// `proto P`; default keepalived's own (18), as keepalived marks its
+    /// `protocol P`; default keepalived's own (18), as keepalived marks its
     /// routes.
     pub protocol: u8,
     /// `no_track`: its `dev` going down does not put the instance in
@@ -89,7 +89,7 @@ pub struct Rule {
     pub oif: Option<String>,
     /// `fwmark M[/MASK]`.
     pub fwmark: Option<(u32, Option<u32>)>,
-    /// `priority N` / `preference N` / `pref N`; None: the kernel picks.
+    /// `priority N` / `preference N`; None: the kernel picks.
     pub priority: Option<u32>,
     /// `table T` / `lookup T` (required).
     pub table: u32,
@@ -140,6 +140,30 @@ const KEEPALIVED_ROUTE_WORDS: &[&str] = &[
     "multicast",
     "nat",
     "unicast",
+];
+
+/// Rule words keepalived 2.2.7 knows that keepvip does not implement
+/// (each checked with `keepalived -t`: no "Unknown rule option" nor
+/// "Invalid rule action"). Any other word keepvip does not know makes
+/// keepalived drop the rule.
+const KEEPALIVED_RULE_WORDS: &[&str] = &[
+    "not",
+    "tos",
+    "dsfield",
+    "realms",
+    "goto",
+    "nop",
+    "blackhole",
+    "prohibit",
+    "unreachable",
+    "l3mdev",
+    "suppress_prefixlength",
+    "suppress_ifgroup",
+    "uidrange",
+    "sport",
+    "dport",
+    "ipproto",
+    "protocol",
 ];
 
 /// The lines of a `virtual_routes` or `static_routes` block.
@@ -349,7 +373,9 @@ fn route(
                     )
                 })?);
             }
-            "proto" | "protocol" => {
+            // keepalived 2.2.7 knows only `protocol`: `proto` falls to the
+            // unknown words below, which drop the route as it does.
+            "protocol" => {
                 let text = value(block, line, &mut words, word)?;
                 protocol_value = protocol(text).ok_or_else(|| {
                     bad_value(block, line, word, "a protocol name or 0..255", text)
@@ -401,6 +427,19 @@ fn route(
                 format!("{block}: {what} is not of the destination's family"),
             ));
         }
+    }
+    // keepalived finds a tracked route by its protocol, so it marks every
+    // route it tracks as its own.
+    if protocol_value != PROTOCOL_KEEPALIVED && !no_track {
+        warn_at(
+            warnings,
+            &line.span,
+            format!(
+                "{block}: Route cannot be tracked if protocol is not \
+                 RTPROT_KEEPALIVED({PROTOCOL_KEEPALIVED}), resetting protocol"
+            ),
+        );
+        protocol_value = PROTOCOL_KEEPALIVED;
     }
     if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() {
         return Err(error_at(
@@ -503,12 +542,15 @@ fn rule(
                 };
                 rule.fwmark = Some((mark, mask));
             }
-            "priority" | "preference" | "pref" => {
+            "priority" | "preference" => {
                 let text = value(block, line, &mut words, word)?;
                 rule.priority = Some(
                     u32_value(text)
                         .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
                 );
+            }
+            "table" | "lookup" if rule.table != 0 => {
+                return Ok(drop_rule(block, line, warnings, "more than one table"));
             }
             "table" | "lookup" => {
                 let text = value(block, line, &mut words, word)?;
@@ -522,9 +564,19 @@ fn rule(
                     )
                 })?;
             }
+            // keepalived takes the word after `inet`/`inet6` with it and
+            // then misreads the rest, so only a last one keeps the rule.
+            "inet6" | "inet" if words.len() > 0 => {
+                let why = format!("'{word}' before other words");
+                return Ok(drop_rule(block, line, warnings, &why));
+            }
             "inet6" => ipv6 = true,
             "inet" => ipv6 = false,
             "no_track" => rule.no_track = true,
+            other if !KEEPALIVED_RULE_WORDS.contains(&other) => {
+                let why = format!("unknown rule option '{other}'");
+                return Ok(drop_rule(block, line, warnings, &why));
+            }
             other => {
                 return Err(error_at(
                     &line.span,
@@ -552,6 +604,21 @@ fn rule(
         }
     }
     Ok(Some(rule))
+}
+
+/// Warns that keepalived skips this rule line (`why`), and skips it.
+fn drop_rule(
+    block: &str,
+    line: &Statement,
+    warnings: &mut Vec<Warning>,
+    why: &str,
+) -> Option<Rule> {
+    warn_at(
+        warnings,
+        &line.span,
+        format!("{block}: {why}: this rule is dropped, as keepalived 2.2.7 drops it"),
+    );
+    None
 }
 
 impl std::fmt::Display for Route {
@@ -673,7 +740,7 @@ mod tests {
     fn routes_in_keepalived_syntax() {
         let c = config(&instance_with(
             " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n  \
-             src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 proto static scope link\n  \
+             src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 protocol static no_track scope link\n  \
              blackhole 198.51.100.128/25\n  unreachable default table main\n  \
              prohibit 2001:db8:1::/48 no_track\n  default gw 192.0.2.1\n  \
              default via 192.0.2.1 dev eth1 onlink table 1\n }",
@@ -688,7 +755,7 @@ mod tests {
             shown,
             [
                 "203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7 proto 18",
-                "203.0.113.128/25 src 192.0.2.3 dev eth0 table 100 scope 253 proto 4",
+                "203.0.113.128/25 src 192.0.2.3 dev eth0 table 100 scope 253 proto 4 no_track",
                 "blackhole 198.51.100.128/25 proto 18",
                 "unreachable 0.0.0.0/0 table 254 proto 18",
                 "prohibit 2001:db8:1::/48 proto 18 no_track",
@@ -710,7 +777,7 @@ mod tests {
         let c = config(&instance_with(
             " virtual_rules {\n  from 192.0.2.3 table 100 priority 100\n  \
              to 203.0.113.0/24 iif eth0 lookup 100 preference 101\n  \
-             fwmark 0x7/0xff table 100 pref 102 oif eth1\n  from all to 2001:db8::/32 table 7\n }",
+             fwmark 0x7/0xff table 100 preference 102 oif eth1\n  from all to 2001:db8::/32 table 7\n }",
         ))
         .unwrap();
         let shown: Vec<String> = c.instances[0]
@@ -832,6 +899,96 @@ mod tests {
         .unwrap_err();
         assert!(
             err.contains("route option 'tos' is not supported by keepvip"),
+            "{err}"
+        );
+    }
+
+    /// keepalived 2.2.7 knows `protocol`, not `proto`: a route with `proto`
+    /// is dropped ("unknown route keyword proto"), and a tracked route's
+    /// protocol is reset to keepalived's own ("Route cannot be tracked if
+    /// protocol is not RTPROT_KEEPALIVED(18), resetting protocol"); only a
+    /// `no_track` route keeps it. Watched in a namespace with `ip route`.
+    #[test]
+    fn route_protocol_as_keepalived_proto_dropped_tracked_reset() {
+        let text = instance_with(
+            " virtual_routes {\n  203.0.113.0/26 dev eth1 proto static\n  \
+             203.0.113.64/26 dev eth1 proto 4 no_track\n  \
+             203.0.113.128/26 via 198.51.100.1 protocol static\n  \
+             203.0.113.192/26 dev eth1 protocol static no_track\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.128/26 via 198.51.100.1 proto 18",
+                "203.0.113.192/26 dev eth1 proto 4 no_track",
+            ]
+        );
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:8: virtual_routes: unknown route keyword 'proto': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:9: virtual_routes: unknown route keyword 'proto': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:10: virtual_routes: Route cannot be tracked if protocol is not \
+                 RTPROT_KEEPALIVED(18), resetting protocol",
+            ]
+        );
+    }
+
+    /// keepalived 2.2.7 drops a rule with a word it does not know
+    /// ("Unknown rule option pref": `pref` is `ip rule`'s, not keepalived's),
+    /// with an action it cannot read ("Invalid rule action unicast"), with
+    /// two tables ("Cannot specify more than one of table/..."), or with
+    /// `inet`/`inet6` anywhere but last (it takes the next word with it).
+    /// Watched in a namespace with `ip rule`: only the others are installed.
+    #[test]
+    fn rules_keepalived_cannot_read_are_dropped_as_keepalived() {
+        let text = instance_with(
+            " virtual_rules {\n  from 192.0.2.1 table 100 pref 7\n  \
+             from 192.0.2.2 table 101 bogusword preference 8\n  \
+             from 192.0.2.3 table 102 preference 9 unicast\n  \
+             from 192.0.2.4 table 103 preference 10 lookup 104\n  \
+             inet6 from 2001:db8::2 table 106 preference 11\n  \
+             from 2001:db8::1 table 105 preference 12 inet6\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(shown, ["from 2001:db8::1/128 priority 12 table 105 inet6"]);
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:8: virtual_rules: unknown rule option 'pref': this rule is dropped, \
+                 as keepalived 2.2.7 drops it",
+                "r1.conf:9: virtual_rules: unknown rule option 'bogusword': this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:10: virtual_rules: unknown rule option 'unicast': this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:11: virtual_rules: more than one table: this rule is dropped, as \
+                 keepalived 2.2.7 drops it",
+                "r1.conf:12: virtual_rules: 'inet6' before other words: this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+            ]
+        );
+        // A word keepalived knows and keepvip does not still refuses.
+        let err = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.1 table 100 preference 7 tos 4\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("rule option 'tos' is not supported by keepvip"),
             "{err}"
         );
     }
