@@ -269,6 +269,68 @@ fn a_missing_interface_is_an_error_unless_interfaces_are_dynamic() {
     );
 }
 
+/// keepalived 2.2.7 refuses a `track_interface` naming an interface that
+/// does not exist, at -t and at start alike ("(VI_1) tracked interface
+/// kvnone1 doesn't exist", "Non-existent interface specified in
+/// configuration", exit 2 at start); with `dynamic_interfaces` it runs,
+/// the instance in FAULT until the interface appears. keepvip does the
+/// same (the FAULT half: tests/tracking.rs).
+#[test]
+fn a_missing_tracked_interface_is_an_error_unless_interfaces_are_dynamic() {
+    let scratch = Scratch::new("no-tracked-interface");
+    let body = format!(
+        "{INSTANCE}    track_interface {{\n        eth0\n        kvnone1 weight -10\n    }}\n}}\n"
+    );
+    let config = scratch.write("r1.conf", &body);
+    let expected = format!(
+        "{}:10: (VI_1) tracked interface kvnone1 doesn't exist",
+        config.display()
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains(&expected), "{text}");
+    assert!(
+        text.contains("Non-existent interface specified in configuration"),
+        "{text}"
+    );
+    // The daemon refuses it too, before it starts anything.
+    let scratch_path = scratch.0.display().to_string();
+    let output = Command::new("timeout")
+        .arg("10")
+        .arg("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/with_interfaces.sh"
+        ))
+        .arg("eth0")
+        .arg(keepvip_path())
+        .args(["-n", "-l", "-D", "-f"])
+        .arg(&config)
+        .args(["-p", &format!("{scratch_path}/daemon.pid")])
+        .args(["--status-socket", &format!("{scratch_path}/status.sock")])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains(&expected), "{text}");
+
+    let config = scratch.write(
+        "r2.conf",
+        &format!("global_defs {{\n    dynamic_interfaces\n}}\n{body}"),
+    );
+    let output = check(&config);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}:13: (VI_1) tracked interface kvnone1 doesn't exist",
+            config.display()
+        )) && text.contains("dynamic_interfaces"),
+        "{text}"
+    );
+}
+
 #[test]
 fn commands_are_shown_with_their_quoting_as_they_will_run() {
     let scratch = Scratch::new("quoting");

@@ -82,20 +82,29 @@ impl Daemon {
     }
 }
 
-/// Instances whose interface does not exist, in keepalived's words:
-/// `FILE:LINE: interface eth9 for vrrp_instance VI_2 doesn't exist`.
+/// Instances' interfaces and tracked interfaces that do not exist, in
+/// keepalived's words: `FILE:LINE: interface eth9 for vrrp_instance VI_2
+/// doesn't exist`, `FILE:LINE: (VI_2) tracked interface eth8 doesn't exist`.
 pub fn missing_interfaces(config: &Config) -> Vec<String> {
-    config
-        .instances
-        .iter()
-        .filter(|i| matches!(interface::ifindex(&i.interface), Err(e) if e.kind() == io::ErrorKind::NotFound))
-        .map(|i| {
-            format!(
+    let missing = |name: &str| matches!(interface::ifindex(name), Err(e) if e.kind() == io::ErrorKind::NotFound);
+    let mut problems = Vec::new();
+    for instance in &config.instances {
+        if missing(&instance.interface) {
+            problems.push(format!(
                 "{}: interface {} for vrrp_instance {} doesn't exist",
-                i.interface_span, i.interface, i.name
-            )
-        })
-        .collect()
+                instance.interface_span, instance.interface, instance.name
+            ));
+        }
+        for tracked in &instance.track_interfaces {
+            if missing(&tracked.interface) {
+                problems.push(format!(
+                    "{}: ({}) tracked interface {} doesn't exist",
+                    tracked.span, instance.name, tracked.interface
+                ));
+            }
+        }
+    }
+    problems
 }
 
 impl Daemon {
