@@ -331,6 +331,40 @@ fn a_missing_tracked_interface_is_an_error_unless_interfaces_are_dynamic() {
     );
 }
 
+/// keepalived 2.2.7 refuses an address, route or rule on an interface that
+/// does not exist, in an instance or at the top level ("WARNING -
+/// interface kvnone2 for ip address 198.51.100.5/24 doesn't exist", "...
+/// for VROUTE nexthop ...", "... for rule ...", then "Non-existent
+/// interface specified in configuration"), `no_track` or not. The VMAC
+/// interface keepvip makes itself (`use_vmac`) is no such interface.
+#[test]
+fn addresses_routes_and_rules_on_missing_interfaces_are_errors_as_keepalived() {
+    let scratch = Scratch::new("no-dev-interface");
+    let config = scratch.write(
+        "r1.conf",
+        "static_routes {\n    198.51.100.0/26 dev kvnone3\n}\n\
+         vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 50\n    \
+         virtual_ipaddress {\n        192.0.2.100\n        198.51.100.5/24 dev kvnone2 no_track\n    \
+         }\n    virtual_rules {\n        from all iif kvnone4 table 100 priority 5\n    }\n}\n",
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    let path = config.display();
+    for expected in [
+        format!("{path}:2: interface kvnone3 for VROUTE nexthop doesn't exist"),
+        format!("{path}:9: interface kvnone2 for ip address 198.51.100.5/24 doesn't exist"),
+        format!("{path}:12: interface kvnone4 for rule doesn't exist"),
+        "Non-existent interface specified in configuration".to_string(),
+    ] {
+        assert!(text.contains(&expected), "{expected}: {text}");
+    }
+
+    let config = scratch.write("r2.conf", &format!("{INSTANCE}    use_vmac\n}}\n"));
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 #[test]
 fn commands_are_shown_with_their_quoting_as_they_will_run() {
     let scratch = Scratch::new("quoting");
