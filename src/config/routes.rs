@@ -13,9 +13,10 @@
 //!
 //! An option keepalived knows and keepvip does not is an error: a route
 //! or rule installed without it is another route or rule than
-//! keepalived's. A word keepalived itself does not know in a route, or an
-//! address it cannot read in a rule, makes keepalived 2.2.7 skip that
-//! line with a warning: keepvip skips it too, with its own.
+//! keepalived's. A word keepalived itself does not know (`proto`, `pref`),
+//! an address it cannot read in a rule, or a rule without a table makes
+//! keepalived 2.2.7 skip that line with a warning: keepvip skips it too,
+//! with its own.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -91,7 +92,7 @@ pub struct Rule {
     pub fwmark: Option<(u32, Option<u32>)>,
     /// `priority N` / `preference N`; None: the kernel picks.
     pub priority: Option<u32>,
-    /// `table T` / `lookup T` (required).
+    /// `table T` / `lookup T` (without it keepalived skips the rule).
     pub table: u32,
     pub no_track: bool,
     pub span: Span,
@@ -164,6 +165,7 @@ const KEEPALIVED_RULE_WORDS: &[&str] = &[
     "dport",
     "ipproto",
     "protocol",
+    "type",
 ];
 
 /// The lines of a `virtual_routes` or `static_routes` block.
@@ -590,10 +592,12 @@ fn rule(
     }
     rule.ipv6 = ipv6;
     if rule.table == 0 {
-        return Err(error_at(
+        warn_at(
+            warnings,
             &line.span,
-            format!("{block}: the rule needs a 'table'"),
-        ));
+            format!("{block}: No action specified for rule - ignoring"),
+        );
+        return Ok(None);
     }
     for (addr, _) in rule.from.iter().chain(&rule.to) {
         if addr.is_ipv6() != ipv6 {
@@ -840,11 +844,6 @@ mod tests {
             "r1.conf:8: virtual_routes: route option 'mtu' is not supported by keepvip \
              (a route without it would not be keepalived's)"
         );
-        let err = config(&instance_with(
-            " virtual_rules {\n  from 192.0.2.3 priority 5\n }",
-        ))
-        .unwrap_err();
-        assert_eq!(err, "r1.conf:8: virtual_rules: the rule needs a 'table'");
         let err = config(&instance_with(" virtual_routes {\n  203.0.113.0/24\n }")).unwrap_err();
         assert!(err.contains("needs 'via' or 'dev'"), "{err}");
         let err = config(&instance_with(
@@ -989,6 +988,37 @@ mod tests {
         .unwrap_err();
         assert!(
             err.contains("rule option 'tos' is not supported by keepvip"),
+            "{err}"
+        );
+    }
+
+    /// A rule with no action (no `table`): keepalived 2.2.7 says "No
+    /// action specified for rule - ignoring" and installs the others
+    /// (watched with `ip rule`); `type blackhole` is a word it knows.
+    #[test]
+    fn a_rule_without_a_table_is_dropped_as_keepalived() {
+        let text = instance_with(
+            " virtual_rules {\n  from 192.0.2.3 priority 5\n  \
+             from 192.0.2.4 table 7 priority 6\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(shown, ["from 192.0.2.4/32 priority 6 table 7"]);
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            ["r1.conf:8: virtual_rules: No action specified for rule - ignoring"]
+        );
+        let err = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.3 priority 5 type blackhole\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("rule option 'type' is not supported by keepvip"),
             "{err}"
         );
     }
