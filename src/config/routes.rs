@@ -14,9 +14,11 @@
 //! An option keepalived knows and keepvip does not is an error: a route
 //! or rule installed without it is another route or rule than
 //! keepalived's. A word keepalived itself does not know (`proto`, `pref`),
-//! an address it cannot read in a rule, or a rule without a table makes
-//! keepalived 2.2.7 skip that line with a warning: keepvip skips it too,
-//! with its own.
+//! a value it cannot read (an address, number, table, scope), a line it
+//! cannot use (no destination, families mixed, a rule without a table)
+//! makes keepalived 2.2.7 skip that line with a warning: keepvip skips it
+//! too, with its own. A value missing at the end of a line makes
+//! keepalived exit, and keepvip refuse.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -168,6 +170,28 @@ const KEEPALIVED_RULE_WORDS: &[&str] = &[
     "type",
 ];
 
+/// Why a route or rule line is not kept. keepalived 2.2.7 exits on a
+/// line it cannot parse (a value missing) and keepvip refuses a word it
+/// cannot honour; a value keepalived cannot read (a bad address, number,
+/// table, family mix) makes it skip the line with a warning, and keepvip
+/// skips it too (each watched in a namespace with `ip route`/`ip rule`).
+enum Problem {
+    Refused(ConfigError),
+    /// What keepalived cannot read, from the block's name on.
+    Skipped(String),
+}
+
+impl From<ConfigError> for Problem {
+    fn from(e: ConfigError) -> Problem {
+        Problem::Refused(e)
+    }
+}
+
+/// A value keepalived cannot read: the line is skipped.
+fn unreadable(block: &str, e: ConfigError) -> Problem {
+    Problem::Skipped(format!("{block}: {}", e.message))
+}
+
 /// The lines of a `virtual_routes` or `static_routes` block.
 pub(crate) fn routes(
     block: &Statement,
@@ -175,7 +199,15 @@ pub(crate) fn routes(
 ) -> Result<Vec<Route>, ConfigError> {
     let mut kept = Vec::new();
     for line in super::values::block_of(block)? {
-        kept.extend(route(&block.keyword, line, warnings)?);
+        match route(&block.keyword, line, warnings) {
+            Ok(route) => kept.push(route),
+            Err(Problem::Refused(e)) => return Err(e),
+            Err(Problem::Skipped(why)) => warn_at(
+                warnings,
+                &line.span,
+                format!("{why}: this route is dropped, as keepalived 2.2.7 drops it"),
+            ),
+        }
     }
     Ok(kept)
 }
@@ -187,7 +219,15 @@ pub(crate) fn rules(
 ) -> Result<Vec<Rule>, ConfigError> {
     let mut kept = Vec::new();
     for line in super::values::block_of(block)? {
-        kept.extend(rule(&block.keyword, line, warnings)?);
+        match rule(&block.keyword, line) {
+            Ok(rule) => kept.push(rule),
+            Err(Problem::Refused(e)) => return Err(e),
+            Err(Problem::Skipped(why)) => warn_at(
+                warnings,
+                &line.span,
+                format!("{why}: this rule is dropped, as keepalived 2.2.7 drops it"),
+            ),
+        }
     }
     Ok(kept)
 }
@@ -210,12 +250,7 @@ fn refuse_block(block: &str, line: &Statement) -> Result<(), ConfigError> {
 }
 
 /// `ADDR[/LEN]`, or `default` (/0 of `ipv6`'s family).
-fn prefix(
-    block: &str,
-    line: &Statement,
-    text: &str,
-    ipv6: bool,
-) -> Result<(IpAddr, u8), ConfigError> {
+fn prefix(block: &str, line: &Statement, text: &str, ipv6: bool) -> Result<(IpAddr, u8), Problem> {
     if text == "default" || text == "all" {
         let any = if ipv6 {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -228,7 +263,7 @@ fn prefix(
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
-    let addr = ip_address(line, addr_text)?;
+    let addr = ip_address(line, addr_text).map_err(|e| unreadable(block, e))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len_text {
         None => max,
@@ -239,10 +274,9 @@ fn prefix(
             .flatten()
             .filter(|len| *len <= max)
             .ok_or_else(|| {
-                error_at(
-                    &line.span,
-                    format!("{block}: '{text}': expected a prefix length 0..{max} after '/'"),
-                )
+                Problem::Skipped(format!(
+                    "{block}: '{text}': expected a prefix length 0..{max} after '/'"
+                ))
             })?,
     };
     Ok((addr, len))
@@ -259,17 +293,11 @@ fn value<'a>(
         .ok_or_else(|| error_at(&line.span, format!("{block}: '{option}' needs a value")))
 }
 
-fn bad_value(
-    block: &str,
-    line: &Statement,
-    option: &str,
-    expected: &str,
-    found: &str,
-) -> ConfigError {
-    error_at(
-        &line.span,
-        format!("{block}: {option}: expected {expected}, found \"{found}\""),
-    )
+/// A value keepalived cannot read: it skips the line.
+fn bad_value(block: &str, option: &str, expected: &str, found: &str) -> Problem {
+    Problem::Skipped(format!(
+        "{block}: {option}: expected {expected}, found \"{found}\""
+    ))
 }
 
 fn u32_value(text: &str) -> Option<u32> {
@@ -287,17 +315,17 @@ fn interface_value(
     text: &str,
 ) -> Result<String, ConfigError> {
     if text.is_empty() || text.len() > 15 || text.contains('/') || text.contains(':') {
-        return Err(bad_value(block, line, option, "an interface name", text));
+        // keepalived finds no such interface, and exits on that.
+        return Err(error_at(
+            &line.span,
+            format!("{block}: {option}: expected an interface name, found \"{text}\""),
+        ));
     }
     Ok(text.to_string())
 }
 
 /// None: a line keepalived skips (see `KEEPALIVED_ROUTE_WORDS`).
-fn route(
-    block: &str,
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-) -> Result<Option<Route>, ConfigError> {
+fn route(block: &str, line: &Statement, warnings: &mut Vec<Warning>) -> Result<Route, Problem> {
     refuse_block(block, line)?;
     let all = words(line);
     // The family, for `default`: from any address on the line.
@@ -323,7 +351,7 @@ fn route(
         match word {
             "src" => {
                 let text = value(block, line, &mut words, word)?;
-                source = Some(ip_address(line, text)?);
+                source = Some(ip_address(line, text).map_err(|e| unreadable(block, e))?);
             }
             "to" => {
                 let text = value(block, line, &mut words, word)?;
@@ -338,7 +366,7 @@ fn route(
             }
             "via" | "gw" => {
                 let text = value(block, line, &mut words, word)?;
-                gateway = Some(ip_address(line, text)?);
+                gateway = Some(ip_address(line, text).map_err(|e| unreadable(block, e))?);
             }
             "dev" | "oif" => {
                 let text = value(block, line, &mut words, word)?;
@@ -347,28 +375,19 @@ fn route(
             "table" => {
                 let text = value(block, line, &mut words, word)?;
                 table_id = Some(table(text).ok_or_else(|| {
-                    bad_value(
-                        block,
-                        line,
-                        word,
-                        "a table (main, local, default or 1..)",
-                        text,
-                    )
+                    bad_value(block, word, "a table (main, local, default or 1..)", text)
                 })?);
             }
             "metric" | "priority" | "preference" => {
                 let text = value(block, line, &mut words, word)?;
-                metric = Some(
-                    u32_value(text)
-                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
-                );
+                metric =
+                    Some(u32_value(text).ok_or_else(|| bad_value(block, word, "a number", text))?);
             }
             "scope" => {
                 let text = value(block, line, &mut words, word)?;
                 scope_value = Some(scope(text).ok_or_else(|| {
                     bad_value(
                         block,
-                        line,
                         word,
                         "a scope (host, link, site, global, nowhere or 0..255)",
                         text,
@@ -379,9 +398,8 @@ fn route(
             // unknown words below, which drop the route as it does.
             "protocol" => {
                 let text = value(block, line, &mut words, word)?;
-                protocol_value = protocol(text).ok_or_else(|| {
-                    bad_value(block, line, word, "a protocol name or 0..255", text)
-                })?;
+                protocol_value = protocol(text)
+                    .ok_or_else(|| bad_value(block, word, "a protocol name or 0..255", text))?;
             }
             "no_track" => no_track = true,
             "onlink" => onlink = true,
@@ -395,39 +413,31 @@ fn route(
                 destination = Some(prefix(block, line, word, ipv6)?);
             }
             other if KEEPALIVED_ROUTE_WORDS.contains(&other) => {
-                return Err(error_at(
+                return Err(Problem::Refused(error_at(
                     &line.span,
                     format!(
                         "{block}: route option '{other}' is not supported by keepvip \
                          (a route without it would not be keepalived's)"
                     ),
-                ))
+                )))
             }
             other => {
-                warn_at(
-                    warnings,
-                    &line.span,
-                    format!(
-                        "{block}: unknown route keyword '{other}': this route is dropped, \
-                         as keepalived 2.2.7 drops it"
-                    ),
-                );
-                return Ok(None);
+                return Err(Problem::Skipped(format!(
+                    "{block}: unknown route keyword '{other}'"
+                )))
             }
         }
     }
     let Some((destination, prefix_len)) = destination else {
-        return Err(error_at(
-            &line.span,
-            format!("{block}: the route has no destination"),
-        ));
+        return Err(Problem::Skipped(format!(
+            "{block}: the route has no destination"
+        )));
     };
     for (what, addr) in [("src", source), ("via", gateway)] {
         if addr.is_some_and(|a| a.is_ipv6() != destination.is_ipv6()) {
-            return Err(error_at(
-                &line.span,
-                format!("{block}: {what} is not of the destination's family"),
-            ));
+            return Err(Problem::Skipped(format!(
+                "{block}: {what} is not of the destination's family"
+            )));
         }
     }
     // keepalived finds a tracked route by its protocol, so it marks every
@@ -443,13 +453,13 @@ fn route(
         );
         protocol_value = PROTOCOL_KEEPALIVED;
     }
+    // keepalived takes it, and the kernel refuses it ("No such device").
     if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() {
-        return Err(error_at(
-            &line.span,
-            format!("{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"),
-        ));
+        return Err(Problem::Skipped(format!(
+            "{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"
+        )));
     }
-    Ok(Some(Route {
+    Ok(Route {
         kind,
         destination,
         prefix_len,
@@ -463,15 +473,10 @@ fn route(
         no_track,
         onlink,
         span: line.span.clone(),
-    }))
+    })
 }
 
-/// None: a line keepalived skips (an address it cannot read).
-fn rule(
-    block: &str,
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-) -> Result<Option<Rule>, ConfigError> {
+fn rule(block: &str, line: &Statement) -> Result<Rule, Problem> {
     refuse_block(block, line)?;
     let all = words(line);
     let mut ipv6 = all.iter().any(|w| {
@@ -500,15 +505,9 @@ fn rule(
                 let address = text.split('/').next().unwrap_or(text);
                 let named = matches!(text, "all" | "default");
                 if !named && address.parse::<IpAddr>().is_err() {
-                    warn_at(
-                        warnings,
-                        &line.span,
-                        format!(
-                            "{block}: invalid rule {word} address '{text}': this rule is \
-                             dropped, as keepalived 2.2.7 drops it"
-                        ),
-                    );
-                    return Ok(None);
+                    return Err(Problem::Skipped(format!(
+                        "{block}: invalid rule {word} address '{text}'"
+                    )));
                 }
                 let (addr, len) = prefix(block, line, text, ipv6)?;
                 let slot = if word == "from" {
@@ -534,95 +533,69 @@ fn rule(
                     None => (text, None),
                 };
                 let expected = "a mark, optionally /MASK (decimal or 0x hex)";
-                let mark =
-                    u32_value(mark).ok_or_else(|| bad_value(block, line, word, expected, text))?;
+                let mark = u32_value(mark).ok_or_else(|| bad_value(block, word, expected, text))?;
                 let mask = match mask {
-                    Some(m) => Some(
-                        u32_value(m).ok_or_else(|| bad_value(block, line, word, expected, text))?,
-                    ),
+                    Some(m) => {
+                        Some(u32_value(m).ok_or_else(|| bad_value(block, word, expected, text))?)
+                    }
                     None => None,
                 };
                 rule.fwmark = Some((mark, mask));
             }
             "priority" | "preference" => {
                 let text = value(block, line, &mut words, word)?;
-                rule.priority = Some(
-                    u32_value(text)
-                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
-                );
+                rule.priority =
+                    Some(u32_value(text).ok_or_else(|| bad_value(block, word, "a number", text))?);
             }
             "table" | "lookup" if rule.table != 0 => {
-                return Ok(drop_rule(block, line, warnings, "more than one table"));
+                return Err(Problem::Skipped(format!("{block}: more than one table")));
             }
             "table" | "lookup" => {
                 let text = value(block, line, &mut words, word)?;
                 rule.table = table(text).ok_or_else(|| {
-                    bad_value(
-                        block,
-                        line,
-                        word,
-                        "a table (main, local, default or 1..)",
-                        text,
-                    )
+                    bad_value(block, word, "a table (main, local, default or 1..)", text)
                 })?;
             }
             // keepalived takes the word after `inet`/`inet6` with it and
             // then misreads the rest, so only a last one keeps the rule.
             "inet6" | "inet" if words.len() > 0 => {
-                let why = format!("'{word}' before other words");
-                return Ok(drop_rule(block, line, warnings, &why));
+                return Err(Problem::Skipped(format!(
+                    "{block}: '{word}' before other words"
+                )));
             }
             "inet6" => ipv6 = true,
             "inet" => ipv6 = false,
             "no_track" => rule.no_track = true,
             other if !KEEPALIVED_RULE_WORDS.contains(&other) => {
-                let why = format!("unknown rule option '{other}'");
-                return Ok(drop_rule(block, line, warnings, &why));
+                return Err(Problem::Skipped(format!(
+                    "{block}: unknown rule option '{other}'"
+                )));
             }
             other => {
-                return Err(error_at(
+                return Err(Problem::Refused(error_at(
                     &line.span,
                     format!(
                         "{block}: rule option '{other}' is not supported by keepvip \
                          (a rule without it would not be keepalived's)"
                     ),
-                ))
+                )))
             }
         }
     }
     rule.ipv6 = ipv6;
     if rule.table == 0 {
-        warn_at(
-            warnings,
-            &line.span,
-            format!("{block}: No action specified for rule - ignoring"),
-        );
-        return Ok(None);
+        return Err(Problem::Skipped(format!(
+            "{block}: no table, so no action for the rule"
+        )));
     }
     for (addr, _) in rule.from.iter().chain(&rule.to) {
         if addr.is_ipv6() != ipv6 {
-            return Err(error_at(
-                &line.span,
-                format!("{block}: one rule cannot mix IPv4 and IPv6"),
-            ));
+            return Err(Problem::Skipped(format!(
+                "{block}: one rule cannot mix IPv4 and IPv6"
+            )));
         }
     }
-    Ok(Some(rule))
-}
-
-/// Warns that keepalived skips this rule line (`why`), and skips it.
-fn drop_rule(
-    block: &str,
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-    why: &str,
-) -> Option<Rule> {
-    warn_at(
-        warnings,
-        &line.span,
-        format!("{block}: {why}: this rule is dropped, as keepalived 2.2.7 drops it"),
-    );
-    None
+    Ok(rule)
 }
 
 impl std::fmt::Display for Route {
@@ -844,16 +817,13 @@ mod tests {
             "r1.conf:8: virtual_routes: route option 'mtu' is not supported by keepvip \
              (a route without it would not be keepalived's)"
         );
-        let err = config(&instance_with(" virtual_routes {\n  203.0.113.0/24\n }")).unwrap_err();
-        assert!(err.contains("needs 'via' or 'dev'"), "{err}");
+        // A value missing: keepalived exits ("missing a parameter after
+        // keyword `metric`").
         let err = config(&instance_with(
-            " virtual_routes {\n  203.0.113.0/24 via 2001:db8::1\n }",
+            " virtual_routes {\n  203.0.113.0/24 dev eth1 metric\n }",
         ))
         .unwrap_err();
-        assert!(
-            err.contains("via is not of the destination's family"),
-            "{err}"
-        );
+        assert_eq!(err, "r1.conf:8: virtual_routes: 'metric' needs a value");
     }
 
     /// A word keepalived 2.2.7 does not know (`gateway` for `via`) makes it
@@ -1011,7 +981,10 @@ mod tests {
         let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(
             warnings,
-            ["r1.conf:8: virtual_rules: No action specified for rule - ignoring"]
+            [
+                "r1.conf:8: virtual_rules: no table, so no action for the rule: this rule is \
+              dropped, as keepalived 2.2.7 drops it"
+            ]
         );
         let err = config(&instance_with(
             " virtual_rules {\n  from 192.0.2.3 priority 5 type blackhole\n }",
@@ -1020,6 +993,74 @@ mod tests {
         assert!(
             err.contains("rule option 'type' is not supported by keepvip"),
             "{err}"
+        );
+    }
+
+    /// Values keepalived 2.2.7 cannot read, or a line it cannot use (no
+    /// destination, families mixed, no way out): it skips the line with a
+    /// warning ("Routing table xyz not found for route", "Invalid metric
+    /// abc specified for route", "Cannot mix IPv4 and IPv6 addresses for
+    /// route", "Invalid rule fwmark zz specified", ...; a route with no
+    /// via or dev it takes and the kernel refuses) and runs the others:
+    /// watched in a namespace with `ip route`/`ip rule`.
+    #[test]
+    fn route_and_rule_values_keepalived_cannot_read_drop_the_line_as_keepalived() {
+        let routes = [
+            "dev eth1",
+            "203.0.113.0/28",
+            "203.0.113.16/28 via 2001:db8::1",
+            "203.0.113.32/28 src 2001:db8::1 dev eth1",
+            "203.0.113.48/28 dev eth1 table xyz",
+            "203.0.113.64/28 dev eth1 metric abc",
+            "203.0.113.80/28 dev eth1 scope bogus",
+            "203.0.113.96/28 dev eth1 protocol bogus no_track",
+            "203.0.113.112/28 via 192.0.2.",
+            "203.0.113.128/28 src bogus dev eth1",
+            "203.0.113.144/28 dev eth1",
+        ];
+        let rules = [
+            "from 192.0.2.1 to 2001:db8::/32 table 1 priority 1",
+            "from 192.0.2.2 table 100 priority 2 fwmark zz",
+            "from 192.0.2.3 table xyz priority 3",
+            "from 192.0.2.4 table 100 priority abc",
+            "from 192.0.2.5 table 100 priority 5",
+        ];
+        let text = instance_with(&format!(
+            " virtual_routes {{\n  {}\n }}\n virtual_rules {{\n  {}\n }}",
+            routes.join("\n  "),
+            rules.join("\n  ")
+        ));
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let instance = &c.instances[0];
+        let shown: Vec<String> = instance
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .chain(instance.virtual_rules.iter().map(|r| r.to_string()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.144/28 dev eth1 proto 18",
+                "from 192.0.2.5/32 priority 5 table 100"
+            ]
+        );
+        let dropped: Vec<String> = warnings
+            .iter()
+            .map(|w| w.to_string())
+            .filter(|w| w.contains("is dropped, as keepalived 2.2.7 drops it"))
+            .collect();
+        assert_eq!(
+            dropped.len(),
+            routes.len() - 1 + rules.len() - 1,
+            "{dropped:#?}"
+        );
+        assert!(
+            dropped[4].starts_with(
+                "r1.conf:12: virtual_routes: table: expected a table (main, local, default or \
+                 1..), found \"xyz\": this route is dropped"
+            ),
+            "{dropped:#?}"
         );
     }
 
