@@ -222,8 +222,9 @@ fn init_logging(cli: &Cli) -> bool {
     true
 }
 
-/// Every instance's interface exists, or `dynamic_interfaces` lets the
-/// instance wait for it: keepalived 2.2.7's rule, and its words.
+/// Every instance's interface and tracked interface exists, or
+/// `dynamic_interfaces` lets the instance wait for it (a missing tracked
+/// interface counts as down): keepalived 2.2.7's rule, and its words.
 fn interfaces_exist(config: &Config) -> bool {
     let missing = keepvip::daemon::missing_interfaces(config);
     for problem in &missing {

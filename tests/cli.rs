@@ -269,6 +269,102 @@ fn a_missing_interface_is_an_error_unless_interfaces_are_dynamic() {
     );
 }
 
+/// keepalived 2.2.7 refuses a `track_interface` naming an interface that
+/// does not exist, at -t and at start alike ("(VI_1) tracked interface
+/// kvnone1 doesn't exist", "Non-existent interface specified in
+/// configuration", exit 2 at start); with `dynamic_interfaces` it runs,
+/// the instance in FAULT until the interface appears. keepvip does the
+/// same (the FAULT half: tests/tracking.rs).
+#[test]
+fn a_missing_tracked_interface_is_an_error_unless_interfaces_are_dynamic() {
+    let scratch = Scratch::new("no-tracked-interface");
+    let body = format!(
+        "{INSTANCE}    track_interface {{\n        eth0\n        kvnone1 weight -10\n    }}\n}}\n"
+    );
+    let config = scratch.write("r1.conf", &body);
+    let expected = format!(
+        "{}:10: (VI_1) tracked interface kvnone1 doesn't exist",
+        config.display()
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains(&expected), "{text}");
+    assert!(
+        text.contains("Non-existent interface specified in configuration"),
+        "{text}"
+    );
+    // The daemon refuses it too, before it starts anything.
+    let scratch_path = scratch.0.display().to_string();
+    let output = Command::new("timeout")
+        .arg("10")
+        .arg("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/with_interfaces.sh"
+        ))
+        .arg("eth0")
+        .arg(keepvip_path())
+        .args(["-n", "-l", "-D", "-f"])
+        .arg(&config)
+        .args(["-p", &format!("{scratch_path}/daemon.pid")])
+        .args(["--status-socket", &format!("{scratch_path}/status.sock")])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains(&expected), "{text}");
+
+    let config = scratch.write(
+        "r2.conf",
+        &format!("global_defs {{\n    dynamic_interfaces\n}}\n{body}"),
+    );
+    let output = check(&config);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}:13: (VI_1) tracked interface kvnone1 doesn't exist",
+            config.display()
+        )) && text.contains("dynamic_interfaces"),
+        "{text}"
+    );
+}
+
+/// keepalived 2.2.7 refuses an address, route or rule on an interface that
+/// does not exist, in an instance or at the top level ("WARNING -
+/// interface kvnone2 for ip address 198.51.100.5/24 doesn't exist", "...
+/// for VROUTE nexthop ...", "... for rule ...", then "Non-existent
+/// interface specified in configuration"), `no_track` or not. The VMAC
+/// interface keepvip makes itself (`use_vmac`) is no such interface.
+#[test]
+fn addresses_routes_and_rules_on_missing_interfaces_are_errors_as_keepalived() {
+    let scratch = Scratch::new("no-dev-interface");
+    let config = scratch.write(
+        "r1.conf",
+        "static_routes {\n    198.51.100.0/26 dev kvnone3\n}\n\
+         vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 50\n    \
+         virtual_ipaddress {\n        192.0.2.100\n        198.51.100.5/24 dev kvnone2 no_track\n    \
+         }\n    virtual_rules {\n        from all iif kvnone4 table 100 priority 5\n    }\n}\n",
+    );
+    let output = check(&config);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    let path = config.display();
+    for expected in [
+        format!("{path}:2: interface kvnone3 for VROUTE nexthop doesn't exist"),
+        format!("{path}:9: interface kvnone2 for ip address 198.51.100.5/24 doesn't exist"),
+        format!("{path}:12: interface kvnone4 for rule doesn't exist"),
+        "Non-existent interface specified in configuration".to_string(),
+    ] {
+        assert!(text.contains(&expected), "{expected}: {text}");
+    }
+
+    let config = scratch.write("r2.conf", &format!("{INSTANCE}    use_vmac\n}}\n"));
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 #[test]
 fn commands_are_shown_with_their_quoting_as_they_will_run() {
     let scratch = Scratch::new("quoting");

@@ -506,6 +506,48 @@ fn a_missing_check_script_is_disabled_not_failed() {
     );
 }
 
+/// With `dynamic_interfaces`, a `track_interface` naming an interface
+/// that does not exist yet is not refused: keepalived 2.2.7 warns ("will
+/// use if created"), counts it as down (its instance in FAULT, no VIP) and
+/// runs the election as soon as the interface appears. keepvip the same,
+/// both watched here side by side.
+#[test]
+fn a_tracked_interface_that_appears_later_is_down_until_then_with_dynamic_interfaces() {
+    let Some(lock) = Lan::hold_lock() else {
+        return;
+    };
+    let mut lans: Vec<(Lan, Impl)> = Lan::side_by_side(&lock, &["trk-dyn-v", "trk-dyn-k"], 1)
+        .into_iter()
+        .zip([Impl::Keepvip, Impl::Keepalived])
+        .collect();
+    let text = format!(
+        "global_defs {{\n    router_id r1\n    dynamic_interfaces\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priority 150\n\
+         \x20   version 3\n    advert_int 0.2\n    track_interface {{\n        trk9\n    }}\n\
+         \x20   virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    );
+    for (lan, implementation) in &mut lans {
+        lan.start(R1, *implementation, &text);
+    }
+    for (lan, _) in &lans {
+        lan.wait_until(Duration::from_secs(5), "FAULT for the missing trk9", || {
+            lan.log(R1).to_lowercase().contains("fault state")
+        });
+        assert!(!lan.holds_vip(R1, VIP), "{}", lan.diagnose("VIP in FAULT"));
+    }
+    let appeared = Instant::now();
+    for (lan, _) in &lans {
+        lan.add_dummy(R1, "trk9");
+    }
+    for (lan, implementation) in &lans {
+        // master_down: 3 x 0.2 s + skew, once trk9 is up.
+        lan.wait_sole_holder(R1, VIP, Duration::from_secs(5));
+        let took = appeared.elapsed();
+        eprintln!("{implementation:?}: master {took:?} after trk9 appeared");
+        assert!(took < Duration::from_secs(3), "{}", lan.diagnose("slow"));
+    }
+}
+
 /// A reload that changes a weight-0 check of a running master: the new
 /// check has not reported yet, and that must not move the master (only an
 /// instance that has not started waits for a check's first result).

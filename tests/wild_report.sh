@@ -15,11 +15,36 @@ bin=$1
 corpus=$(cd "$2" && pwd) || exit 1
 here=$(cd "$(dirname "$0")" && pwd)
 loads=0 needs=0 refused=0
+
+# The first word of each line of every `track_interface { ... }` block
+# (comments stripped; the brace on the keyword's line or the next; the
+# one-line form, which keepalived refuses, names nothing).
+tracked_interfaces() {
+	awk '
+	{ sub(/[!#].*/, "") }
+	inside && /}/ { inside = 0; next }
+	inside { if (NF) print $1; next }
+	opening && NF { opening = 0; if ($1 == "{") { inside = 1; next } }
+	/(^|[[:space:]])track_interface([[:space:]{]|$)/ {
+		# Alone on its line: the block may open on the next.
+		if ($0 !~ /{/) { opening = (NF == 1); next }
+		rest = $0
+		sub(/.*{/, "", rest)
+		if (rest ~ /}/) sub(/}.*/, "", rest); else inside = 1
+		n = split(rest, words)
+		if (n) print words[1]
+	}
+	' "$1"
+}
 for conf in "$corpus"/*.conf; do
 	[ -e "$conf" ] || continue
-	# Interface names the config uses (instance, dev, tracked), at most 8.
-	ifs=$(grep -oE '(^|[[:space:]])(interface|dev|default_interface)[[:space:]]+[A-Za-z0-9_.@-]+' "$conf" |
-		awk '{print $2}' | sort -u | head -8 | tr '\n' ',' | sed 's/,$//')
+	# Interface names the config uses (instance, dev of addresses and
+	# routes, iif/oif of rules, track_interface blocks), at most 16.
+	ifs=$({
+		grep -oE '(^|[[:space:]])(interface|dev|default_interface|iif|oif)[[:space:]]+[A-Za-z0-9_.@-]+' "$conf" |
+			awk '{print $2}'
+		tracked_interfaces "$conf"
+	} | sort -u | head -16 | tr '\n' ',' | sed 's/,$//')
 	[ -n "$ifs" ] || ifs=eth0
 	out=$(cd /tmp && timeout 10 sh "$here/with_interfaces.sh" "$ifs" "$bin" -t -f "$conf" 2>&1)
 	rc=$?

@@ -5,19 +5,22 @@
 //!
 //! ```text
 //! [src ADDR] [to] DEST[/LEN] [via|gw GW] [dev IF] [scope S] [table T]
-//!     [metric M] [proto P] [onlink] [no_track]
+//!     [metric M] [protocol P] [onlink] [no_track]
 //! ... DEST ... nexthop [via GW] [dev IF] [weight W] [onlink] nexthop ...
 //! ... DEST ... via GW or GW [or GW ...] [dev IF]
 //! blackhole|unreachable|prohibit DEST[/LEN] [table T] [metric M] ...
 //! [from ADDR[/LEN]|all] [to ADDR[/LEN]] [iif IF] [oif IF] [fwmark M[/MASK]]
-//!     [priority|preference|pref N] table|lookup T [no_track]
+//!     [priority|preference N] table|lookup T [no_track]
 //! ```
 //!
 //! An option keepalived knows and keepvip does not is an error: a route
 //! or rule installed without it is another route or rule than
-//! keepalived's. A word keepalived itself does not know in a route, or an
-//! address it cannot read in a rule, makes keepalived 2.2.7 skip that
-//! line with a warning: keepvip skips it too, with its own.
+//! keepalived's. A word keepalived itself does not know (`proto`, `pref`),
+//! a value it cannot read (an address, number, table, scope), a line it
+//! cannot use (no destination, families mixed, a rule without a table)
+//! makes keepalived 2.2.7 skip that line with a warning: keepvip skips it
+//! too, with its own. A value missing at the end of a line makes
+//! keepalived exit, and keepvip refuse.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -59,7 +62,7 @@ pub struct Route {
     /// `scope S`; None: universe, as keepalived 2.2.7 adds its routes
     /// (`ip route add` would make a route without a gateway link-scoped).
     pub scope: Option<u8>,
-    /// `proto P`; default keepalived's own (18), as keepalived marks its
+    /// `protocol P`; default keepalived's own (18), as keepalived marks its
     /// routes.
     pub protocol: u8,
     /// `no_track`: its `dev` going down does not put the instance in
@@ -104,9 +107,9 @@ pub struct Rule {
     pub oif: Option<String>,
     /// `fwmark M[/MASK]`.
     pub fwmark: Option<(u32, Option<u32>)>,
-    /// `priority N` / `preference N` / `pref N`; None: the kernel picks.
+    /// `priority N` / `preference N`; None: the kernel picks.
     pub priority: Option<u32>,
-    /// `table T` / `lookup T` (required).
+    /// `table T` / `lookup T` (without it keepalived skips the rule).
     pub table: u32,
     pub no_track: bool,
     pub span: Span,
@@ -157,6 +160,53 @@ const KEEPALIVED_ROUTE_WORDS: &[&str] = &[
     "unicast",
 ];
 
+/// Rule words keepalived 2.2.7 knows that keepvip does not implement
+/// (each checked with `keepalived -t`: no "Unknown rule option" nor
+/// "Invalid rule action"). Any other word keepvip does not know makes
+/// keepalived drop the rule.
+const KEEPALIVED_RULE_WORDS: &[&str] = &[
+    "not",
+    "tos",
+    "dsfield",
+    "realms",
+    "goto",
+    "nop",
+    "blackhole",
+    "prohibit",
+    "unreachable",
+    "l3mdev",
+    "suppress_prefixlength",
+    "suppress_ifgroup",
+    "uidrange",
+    "sport",
+    "dport",
+    "ipproto",
+    "protocol",
+    "type",
+];
+
+/// Why a route or rule line is not kept. keepalived 2.2.7 exits on a
+/// line it cannot parse (a value missing) and keepvip refuses a word it
+/// cannot honour; a value keepalived cannot read (a bad address, number,
+/// table, family mix) makes it skip the line with a warning, and keepvip
+/// skips it too (each watched in a namespace with `ip route`/`ip rule`).
+enum Problem {
+    Refused(ConfigError),
+    /// What keepalived cannot read, from the block's name on.
+    Skipped(String),
+}
+
+impl From<ConfigError> for Problem {
+    fn from(e: ConfigError) -> Problem {
+        Problem::Refused(e)
+    }
+}
+
+/// A value keepalived cannot read: the line is skipped.
+fn unreadable(block: &str, e: ConfigError) -> Problem {
+    Problem::Skipped(format!("{block}: {}", e.message))
+}
+
 /// The lines of a `virtual_routes` or `static_routes` block.
 pub(crate) fn routes(
     block: &Statement,
@@ -164,7 +214,15 @@ pub(crate) fn routes(
 ) -> Result<Vec<Route>, ConfigError> {
     let mut kept = Vec::new();
     for line in super::values::block_of(block)? {
-        kept.extend(route(&block.keyword, line, warnings)?);
+        match route(&block.keyword, line, warnings) {
+            Ok(route) => kept.push(route),
+            Err(Problem::Refused(e)) => return Err(e),
+            Err(Problem::Skipped(why)) => warn_at(
+                warnings,
+                &line.span,
+                format!("{why}: this route is dropped, as keepalived 2.2.7 drops it"),
+            ),
+        }
     }
     Ok(kept)
 }
@@ -176,7 +234,15 @@ pub(crate) fn rules(
 ) -> Result<Vec<Rule>, ConfigError> {
     let mut kept = Vec::new();
     for line in super::values::block_of(block)? {
-        kept.extend(rule(&block.keyword, line, warnings)?);
+        match rule(&block.keyword, line) {
+            Ok(rule) => kept.push(rule),
+            Err(Problem::Refused(e)) => return Err(e),
+            Err(Problem::Skipped(why)) => warn_at(
+                warnings,
+                &line.span,
+                format!("{why}: this rule is dropped, as keepalived 2.2.7 drops it"),
+            ),
+        }
     }
     Ok(kept)
 }
@@ -199,12 +265,7 @@ fn refuse_block(block: &str, line: &Statement) -> Result<(), ConfigError> {
 }
 
 /// `ADDR[/LEN]`, or `default` (/0 of `ipv6`'s family).
-fn prefix(
-    block: &str,
-    line: &Statement,
-    text: &str,
-    ipv6: bool,
-) -> Result<(IpAddr, u8), ConfigError> {
+fn prefix(block: &str, line: &Statement, text: &str, ipv6: bool) -> Result<(IpAddr, u8), Problem> {
     if text == "default" || text == "all" {
         let any = if ipv6 {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -217,7 +278,7 @@ fn prefix(
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
-    let addr = ip_address(line, addr_text)?;
+    let addr = ip_address(line, addr_text).map_err(|e| unreadable(block, e))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len_text {
         None => max,
@@ -228,10 +289,9 @@ fn prefix(
             .flatten()
             .filter(|len| *len <= max)
             .ok_or_else(|| {
-                error_at(
-                    &line.span,
-                    format!("{block}: '{text}': expected a prefix length 0..{max} after '/'"),
-                )
+                Problem::Skipped(format!(
+                    "{block}: '{text}': expected a prefix length 0..{max} after '/'"
+                ))
             })?,
     };
     Ok((addr, len))
@@ -248,17 +308,11 @@ fn value<'a>(
         .ok_or_else(|| error_at(&line.span, format!("{block}: '{option}' needs a value")))
 }
 
-fn bad_value(
-    block: &str,
-    line: &Statement,
-    option: &str,
-    expected: &str,
-    found: &str,
-) -> ConfigError {
-    error_at(
-        &line.span,
-        format!("{block}: {option}: expected {expected}, found \"{found}\""),
-    )
+/// A value keepalived cannot read: it skips the line.
+fn bad_value(block: &str, option: &str, expected: &str, found: &str) -> Problem {
+    Problem::Skipped(format!(
+        "{block}: {option}: expected {expected}, found \"{found}\""
+    ))
 }
 
 fn u32_value(text: &str) -> Option<u32> {
@@ -276,17 +330,17 @@ fn interface_value(
     text: &str,
 ) -> Result<String, ConfigError> {
     if text.is_empty() || text.len() > 15 || text.contains('/') || text.contains(':') {
-        return Err(bad_value(block, line, option, "an interface name", text));
+        // keepalived finds no such interface, and exits on that.
+        return Err(error_at(
+            &line.span,
+            format!("{block}: {option}: expected an interface name, found \"{text}\""),
+        ));
     }
     Ok(text.to_string())
 }
 
 /// None: a line keepalived skips (see `KEEPALIVED_ROUTE_WORDS`).
-fn route(
-    block: &str,
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-) -> Result<Option<Route>, ConfigError> {
+fn route(block: &str, line: &Statement, warnings: &mut Vec<Warning>) -> Result<Route, Problem> {
     refuse_block(block, line)?;
     let all = words(line);
     // The family, for `default`: from any address on the line.
@@ -321,10 +375,10 @@ fn route(
                 // stays the route's), and says so.
                 if nexthops.is_empty() {
                     let Some(first) = gateway.take() else {
-                        return Err(error_at(
+                        return Err(Problem::Refused(error_at(
                             &line.span,
                             format!("{block}: 'or' needs a 'via' gateway before it"),
-                        ));
+                        )));
                     };
                     warn_at(
                         warnings,
@@ -338,7 +392,7 @@ fn route(
             }
             "src" => {
                 let text = value(block, line, &mut words, word)?;
-                source = Some(ip_address(line, text)?);
+                source = Some(ip_address(line, text).map_err(|e| unreadable(block, e))?);
             }
             "to" => {
                 let text = value(block, line, &mut words, word)?;
@@ -353,7 +407,7 @@ fn route(
             }
             "via" | "gw" => {
                 let text = value(block, line, &mut words, word)?;
-                gateway = Some(ip_address(line, text)?);
+                gateway = Some(ip_address(line, text).map_err(|e| unreadable(block, e))?);
             }
             "dev" | "oif" => {
                 let text = value(block, line, &mut words, word)?;
@@ -362,39 +416,31 @@ fn route(
             "table" => {
                 let text = value(block, line, &mut words, word)?;
                 table_id = Some(table(text).ok_or_else(|| {
-                    bad_value(
-                        block,
-                        line,
-                        word,
-                        "a table (main, local, default or 1..)",
-                        text,
-                    )
+                    bad_value(block, word, "a table (main, local, default or 1..)", text)
                 })?);
             }
             "metric" | "priority" | "preference" => {
                 let text = value(block, line, &mut words, word)?;
-                metric = Some(
-                    u32_value(text)
-                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
-                );
+                metric =
+                    Some(u32_value(text).ok_or_else(|| bad_value(block, word, "a number", text))?);
             }
             "scope" => {
                 let text = value(block, line, &mut words, word)?;
                 scope_value = Some(scope(text).ok_or_else(|| {
                     bad_value(
                         block,
-                        line,
                         word,
                         "a scope (host, link, site, global, nowhere or 0..255)",
                         text,
                     )
                 })?);
             }
-            "proto" | "protocol" => {
+            // keepalived 2.2.7 knows only `protocol`: `proto` falls to the
+            // unknown words below, which drop the route as it does.
+            "protocol" => {
                 let text = value(block, line, &mut words, word)?;
-                protocol_value = protocol(text).ok_or_else(|| {
-                    bad_value(block, line, word, "a protocol name or 0..255", text)
-                })?;
+                protocol_value = protocol(text)
+                    .ok_or_else(|| bad_value(block, word, "a protocol name or 0..255", text))?;
             }
             "no_track" => no_track = true,
             "onlink" => onlink = true,
@@ -408,39 +454,31 @@ fn route(
                 destination = Some(prefix(block, line, word, ipv6)?);
             }
             other if KEEPALIVED_ROUTE_WORDS.contains(&other) => {
-                return Err(error_at(
+                return Err(Problem::Refused(error_at(
                     &line.span,
                     format!(
                         "{block}: route option '{other}' is not supported by keepvip \
                          (a route without it would not be keepalived's)"
                     ),
-                ))
+                )))
             }
             other => {
-                warn_at(
-                    warnings,
-                    &line.span,
-                    format!(
-                        "{block}: unknown route keyword '{other}': this route is dropped, \
-                         as keepalived 2.2.7 drops it"
-                    ),
-                );
-                return Ok(None);
+                return Err(Problem::Skipped(format!(
+                    "{block}: unknown route keyword '{other}'"
+                )))
             }
         }
     }
     let Some((destination, prefix_len)) = destination else {
-        return Err(error_at(
-            &line.span,
-            format!("{block}: the route has no destination"),
-        ));
+        return Err(Problem::Skipped(format!(
+            "{block}: the route has no destination"
+        )));
     };
     for (what, addr) in [("src", source), ("via", gateway)] {
         if addr.is_some_and(|a| a.is_ipv6() != destination.is_ipv6()) {
-            return Err(error_at(
-                &line.span,
-                format!("{block}: {what} is not of the destination's family"),
-            ));
+            return Err(Problem::Skipped(format!(
+                "{block}: {what} is not of the destination's family"
+            )));
         }
     }
     let gateways = nexthops.iter().filter_map(|n| n.gateway);
@@ -448,21 +486,34 @@ fn route(
         .clone()
         .any(|g| g.is_ipv6() != destination.is_ipv6())
     {
-        return Err(error_at(
+        return Err(Problem::Refused(error_at(
             &line.span,
             format!("{block}: a nexthop's via is not of the destination's family"),
-        ));
+        )));
     }
+    // keepalived finds a tracked route by its protocol, so it marks every
+    // route it tracks as its own.
+    if protocol_value != PROTOCOL_KEEPALIVED && !no_track {
+        warn_at(
+            warnings,
+            &line.span,
+            format!(
+                "{block}: Route cannot be tracked if protocol is not \
+                 RTPROT_KEEPALIVED({PROTOCOL_KEEPALIVED}), resetting protocol"
+            ),
+        );
+        protocol_value = PROTOCOL_KEEPALIVED;
+    }
+    // keepalived takes it, and the kernel refuses it ("No such device").
     let paths = nexthops
         .iter()
         .any(|n| n.gateway.is_some() || n.dev.is_some());
     if kind == RouteKind::Unicast && gateway.is_none() && dev.is_none() && !paths {
-        return Err(error_at(
-            &line.span,
-            format!("{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"),
-        ));
+        return Err(Problem::Skipped(format!(
+            "{block}: a route to {destination}/{prefix_len} needs 'via' or 'dev'"
+        )));
     }
-    Ok(Some(Route {
+    Ok(Route {
         kind,
         destination,
         prefix_len,
@@ -477,7 +528,7 @@ fn route(
         onlink,
         nexthops,
         span: line.span.clone(),
-    }))
+    })
 }
 
 impl Nexthop {
@@ -501,7 +552,7 @@ fn nexthops_from<'a>(
     words: &mut impl Iterator<Item = &'a str>,
     nexthops: &mut Vec<Nexthop>,
     warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+) -> Result<(), Problem> {
     nexthops.push(Nexthop {
         gateway: None,
         dev: None,
@@ -533,7 +584,12 @@ fn nexthops_from<'a>(
                     .parse::<u16>()
                     .ok()
                     .filter(|w| (1..=256).contains(w))
-                    .ok_or_else(|| bad_value(block, line, word, "a weight 1..256", text))?;
+                    .ok_or_else(|| {
+                        error_at(
+                            &line.span,
+                            format!("{block}: {word}: expected a weight 1..256, found \"{text}\""),
+                        )
+                    })?;
             }
             "onlink" => path.onlink = true,
             other => {
@@ -550,20 +606,15 @@ fn nexthops_from<'a>(
         .iter()
         .position(|n| n.gateway.is_none() && n.dev.is_none())
     {
-        return Err(error_at(
+        return Err(Problem::Refused(error_at(
             &line.span,
             format!("{block}: nexthop {} needs 'via' or 'dev'", empty + 1),
-        ));
+        )));
     }
     Ok(())
 }
 
-/// None: a line keepalived skips (an address it cannot read).
-fn rule(
-    block: &str,
-    line: &Statement,
-    warnings: &mut Vec<Warning>,
-) -> Result<Option<Rule>, ConfigError> {
+fn rule(block: &str, line: &Statement) -> Result<Rule, Problem> {
     refuse_block(block, line)?;
     let all = words(line);
     let mut ipv6 = all.iter().any(|w| {
@@ -592,15 +643,9 @@ fn rule(
                 let address = text.split('/').next().unwrap_or(text);
                 let named = matches!(text, "all" | "default");
                 if !named && address.parse::<IpAddr>().is_err() {
-                    warn_at(
-                        warnings,
-                        &line.span,
-                        format!(
-                            "{block}: invalid rule {word} address '{text}': this rule is \
-                             dropped, as keepalived 2.2.7 drops it"
-                        ),
-                    );
-                    return Ok(None);
+                    return Err(Problem::Skipped(format!(
+                        "{block}: invalid rule {word} address '{text}'"
+                    )));
                 }
                 let (addr, len) = prefix(block, line, text, ipv6)?;
                 let slot = if word == "from" {
@@ -626,65 +671,69 @@ fn rule(
                     None => (text, None),
                 };
                 let expected = "a mark, optionally /MASK (decimal or 0x hex)";
-                let mark =
-                    u32_value(mark).ok_or_else(|| bad_value(block, line, word, expected, text))?;
+                let mark = u32_value(mark).ok_or_else(|| bad_value(block, word, expected, text))?;
                 let mask = match mask {
-                    Some(m) => Some(
-                        u32_value(m).ok_or_else(|| bad_value(block, line, word, expected, text))?,
-                    ),
+                    Some(m) => {
+                        Some(u32_value(m).ok_or_else(|| bad_value(block, word, expected, text))?)
+                    }
                     None => None,
                 };
                 rule.fwmark = Some((mark, mask));
             }
-            "priority" | "preference" | "pref" => {
+            "priority" | "preference" => {
                 let text = value(block, line, &mut words, word)?;
-                rule.priority = Some(
-                    u32_value(text)
-                        .ok_or_else(|| bad_value(block, line, word, "a number", text))?,
-                );
+                rule.priority =
+                    Some(u32_value(text).ok_or_else(|| bad_value(block, word, "a number", text))?);
+            }
+            "table" | "lookup" if rule.table != 0 => {
+                return Err(Problem::Skipped(format!("{block}: more than one table")));
             }
             "table" | "lookup" => {
                 let text = value(block, line, &mut words, word)?;
                 rule.table = table(text).ok_or_else(|| {
-                    bad_value(
-                        block,
-                        line,
-                        word,
-                        "a table (main, local, default or 1..)",
-                        text,
-                    )
+                    bad_value(block, word, "a table (main, local, default or 1..)", text)
                 })?;
+            }
+            // keepalived takes the word after `inet`/`inet6` with it and
+            // then misreads the rest, so only a last one keeps the rule.
+            "inet6" | "inet" if words.len() > 0 => {
+                return Err(Problem::Skipped(format!(
+                    "{block}: '{word}' before other words"
+                )));
             }
             "inet6" => ipv6 = true,
             "inet" => ipv6 = false,
             "no_track" => rule.no_track = true,
+            other if !KEEPALIVED_RULE_WORDS.contains(&other) => {
+                return Err(Problem::Skipped(format!(
+                    "{block}: unknown rule option '{other}'"
+                )));
+            }
             other => {
-                return Err(error_at(
+                return Err(Problem::Refused(error_at(
                     &line.span,
                     format!(
                         "{block}: rule option '{other}' is not supported by keepvip \
                          (a rule without it would not be keepalived's)"
                     ),
-                ))
+                )))
             }
         }
     }
     rule.ipv6 = ipv6;
     if rule.table == 0 {
-        return Err(error_at(
-            &line.span,
-            format!("{block}: the rule needs a 'table'"),
-        ));
+        return Err(Problem::Skipped(format!(
+            "{block}: no table, so no action for the rule"
+        )));
     }
     for (addr, _) in rule.from.iter().chain(&rule.to) {
         if addr.is_ipv6() != ipv6 {
-            return Err(error_at(
-                &line.span,
-                format!("{block}: one rule cannot mix IPv4 and IPv6"),
-            ));
+            return Err(Problem::Skipped(format!(
+                "{block}: one rule cannot mix IPv4 and IPv6"
+            )));
         }
     }
-    Ok(Some(rule))
+    Ok(rule)
 }
 
 impl std::fmt::Display for Route {
@@ -819,7 +868,7 @@ mod tests {
     fn routes_in_keepalived_syntax() {
         let c = config(&instance_with(
             " virtual_routes {\n  203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7\n  \
-             src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 proto static scope link\n  \
+             src 192.0.2.3 to 203.0.113.128/25 dev eth0 table 100 protocol static no_track scope link\n  \
              blackhole 198.51.100.128/25\n  unreachable default table main\n  \
              prohibit 2001:db8:1::/48 no_track\n  default gw 192.0.2.1\n  \
              default via 192.0.2.1 dev eth1 onlink table 1\n }",
@@ -834,7 +883,7 @@ mod tests {
             shown,
             [
                 "203.0.113.0/24 via 198.51.100.1 dev eth1 metric 7 proto 18",
-                "203.0.113.128/25 src 192.0.2.3 dev eth0 table 100 scope 253 proto 4",
+                "203.0.113.128/25 src 192.0.2.3 dev eth0 table 100 scope 253 proto 4 no_track",
                 "blackhole 198.51.100.128/25 proto 18",
                 "unreachable 0.0.0.0/0 table 254 proto 18",
                 "prohibit 2001:db8:1::/48 proto 18 no_track",
@@ -923,7 +972,7 @@ mod tests {
         let c = config(&instance_with(
             " virtual_rules {\n  from 192.0.2.3 table 100 priority 100\n  \
              to 203.0.113.0/24 iif eth0 lookup 100 preference 101\n  \
-             fwmark 0x7/0xff table 100 pref 102 oif eth1\n  from all to 2001:db8::/32 table 7\n }",
+             fwmark 0x7/0xff table 100 preference 102 oif eth1\n  from all to 2001:db8::/32 table 7\n }",
         ))
         .unwrap();
         let shown: Vec<String> = c.instances[0]
@@ -986,21 +1035,13 @@ mod tests {
             "r1.conf:8: virtual_routes: route option 'mtu' is not supported by keepvip \
              (a route without it would not be keepalived's)"
         );
+        // A value missing: keepalived exits ("missing a parameter after
+        // keyword `metric`").
         let err = config(&instance_with(
-            " virtual_rules {\n  from 192.0.2.3 priority 5\n }",
+            " virtual_routes {\n  203.0.113.0/24 dev eth1 metric\n }",
         ))
         .unwrap_err();
-        assert_eq!(err, "r1.conf:8: virtual_rules: the rule needs a 'table'");
-        let err = config(&instance_with(" virtual_routes {\n  203.0.113.0/24\n }")).unwrap_err();
-        assert!(err.contains("needs 'via' or 'dev'"), "{err}");
-        let err = config(&instance_with(
-            " virtual_routes {\n  203.0.113.0/24 via 2001:db8::1\n }",
-        ))
-        .unwrap_err();
-        assert!(
-            err.contains("via is not of the destination's family"),
-            "{err}"
-        );
+        assert_eq!(err, "r1.conf:8: virtual_routes: 'metric' needs a value");
     }
 
     /// A word keepalived 2.2.7 does not know (`gateway` for `via`) makes it
@@ -1046,6 +1087,198 @@ mod tests {
         assert!(
             err.contains("route option 'tos' is not supported by keepvip"),
             "{err}"
+        );
+    }
+
+    /// keepalived 2.2.7 knows `protocol`, not `proto`: a route with `proto`
+    /// is dropped ("unknown route keyword proto"), and a tracked route's
+    /// protocol is reset to keepalived's own ("Route cannot be tracked if
+    /// protocol is not RTPROT_KEEPALIVED(18), resetting protocol"); only a
+    /// `no_track` route keeps it. Watched in a namespace with `ip route`.
+    #[test]
+    fn route_protocol_as_keepalived_proto_dropped_tracked_reset() {
+        let text = instance_with(
+            " virtual_routes {\n  203.0.113.0/26 dev eth1 proto static\n  \
+             203.0.113.64/26 dev eth1 proto 4 no_track\n  \
+             203.0.113.128/26 via 198.51.100.1 protocol static\n  \
+             203.0.113.192/26 dev eth1 protocol static no_track\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.128/26 via 198.51.100.1 proto 18",
+                "203.0.113.192/26 dev eth1 proto 4 no_track",
+            ]
+        );
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:8: virtual_routes: unknown route keyword 'proto': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:9: virtual_routes: unknown route keyword 'proto': this route is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:10: virtual_routes: Route cannot be tracked if protocol is not \
+                 RTPROT_KEEPALIVED(18), resetting protocol",
+            ]
+        );
+    }
+
+    /// keepalived 2.2.7 drops a rule with a word it does not know
+    /// ("Unknown rule option pref": `pref` is `ip rule`'s, not keepalived's),
+    /// with an action it cannot read ("Invalid rule action unicast"), with
+    /// two tables ("Cannot specify more than one of table/..."), or with
+    /// `inet`/`inet6` anywhere but last (it takes the next word with it).
+    /// Watched in a namespace with `ip rule`: only the others are installed.
+    #[test]
+    fn rules_keepalived_cannot_read_are_dropped_as_keepalived() {
+        let text = instance_with(
+            " virtual_rules {\n  from 192.0.2.1 table 100 pref 7\n  \
+             from 192.0.2.2 table 101 bogusword preference 8\n  \
+             from 192.0.2.3 table 102 preference 9 unicast\n  \
+             from 192.0.2.4 table 103 preference 10 lookup 104\n  \
+             inet6 from 2001:db8::2 table 106 preference 11\n  \
+             from 2001:db8::1 table 105 preference 12 inet6\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(shown, ["from 2001:db8::1/128 priority 12 table 105 inet6"]);
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:8: virtual_rules: unknown rule option 'pref': this rule is dropped, \
+                 as keepalived 2.2.7 drops it",
+                "r1.conf:9: virtual_rules: unknown rule option 'bogusword': this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:10: virtual_rules: unknown rule option 'unicast': this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+                "r1.conf:11: virtual_rules: more than one table: this rule is dropped, as \
+                 keepalived 2.2.7 drops it",
+                "r1.conf:12: virtual_rules: 'inet6' before other words: this rule is \
+                 dropped, as keepalived 2.2.7 drops it",
+            ]
+        );
+        // A word keepalived knows and keepvip does not still refuses.
+        let err = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.1 table 100 preference 7 tos 4\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("rule option 'tos' is not supported by keepvip"),
+            "{err}"
+        );
+    }
+
+    /// A rule with no action (no `table`): keepalived 2.2.7 says "No
+    /// action specified for rule - ignoring" and installs the others
+    /// (watched with `ip rule`); `type blackhole` is a word it knows.
+    #[test]
+    fn a_rule_without_a_table_is_dropped_as_keepalived() {
+        let text = instance_with(
+            " virtual_rules {\n  from 192.0.2.3 priority 5\n  \
+             from 192.0.2.4 table 7 priority 6\n }",
+        );
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let shown: Vec<String> = c.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(shown, ["from 192.0.2.4/32 priority 6 table 7"]);
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "r1.conf:8: virtual_rules: no table, so no action for the rule: this rule is \
+              dropped, as keepalived 2.2.7 drops it"
+            ]
+        );
+        let err = config(&instance_with(
+            " virtual_rules {\n  from 192.0.2.3 priority 5 type blackhole\n }",
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("rule option 'type' is not supported by keepvip"),
+            "{err}"
+        );
+    }
+
+    /// Values keepalived 2.2.7 cannot read, or a line it cannot use (no
+    /// destination, families mixed, no way out): it skips the line with a
+    /// warning ("Routing table xyz not found for route", "Invalid metric
+    /// abc specified for route", "Cannot mix IPv4 and IPv6 addresses for
+    /// route", "Invalid rule fwmark zz specified", ...; a route with no
+    /// via or dev it takes and the kernel refuses) and runs the others:
+    /// watched in a namespace with `ip route`/`ip rule`.
+    #[test]
+    fn route_and_rule_values_keepalived_cannot_read_drop_the_line_as_keepalived() {
+        let routes = [
+            "dev eth1",
+            "203.0.113.0/28",
+            "203.0.113.16/28 via 2001:db8::1",
+            "203.0.113.32/28 src 2001:db8::1 dev eth1",
+            "203.0.113.48/28 dev eth1 table xyz",
+            "203.0.113.64/28 dev eth1 metric abc",
+            "203.0.113.80/28 dev eth1 scope bogus",
+            "203.0.113.96/28 dev eth1 protocol bogus no_track",
+            "203.0.113.112/28 via 192.0.2.",
+            "203.0.113.128/28 src bogus dev eth1",
+            "203.0.113.144/28 dev eth1",
+        ];
+        let rules = [
+            "from 192.0.2.1 to 2001:db8::/32 table 1 priority 1",
+            "from 192.0.2.2 table 100 priority 2 fwmark zz",
+            "from 192.0.2.3 table xyz priority 3",
+            "from 192.0.2.4 table 100 priority abc",
+            "from 192.0.2.5 table 100 priority 5",
+        ];
+        let text = instance_with(&format!(
+            " virtual_routes {{\n  {}\n }}\n virtual_rules {{\n  {}\n }}",
+            routes.join("\n  "),
+            rules.join("\n  ")
+        ));
+        let (c, warnings) = parse_str(&text, Path::new("r1.conf")).unwrap();
+        let instance = &c.instances[0];
+        let shown: Vec<String> = instance
+            .virtual_routes
+            .iter()
+            .map(|r| r.to_string())
+            .chain(instance.virtual_rules.iter().map(|r| r.to_string()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "203.0.113.144/28 dev eth1 proto 18",
+                "from 192.0.2.5/32 priority 5 table 100"
+            ]
+        );
+        let dropped: Vec<String> = warnings
+            .iter()
+            .map(|w| w.to_string())
+            .filter(|w| w.contains("is dropped, as keepalived 2.2.7 drops it"))
+            .collect();
+        assert_eq!(
+            dropped.len(),
+            routes.len() - 1 + rules.len() - 1,
+            "{dropped:#?}"
+        );
+        assert!(
+            dropped[4].starts_with(
+                "r1.conf:12: virtual_routes: table: expected a table (main, local, default or \
+                 1..), found \"xyz\": this route is dropped"
+            ),
+            "{dropped:#?}"
         );
     }
 

@@ -13,7 +13,7 @@ use super::announcers::announcers_for;
 use super::link::Link;
 use super::links::LinkId;
 use super::{remove_stale_addresses, watch, Daemon};
-use crate::config::Config;
+use crate::config::{Config, Route, Rule, Span, VirtualAddress};
 use crate::sys::interface;
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
@@ -90,20 +90,83 @@ impl Daemon {
     }
 }
 
-/// Instances whose interface does not exist, in keepalived's words:
-/// `FILE:LINE: interface eth9 for vrrp_instance VI_2 doesn't exist`.
+/// The interfaces the config names that do not exist, in keepalived's
+/// words, each at its line: an instance's `interface`, a `track_interface`
+/// line, the `dev` of an address or route and the `iif`/`oif` of a rule
+/// (in instances and at the top level). keepalived 2.2.7 refuses each
+/// ("Non-existent interface specified in configuration"). A VMAC
+/// interface is made by keepvip itself, so it need not exist yet.
 pub fn missing_interfaces(config: &Config) -> Vec<String> {
-    config
+    let vmacs: Vec<&str> = config
         .instances
         .iter()
-        .filter(|i| matches!(interface::ifindex(&i.interface), Err(e) if e.kind() == io::ErrorKind::NotFound))
-        .map(|i| {
-            format!(
+        .filter_map(|i| i.vmac.as_ref().map(|v| v.name.as_str()))
+        .collect();
+    let missing = |name: &str| {
+        !vmacs.contains(&name)
+            && matches!(interface::ifindex(name), Err(e) if e.kind() == io::ErrorKind::NotFound)
+    };
+    let mut problems = Vec::new();
+    let mut devices = |addresses: &[VirtualAddress], routes: &[Route], rules: &[Rule]| {
+        for address in addresses {
+            if let Some(dev) = address.dev.as_deref().filter(|d| missing(d)) {
+                problems.push(format!(
+                    "{}: interface {dev} for ip address {}/{} doesn't exist",
+                    address.span, address.addr, address.prefix_len
+                ));
+            }
+        }
+        for route in routes {
+            if let Some(dev) = route.dev.as_deref().filter(|d| missing(d)) {
+                problems.push(format!(
+                    "{}: interface {dev} for VROUTE nexthop doesn't exist",
+                    route.span
+                ));
+            }
+        }
+        for rule in rules {
+            for dev in [&rule.iif, &rule.oif].into_iter().flatten() {
+                if missing(dev) {
+                    problems.push(format!(
+                        "{}: interface {dev} for rule doesn't exist",
+                        rule.span
+                    ));
+                }
+            }
+        }
+    };
+    let statics = &config.statics;
+    devices(&statics.addresses, &statics.routes, &statics.rules);
+    for instance in &config.instances {
+        devices(
+            &instance.virtual_addresses,
+            &instance.virtual_routes,
+            &instance.virtual_rules,
+        );
+    }
+    for instance in &config.instances {
+        if missing(&instance.interface) {
+            problems.push(format!(
                 "{}: interface {} for vrrp_instance {} doesn't exist",
-                i.interface_span, i.interface, i.name
-            )
-        })
-        .collect()
+                instance.interface_span, instance.interface, instance.name
+            ));
+        }
+        // An address's or route's own interface is tracked too, under the
+        // line said above.
+        let said = |span: &Span| {
+            instance.virtual_addresses.iter().any(|a| &a.span == span)
+                || instance.virtual_routes.iter().any(|r| &r.span == span)
+        };
+        for tracked in &instance.track_interfaces {
+            if missing(&tracked.interface) && !said(&tracked.span) {
+                problems.push(format!(
+                    "{}: ({}) tracked interface {} doesn't exist",
+                    tracked.span, instance.name, tracked.interface
+                ));
+            }
+        }
+    }
+    problems
 }
 
 impl Daemon {
