@@ -536,6 +536,26 @@ fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
     );
 }
 
+/// keepalived 2.2.7 puts an address whose line says `use_vmac` on a
+/// macvlan with the virtual MAC: refused (file, line, why) until keepvip
+/// does the same, as is `use_vmac_addr`, which does it for every such
+/// address.
+#[test]
+fn per_address_vmac_is_refused_with_file_and_line() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                virtual_ipaddress {\n  192.0.2.3\n  198.51.100.5/24 dev eth1 use_vmac\n }\n}\n";
+    let err = error_of(text);
+    assert!(
+        err.starts_with("r1.conf:6: virtual_ipaddress 198.51.100.5/24: option 'use_vmac' is not supported by keepvip"),
+        "{err}"
+    );
+    let err = error_of(&instance_with(" use_vmac_addr"));
+    assert!(
+        err.starts_with("r1.conf:4: keyword 'use_vmac_addr' is not supported"),
+        "{err}"
+    );
+}
+
 // ---- errors with file:line ----------------------------------------------
 
 #[test]

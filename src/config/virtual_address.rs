@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::keywords::ADDRESS_OPTIONS_REFUSED;
 use super::model::{VirtualAddress, VrrpVersion, Warning};
 use super::netlink_names::scope;
 use super::syntax::Statement;
@@ -131,6 +132,14 @@ fn virtual_address(
             }
         } else if name == "no_track" {
             vip.no_track = true;
+        } else if let Some((_, why)) = ADDRESS_OPTIONS_REFUSED.iter().find(|(n, _)| *n == name) {
+            return Err(error_at(
+                &line.span,
+                format!(
+                    "{keyword} {text}: option '{name}' is not supported by keepvip: {why}, \
+                     so running without it would not behave as keepalived does"
+                ),
+            ));
         } else if IGNORED_FLAGS.contains(&name) {
             warn_at(
                 warnings,
