@@ -133,11 +133,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("track_process", Refused(FAILOVER)),
 ];
 
-/// Options of a `virtual_ipaddress` line that keepvip refuses: keepalived
-/// 2.2.7 puts an address whose line says `use_vmac` on a macvlan of its
-/// `dev` with the virtual MAC, so its owner answers ARP with that MAC.
-pub(crate) const ADDRESS_OPTIONS_REFUSED: &[(&str, &str)] = &[("use_vmac", OWNS)];
-
 /// The treatment of a keyword no reader implemented; None: not a keyword
 /// keepvip knows of.
 pub(crate) fn treatment(keyword: &str) -> Option<Treatment> {

@@ -786,5 +786,6 @@ mod tests;
 
 /// `garp_extra_if`'s period in microseconds, 0 when nothing is sent.
 fn extra_if_period(config: &InstanceConfig) -> Micros {
-    Micros::from(config.options.garp_extra_if.sent_every_s()) * MICROS_PER_SECOND
+    let address_vmacs = !config.address_vmacs.is_empty();
+    Micros::from(config.options.garp_extra_if.sent_every_s(address_vmacs)) * MICROS_PER_SECOND
 }
