@@ -245,6 +245,8 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
 #[test]
 fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepalived() {
     const VIP_B: &str = "198.51.100.100";
+    // On the same macvlan: keepalived's extra rounds name the first only.
+    const VIP_B2: &str = "198.51.100.101";
     const VMAC_B: &str = "vrrp.61";
     const VIRTUAL_MAC_B: &str = "00:00:5e:00:01:3d";
     let Some(mut lan) = Lan::new("vmac-addr", 3) else {
@@ -270,7 +272,8 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
              \x20   virtual_router_id 61\n    version 3\n    priority {priority}\n\
              \x20   advert_int 0.2\n    garp_master_repeat 1\n    garp_master_delay 0\n\
              \x20   garp_extra_if 1\n    virtual_ipaddress {{\n\
-             \x20       {VIP}/24\n        {VIP_B}/24 dev eth1 use_vmac\n    }}\n}}\n"
+             \x20       {VIP}/24\n        {VIP_B}/24 dev eth1 use_vmac\n\
+             \x20       {VIP_B2}/24 dev eth1 use_vmac\n    }}\n}}\n"
         )
     };
     // The client is on LAN B (eth1), where the announcements go.
@@ -286,20 +289,23 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
         "arp",
     ];
     let capture = Tcpdump::start(lan.ns(CLIENT), &args, &out, &err);
-    let announced = || -> Vec<f64> {
+    let announced_of = |vip: &str| -> Vec<f64> {
         fs::read_to_string(&out)
             .unwrap_or_default()
             .lines()
             .filter(|l| l.contains(&format!("{VIRTUAL_MAC_B} > ff:ff:ff:ff:ff:ff")))
-            .filter(|l| l.contains(&format!("who-has {VIP_B} ")))
+            .filter(|l| l.contains(&format!("who-has {vip} ")))
             .filter_map(|l| l.split_whitespace().next()?.parse().ok())
             .collect()
     };
+    let announced = || announced_of(VIP_B);
 
     lan.start(KEEPALIVED, Impl::Keepalived, &config(100));
     lan.start(KEEPVIP, Impl::Keepvip, &config(150));
     lan.wait_until(ELECTION, "keepvip holds the address on its macvlan", || {
-        lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B) && lan.holds_vip_on(KEEPVIP, "eth0", VIP)
+        lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B)
+            && lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B2)
+            && lan.holds_vip_on(KEEPVIP, "eth0", VIP)
     });
     let (_, details) = run_in(&lan, KEEPVIP, &["ip", "-d", "link", "show", VMAC_B]);
     assert!(details.contains(&format!("{VMAC_B}@eth1")), "{details}");
@@ -336,6 +342,14 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
             lan.diagnose(&format!("{VIP_B} announced {gap:.3} s apart: {times:?}"))
         );
     }
+    // The second address: the burst of becoming master alone.
+    let second = announced_of(VIP_B2);
+    assert_eq!(
+        second.len(),
+        1,
+        "{}",
+        lan.diagnose(&format!("{VIP_B2} announced at {second:?}"))
+    );
 
     // keepvip stops: its macvlan goes, keepalived takes over with its own,
     // and the client's entry is still right.
