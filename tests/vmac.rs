@@ -239,7 +239,7 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
 /// a macvlan of eth1 with the virtual MAC, named vrrp.VRID when the
 /// instance has no macvlan of its own, with keepalived's sysctls;
 /// `garp_extra_if N` without `all` announces it there every N s; the
-/// macvlan goes when the daemon stops. keepvip (150) is master first, then
+/// macvlan goes when a reload drops `use_vmac` and when the daemon stops. keepvip (150) is master first, then
 /// stops and keepalived (100) takes over: the client on eth1's LAN keeps
 /// the same MAC for the address throughout.
 #[test]
@@ -350,6 +350,17 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
         "{}",
         lan.diagnose(&format!("{VIP_B2} announced at {second:?}"))
     );
+
+    // A reload without use_vmac on the line: the macvlan goes, the address
+    // moves to eth1; back with it, back on the macvlan.
+    lan.reload(KEEPVIP, &config(150).replace(" use_vmac", ""));
+    lan.wait_until(ELECTION, "the reload removed the macvlan", || {
+        !has_interface(&lan, KEEPVIP, VMAC_B) && lan.holds_vip_on(KEEPVIP, "eth1", VIP_B)
+    });
+    lan.reload(KEEPVIP, &config(150));
+    lan.wait_until(ELECTION, "the address is back on its macvlan", || {
+        lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B)
+    });
 
     // keepvip stops: its macvlan goes, keepalived takes over with its own,
     // and the client's entry is still right.
