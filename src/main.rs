@@ -407,6 +407,22 @@ fn describe(config: &Config) -> String {
                 vmac.name, i.interface
             );
         }
+        for vmac in &i.address_vmacs {
+            let mac = i.virtual_mac().map(|b| format!("{b:02x}")).join(":");
+            let addresses: Vec<String> = i
+                .virtual_addresses
+                .iter()
+                .filter(|v| v.dev.as_deref() == Some(vmac.name.as_str()))
+                .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                .collect();
+            let _ = writeln!(
+                text,
+                "  use_vmac {} {mac} on {} for {}",
+                vmac.name,
+                vmac.parent,
+                addresses.join(" ")
+            );
+        }
         if let Some(source) = i.mcast_src_ip {
             let _ = writeln!(text, "  mcast_src_ip {source}");
         }
@@ -445,7 +461,9 @@ fn describe(config: &Config) -> String {
                 if extra.all { "all " } else { "" },
                 extra.interval_s,
                 if extra.all {
-                    "one announcement per address on other interfaces than its own, each period"
+                    "one announcement on each interface other than its own, each period"
+                } else if !i.address_vmacs.is_empty() {
+                    "one announcement on each of its addresses' VMAC interfaces, each period"
                 } else {
                     "none sent (keepalived sends them only on addresses' VMAC interfaces)"
                 }

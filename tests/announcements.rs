@@ -4,7 +4,8 @@
 //! hears a lower-priority master after a partition heals, at once, as
 //! keepalived 2.2.7 does (`garp_lower_prio_repeat`); bursts spaced by
 //! `vrrp_garp_interval` / `vrrp_gna_interval`, and `garp_extra_if all`'s
-//! periodic announcements on other interfaces, next to keepalived's.
+//! periodic announcements on other interfaces, next to keepalived's,
+//! also when a reload turns it on for a master.
 //!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
@@ -392,6 +393,83 @@ fn garp_extra_if_all_repeats_announcements_on_other_interfaces_as_keepalived() {
                 lan.diagnose(&format!("r{router}: {address} announced on eth0 {times:?}"))
             );
         }
+    }
+    for (tcpdump, _) in captures {
+        tcpdump.stop();
+    }
+}
+
+/// A reload (SIGHUP) that turns `garp_extra_if all 2` on for an instance
+/// that is already master: keepalived 2.2.7 (r2) and keepvip (r1) each
+/// announce their eth1 address at once (within half a second of the
+/// signal) and again 2 s later, not only from the next transition.
+#[test]
+fn a_reload_turning_garp_extra_if_on_for_a_master_announces_at_once_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-extra-reload", 2) else {
+        return;
+    };
+    let config = |router: usize, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance VI_4 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    version 3\n    priority 100\n\
+             \x20   advert_int 0.1\n    garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
+             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n\
+             \x20       198.51.100.10{router}/24 dev eth1\n    }}\n}}\n"
+        )
+    };
+    let mut captures = Vec::new();
+    for router in [R1, R2] {
+        lan.add_side_link(router, "eth1", Some(&format!("198.51.100.{router}/24")));
+        let (out, err) = (
+            lan.dir().join(format!("r{router}-eth1p.txt")),
+            lan.dir().join(format!("r{router}-eth1p.err")),
+        );
+        let args = ["-i", "eth1p", "-n", "-tt", "-l", "--immediate-mode", "arp"];
+        captures.push((Tcpdump::start(lan.ns(router), &args, &out, &err), out));
+    }
+    let vrid = |router: usize| 65 + router as u8;
+    lan.start(R2, Keepalived, &config(R2, vrid(R2), ""));
+    lan.start(R1, Keepvip, &config(R1, vrid(R1), ""));
+    let announced = |router: usize| {
+        let capture = std::fs::read_to_string(&captures[router - 1].1).unwrap_or_default();
+        announced_at(&capture, &format!("198.51.100.10{router}"))
+    };
+    for router in [R2, R1] {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}: master's burst on eth1"),
+            || !announced(router).is_empty(),
+        );
+    }
+    let extra = "    garp_extra_if all 2\n";
+    let reloaded_at = now();
+    for router in [R2, R1] {
+        lan.reload(router, &config(router, vrid(router), extra));
+    }
+    for router in [R2, R1] {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}: two rounds on eth1 after the reload"),
+            || {
+                announced(router)
+                    .iter()
+                    .filter(|&&t| t > reloaded_at)
+                    .count()
+                    >= 2
+            },
+        );
+        let times: Vec<f64> = announced(router)
+            .into_iter()
+            .filter(|&t| t > reloaded_at)
+            .collect();
+        let (first, gap) = (times[0] - reloaded_at, times[1] - times[0]);
+        assert!(
+            first < 0.5 && (1.9..2.4).contains(&gap),
+            "{}",
+            lan.diagnose(&format!(
+                "r{router}: first {first:.3} s after the reload, then {gap:.3} s: {times:?}"
+            ))
+        );
     }
     for (tcpdump, _) in captures {
         tcpdump.stop();

@@ -464,7 +464,7 @@ fn announcement_spacing_extra_interfaces_and_multipath_are_shown() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     for shown in [
         "vrrp_garp_interval 0.050000s vrrp_gna_interval 0.000000s",
-        "  garp_extra_if all 60s: one announcement per address on other interfaces",
+        "  garp_extra_if all 60s: one announcement on each interface other than its own",
         "nexthop via 192.0.2.2 dev eth0 weight 2 nexthop via 192.0.2.3 weight 1",
     ] {
         assert!(stdout.contains(shown), "{shown:?} not in {stdout}");

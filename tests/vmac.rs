@@ -2,14 +2,15 @@
 //! MAC 00:00:5e:00:01:VRID, so a client's ARP entry for a VIP names the
 //! virtual router, not a box, and stays right across a failover. Run with
 //! keepalived 2.2.7 as the peer, in both roles (VRRPv3 at 0.2 s, which
-//! use_vmac allows, to keep it short).
+//! use_vmac allows, to keep it short). The same for one address
+//! (`ADDR dev eth1 use_vmac`), with `garp_extra_if` sending on its macvlan.
 //!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
 
 mod common;
 
-use common::{Impl, Lan, ELECTION};
+use common::{Impl, Lan, Tcpdump, ELECTION};
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
@@ -71,6 +72,10 @@ fn wait_holder(lan: &Lan, router: usize, timeout: Duration) {
 /// The client reaches the VIP (a TCP connection to a closed port is
 /// refused by its holder), and its ARP entry for it is the virtual MAC.
 fn client_reaches_the_virtual_mac(lan: &Lan) {
+    client_reaches(lan, VIP, VIRTUAL_MAC);
+}
+
+fn client_reaches(lan: &Lan, vip: &str, virtual_mac: &str) {
     lan.wait_until(ELECTION, "the client reaches the VIP", || {
         let out = Command::new("ip")
             .args([
@@ -82,15 +87,15 @@ fn client_reaches_the_virtual_mac(lan: &Lan) {
                 "bash",
                 "-c",
             ])
-            .arg(format!("exec 3<>/dev/tcp/{VIP}/9"))
+            .arg(format!("exec 3<>/dev/tcp/{vip}/9"))
             .output()
             .expect("run bash in the client's namespace");
         String::from_utf8_lossy(&out.stderr).contains("Connection refused")
     });
-    let (_, neigh) = run_in(lan, CLIENT, &["ip", "neigh", "show", VIP]);
+    let (_, neigh) = run_in(lan, CLIENT, &["ip", "neigh", "show", vip]);
     assert!(
-        neigh.contains(&format!("lladdr {VIRTUAL_MAC}")),
-        "client's ARP entry for {VIP}: {neigh}\n{}",
+        neigh.contains(&format!("lladdr {virtual_mac}")),
+        "client's ARP entry for {vip}: {neigh}\n{}",
         lan.diagnose("ARP entry")
     );
 }
@@ -227,5 +232,149 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
     );
     wait_holder(&lan, KEEPALIVED, ELECTION);
     client_reaches_the_virtual_mac(&lan);
+    eprintln!("took {:?}", started.elapsed());
+}
+
+/// `ADDR dev eth1 use_vmac` (keepalived 2.2.7): that address alone goes on
+/// a macvlan of eth1 with the virtual MAC, named vrrp.VRID when the
+/// instance has no macvlan of its own, with keepalived's sysctls;
+/// `garp_extra_if N` without `all` announces it there every N s; the
+/// macvlan goes when a reload drops `use_vmac` and when the daemon stops. keepvip (150) is master first, then
+/// stops and keepalived (100) takes over: the client on eth1's LAN keeps
+/// the same MAC for the address throughout.
+#[test]
+fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepalived() {
+    const VIP_B: &str = "198.51.100.100";
+    // On the same macvlan: keepalived's extra rounds name the first only.
+    const VIP_B2: &str = "198.51.100.101";
+    const VMAC_B: &str = "vrrp.61";
+    const VIRTUAL_MAC_B: &str = "00:00:5e:00:01:3d";
+    let Some(mut lan) = Lan::new("vmac-addr", 3) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    lan.add_second_lan();
+    // As in the test above: keepalived leaves eth1's arp_announce at 0 and
+    // would ask for the client "tell VIP" from eth1's MAC.
+    let (ok, _) = run_in(
+        &lan,
+        KEEPALIVED,
+        &[
+            "sh",
+            "-c",
+            "echo 2 > /proc/sys/net/ipv4/conf/eth1/arp_announce",
+        ],
+    );
+    assert!(ok, "set arp_announce on keepalived's host");
+    let config = |priority: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id 61\n    version 3\n    priority {priority}\n\
+             \x20   advert_int 0.2\n    garp_master_repeat 1\n    garp_master_delay 0\n\
+             \x20   garp_extra_if 1\n    virtual_ipaddress {{\n\
+             \x20       {VIP}/24\n        {VIP_B}/24 dev eth1 use_vmac\n\
+             \x20       {VIP_B2}/24 dev eth1 use_vmac\n    }}\n}}\n"
+        )
+    };
+    // The client is on LAN B (eth1), where the announcements go.
+    let (out, err) = (lan.dir().join("eth1.txt"), lan.dir().join("eth1.err"));
+    let args = [
+        "-i",
+        "eth1",
+        "-n",
+        "-e",
+        "-tt",
+        "-l",
+        "--immediate-mode",
+        "arp",
+    ];
+    let capture = Tcpdump::start(lan.ns(CLIENT), &args, &out, &err);
+    let announced_of = |vip: &str| -> Vec<f64> {
+        fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("{VIRTUAL_MAC_B} > ff:ff:ff:ff:ff:ff")))
+            .filter(|l| l.contains(&format!("who-has {vip} ")))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    let announced = || announced_of(VIP_B);
+
+    lan.start(KEEPALIVED, Impl::Keepalived, &config(100));
+    lan.start(KEEPVIP, Impl::Keepvip, &config(150));
+    lan.wait_until(ELECTION, "keepvip holds the address on its macvlan", || {
+        lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B)
+            && lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B2)
+            && lan.holds_vip_on(KEEPVIP, "eth0", VIP)
+    });
+    let (_, details) = run_in(&lan, KEEPVIP, &["ip", "-d", "link", "show", VMAC_B]);
+    assert!(details.contains(&format!("{VMAC_B}@eth1")), "{details}");
+    assert!(details.contains(VIRTUAL_MAC_B), "{details}");
+    assert!(details.contains("macvlan mode private"), "{details}");
+    for (interface, key, value) in [
+        (VMAC_B, "arp_ignore", "1"),
+        (VMAC_B, "accept_local", "1"),
+        (VMAC_B, "rp_filter", "0"),
+        ("eth1", "arp_ignore", "1"),
+        ("eth1", "arp_filter", "1"),
+    ] {
+        assert_eq!(
+            sysctl(&lan, KEEPVIP, interface, key),
+            value,
+            "{interface} {key}"
+        );
+    }
+    client_reaches(&lan, VIP_B, VIRTUAL_MAC_B);
+    // garp_extra_if 1: after the one packet of becoming master, one a
+    // second from the macvlan, as keepalived sends them.
+    let first = announced().len();
+    lan.wait_until(
+        ELECTION,
+        "three extra-interface rounds from keepvip",
+        || announced().len() >= first + 3,
+    );
+    let times = announced();
+    for pair in times[first..first + 3].windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (0.9..1.3).contains(&gap),
+            "{}",
+            lan.diagnose(&format!("{VIP_B} announced {gap:.3} s apart: {times:?}"))
+        );
+    }
+    // The second address: the burst of becoming master alone.
+    let second = announced_of(VIP_B2);
+    assert_eq!(
+        second.len(),
+        1,
+        "{}",
+        lan.diagnose(&format!("{VIP_B2} announced at {second:?}"))
+    );
+
+    // A reload without use_vmac on the line: the macvlan goes, the address
+    // moves to eth1; back with it, back on the macvlan.
+    lan.reload(KEEPVIP, &config(150).replace(" use_vmac", ""));
+    lan.wait_until(ELECTION, "the reload removed the macvlan", || {
+        !has_interface(&lan, KEEPVIP, VMAC_B) && lan.holds_vip_on(KEEPVIP, "eth1", VIP_B)
+    });
+    lan.reload(KEEPVIP, &config(150));
+    lan.wait_until(ELECTION, "the address is back on its macvlan", || {
+        lan.holds_vip_on(KEEPVIP, VMAC_B, VIP_B)
+    });
+
+    // keepvip stops: its macvlan goes, keepalived takes over with its own,
+    // and the client's entry is still right.
+    lan.stop(KEEPVIP);
+    assert!(
+        !has_interface(&lan, KEEPVIP, VMAC_B),
+        "macvlan left after exit"
+    );
+    lan.wait_until(
+        ELECTION,
+        "keepalived holds the address on its macvlan",
+        || lan.holds_vip_on(KEEPALIVED, VMAC_B, VIP_B),
+    );
+    client_reaches(&lan, VIP_B, VIRTUAL_MAC_B);
+    capture.stop();
     eprintln!("took {:?}", started.elapsed());
 }

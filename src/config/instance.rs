@@ -21,7 +21,7 @@ use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
     flag, integer, ip_address, single, warn_at,
 };
-use super::virtual_address::{cap_advertised, virtual_addresses};
+use super::virtual_address::{cap_advertised, place_on_address_vmacs, virtual_addresses};
 
 /// Priority of the address owner: master at once, never preempted.
 pub(crate) const OWNER_PRIORITY: u8 = 255;
@@ -607,6 +607,14 @@ fn finish(
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
     track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
     track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
+    // After tracking: an address's `dev` is tracked, not its macvlan.
+    let address_vmacs = place_on_address_vmacs(
+        &interface,
+        vrid,
+        ipv6,
+        vmac.as_ref().map(|v| v.name.as_str()),
+        &mut virtual_addresses,
+    )?;
 
     // vrrp_min_garp: keepalived's smallest announcements, under what the
     // instance itself says.
@@ -623,6 +631,7 @@ fn finish(
     let garp_master_repeat = w.garp_master_repeat.unwrap_or(min_repeat);
     Ok(InstanceConfig {
         vmac,
+        address_vmacs,
         name,
         span,
         initial_state,

@@ -35,13 +35,12 @@ pub struct InstanceOptions {
 }
 
 /// `garp_extra_if [all] SECONDS`: while master, one gratuitous ARP (NA)
-/// every SECONDS for each address on an interface other than the
-/// instance's own, so that switches there keep our MAC (keepalived 2.2.7,
-/// watched: the first one SECONDS after becoming master, none on the
-/// instance's interface, beside any garp_master_refresh). Without `all`
-/// keepalived sends them only on the VMAC interfaces of addresses, which
-/// keepvip does not make (a `use_vmac` instance's own interface gets none
-/// either): nothing is sent.
+/// every SECONDS on each interface other than the instance's own, for the
+/// first address there, so that switches there keep our MAC (keepalived
+/// 2.2.7, watched: the first one SECONDS after becoming master, none on
+/// the instance's interface, beside any garp_master_refresh). Without
+/// `all` keepalived sends them only on the macvlans of addresses that say
+/// `use_vmac` (a `use_vmac` instance's own macvlan gets none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GarpExtraIf {
     /// 0: off.
@@ -50,9 +49,10 @@ pub struct GarpExtraIf {
 }
 
 impl GarpExtraIf {
-    /// The period of the announcements keepvip sends, 0 for none.
-    pub fn sent_every_s(&self) -> u32 {
-        if self.all {
+    /// The period of the announcements sent, 0 for none: without `all`,
+    /// only an instance with addresses' macvlans sends any.
+    pub fn sent_every_s(&self, address_vmacs: bool) -> u32 {
+        if self.all || address_vmacs {
             self.interval_s
         } else {
             0
@@ -505,12 +505,12 @@ mod tests {
         );
         assert!(w.is_empty(), "{w:?}");
         let (vi, _) = load(" vrrp_garp_extra_if all 100", " garp_extra_if 0").unwrap();
-        assert_eq!(vi.options.garp_extra_if.sent_every_s(), 0);
+        assert_eq!(vi.options.garp_extra_if.sent_every_s(false), 0);
         let (vi, _) = load("", " garp_extra_if 30").unwrap();
         assert_eq!(
             (
                 vi.options.garp_extra_if.interval_s,
-                vi.options.garp_extra_if.sent_every_s()
+                vi.options.garp_extra_if.sent_every_s(false)
             ),
             (30, 0)
         );

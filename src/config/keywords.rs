@@ -33,6 +33,7 @@ const EXTRA_NOTIFY: &str = "an extra notification channel; notify_* commands sti
 const WIRE: &str = "it changes what goes on the wire";
 const FAILOVER: &str = "it changes when the instance fails over";
 const FIREWALL: &str = "firewall rules keepalived adds";
+const OWNS: &str = "it changes the interfaces and MACs a master's addresses live on";
 
 /// keepalived 2.2.7 keywords, in global_defs, at the top level, in
 /// vrrp_instance or vrrp_sync_group blocks, that keepvip does not
@@ -116,6 +117,7 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("net_namespace", Refused(WIRE)),
     ("disable_local_igmp", Refused(WIRE)),
     // What a master owns.
+    ("use_vmac_addr", Refused(OWNS)),
     // When it fails over.
     ("track_bfd", Refused(FAILOVER)),
     ("bfd_instance", Refused(FAILOVER)),

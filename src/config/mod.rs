@@ -47,9 +47,9 @@ mod tests;
 pub use conditional::default_config_id;
 pub use instance_options::{GarpExtraIf, InstanceOptions};
 pub use model::{
-    AnnounceSpacing, Authentication, Command, Config, ConfigError, InitialState, InstanceConfig,
-    NotifyCommands, RunAs, Scheduling, ScriptConfig, Span, StaticConfig, SyncGroupConfig,
-    TrackedInterface, TrackedScript, VirtualAddress, Vmac, VrrpVersion, Warning,
+    AddressVmac, AnnounceSpacing, Authentication, Command, Config, ConfigError, InitialState,
+    InstanceConfig, NotifyCommands, RunAs, Scheduling, ScriptConfig, Span, StaticConfig,
+    SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress, Vmac, VrrpVersion, Warning,
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, load_as, parse_str, parse_str_as};

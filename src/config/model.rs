@@ -286,6 +286,18 @@ pub enum Authentication {
     Ah([u8; 8]),
 }
 
+/// A macvlan with the virtual MAC that keepalived 2.2.7 makes for the
+/// addresses whose line says `use_vmac`, one per `dev` they name (the
+/// instance's interface when none), beside the instance's own `use_vmac`
+/// one: named `vrrp.VRID`, then `vrrp1.VRID`, `vrrp2.VRID`... in file
+/// order, skipping the instance's own (watched in a namespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressVmac {
+    pub name: String,
+    /// The interface it is made on.
+    pub parent: String,
+}
+
 /// `use_vmac [NAME]`: the virtual addresses live on a macvlan interface
 /// with the VRID's virtual MAC (RFC 3768 section 7.3), created on the
 /// instance's interface.
@@ -335,6 +347,10 @@ pub struct VirtualAddress {
     /// with the master's list; in `virtual_ipaddress_excluded` (false),
     /// only owned.
     pub advertised: bool,
+    /// `use_vmac` on its line: it lives on a macvlan with the virtual MAC
+    /// made on its `dev` (see `AddressVmac`); the parser sets its `dev` to
+    /// that macvlan.
+    pub use_vmac: bool,
     pub span: Span,
 }
 
@@ -420,6 +436,9 @@ pub struct InstanceConfig {
     /// `use_vmac`: every address without a `dev` of its own goes on this
     /// macvlan (the parser sets their `dev` to it).
     pub vmac: Option<Vmac>,
+    /// The macvlans of addresses that say `use_vmac` (`ADDR dev IF
+    /// use_vmac`), each address's `dev` set to its macvlan.
+    pub address_vmacs: Vec<AddressVmac>,
 }
 
 impl InstanceConfig {

@@ -536,6 +536,99 @@ fn keywords_that_change_behaviour_are_refused_with_file_and_line() {
     );
 }
 
+/// `use_vmac_addr` makes a macvlan for every address off the instance's
+/// interface: refused (file, line, why) until keepvip does the same.
+#[test]
+fn use_vmac_addr_is_refused_with_file_and_line() {
+    let err = error_of(&instance_with(" use_vmac_addr"));
+    assert!(
+        err.starts_with("r1.conf:4: keyword 'use_vmac_addr' is not supported"),
+        "{err}"
+    );
+}
+
+/// `ADDR [dev IF] use_vmac`: each `dev` gets one macvlan, named as
+/// keepalived 2.2.7 names them (watched in a namespace): `vrrp.VRID`
+/// first, then `vrrp1.VRID`..., in file order, skipping the instance's own
+/// `use_vmac` one, which already holds the addresses without a `dev`.
+#[test]
+fn per_address_vmacs_are_named_and_placed_as_keepalived() {
+    let text = |extra: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra}\n \
+             virtual_ipaddress {{\n  192.0.2.100/24\n  192.0.2.101/24 use_vmac\n  \
+             203.0.113.5/24 dev eth2 use_vmac\n  198.51.100.5/24 dev eth1 use_vmac\n  \
+             198.51.100.6/24 dev eth1 use_vmac\n  198.51.100.7/24 dev eth1\n }}\n}}\n"
+        )
+    };
+    let devs = |vi: &InstanceConfig| -> Vec<Option<String>> {
+        vi.virtual_addresses.iter().map(|v| v.dev.clone()).collect()
+    };
+    let vmacs = |vi: &InstanceConfig| -> Vec<(String, String)> {
+        vi.address_vmacs
+            .iter()
+            .map(|v| (v.name.clone(), v.parent.clone()))
+            .collect()
+    };
+    let some = |s: &str| Some(s.to_string());
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+
+    let (vi, w) = only_instance(&text(""));
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        devs(&vi),
+        [
+            None,
+            some("vrrp.51"),
+            some("vrrp1.51"),
+            some("vrrp2.51"),
+            some("vrrp2.51"),
+            some("eth1")
+        ]
+    );
+    assert_eq!(
+        vmacs(&vi),
+        [
+            pair("vrrp.51", "eth0"),
+            pair("vrrp1.51", "eth2"),
+            pair("vrrp2.51", "eth1")
+        ]
+    );
+    // Tracked: the interfaces the lines name, not the macvlans.
+    let tracked: Vec<&str> = vi
+        .track_interfaces
+        .iter()
+        .map(|t| t.interface.as_str())
+        .collect();
+    assert_eq!(tracked, ["eth2", "eth1"]);
+
+    let (vi, _) = only_instance(&text(" use_vmac"));
+    assert_eq!(
+        devs(&vi),
+        [
+            some("vrrp.51"),
+            some("vrrp.51"),
+            some("vrrp1.51"),
+            some("vrrp2.51"),
+            some("vrrp2.51"),
+            some("eth1")
+        ]
+    );
+    assert_eq!(
+        vmacs(&vi),
+        [pair("vrrp1.51", "eth2"), pair("vrrp2.51", "eth1")]
+    );
+
+    let err = error_of(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress {\n  2001:db8::5 dev eth1 use_vmac\n }\n}\n",
+    );
+    assert!(
+        err.starts_with("r1.conf:5: virtual_ipaddress 2001:db8::5: 'use_vmac'"),
+        "{err}"
+    );
+}
+
 // ---- errors with file:line ----------------------------------------------
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::model::{VirtualAddress, VrrpVersion, Warning};
+use super::model::{AddressVmac, VirtualAddress, VrrpVersion, Warning};
 use super::netlink_names::scope;
 use super::syntax::Statement;
 use super::values::{error_at, expected_found, ip_address, warn_at};
@@ -38,6 +38,15 @@ pub(crate) fn static_addresses(
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<VirtualAddress>, ConfigError> {
     let mut addresses = virtual_addresses(block, false, warnings)?;
+    if let Some(vip) = addresses.iter().find(|v| v.use_vmac) {
+        return Err(error_at(
+            &vip.span,
+            format!(
+                "static_ipaddress {}: 'use_vmac' belongs to a vrrp_instance's addresses",
+                vip.addr
+            ),
+        ));
+    }
     for address in &mut addresses {
         address
             .dev
@@ -92,6 +101,7 @@ fn virtual_address(
         broadcast: None,
         no_track: false,
         advertised,
+        use_vmac: false,
         span: line.span.clone(),
     };
     let mut options = line.args.iter();
@@ -131,6 +141,8 @@ fn virtual_address(
             }
         } else if name == "no_track" {
             vip.no_track = true;
+        } else if name == "use_vmac" {
+            vip.use_vmac = true;
         } else if IGNORED_FLAGS.contains(&name) {
             warn_at(
                 warnings,
@@ -149,6 +161,52 @@ fn virtual_address(
         }
     }
     Ok(vip)
+}
+
+/// Puts each address whose line says `use_vmac` on a macvlan of its `dev`
+/// (the instance's `interface` when none), one per `dev`, as keepalived
+/// 2.2.7 does: the first named `vrrp.VRID`, the next `vrrp1.VRID`,
+/// `vrrp2.VRID`... in file order, skipping the instance's own `use_vmac`
+/// macvlan, which already holds the addresses without a `dev`. IPv4 only
+/// for now: an IPv6 one is refused rather than left on its `dev`.
+pub(crate) fn place_on_address_vmacs(
+    interface: &str,
+    vrid: u8,
+    ipv6: bool,
+    instance_vmac: Option<&str>,
+    addresses: &mut [VirtualAddress],
+) -> Result<Vec<AddressVmac>, ConfigError> {
+    let mut vmacs: Vec<AddressVmac> = Vec::new();
+    for vip in addresses.iter_mut().filter(|v| v.use_vmac) {
+        if ipv6 || vip.addr.is_ipv6() {
+            return Err(error_at(
+                &vip.span,
+                format!(
+                    "virtual_ipaddress {}: 'use_vmac' on an address is not supported by keepvip \
+                     for IPv6 yet (keepalived would put it on a macvlan with the virtual MAC)",
+                    vip.addr
+                ),
+            ));
+        }
+        let parent = vip.dev.clone().unwrap_or_else(|| interface.to_string());
+        if instance_vmac == Some(parent.as_str()) {
+            continue;
+        }
+        if let Some(vmac) = vmacs.iter().find(|v| v.parent == parent) {
+            vip.dev = Some(vmac.name.clone());
+            continue;
+        }
+        let name = (0..)
+            .map(|n: u32| match n {
+                0 => format!("vrrp.{vrid}"),
+                n => format!("vrrp{n}.{vrid}"),
+            })
+            .find(|name| instance_vmac != Some(name) && !vmacs.iter().any(|v| &v.name == name))
+            .unwrap_or_default();
+        vip.dev = Some(name.clone());
+        vmacs.push(AddressVmac { name, parent });
+    }
+    Ok(vmacs)
 }
 
 /// The kernel takes a label of at most 15 bytes. keepalived drops an

@@ -178,18 +178,22 @@ impl Daemon {
     /// interface it is on and as its family calls for (an IPv4 instance
     /// may own excluded IPv6 addresses).
     fn announce(&mut self, index: usize, repeat: u32) {
-        self.announce_where(index, repeat, false);
+        self.announce_where(index, repeat, None);
     }
 
-    /// `garp_extra_if all`: one packet for each address on an interface
-    /// other than the instance's own.
+    /// `garp_extra_if [all]`: one packet on each interface other than the
+    /// instance's own (`all`), or on each of its addresses' macvlans
+    /// (`ADDR dev IF use_vmac`), for the first address there of each
+    /// family: keepalived 2.2.7 (watched) sends one per interface, not one
+    /// per address.
     fn announce_beyond_own_interface(&mut self, index: usize) {
-        self.announce_where(index, 1, true);
+        let all = self.instances[index].config.options.garp_extra_if.all;
+        self.announce_where(index, 1, Some(all));
     }
 
-    /// `repeat` packets for each address, or only for those off the
-    /// instance's interface.
-    fn announce_where(&mut self, index: usize, repeat: u32, other_interfaces_only: bool) {
+    /// `repeat` packets for each address; with `extra_interfaces`, only
+    /// `garp_extra_if [all]`'s (see `announce_beyond_own_interface`).
+    fn announce_where(&mut self, index: usize, repeat: u32, extra_interfaces: Option<bool>) {
         let now = self.clock.now_us();
         let instance = &self.instances[index];
         let name = &instance.config.name;
@@ -204,9 +208,25 @@ impl Daemon {
             .zip(&instance.address_ifindex)
             .enumerate();
         let own_ifindex = link.ifindex;
+        let on_address_vmac = |vip: &VirtualAddress| {
+            let vmacs = &instance.config.address_vmacs;
+            vip.dev
+                .as_ref()
+                .is_some_and(|dev| vmacs.iter().any(|v| v.name == *dev))
+        };
+        let mut announced_on: Vec<(u32, bool)> = Vec::new();
         for (at, (vip, &ifindex)) in vips {
-            if other_interfaces_only && ifindex == own_ifindex {
-                continue;
+            if let Some(all) = extra_interfaces {
+                let wanted = if all {
+                    ifindex != own_ifindex
+                } else {
+                    on_address_vmac(vip)
+                };
+                let family = (ifindex, vip.addr.is_ipv6());
+                if !wanted || announced_on.contains(&family) {
+                    continue;
+                }
+                announced_on.push(family);
             }
             let announcers = match announcers_for(link, &mut self.dev_announcers, vip, ifindex) {
                 Ok(announcers) => announcers,

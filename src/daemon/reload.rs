@@ -245,6 +245,7 @@ impl Daemon {
                         ));
                         old.machine.reconfigure(new);
                     }
+                    old.machine.reloaded(now);
                     if old.link.is_none() && link.is_some() {
                         // It was waiting for its interface, which is ready now.
                         old.machine.set_address(link_source);

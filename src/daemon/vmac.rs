@@ -1,5 +1,6 @@
-//! `use_vmac`: the macvlan interfaces that carry the virtual addresses with
-//! the RFC's virtual MAC. Created before the links open (the adverts of an
+//! `use_vmac` (an instance's, or an address's: `ADDR dev IF use_vmac`):
+//! the macvlan interfaces that carry the virtual addresses with the RFC's
+//! virtual MAC. Created before the links open (the adverts of an
 //! instance without `vmac_xmit_base` leave from its macvlan, and its
 //! addresses have it as their `dev`), deleted when the daemon stops and
 //! when a reload no longer asks for them; ones left by a daemon that was
@@ -53,64 +54,62 @@ impl Daemon {
     /// used as it is, as keepalived does ("Found matching interface").
     pub(super) fn create_vmacs(&mut self, config: &Config) -> io::Result<()> {
         for instance in &config.instances {
-            let Some(vmac) = &instance.vmac else {
-                continue;
-            };
             let mac = instance.virtual_mac();
-            match interface::hardware_address(&vmac.name) {
-                Ok(found) if found == mac => {
-                    info!("({}) Found matching interface {}", instance.name, vmac.name)
+            for (name, parent) in macvlans_of(instance) {
+                match interface::hardware_address(name) {
+                    Ok(found) if found == mac => {
+                        info!("({}) Found matching interface {name}", instance.name)
+                    }
+                    Ok(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            format!(
+                                "({}) use_vmac: interface {name} exists without the virtual MAC {}",
+                                instance.name,
+                                mac_text(mac)
+                            ),
+                        ))
+                    }
+                    Err(_) => {
+                        let parent_index = match interface::ifindex(parent) {
+                            Ok(parent_index) => parent_index,
+                            // Its instance waits in FAULT like any other
+                            // whose interface is missing.
+                            Err(e) => {
+                                warn!("({}) no VMAC yet: {parent}: {e}", instance.name);
+                                continue;
+                            }
+                        };
+                        macvlan::create(&mut self.netlink, name, parent_index, mac)?;
+                        info!(
+                            "({}): Success creating VMAC interface {name}",
+                            instance.name
+                        );
+                    }
                 }
-                Ok(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        format!(
-                            "({}) use_vmac: interface {} exists without the virtual MAC {}",
-                            instance.name,
-                            vmac.name,
-                            mac_text(mac)
-                        ),
-                    ))
-                }
-                Err(_) => {
-                    let parent = match interface::ifindex(&instance.interface) {
-                        Ok(parent) => parent,
-                        // Its instance waits in FAULT like any other whose
-                        // interface is missing.
-                        Err(e) => {
-                            warn!(
-                                "({}) no VMAC yet: {}: {e}",
-                                instance.name, instance.interface
-                            );
-                            continue;
+                if instance.is_ipv6() {
+                    // Adverts leave the macvlan from the parent's link-local
+                    // address, which must be on it to be bound; keepalived
+                    // sets none of the IPv4 sysctls for an IPv6 instance.
+                    // (Addresses' own macvlans are IPv4 only.)
+                    let ifindex = interface::ifindex(name)?;
+                    match interface::link_local_ipv6(parent) {
+                        Ok(address) => {
+                            macvlan::add_link_local(&mut self.netlink, ifindex, address)?
                         }
-                    };
-                    macvlan::create(&mut self.netlink, &vmac.name, parent, mac)?;
-                    info!(
-                        "({}): Success creating VMAC interface {}",
-                        instance.name, vmac.name
-                    );
+                        Err(e) => warn!("({}) use_vmac: {parent}: {e}", instance.name),
+                    }
+                    continue;
                 }
-            }
-            if instance.is_ipv6() {
-                // Adverts leave the macvlan from the parent's link-local
-                // address, which must be on it to be bound; keepalived sets
-                // none of the IPv4 sysctls for an IPv6 instance.
-                let ifindex = interface::ifindex(&vmac.name)?;
-                match interface::link_local_ipv6(&instance.interface) {
-                    Ok(address) => macvlan::add_link_local(&mut self.netlink, ifindex, address)?,
-                    Err(e) => warn!("({}) use_vmac: {}: {e}", instance.name, instance.interface),
-                }
-                continue;
-            }
-            self.lower_all_rp_filter();
-            let settings = ON_VMAC
-                .iter()
-                .map(|s| (&vmac.name, s))
-                .chain(ON_PARENT.iter().map(|s| (&instance.interface, s)));
-            for (interface, &(key, value)) in settings {
-                if let Err(e) = macvlan::set_ipv4_conf(interface, key, value) {
-                    warn!("({}) use_vmac: {e}", instance.name);
+                self.lower_all_rp_filter();
+                let settings = ON_VMAC
+                    .iter()
+                    .map(|s| (name, s))
+                    .chain(ON_PARENT.iter().map(|s| (parent, s)));
+                for (interface, &(key, value)) in settings {
+                    if let Err(e) = macvlan::set_ipv4_conf(interface, key, value) {
+                        warn!("({}) use_vmac: {e}", instance.name);
+                    }
                 }
             }
         }
@@ -144,7 +143,7 @@ impl Daemon {
     pub(super) fn vmac_names(&self) -> Vec<String> {
         self.instances
             .iter()
-            .filter_map(|i| i.config.vmac.as_ref().map(|v| v.name.clone()))
+            .flat_map(|i| macvlans_of(&i.config).map(|(name, _)| name.to_string()))
             .collect()
     }
 
@@ -177,7 +176,21 @@ impl Daemon {
 fn vmac_names(instances: &[InstanceConfig]) -> impl Iterator<Item = &str> {
     instances
         .iter()
-        .filter_map(|i| i.vmac.as_ref().map(|v| v.name.as_str()))
+        .flat_map(|i| macvlans_of(i).map(|(name, _)| name))
+}
+
+/// The instance's macvlans, each with the interface it is made on: its
+/// own (`use_vmac`) and those of its addresses (`ADDR dev IF use_vmac`).
+fn macvlans_of(instance: &InstanceConfig) -> impl Iterator<Item = (&str, &str)> {
+    let own = instance
+        .vmac
+        .iter()
+        .map(|v| (v.name.as_str(), instance.interface.as_str()));
+    let addresses = instance
+        .address_vmacs
+        .iter()
+        .map(|v| (v.name.as_str(), v.parent.as_str()));
+    own.chain(addresses)
 }
 
 fn mac_text(mac: [u8; 6]) -> String {

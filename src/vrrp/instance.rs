@@ -230,7 +230,7 @@ impl Instance {
         if self.state != State::Master {
             self.deadlines.garp_refresh = None;
         }
-        // Turned off: no more rounds (turned on: from the next master).
+        // Turned off: no more rounds (on: see `reloaded`).
         if self.garp_extra_if == 0 {
             self.deadlines.garp_extra_if = None;
         }
@@ -238,6 +238,17 @@ impl Instance {
         // one keeps what it learned from the master until the next advert.
         if self.version == VrrpVersion::V2 || self.state != State::Backup {
             self.master_interval_cs = self.interval_cs;
+        }
+    }
+
+    /// The daemon reloaded its config (changed or not). As keepalived
+    /// 2.2.7 does on SIGHUP, a master with `garp_extra_if` on sends one
+    /// round at once and counts its period from there (watched: the packet
+    /// within 30 ms of the signal, also when the reload turned it on or
+    /// left it unchanged).
+    pub fn reloaded(&mut self, now: Micros) {
+        if self.state == State::Master && self.garp_extra_if > 0 {
+            self.deadlines.garp_extra_if = Some(now);
         }
     }
 
@@ -775,5 +786,6 @@ mod tests;
 
 /// `garp_extra_if`'s period in microseconds, 0 when nothing is sent.
 fn extra_if_period(config: &InstanceConfig) -> Micros {
-    Micros::from(config.options.garp_extra_if.sent_every_s()) * MICROS_PER_SECOND
+    let address_vmacs = !config.address_vmacs.is_empty();
+    Micros::from(config.options.garp_extra_if.sent_every_s(address_vmacs)) * MICROS_PER_SECOND
 }

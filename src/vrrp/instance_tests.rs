@@ -467,6 +467,52 @@ fn garp_extra_if_runs_its_own_period_while_master() {
     assert_eq!(rounds(&config), (vec![], vec![10, 20]));
 }
 
+/// A reload while master (keepalived 2.2.7, watched on SIGHUP): with
+/// `garp_extra_if` on, one round at once and the period restarted from
+/// there, whether the reload turned it on, changed N or left it as it was;
+/// a backup sends none.
+#[test]
+fn a_reload_while_master_sends_an_extra_interface_round_at_once() {
+    let extra_rounds = |i: &mut Instance, until: Micros| {
+        let mut rounds = Vec::new();
+        while let Some(at) = i.poll_timeout().filter(|t| *t <= until) {
+            let mut out = Vec::new();
+            i.handle_timeout(at, &mut out);
+            if out.contains(&Action::SendExtraInterfaceGarp) {
+                rounds.push(at);
+            }
+        }
+        rounds
+    };
+    let mut i = master(100);
+    let mut config = instance_config(Backup, 100, true);
+    config.options.garp_extra_if = crate::config::GarpExtraIf {
+        interval_s: 2,
+        all: true,
+    };
+    let reload_at = 10 * SEC + 300_000;
+    extra_rounds(&mut i, reload_at);
+    i.reconfigure(&config);
+    i.reloaded(reload_at);
+    assert_eq!(
+        extra_rounds(&mut i, reload_at + 5 * SEC),
+        [reload_at, reload_at + 2 * SEC, reload_at + 4 * SEC]
+    );
+    let again = reload_at + 5 * SEC + 500_000;
+    extra_rounds(&mut i, again);
+    i.reloaded(again);
+    assert_eq!(
+        extra_rounds(&mut i, again + 2 * SEC),
+        [again, again + 2 * SEC]
+    );
+
+    let mut backup = started(100, true);
+    backup.reconfigure(&config);
+    backup.reloaded(SEC);
+    assert_eq!(backup.state(), State::Backup);
+    assert_eq!(extra_rounds(&mut backup, 2 * SEC), [] as [Micros; 0]);
+}
+
 #[test]
 fn group_fault_and_own_fault_hold_independently() {
     let mut i = master(100);

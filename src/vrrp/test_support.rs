@@ -23,6 +23,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
     password[..4].copy_from_slice(b"1111");
     InstanceConfig {
         vmac: None,
+        address_vmacs: Vec::new(),
         name: "VI_1".to_string(),
         span: span(),
         initial_state: state,
@@ -49,6 +50,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
             broadcast: None,
             no_track: false,
             advertised: true,
+            use_vmac: false,
             span: span(),
         }],
         garp_master_delay_s: 5,
