@@ -47,8 +47,15 @@ impl Daemon {
                         self.counters.became_master += 1;
                     }
                     self.count_transition(index, from, to);
-                    self.queue_notify(index, to);
-                    self.write_fifo_instance(index, to);
+                    if to == State::Stopped && self.instances[index].removed {
+                        // What keepalived 2.2.7 says of an instance a
+                        // reload removed, master or backup: FAULT.
+                        self.queue_removed_notify(index);
+                        self.write_fifo_instance(index, State::Fault);
+                    } else {
+                        self.queue_notify(index, to);
+                        self.write_fifo_instance(index, to);
+                    }
                     self.follow_sync_group(index, SyncEvent::Changed { from, to });
                 }
                 Action::MasterDownExpired => {

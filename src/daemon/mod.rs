@@ -98,6 +98,17 @@ struct RunningInstance {
     /// `auth_type AH`: the sequence number shared with the peers and the
     /// IP identification of our datagrams.
     ah: crate::vrrp::ah::AhCounters,
+    /// A reload dropped it: it stops as keepalived 2.2.7 reports such an
+    /// instance, with the generic notify and fifo line saying FAULT.
+    removed: bool,
+}
+
+/// The notify queue of an instance or sync group that a reload removed:
+/// what it still had to run runs, in order, as if it were still there.
+struct DepartedNotify {
+    /// As its log lines name it.
+    name: String,
+    notify: NotifyQueue<Command>,
 }
 
 /// A `vrrp_sync_group` at run time.
@@ -160,6 +171,8 @@ pub struct Daemon {
     track_processes: track_processes::TrackProcesses,
     /// `notify_fifo`, `vrrp_notify_fifo` and their scripts.
     notify_fifos: notify_fifos::NotifyFifos,
+    /// Notify queues of instances and groups a reload removed, until idle.
+    departed_notify: Vec<DepartedNotify>,
     /// The startup script and delay, and the shutdown script.
     startup: startup::Startup,
     /// `max_auto_priority`: steps up to SCHED_RR when timers run late.
@@ -225,6 +238,7 @@ impl Daemon {
             track_files: Default::default(),
             track_processes: Default::default(),
             notify_fifos: Default::default(),
+            departed_notify: Vec::new(),
             startup: Default::default(),
             auto_priority: scheduling::AutoPriority::new(&config.scheduling, None),
             counters: Counters::default(),

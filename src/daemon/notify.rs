@@ -6,7 +6,7 @@ use log::warn;
 
 use super::scripts::{signal_group_counted, start_command};
 use super::tracking::describe;
-use super::Daemon;
+use super::{Daemon, DepartedNotify};
 use crate::config::{Command, NotifyCommands};
 use crate::sys::process::{self, ExitKind};
 use crate::tracking::notify_queue::{NotifyAction, NotifyQueue, NOTIFY_MAX_WAIT};
@@ -21,6 +21,8 @@ const NOTIFY_GRACE_ON_EXIT: Micros = MICROS_PER_SECOND;
 pub(super) enum Notifier {
     Instance(usize),
     Group(usize),
+    /// Of an instance or group a reload removed.
+    Departed(usize),
 }
 
 /// The command for a transition to `to`: the specific `notify_*` one, then
@@ -34,12 +36,15 @@ fn commands_for(notify: &NotifyCommands, to: State, generic_args: Vec<String>) -
         State::Initialize => return Vec::new(),
     };
     let mut commands: Vec<Command> = specific.iter().cloned().collect();
-    if let Some(any) = &notify.any {
-        let mut command = any.clone();
-        command.argv.extend(generic_args);
-        commands.push(command);
-    }
+    commands.extend(generic_command(notify, generic_args));
     commands
+}
+
+/// The generic `notify` command with keepalived's arguments appended.
+fn generic_command(notify: &NotifyCommands, generic_args: Vec<String>) -> Option<Command> {
+    let mut command = notify.any.clone()?;
+    command.argv.extend(generic_args);
+    Some(command)
 }
 
 impl Daemon {
@@ -47,6 +52,7 @@ impl Daemon {
         match who {
             Notifier::Instance(i) => &mut self.instances[i].notify,
             Notifier::Group(g) => &mut self.groups[g].notify,
+            Notifier::Departed(d) => &mut self.departed_notify[d].notify,
         }
     }
 
@@ -54,26 +60,53 @@ impl Daemon {
         match who {
             Notifier::Instance(i) => self.instances[i].config.name.clone(),
             Notifier::Group(g) => format!("group {}", self.groups[g].config.name),
+            Notifier::Departed(d) => self.departed_notify[d].name.clone(),
         }
     }
 
     fn notifiers(&self) -> impl Iterator<Item = Notifier> {
         let instances = (0..self.instances.len()).map(Notifier::Instance);
-        instances.chain((0..self.groups.len()).map(Notifier::Group))
+        let departed = (0..self.departed_notify.len()).map(Notifier::Departed);
+        instances
+            .chain((0..self.groups.len()).map(Notifier::Group))
+            .chain(departed)
+    }
+
+    /// A reload removed an instance or group: its queue goes on running
+    /// what it holds (a command queued behind a slow one would be lost
+    /// otherwise).
+    pub(super) fn keep_departed_notify(&mut self, name: String, notify: NotifyQueue<Command>) {
+        if !notify.is_idle() {
+            self.departed_notify.push(DepartedNotify { name, notify });
+        }
     }
 
     /// Queues an instance's notify commands for its transition to `to`.
     pub(super) fn queue_notify(&mut self, index: usize, to: State) {
         let instance = &self.instances[index];
-        // keepalived's convention: INSTANCE name state priority.
-        let args = vec![
+        let commands = commands_for(&instance.config.notify, to, self.instance_args(index, to));
+        self.push_and_run(Notifier::Instance(index), commands);
+    }
+
+    /// keepalived's convention for the generic command: INSTANCE name
+    /// state priority.
+    fn instance_args(&self, index: usize, state: State) -> Vec<String> {
+        let instance = &self.instances[index];
+        vec![
             "INSTANCE".to_string(),
             instance.config.name.clone(),
-            to.to_string(),
+            state.to_string(),
             instance.machine.priority().to_string(),
-        ];
-        let commands = commands_for(&instance.config.notify, to, args);
-        self.push_and_run(Notifier::Instance(index), commands);
+        ]
+    }
+
+    /// An instance a reload removed: keepalived 2.2.7 runs only the generic
+    /// `notify`, with state FAULT, and none of `notify_stop`,
+    /// `notify_backup` or `notify_fault`.
+    pub(super) fn queue_removed_notify(&mut self, index: usize) {
+        let args = self.instance_args(index, State::Fault);
+        let commands = generic_command(&self.instances[index].config.notify, args);
+        self.push_and_run(Notifier::Instance(index), commands.into_iter().collect());
     }
 
     /// A master heard a lower-priority master: `notify_master_rx_lower_pri`
@@ -122,8 +155,10 @@ impl Daemon {
     pub(super) fn notify_poll_timeout(&self, now: Micros) -> Option<Micros> {
         let instances = self.instances.iter().map(|i| &i.notify);
         let groups = self.groups.iter().map(|g| &g.notify);
+        let departed = self.departed_notify.iter().map(|d| &d.notify);
         instances
             .chain(groups)
+            .chain(departed)
             .filter_map(|q| q.poll_timeout(now))
             .min()
     }
@@ -172,13 +207,7 @@ impl Daemon {
 
     /// A reaped child that was not a check script: a notify command.
     pub(super) fn notify_command_ended(&mut self, pid: u32, how: ExitKind, now: Micros) {
-        let Some(who) = self.notifiers().find(|w| {
-            let queue = match *w {
-                Notifier::Instance(i) => &self.instances[i].notify,
-                Notifier::Group(g) => &self.groups[g].notify,
-            };
-            queue.owns(pid)
-        }) else {
+        let Some(who) = self.notifiers().find(|w| self.queue_ref(*w).owns(pid)) else {
             return;
         };
         if !how.success() {
@@ -191,6 +220,9 @@ impl Daemon {
         }
         self.queue(who).exited(pid);
         self.run_notify_queue(who, now);
+        // Departed queues are indexed only within one call: dropping the
+        // idle ones here shifts nothing anyone holds.
+        self.departed_notify.retain(|d| !d.notify.is_idle());
     }
 
     /// On the way out, the last commands run in order for at most a second
@@ -220,6 +252,7 @@ impl Daemon {
         match who {
             Notifier::Instance(i) => &self.instances[i].notify,
             Notifier::Group(g) => &self.groups[g].notify,
+            Notifier::Departed(d) => &self.departed_notify[d].notify,
         }
     }
 }

@@ -155,6 +155,7 @@ impl Daemon {
                     "({}) not in the new configuration: stopping it",
                     old.config.name
                 );
+                self.instances[index].removed = true;
                 let mut actions = Vec::new();
                 self.instances[index].machine.stop(now, &mut actions);
                 self.execute(index, actions);
@@ -259,6 +260,7 @@ impl Daemon {
                         notify: old.notify,
                         group: None,
                         ah: old.ah,
+                        removed: false,
                     }
                 }
                 None => {
@@ -270,6 +272,7 @@ impl Daemon {
                         notify: NotifyQueue::default(),
                         group: None,
                         ah: Default::default(),
+                        removed: false,
                     };
                     if running.link.is_some() {
                         remove_stale_addresses(&mut self.netlink, &running);
@@ -279,6 +282,9 @@ impl Daemon {
                 }
             };
             self.instances.push(running);
+        }
+        for gone in old_instances {
+            self.keep_departed_notify(gone.config.name, gone.notify);
         }
 
         for index in fresh {
@@ -317,22 +323,29 @@ impl Daemon {
         self.apply_track_processes(config);
 
         // 6. Sync groups, keeping the state a same-named group had.
-        let old_groups = std::mem::take(&mut self.groups);
+        let mut old_groups = std::mem::take(&mut self.groups);
         for (index, group) in config.sync_groups.iter().enumerate() {
-            let state = old_groups
-                .iter()
-                .find(|g| g.config.name == group.name)
-                .and_then(|g| g.state);
+            let (state, notify) = match old_groups.iter().position(|g| g.config.name == group.name)
+            {
+                Some(pos) => {
+                    let old = old_groups.swap_remove(pos);
+                    (old.state, old.notify)
+                }
+                None => (None, NotifyQueue::default()),
+            };
             self.groups.push(SyncGroup {
                 config: group.clone(),
                 state,
-                notify: NotifyQueue::default(),
+                notify,
             });
             for member in &group.members {
                 self.instances[*member].group = Some(index);
             }
         }
         self.mark_sync_group_members();
+        for gone in old_groups {
+            self.keep_departed_notify(format!("group {}", gone.config.name), gone.notify);
+        }
 
         // 7. Link states of every interface now used or tracked.
         let mut link_up = HashMap::new();

@@ -4,9 +4,9 @@
 //! source comes from recvmsg's address, and the hop limit and destination
 //! from ancillary data (IPV6_RECVHOPLIMIT, IPV6_RECVPKTINFO), which the
 //! core needs to check the hop limit and the VRRPv3 checksum. As for IPv4
-//! the sender and receiver are two sockets: the sender is bound to our
+//! the sender and receiver are a [`RawPair`]: the sender is bound to our
 //! source (the link-local address, or unicast_src_ip), the receiver stays
-//! unbound and joins ff02::12.
+//! unbound and joins the group.
 //!
 //! IPV6_CHECKSUM is deliberately not set: the kernel would then compute a
 //! checksum at an offset of our choosing, but VRRP's is computed by the
@@ -14,19 +14,16 @@
 //! unless asked.
 
 use std::io;
-use std::net::Ipv6Addr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use super::socket::{
-    bind_to, new_socket, send_datagram, send_datagrams, setsockopt_named, SEND_BATCH,
-};
-use super::vrrp_socket::{attach_drop_all_filter, bind_to_device, device_name, IPPROTO_VRRP};
+use super::raw_pair::RawPair;
+use super::socket::{bind_to, send_datagram, send_datagrams, setsockopt_named, SEND_BATCH};
+use super::vrrp_socket::IPPROTO_VRRP;
 
 /// The IPv6 group VRRP adverts go to (RFC 5798 section 5.1.2.2), unless
 /// the config names another.
 pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-
-const RCVBUF: libc::c_int = 256 * 1024;
 
 /// What recvmsg said about one datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +42,7 @@ pub struct Received6 {
 
 #[derive(Debug)]
 pub struct Vrrp6Socket {
-    recv: OwnedFd,
-    send: OwnedFd,
+    pair: RawPair,
     ifindex: u32,
 }
 
@@ -62,55 +58,26 @@ impl Vrrp6Socket {
         group: Ipv6Addr,
         unicast_hops: u8,
     ) -> io::Result<Self> {
-        let device = device_name(ifname)?;
-        let recv = new_socket(
-            libc::AF_INET6,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            IPPROTO_VRRP,
-        )?;
-        bind_to_device(&recv, &device, ifname)?;
-        let join = libc::ipv6_mreq {
-            ipv6mr_multiaddr: in6_addr(group),
-            ipv6mr_interface: ifindex,
-        };
-        setsockopt_named(
-            &recv,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_ADD_MEMBERSHIP,
-            &join,
-            &format!("{ifname}: IPV6_ADD_MEMBERSHIP {group}"),
-        )?;
+        let pair = RawPair::open(ifname, ifindex, IPPROTO_VRRP, IpAddr::V6(group), "")?;
+        let recv = &pair.recv;
         let on: libc::c_int = 1;
         setsockopt_named(
-            &recv,
+            recv,
             libc::IPPROTO_IPV6,
             libc::IPV6_RECVHOPLIMIT,
             &on,
             "IPV6_RECVHOPLIMIT",
         )?;
         setsockopt_named(
-            &recv,
+            recv,
             libc::IPPROTO_IPV6,
             libc::IPV6_RECVPKTINFO,
             &on,
             "IPV6_RECVPKTINFO",
         )?;
-        let _ = setsockopt_named(
-            &recv,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            &RCVBUF,
-            "SO_RCVBUF",
-        );
-
-        let send = new_socket(
-            libc::AF_INET6,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            IPPROTO_VRRP,
-        )?;
-        bind_to_device(&send, &device, ifname)?;
+        let send = &pair.send;
         let sa = sockaddr_in6(source, ifindex);
-        bind_to(&send, &sa).map_err(|e| {
+        bind_to(send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
         // Hop limit 255 for the group (RFC 5798 section 5.1.2.3); unicast
@@ -118,7 +85,7 @@ impl Vrrp6Socket {
         // that check it on unicast too are satisfied.
         let hops: libc::c_int = 255;
         setsockopt_named(
-            &send,
+            send,
             libc::IPPROTO_IPV6,
             libc::IPV6_MULTICAST_HOPS,
             &hops,
@@ -126,7 +93,7 @@ impl Vrrp6Socket {
         )?;
         let unicast_hops = libc::c_int::from(unicast_hops);
         setsockopt_named(
-            &send,
+            send,
             libc::IPPROTO_IPV6,
             libc::IPV6_UNICAST_HOPS,
             &unicast_hops,
@@ -135,40 +102,19 @@ impl Vrrp6Socket {
         // Traffic class 0xc0, as keepalived marks its IPv6 adverts.
         let tclass: libc::c_int = 0xc0;
         setsockopt_named(
-            &send,
+            send,
             libc::IPPROTO_IPV6,
             libc::IPV6_TCLASS,
             &tclass,
             "IPV6_TCLASS",
         )?;
-        let off: libc::c_int = 0;
-        setsockopt_named(
-            &send,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MULTICAST_LOOP,
-            &off,
-            "IPV6_MULTICAST_LOOP",
-        )?;
-        let out_if = ifindex as libc::c_int;
-        setsockopt_named(
-            &send,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MULTICAST_IF,
-            &out_if,
-            "IPV6_MULTICAST_IF",
-        )?;
-        attach_drop_all_filter(&send)?;
-        Ok(Vrrp6Socket {
-            recv,
-            send,
-            ifindex,
-        })
+        Ok(Vrrp6Socket { pair, ifindex })
     }
 
     /// Sends `payload` (a VRRP message) to `dst`, the group or a peer.
     pub fn send_to(&self, payload: &[u8], dst: Ipv6Addr) -> io::Result<()> {
         send_datagram(
-            &self.send,
+            &self.pair.send,
             payload,
             &sockaddr_in6(dst, self.ifindex),
             "VRRP advert",
@@ -184,7 +130,7 @@ impl Vrrp6Socket {
         for (message, &(payload, dst)) in messages.iter_mut().zip(&adverts[..count]) {
             *message = (payload, sockaddr_in6(dst, self.ifindex));
         }
-        send_datagrams(&self.send, &messages[..count])
+        send_datagrams(&self.pair.send, &messages[..count])
     }
 
     /// Reads one datagram's payload into `buf`. `Ok(None)` when nothing is
@@ -210,7 +156,7 @@ impl Vrrp6Socket {
             msg.msg_controllen = std::mem::size_of_val(&control) as _;
             // SAFETY: msg points at live buffers of the lengths it states.
             // MSG_TRUNC: return the datagram's full length.
-            let n = unsafe { libc::recvmsg(self.recv.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
+            let n = unsafe { libc::recvmsg(self.pair.recv.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 return match e.raw_os_error() {
@@ -252,13 +198,13 @@ impl Vrrp6Socket {
 
 impl AsRawFd for Vrrp6Socket {
     fn as_raw_fd(&self) -> RawFd {
-        self.recv.as_raw_fd()
+        self.pair.recv.as_raw_fd()
     }
 }
 
 impl AsFd for Vrrp6Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.recv.as_fd()
+        self.pair.recv.as_fd()
     }
 }
 

@@ -1,22 +1,19 @@
 //! Raw IPv4 sockets for IP protocol 112 (VRRP) on one interface.
 //!
-//! Two sockets, because one cannot do both jobs: the sender is bound to the
-//! interface's primary address so the kernel uses it as the IP source, and a
-//! raw socket bound to a unicast address only receives datagrams sent *to*
-//! that address, never the 224.0.0.18 group. The receiver is left unbound
-//! and joins the group instead.
+//! A [`RawPair`]: the sender is bound to the interface's primary address so
+//! the kernel uses it as the IP source; the receiver is left unbound and
+//! joins the group.
 //!
 //! This layer moves bytes only: the kernel builds the IPv4 header on send,
 //! and on receive the caller gets the IPv4 header plus payload to check
 //! (TTL, lengths, checksum) itself.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use super::socket::{
-    bind_to, new_socket, send_datagram, send_datagrams, setsockopt_named, SEND_BATCH,
-};
+use super::raw_pair::RawPair;
+use super::socket::{bind_to, send_datagram, setsockopt_named};
 
 /// IP protocol number of VRRP (IANA).
 pub const IPPROTO_VRRP: libc::c_int = 112;
@@ -25,15 +22,10 @@ pub const IPPROTO_VRRP: libc::c_int = 112;
 /// config names another.
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
-/// Receive buffer asked for: room for a burst of a few hundred adverts while
-/// the loop is busy (the kernel doubles it and caps it at rmem_max).
-const RCVBUF: libc::c_int = 256 * 1024;
-
 /// A VRRP sender and receiver for one interface.
 #[derive(Debug)]
 pub struct VrrpSocket {
-    recv: OwnedFd,
-    send: OwnedFd,
+    pair: RawPair,
     group: Ipv4Addr,
 }
 
@@ -49,37 +41,10 @@ impl VrrpSocket {
         group: Ipv4Addr,
         unicast_ttl: u8,
     ) -> io::Result<Self> {
-        let device = device_name(ifname)?;
-        let ifindex = i32::try_from(ifindex)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))?;
-
-        // Receiver: everything protocol 112 arriving on this interface,
-        // including the group once joined.
-        let recv = new_socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            IPPROTO_VRRP,
-        )?;
-        bind_to_device(&recv, &device, ifname)?;
-        join_group(&recv, ifname, ifindex, group, "")?;
-        // Best effort: above rmem_max the kernel caps it silently anyway.
-        let _ = setsockopt_named(
-            &recv,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            &RCVBUF,
-            "SO_RCVBUF",
-        );
-
-        // Sender.
-        let send = new_socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            IPPROTO_VRRP,
-        )?;
-        bind_to_device(&send, &device, ifname)?;
+        let pair = RawPair::open(ifname, ifindex, IPPROTO_VRRP, IpAddr::V4(group), "")?;
+        let send = &pair.send;
         let sa = sockaddr_in(source);
-        bind_to(&send, &sa).map_err(|e| {
+        bind_to(send, &sa).map_err(|e| {
             io::Error::new(e.kind(), format!("{ifname}: bind to source {source}: {e}"))
         })?;
         // VRRP requires TTL 255 on send, and receivers of multicast drop
@@ -88,52 +53,19 @@ impl VrrpSocket {
         // 255 by default.
         let ttl: libc::c_int = 255;
         setsockopt_named(
-            &send,
+            send,
             libc::IPPROTO_IP,
             libc::IP_MULTICAST_TTL,
             &ttl,
             "IP_MULTICAST_TTL",
         )?;
         let unicast_ttl = libc::c_int::from(unicast_ttl);
-        setsockopt_named(
-            &send,
-            libc::IPPROTO_IP,
-            libc::IP_TTL,
-            &unicast_ttl,
-            "IP_TTL",
-        )?;
+        setsockopt_named(send, libc::IPPROTO_IP, libc::IP_TTL, &unicast_ttl, "IP_TTL")?;
         // Precedence "internetwork control" (0xc0), as keepalived marks its
         // adverts, so that switches that queue by DSCP treat ours alike.
         let tos: libc::c_int = libc::IPTOS_PREC_INTERNETCONTROL as libc::c_int;
-        setsockopt_named(&send, libc::IPPROTO_IP, libc::IP_TOS, &tos, "IP_TOS")?;
-        // Do not hear our own adverts on our receiver.
-        let off: libc::c_int = 0;
-        setsockopt_named(
-            &send,
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_LOOP,
-            &off,
-            "IP_MULTICAST_LOOP",
-        )?;
-        let out_if = libc::ip_mreqn {
-            imr_multiaddr: in_addr(Ipv4Addr::UNSPECIFIED),
-            imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-            imr_ifindex: ifindex,
-        };
-        setsockopt_named(
-            &send,
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            &out_if,
-            "IP_MULTICAST_IF",
-        )?;
-        // The sender is never read. Being a raw 112 socket it would still be
-        // handed unicast VRRP addressed to `source` (unicast peers) and fill
-        // its buffer; a one-instruction filter that accepts nothing stops
-        // that at the socket.
-        attach_drop_all_filter(&send)?;
-
-        Ok(VrrpSocket { recv, send, group })
+        setsockopt_named(send, libc::IPPROTO_IP, libc::IP_TOS, &tos, "IP_TOS")?;
+        Ok(VrrpSocket { pair, group })
     }
 
     /// Send `payload` (a VRRP message, without IP header) to the group.
@@ -147,18 +79,13 @@ impl VrrpSocket {
     /// Send `payload` to `dst`: the group, or a unicast peer
     /// (keepalived's `unicast_peer`).
     pub fn send_to(&self, payload: &[u8], dst: Ipv4Addr) -> io::Result<()> {
-        send_datagram(&self.send, payload, &sockaddr_in(dst), "VRRP advert")
+        send_datagram(&self.pair.send, payload, &sockaddr_in(dst), "VRRP advert")
     }
 
     /// Sends adverts, each to its destination, with as few system calls as
-    /// possible; see [`send_datagrams`] for the result.
+    /// possible; see [`super::socket::send_datagrams`] for the result.
     pub fn send_batch(&self, adverts: &[(&[u8], Ipv4Addr)]) -> io::Result<usize> {
-        let mut messages = [(&[][..], sockaddr_in(Ipv4Addr::UNSPECIFIED)); SEND_BATCH];
-        let count = adverts.len().min(SEND_BATCH);
-        for (message, &(payload, dst)) in messages.iter_mut().zip(&adverts[..count]) {
-            *message = (payload, sockaddr_in(dst));
-        }
-        send_datagrams(&self.send, &messages[..count])
+        self.pair.send_batch_v4(adverts)
     }
 
     /// Read one datagram: the IPv4 header (with options, if any) followed by
@@ -168,65 +95,21 @@ impl VrrpSocket {
     /// The length returned is the datagram's: when it exceeds `buf.len()`,
     /// the datagram did not fit and only its start is in `buf`.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        loop {
-            // SAFETY: buf is valid for writing buf.len() bytes. MSG_TRUNC
-            // makes the call return the datagram's full length.
-            let n = unsafe {
-                libc::recv(
-                    self.recv.as_raw_fd(),
-                    buf.as_mut_ptr() as *mut libc::c_void,
-                    buf.len(),
-                    libc::MSG_TRUNC,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.raw_os_error() {
-                    Some(libc::EAGAIN) => Ok(None),
-                    Some(libc::EINTR) => continue,
-                    _ => Err(e),
-                };
-            }
-            return Ok(Some(n as usize));
-        }
+        self.pair.recv(buf)
     }
 }
 
 /// The receiving socket's descriptor, for registering with mio.
 impl AsRawFd for VrrpSocket {
     fn as_raw_fd(&self) -> RawFd {
-        self.recv.as_raw_fd()
+        self.pair.recv.as_raw_fd()
     }
 }
 
 impl AsFd for VrrpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.recv.as_fd()
+        self.pair.recv.as_fd()
     }
-}
-
-/// IP_ADD_MEMBERSHIP: the interface takes datagrams sent to `group`; the
-/// raw socket then also gets those of any other group joined on it, which
-/// the core tells apart by destination.
-pub(super) fn join_group(
-    recv: &OwnedFd,
-    ifname: &str,
-    ifindex: i32,
-    group: Ipv4Addr,
-    what: &str,
-) -> io::Result<()> {
-    let join = libc::ip_mreqn {
-        imr_multiaddr: in_addr(group),
-        imr_address: in_addr(Ipv4Addr::UNSPECIFIED),
-        imr_ifindex: ifindex,
-    };
-    setsockopt_named(
-        recv,
-        libc::IPPROTO_IP,
-        libc::IP_ADD_MEMBERSHIP,
-        &join,
-        &format!("{ifname}: IP_ADD_MEMBERSHIP {group}{what}"),
-    )
 }
 
 /// The interface name as SO_BINDTODEVICE wants it: NUL-padded IFNAMSIZ.
