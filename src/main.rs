@@ -524,6 +524,7 @@ fn describe(config: &Config) -> String {
             if let Some(broadcast) = vip.broadcast {
                 let _ = write!(text, " brd {broadcast}");
             }
+            text.push_str(&vip.kernel_options());
             if vip.no_track {
                 text.push_str(" no_track");
             }
@@ -540,8 +541,10 @@ fn describe(config: &Config) -> String {
         let dev = address.dev.as_deref().unwrap_or("");
         let _ = writeln!(
             text,
-            "static_ipaddress {}/{} dev {dev}",
-            address.addr, address.prefix_len
+            "static_ipaddress {}/{} dev {dev}{}",
+            address.addr,
+            address.prefix_len,
+            address.kernel_options()
         );
     }
     for route in &config.statics.routes {

@@ -1,5 +1,6 @@
 //! What a master owns beyond its plain VIPs, on a namespace LAN: address
-//! options as keepalived writes them (`label`, `scope`, `brd`, `no_track`)
+//! options as keepalived writes them (`label`, `scope`, `brd`, `no_track`,
+//! `peer`, `preferred_lft`, the flag words)
 //! and keepalived's tracking of the interfaces its addresses are on;
 //! virtual and static routes and rules, multipath ones too, as keepalived
 //! installs them.
@@ -305,4 +306,97 @@ fn multipath_routes_as_keepalived() {
         "{:?}",
         owned_routes(&lan, R1)
     );
+}
+
+/// Address lines with `peer`, `preferred_lft` and the flag words, in a
+/// vrrp_instance (IPv4 VIPs, IPv6 excluded ones) and in static_ipaddress.
+const KERNEL_OPTIONS: &str = "        192.0.2.111 peer 192.0.2.99\n\
+     \x20       192.0.2.120/24 peer 192.0.2.96\n\
+     \x20       192.0.2.112/24 preferred_lft 0\n\
+     \x20       192.0.2.123/28 noprefixroute\n";
+const KERNEL_OPTIONS_EXCLUDED: &str = "    virtual_ipaddress_excluded {\n\
+     \x20       2001:db8::121\n\
+     \x20       2001:db8::122/128 preferred_lft forever\n\
+     \x20       2001:db8::118/64 preferred_lft 0\n\
+     \x20       2001:db8::119/64 preferred_lft 4294967295\n\
+     \x20       2001:db8::110/64 home\n\
+     \x20       2001:db8::112/64 -nodad\n\
+     \x20       2001:db8::113/64 noprefixroute\n\
+     \x20       2001:db8::114/64 mngtmpaddr\n\
+     \x20       2001:db8::115/64 autojoin\n\
+     \x20       2001:db8::116 peer 2001:db8::99\n\
+     \x20   }\n";
+const KERNEL_OPTIONS_STATICS: &str = "static_ipaddress {\n\
+     \x20   192.0.2.132 dev eth0 peer 192.0.2.98\n\
+     \x20   2001:db8::131/64 dev eth0 preferred_lft 0\n\
+     }\n";
+
+/// The router's addresses that the configs above name, one line each as
+/// `ip -o addr` prints them, without the interface index.
+fn configured_addresses(lan: &Lan, router: usize) -> Vec<String> {
+    let mut lines: Vec<String> = ip_in(lan, router, &["-o", "addr", "show", "dev", "eth0"])
+        .lines()
+        .filter(|l| {
+            ["192.0.2.1", "2001:db8::1"].iter().any(|prefix| {
+                l.contains(&format!("inet {prefix}")) || l.contains(&format!("inet6 {prefix}"))
+            })
+        })
+        .filter(|l| !l.contains(&format!(" {}/", lan.addr(router))))
+        .filter(|l| !l.contains(&format!(" {}/", lan.addr6(router))))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The same `peer`, `preferred_lft` and flag options on a keepvip master
+/// and a keepalived 2.2.7 master (each alone on its LAN, side by side) give
+/// the same `ip addr` lines: point-to-point /32s and /128s whatever prefix
+/// the line had, IPv6 /128s deprecated unless `preferred_lft forever`,
+/// IPv4 lifetimes left alone, the flags (`-nodad` dropping nodad) and
+/// `autojoin` on a unicast address refused by the kernel on both. keepvip
+/// removes them all at stop, the point-to-point ones too.
+#[test]
+fn peer_preferred_lft_and_flags_as_keepalived() {
+    let Some(lock) = Lan::hold_lock() else {
+        return;
+    };
+    let mut lans = Lan::side_by_side(&lock, &["addr-kernel-kv", "addr-kernel-ka"], 1);
+    let conf = config(
+        &format!("        {VIP}/24\n{KERNEL_OPTIONS}"),
+        KERNEL_OPTIONS_EXCLUDED,
+        KERNEL_OPTIONS_STATICS,
+    );
+    lans[1].start(R1, Impl::Keepalived, &conf);
+    lans[0].start(R1, Impl::Keepvip, &conf);
+    let (keepvip, keepalived) = (&lans[0], &lans[1]);
+    // 16 lines: every address but the autojoin one, DAD of -nodad done.
+    let settled = |lan: &Lan| {
+        let lines = configured_addresses(lan, R1);
+        lan.holds_vip(R1, VIP)
+            && lines.len() == 16
+            && !lines.iter().any(|l| l.contains("tentative"))
+    };
+    keepalived.wait_until(ELECTION, "keepalived added its addresses", || {
+        settled(keepalived)
+    });
+    let expected = configured_addresses(keepalived, R1);
+    for want in [
+        "inet 192.0.2.111 peer 192.0.2.99/32",
+        "inet 192.0.2.120 peer 192.0.2.96/32",
+        "inet6 2001:db8::121/128 scope global nodad deprecated",
+        "inet6 2001:db8::112/64 scope global \\",
+        "inet6 2001:db8::113/64 scope global nodad noprefixroute",
+    ] {
+        assert!(
+            expected.iter().any(|l| l.contains(want)),
+            "{want} not in {expected:#?}"
+        );
+    }
+    keepvip.wait_until(ELECTION, "keepvip added the same addresses", || {
+        settled(keepvip) && configured_addresses(keepvip, R1) == expected
+    });
+    lans[0].stop(R1);
+    let left = configured_addresses(&lans[0], R1);
+    assert!(left.is_empty(), "{left:#?}");
 }

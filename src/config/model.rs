@@ -351,7 +351,50 @@ pub struct VirtualAddress {
     /// made on its `dev` (see `AddressVmac`); the parser sets its `dev` to
     /// that macvlan.
     pub use_vmac: bool,
+    /// `peer ADDR`: the far end of a point-to-point address, as `ip addr
+    /// add ADDR peer PEER` (the kernel's IFA_ADDRESS; the address itself
+    /// is IFA_LOCAL). keepalived ignores the line's prefix then: /32 or
+    /// /128.
+    pub peer: Option<IpAddr>,
+    /// IPv6 `preferred_lft N|forever`: how long the address stays a
+    /// preferred source (IFA_CACHEINFO); Some(0) adds it deprecated, so
+    /// the kernel does not pick it as a source. None: forever. As in
+    /// keepalived 2.2.7, a /128 is deprecated unless the line says
+    /// `preferred_lft forever`, and IPv4 addresses are left preferred.
+    pub preferred_lft: Option<u32>,
+    /// The IFA_F_* flags it is added with: nodad for IPv6 (unless the line
+    /// says `-nodad`), and `home`, `mngtmpaddr`, `noprefixroute`,
+    /// `autojoin` from the line, passed on to the kernel as keepalived does.
+    pub flags: u32,
     pub span: Span,
+}
+
+impl VirtualAddress {
+    /// `peer`, `preferred_lft` and the flag words as a config line would
+    /// give them (each with a leading space), for `keepvip -t`: only what
+    /// differs from the address's default.
+    pub fn kernel_options(&self) -> String {
+        use super::netlink_names::{address_flag_names, IFA_F_NODAD};
+        let mut text = String::new();
+        if let Some(peer) = self.peer {
+            text.push_str(&format!(" peer {peer}"));
+        }
+        if self.addr.is_ipv6() {
+            match self.preferred_lft {
+                Some(seconds) => text.push_str(&format!(" preferred_lft {seconds}")),
+                None if self.prefix_len == 128 => text.push_str(" preferred_lft forever"),
+                None => {}
+            }
+            if self.flags & IFA_F_NODAD == 0 {
+                text.push_str(" -nodad");
+            }
+        }
+        for name in address_flag_names(self.flags) {
+            text.push(' ');
+            text.push_str(name);
+        }
+        text
+    }
 }
 
 /// One `vrrp_instance NAME { ... }` block, defaults filled in.

@@ -66,6 +66,37 @@ fn number(text: &str) -> Option<u8> {
     text.parse().ok()
 }
 
+/// IFA_F_NODAD (linux/if_addr.h): no duplicate address detection, so an
+/// IPv6 VIP answers at once (a tentative address cannot even be a source).
+pub(crate) const IFA_F_NODAD: u32 = 0x02;
+
+/// The address flag words keepalived 2.2.7 takes on an address line, as
+/// `ip addr add` names them, with their IFA_F_* values. The kernel refuses
+/// some on IPv4 (`autojoin` on a unicast address): logged when added, as
+/// keepalived logs it.
+pub(crate) fn address_flag(text: &str) -> Option<u32> {
+    ADDRESS_FLAGS
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, flag)| *flag)
+}
+
+/// The words of [`address_flag`] set in `flags`, in the order keepalived
+/// lists them.
+pub(crate) fn address_flag_names(flags: u32) -> impl Iterator<Item = &'static str> {
+    ADDRESS_FLAGS
+        .iter()
+        .filter(move |(_, flag)| flags & flag != 0)
+        .map(|(name, _)| *name)
+}
+
+const ADDRESS_FLAGS: &[(&str, u32)] = &[
+    ("home", 0x10),
+    ("mngtmpaddr", 0x100),
+    ("noprefixroute", 0x200),
+    ("autojoin", 0x400),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1608,8 +1608,8 @@ fn virtual_ipaddress_excluded_repeats_warn_and_errors_name_the_line() {
     assert_eq!(
         warnings,
         [
-            "r1.conf:9: virtual_ipaddress_excluded 2001:db8::100: option 'nodad' is not \
-             supported by keepvip yet, ignored",
+            "r1.conf:9: virtual_ipaddress_excluded 2001:db8::100: unknown option 'nodad', \
+             ignored",
             "r1.conf:8: (VI_1) virtual_ipaddress_excluded 192.0.2.100: already a virtual \
              address at r1.conf:5, ignored",
             "r1.conf:10: (VI_1) virtual_ipaddress_excluded 2001:db8::100: already a virtual \

@@ -6,15 +6,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::model::{AddressVmac, VirtualAddress, VrrpVersion, Warning};
-use super::netlink_names::scope;
+use super::netlink_names::{address_flag, scope, IFA_F_NODAD};
 use super::syntax::Statement;
 use super::values::{error_at, expected_found, ip_address, warn_at};
 use super::ConfigError;
-
-/// keepalived options that take a value and that keepvip does not act on.
-const IGNORED_WITH_VALUE: &[&str] = &["peer", "preferred_lft", "track_group"];
-/// keepalived options without a value that keepvip does not act on.
-const IGNORED_FLAGS: &[&str] = &["home", "nodad", "-nodad", "noprefixroute", "autojoin"];
 
 /// The lines of a `virtual_ipaddress` block (`advertised`) or of a
 /// `virtual_ipaddress_excluded` one.
@@ -37,6 +32,24 @@ pub(crate) fn static_addresses(
     default_interface: &str,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<VirtualAddress>, ConfigError> {
+    // keepalived puts the instances of a `track_group` block in BACKUP when
+    // the address is deleted: running without it changes when they fail
+    // over. (On a virtual_ipaddress line keepalived does not know the word:
+    // warned about there as an unknown option, as keepalived does.)
+    if let Some(line) = block
+        .iter()
+        .find(|line| line.args.iter().any(|a| a == "track_group"))
+    {
+        return Err(error_at(
+            &line.span,
+            format!(
+                "static_ipaddress {}: 'track_group' is not supported by keepvip: it changes \
+                 when the group's instances fail over, so running without it would not \
+                 behave as keepalived does",
+                line.keyword
+            ),
+        ));
+    }
     let mut addresses = virtual_addresses(block, false, warnings)?;
     if let Some(vip) = addresses.iter().find(|v| v.use_vmac) {
         return Err(error_at(
@@ -102,19 +115,32 @@ fn virtual_address(
         no_track: false,
         advertised,
         use_vmac: false,
+        peer: None,
+        preferred_lft: None,
+        flags: 0,
         span: line.span.clone(),
     };
+    if vip.addr.is_ipv6() {
+        vip.flags = IFA_F_NODAD;
+    }
+    let mut preferred_lft = None;
     let mut options = line.args.iter();
     while let Some(option) = options.next() {
         let name = option.as_str();
-        let takes_value = matches!(name, "dev" | "label" | "scope" | "brd" | "broadcast");
-        if takes_value || IGNORED_WITH_VALUE.contains(&name) {
+        let takes_value = matches!(
+            name,
+            "dev" | "label" | "scope" | "brd" | "broadcast" | "peer" | "preferred_lft"
+        );
+        if takes_value {
             let value = options.next().ok_or_else(|| {
                 error_at(
                     &line.span,
                     format!("{keyword} {text}: '{name}' needs a value"),
                 )
             })?;
+            let mut warn = |message: String| {
+                warn_at(warnings, &line.span, format!("{keyword} {text}: {message}"))
+            };
             match name {
                 "dev" => vip.dev = Some(value.clone()),
                 "label" => vip.label = Some(address_label(line, keyword, value)?),
@@ -130,28 +156,39 @@ fn virtual_address(
                 "brd" | "broadcast" => {
                     vip.broadcast = broadcast(line, keyword, &vip, value, warnings)?
                 }
-                _ => warn_at(
-                    warnings,
-                    &line.span,
-                    format!(
-                        "{keyword} {text}: option '{name} {value}' is not \
-                         supported by keepvip yet, ignored"
-                    ),
-                ),
+                "peer" => match value.parse::<IpAddr>() {
+                    _ if vip.peer.is_some() => warn(format!(
+                        "Peer {value} - another peer has already been specified, ignored"
+                    )),
+                    Ok(peer) if peer.is_ipv4() != vip.addr.is_ipv4() => {
+                        return Err(error_at(
+                            &line.span,
+                            format!(
+                                "{keyword} {text}: peer address {peer} does not match the \
+                                 address family"
+                            ),
+                        ))
+                    }
+                    Ok(peer) => vip.peer = Some(peer),
+                    Err(_) => warn(format!("Invalid peer address {value}, ignored")),
+                },
+                _ => match value.as_str() {
+                    "forever" => preferred_lft = Some(None),
+                    _ => match value.parse::<u32>() {
+                        Ok(u32::MAX) => preferred_lft = Some(None),
+                        Ok(seconds) => preferred_lft = Some(Some(seconds)),
+                        Err(_) => warn(format!("preferred_lft {value} is invalid, ignored")),
+                    },
+                },
             }
         } else if name == "no_track" {
             vip.no_track = true;
         } else if name == "use_vmac" {
             vip.use_vmac = true;
-        } else if IGNORED_FLAGS.contains(&name) {
-            warn_at(
-                warnings,
-                &line.span,
-                format!(
-                    "{keyword} {text}: option '{name}' is not supported by keepvip yet, \
-                     ignored"
-                ),
-            );
+        } else if name == "-nodad" {
+            vip.flags &= !IFA_F_NODAD;
+        } else if let Some(flag) = address_flag(name) {
+            vip.flags |= flag;
         } else {
             warn_at(
                 warnings,
@@ -159,6 +196,27 @@ fn virtual_address(
                 format!("{keyword} {text}: unknown option '{name}', ignored"),
             );
         }
+    }
+    if vip.peer.is_some() {
+        if prefix_text.is_some() {
+            let message = format!(
+                "{keyword} {text}: Cannot specify address prefix when specifying peer \
+                 address - ignoring"
+            );
+            warn_at(warnings, &line.span, message);
+        }
+        vip.prefix_len = max;
+    }
+    if vip.addr.is_ipv6() {
+        // keepalived deprecates a host address unless told otherwise.
+        let default = (vip.prefix_len == 128).then_some(0);
+        vip.preferred_lft = preferred_lft.unwrap_or(default);
+    } else if preferred_lft.is_some() {
+        let message = format!(
+            "{keyword} {text}: keepalived 2.2.7 applies preferred_lft to IPv6 addresses \
+             only, and so does keepvip: ignored"
+        );
+        warn_at(warnings, &line.span, message);
     }
     Ok(vip)
 }
@@ -400,5 +458,108 @@ mod option_tests {
             .collect();
         assert_eq!(tracked, [("eth1", 0, 6)]);
         assert!(vi.virtual_addresses[3].no_track);
+    }
+
+    /// As keepalived 2.2.7 added them in a namespace (`ip -d addr show`):
+    /// `peer` makes a /32 (/128) point-to-point address, the line's prefix
+    /// ignored with its warning; IPv6 /128s are deprecated
+    /// (preferred_lft 0) unless `preferred_lft` says otherwise; the flag
+    /// words go to the kernel and `-nodad` drops keepvip's nodad.
+    #[test]
+    fn peer_preferred_lft_and_flags_as_keepalived_adds_them() {
+        use crate::config::netlink_names::IFA_F_NODAD;
+        let vi = instance(
+            "  192.0.2.11 peer 192.0.2.99\n  192.0.2.20/24 peer 192.0.2.96\n  \
+             192.0.2.12/24 preferred_lft 0\n  192.0.2.23/28 noprefixroute",
+        )
+        .unwrap();
+        let got: Vec<_> = vi
+            .virtual_addresses
+            .iter()
+            .map(|v| (v.prefix_len, v.peer, v.preferred_lft, v.flags))
+            .collect();
+        let peer = |last| Some(std::net::IpAddr::from([192, 0, 2, last]));
+        assert_eq!(
+            got,
+            [
+                (32, peer(99), None, 0),
+                (32, peer(96), None, 0),
+                (24, None, None, 0),
+                (28, None, None, 0x200),
+            ]
+        );
+        let vi = instance(
+            "  2001:db8::21\n  2001:db8::22/128 preferred_lft forever\n  \
+             2001:db8::23/64 preferred_lft 0\n  2001:db8::19/64 preferred_lft 200\n  \
+             2001:db8::16/64 peer 2001:db8::99\n  2001:db8::10/64 home mngtmpaddr\n  \
+             2001:db8::12/64 -nodad autojoin\n  2001:db8::25/64 preferred_lft 4294967295",
+        )
+        .unwrap();
+        let got: Vec<_> = vi
+            .virtual_addresses
+            .iter()
+            .map(|v| (v.prefix_len, v.peer.is_some(), v.preferred_lft, v.flags))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (128, false, Some(0), IFA_F_NODAD),
+                (128, false, None, IFA_F_NODAD),
+                (64, false, Some(0), IFA_F_NODAD),
+                (64, false, Some(200), IFA_F_NODAD),
+                (128, true, Some(0), IFA_F_NODAD),
+                (64, false, None, IFA_F_NODAD | 0x110),
+                (64, false, None, 0x400),
+                (64, false, None, IFA_F_NODAD),
+            ]
+        );
+    }
+
+    /// What keepalived 2.2.7 warns about and runs anyway runs the same
+    /// way; what it cannot read stays an error.
+    #[test]
+    fn peer_and_preferred_lft_mistakes_as_keepalived() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 50\n \
+                    virtual_ipaddress {\n  192.0.2.20/24 peer 192.0.2.96\n  \
+                    192.0.2.21 peer 192.0.2.95/32\n  192.0.2.22/24 preferred_lft abc\n  \
+                    192.0.2.25 peer 192.0.2.1 peer 192.0.2.2\n  192.0.2.26 nodad\n  \
+                    192.0.2.27/24 preferred_lft 0\n }\n}\n";
+        let (config, warnings) = parse_str(text, Path::new("r1.conf")).unwrap();
+        let vips = &config.instances[0].virtual_addresses;
+        assert_eq!((vips[0].prefix_len, vips[1].peer), (32, None));
+        assert_eq!(vips[1].prefix_len, 32);
+        assert_eq!((vips[2].prefix_len, vips[2].preferred_lft), (24, None));
+        assert_eq!(vips[3].peer, Some([192, 0, 2, 1].into()));
+        let warnings: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        let expected = [
+            "r1.conf:5: virtual_ipaddress 192.0.2.20/24: Cannot specify address prefix when \
+             specifying peer address - ignoring",
+            "r1.conf:6: virtual_ipaddress 192.0.2.21: Invalid peer address 192.0.2.95/32, ignored",
+            "r1.conf:7: virtual_ipaddress 192.0.2.22/24: preferred_lft abc is invalid, ignored",
+            "r1.conf:8: virtual_ipaddress 192.0.2.25: Peer 192.0.2.2 - another peer has \
+             already been specified, ignored",
+            "r1.conf:9: virtual_ipaddress 192.0.2.26: unknown option 'nodad', ignored",
+            "r1.conf:10: virtual_ipaddress 192.0.2.27/24: keepalived 2.2.7 applies \
+             preferred_lft to IPv6 addresses only, and so does keepvip: ignored",
+        ];
+        for want in expected {
+            assert!(
+                warnings.iter().any(|w| w.contains(want)),
+                "{want}\nnot in {warnings:#?}"
+            );
+        }
+        let text = "static_ipaddress {\n 192.0.2.30/24 dev eth0 track_group G1\n}\n";
+        let err = parse_str(text, Path::new("r1.conf"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("r1.conf:2: static_ipaddress 192.0.2.30/24: 'track_group' is not"),
+            "{err}"
+        );
+        let err = instance("  192.0.2.24 peer 2001:db8::1").unwrap_err();
+        assert!(
+            err.starts_with("r1.conf:5: virtual_ipaddress 192.0.2.24: peer address 2001:db8::1"),
+            "{err}"
+        );
     }
 }

@@ -136,7 +136,12 @@ impl Daemon {
                         .iter()
                         .zip(&instance.address_ifindex)
                     {
-                        if let Err(e) = self.netlink.del_ip(*ifindex, vip.addr, vip.prefix_len) {
+                        if let Err(e) = self.netlink.del_ip_with_peer(
+                            *ifindex,
+                            vip.addr,
+                            vip.prefix_len,
+                            vip.peer,
+                        ) {
                             error!(
                                 "({name}) cannot remove {}/{}: {e}",
                                 vip.addr, vip.prefix_len
@@ -277,14 +282,21 @@ impl Daemon {
 /// Adds one virtual address; one that is already there is fine (a restart,
 /// a restore racing the kernel), anything else is logged.
 pub(super) fn add_address(netlink: &mut RtNetlink, name: &str, vip: &VirtualAddress, ifindex: u32) {
-    let attributes = AddressAttributes {
-        label: vip.label.as_deref(),
-        scope: vip.scope,
-        broadcast: vip.broadcast,
-    };
-    match netlink.add_ip_with(ifindex, vip.addr, vip.prefix_len, &attributes) {
+    match netlink.add_ip_with(ifindex, vip.addr, vip.prefix_len, &address_attributes(vip)) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => error!("({name}) cannot add {}/{}: {e}", vip.addr, vip.prefix_len),
+    }
+}
+
+/// What an address line says beyond the address, for `ip addr add`.
+pub(super) fn address_attributes(vip: &VirtualAddress) -> AddressAttributes<'_> {
+    AddressAttributes {
+        label: vip.label.as_deref(),
+        scope: vip.scope,
+        broadcast: vip.broadcast,
+        peer: vip.peer,
+        flags: Some(vip.flags),
+        preferred_lft: vip.preferred_lft,
     }
 }

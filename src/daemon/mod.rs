@@ -425,7 +425,7 @@ fn remove_stale_addresses(netlink: &mut RtNetlink, instance: &RunningInstance) {
         .iter()
         .zip(&instance.address_ifindex)
     {
-        match netlink.del_ip(*ifindex, vip.addr, vip.prefix_len) {
+        match netlink.del_ip_with_peer(*ifindex, vip.addr, vip.prefix_len, vip.peer) {
             Ok(true) => info!(
                 "({}) removed stale {}/{}",
                 instance.config.name, vip.addr, vip.prefix_len

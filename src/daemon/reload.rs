@@ -440,7 +440,9 @@ impl Daemon {
                 "({name}) removing {}/{} (no longer configured)",
                 gone.0.addr, gone.0.prefix_len
             );
-            let _ = self.netlink.del_ip(*gone.1, gone.0.addr, gone.0.prefix_len);
+            let _ =
+                self.netlink
+                    .del_ip_with_peer(*gone.1, gone.0.addr, gone.0.prefix_len, gone.0.peer);
         }
         let Some(link) = link.and_then(|id| self.links.get_mut(id)) else {
             return;

@@ -16,7 +16,7 @@ use log::{info, warn};
 use super::Daemon;
 use crate::config::{Config, Route, RouteKind, Rule, StaticConfig};
 use crate::sys::interface::ifindex;
-use crate::sys::rtnetlink::{AddressAttributes, RtNetlink};
+use crate::sys::rtnetlink::RtNetlink;
 use crate::sys::rtnetlink_routes::{NexthopSpec, RouteSpec, RouteType, RuleSpec};
 use crate::vrrp::instance::State;
 
@@ -258,11 +258,7 @@ fn add_statics(netlink: &mut RtNetlink, statics: &StaticConfig, restoring: bool)
     let mut added = 0;
     for address in &statics.addresses {
         let Some(dev) = &address.dev else { continue };
-        let attributes = AddressAttributes {
-            label: address.label.as_deref(),
-            scope: address.scope,
-            broadcast: address.broadcast,
-        };
+        let attributes = super::actions::address_attributes(address);
         let result = ifindex(dev).and_then(|index| {
             netlink.add_ip_with(index, address.addr, address.prefix_len, &attributes)
         });
@@ -281,7 +277,9 @@ fn add_statics(netlink: &mut RtNetlink, statics: &StaticConfig, restoring: bool)
 fn del_static_address(netlink: &mut RtNetlink, address: &crate::config::VirtualAddress) {
     let Some(dev) = &address.dev else { return };
     if let Ok(index) = ifindex(dev) {
-        if let Err(e) = netlink.del_ip(index, address.addr, address.prefix_len) {
+        let deleted =
+            netlink.del_ip_with_peer(index, address.addr, address.prefix_len, address.peer);
+        if let Err(e) = deleted {
             warn!("cannot remove static address {}: {e}", address.addr);
         }
     }

@@ -62,6 +62,9 @@ const IFA_FLAGS: u16 = 8;
 /// Do not run duplicate address detection: a VIP must answer at once, and
 /// a tentative address cannot even be a source.
 const IFA_F_NODAD: u8 = 0x02;
+/// struct ifa_cacheinfo: preferred and valid lifetimes (and two stamps the
+/// kernel fills in).
+const IFA_CACHEINFO: u16 = libc::IFA_CACHEINFO;
 
 /// The top two bits of rta_type are flags (nested, net byte order), not
 /// part of the type.
@@ -88,6 +91,13 @@ pub struct AddressAttributes<'a> {
     pub scope: Option<u8>,
     /// IFA_BROADCAST, IPv4 only.
     pub broadcast: Option<Ipv4Addr>,
+    /// `peer P`: IFA_ADDRESS, the far end of a point-to-point address.
+    pub peer: Option<IpAddr>,
+    /// IFA_F_* flags; None: nodad for IPv6, none for IPv4.
+    pub flags: Option<u32>,
+    /// IFA_CACHEINFO's preferred lifetime in seconds (0: deprecated), the
+    /// valid lifetime forever; None: both forever.
+    pub preferred_lft: Option<u32>,
 }
 
 /// A NETLINK_ROUTE socket for address changes.
@@ -214,16 +224,19 @@ impl RtNetlink {
             }
         }
         let seq = self.next_seq();
-        let mut msg = addr_request(
+        let attributes = AddressAttributes {
+            label,
+            ..*attributes
+        };
+        let msg = address_message(
             RTM_NEWADDR,
             NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
             seq,
             ifindex,
             addr,
             prefix_len,
-            label,
+            &attributes,
         );
-        add_scope_and_broadcast(&mut msg, attributes);
         self.request_ack(&msg, seq)
             .map_err(|e| context(e, format!("add {addr}/{prefix_len} on ifindex {ifindex}")))
     }
@@ -239,16 +252,33 @@ impl RtNetlink {
 
     /// [`RtNetlink::del_ipv4`] for either family.
     pub fn del_ip(&mut self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> io::Result<bool> {
+        self.del_ip_with_peer(ifindex, addr, prefix_len, None)
+    }
+
+    /// [`RtNetlink::del_ip`] for an address that may have a `peer`: the
+    /// kernel matches an IPv4 deletion's IFA_ADDRESS against the peer, so
+    /// without it a point-to-point address is not found (and stays).
+    pub fn del_ip_with_peer(
+        &mut self,
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        peer: Option<IpAddr>,
+    ) -> io::Result<bool> {
         check_prefix(addr, prefix_len)?;
         let seq = self.next_seq();
-        let msg = addr_request(
+        let attributes = AddressAttributes {
+            peer,
+            ..AddressAttributes::default()
+        };
+        let msg = address_message(
             RTM_DELADDR,
             NLM_F_REQUEST | NLM_F_ACK,
             seq,
             ifindex,
             addr,
             prefix_len,
-            None,
+            &attributes,
         );
         match self.request_ack(&msg, seq) {
             Ok(()) => Ok(true),
@@ -500,58 +530,67 @@ pub(super) fn push_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     buf.resize(buf.len() + (align4(len) - len), 0);
 }
 
-/// An RTM_NEWADDR or RTM_DELADDR message for one address.
+/// An RTM_NEWADDR or RTM_DELADDR message for one address, as `ip addr`
+/// builds it.
 ///
-/// IPv6 addresses carry IFA_F_NODAD, in ifa_flags and again in the 32-bit
-/// IFA_FLAGS attribute, which newer kernels read instead.
-/// Both IFA_LOCAL and IFA_ADDRESS carry the address: on a broadcast link
-/// they are the same (IFA_ADDRESS is the peer on point-to-point links), and
-/// the kernel matches deletions on both.
-fn addr_request(
+/// IPv6 addresses carry IFA_F_NODAD unless told otherwise, in ifa_flags
+/// (its low 8 bits) and again in the 32-bit IFA_FLAGS attribute, which
+/// newer kernels read instead and which holds the flags above 8 bits.
+/// IFA_LOCAL carries the address and IFA_ADDRESS the peer, or the address
+/// again: on a broadcast link they are the same, and the kernel matches
+/// deletions on both.
+fn address_message(
     ty: u16,
-    flags: u16,
+    nl_flags: u16,
     seq: u32,
     ifindex: u32,
-    addr: impl Into<IpAddr>,
+    addr: IpAddr,
     prefix_len: u8,
-    label: Option<&str>,
+    attributes: &AddressAttributes<'_>,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(80);
-    begin_message(&mut buf, ty, flags, seq);
+    let mut buf = Vec::with_capacity(96);
+    begin_message(&mut buf, ty, nl_flags, seq);
+    let (family, default_flags) = match addr {
+        IpAddr::V4(_) => (libc::AF_INET as u8, 0),
+        IpAddr::V6(_) => (libc::AF_INET6 as u8, u32::from(IFA_F_NODAD)),
+    };
+    let address_flags = attributes.flags.unwrap_or(default_flags);
+    push_ifaddrmsg_flags(&mut buf, family, prefix_len, address_flags as u8, ifindex);
     // Addresses go in network byte order, i.e. the octets as written.
-    match addr.into() {
-        IpAddr::V4(addr) => {
-            push_ifaddrmsg(&mut buf, libc::AF_INET as u8, prefix_len, ifindex);
-            push_attr(&mut buf, IFA_LOCAL, &addr.octets());
-            push_attr(&mut buf, IFA_ADDRESS, &addr.octets());
-        }
-        IpAddr::V6(addr) => {
-            let family = libc::AF_INET6 as u8;
-            push_ifaddrmsg_flags(&mut buf, family, prefix_len, IFA_F_NODAD, ifindex);
-            push_attr(&mut buf, IFA_LOCAL, &addr.octets());
-            push_attr(&mut buf, IFA_ADDRESS, &addr.octets());
-            push_attr(&mut buf, IFA_FLAGS, &u32::from(IFA_F_NODAD).to_ne_bytes());
-        }
+    let octets = |a: IpAddr| match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    push_attr(&mut buf, IFA_LOCAL, &octets(addr));
+    push_attr(
+        &mut buf,
+        IFA_ADDRESS,
+        &octets(attributes.peer.unwrap_or(addr)),
+    );
+    if address_flags != 0 {
+        push_attr(&mut buf, IFA_FLAGS, &address_flags.to_ne_bytes());
     }
-    if let Some(label) = label {
+    if let Some(label) = attributes.label {
         // The kernel wants a NUL-terminated string.
         let mut bytes = label.as_bytes().to_vec();
         bytes.push(0);
         push_attr(&mut buf, IFA_LABEL, &bytes);
     }
-    finish_message(&mut buf);
-    buf
-}
-
-/// Sets ifa_scope and appends IFA_BROADCAST to a finished RTM_NEWADDR.
-fn add_scope_and_broadcast(msg: &mut Vec<u8>, attributes: &AddressAttributes<'_>) {
     if let Some(scope) = attributes.scope {
-        msg[NLMSG_HDRLEN + 3] = scope;
+        buf[NLMSG_HDRLEN + 3] = scope;
     }
     if let Some(broadcast) = attributes.broadcast {
-        push_attr(msg, IFA_BROADCAST, &broadcast.octets());
-        finish_message(msg);
+        push_attr(&mut buf, IFA_BROADCAST, &broadcast.octets());
     }
+    if let Some(preferred) = attributes.preferred_lft {
+        let mut cacheinfo = Vec::with_capacity(16);
+        for field in [preferred, u32::MAX, 0, 0] {
+            cacheinfo.extend_from_slice(&field.to_ne_bytes());
+        }
+        push_attr(&mut buf, IFA_CACHEINFO, &cacheinfo);
+    }
+    finish_message(&mut buf);
+    buf
 }
 
 /// An RTM_GETADDR dump request for all IPv4 addresses. The kernel filters
@@ -717,6 +756,31 @@ fn parse_ifaddr(payload: &[u8]) -> io::Result<Option<IfAddr>> {
 mod tests {
     use super::*;
 
+    /// An RTM_NEWADDR or RTM_DELADDR message for one address, with defaults.
+    fn addr_request(
+        ty: u16,
+        flags: u16,
+        seq: u32,
+        ifindex: u32,
+        addr: impl Into<IpAddr>,
+        prefix_len: u8,
+        label: Option<&str>,
+    ) -> Vec<u8> {
+        let attributes = AddressAttributes {
+            label,
+            ..AddressAttributes::default()
+        };
+        address_message(
+            ty,
+            flags,
+            seq,
+            ifindex,
+            addr.into(),
+            prefix_len,
+            &attributes,
+        )
+    }
+
     /// Build a received message the way the kernel would, for parser tests.
     fn kernel_message(ty: u16, flags: u16, seq: u32, pid: u32, payload: &[u8]) -> Vec<u8> {
         let mut buf = Vec::new();
@@ -773,7 +837,7 @@ mod tests {
 
     #[test]
     fn newaddr_with_scope_and_broadcast() {
-        let mut msg = addr_request(
+        let plain = addr_request(
             RTM_NEWADDR,
             NLM_F_REQUEST,
             1,
@@ -782,13 +846,14 @@ mod tests {
             24,
             None,
         );
-        let plain_len = msg.len();
+        let plain_len = plain.len();
         let attributes = AddressAttributes {
-            label: None,
             scope: Some(253),
             broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+            ..AddressAttributes::default()
         };
-        add_scope_and_broadcast(&mut msg, &attributes);
+        let addr = IpAddr::from([192, 0, 2, 100]);
+        let msg = address_message(RTM_NEWADDR, NLM_F_REQUEST, 1, 3, addr, 24, &attributes);
         // ifaddrmsg: scope link.
         assert_eq!(&msg[16..20], &[2, 24, 0, 253]);
         // IFA_BROADCAST (4), len 8, after the addresses.
@@ -797,6 +862,50 @@ mod tests {
         assert_eq!(ne_u16(&msg[plain_len + 2..]), IFA_BROADCAST);
         assert_eq!(&msg[plain_len + 4..], &[192, 0, 2, 255]);
         assert_eq!(ne_u32(&msg[..4]) as usize, msg.len());
+    }
+
+    /// `ADDR peer P preferred_lft 0 mngtmpaddr noprefixroute` as `ip addr
+    /// add` sends it: the peer in IFA_ADDRESS, the flags above 8 bits only
+    /// in IFA_FLAGS, the lifetimes in IFA_CACHEINFO (valid forever).
+    #[test]
+    fn newaddr_with_peer_flags_and_preferred_lifetime() {
+        let addr: IpAddr = "2001:db8::16".parse().unwrap();
+        let peer: IpAddr = "2001:db8::99".parse().unwrap();
+        let attributes = AddressAttributes {
+            peer: Some(peer),
+            flags: Some(0x302),
+            preferred_lft: Some(0),
+            ..AddressAttributes::default()
+        };
+        let msg = address_message(RTM_NEWADDR, NLM_F_REQUEST, 1, 3, addr, 128, &attributes);
+        assert_eq!(&msg[16..20], &[libc::AF_INET6 as u8, 128, 0x02, 0]);
+        let found: Vec<(u16, Vec<u8>)> = attrs(&msg[24..])
+            .map(|a| a.map(|(ty, p)| (ty, p.to_vec())).unwrap())
+            .collect();
+        let mut cacheinfo = 0u32.to_ne_bytes().to_vec();
+        cacheinfo.extend_from_slice(&u32::MAX.to_ne_bytes());
+        cacheinfo.extend_from_slice(&[0; 8]);
+        let octets = |a: IpAddr| match a {
+            IpAddr::V6(a) => a.octets().to_vec(),
+            IpAddr::V4(_) => unreachable!(),
+        };
+        assert_eq!(
+            found,
+            [
+                (IFA_LOCAL, octets(addr)),
+                (IFA_ADDRESS, octets(peer)),
+                (IFA_FLAGS, 0x302u32.to_ne_bytes().to_vec()),
+                (IFA_CACHEINFO, cacheinfo),
+            ]
+        );
+        // `-nodad`: no flags at all.
+        let attributes = AddressAttributes {
+            flags: Some(0),
+            ..AddressAttributes::default()
+        };
+        let msg = address_message(RTM_NEWADDR, NLM_F_REQUEST, 1, 3, addr, 64, &attributes);
+        assert_eq!(msg[18], 0);
+        assert_eq!(attrs(&msg[24..]).count(), 2);
     }
 
     #[test]
