@@ -9,7 +9,7 @@
 //!
 //! `make test` plays a fixed set of seeds and the regression list;
 //! `make conformance CONFORMANCE_SCENARIOS=N` plays many, `SEED=N` one
-//! (environment: KEEPVIP_CONFORMANCE_SEED, _SCENARIOS, _FIRST_SEED,
+//! (environment: KEEPVIP_CONFORMANCE_SEED, _SEEDS (a list), _SCENARIOS, _FIRST_SEED,
 //! _PARALLEL scenarios at once, _BATCH rounds per hold of the lock; _SHOW
 //! prints every timeline, _KEEP keeps logs of agreeing runs, _TIMES
 //! prints where the time went).
@@ -354,10 +354,19 @@ fn random_scenarios_agree_with_keepalived() {
         check_seeds(&[seed], 1, 1);
         return;
     }
-    let n = env("KEEPVIP_CONFORMANCE_SCENARIOS").unwrap_or(300);
-    let first = env("KEEPVIP_CONFORMANCE_FIRST_SEED").unwrap_or(1000);
     let parallel = env("KEEPVIP_CONFORMANCE_PARALLEL").unwrap_or(1) as usize;
     let batch = env("KEEPVIP_CONFORMANCE_BATCH").unwrap_or(4) as usize;
+    // A list of seeds (comma-separated), e.g. those with a given feature.
+    if let Ok(list) = std::env::var("KEEPVIP_CONFORMANCE_SEEDS") {
+        let seeds: Vec<u64> = list
+            .split(',')
+            .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("seed {s:?}")))
+            .collect();
+        check_seeds(&seeds, parallel, batch);
+        return;
+    }
+    let n = env("KEEPVIP_CONFORMANCE_SCENARIOS").unwrap_or(300);
+    let first = env("KEEPVIP_CONFORMANCE_FIRST_SEED").unwrap_or(scenario::FEATURES_FROM_SEED);
     let seeds: Vec<u64> = (first..first + n).collect();
     check_seeds(&seeds, parallel, batch);
 }

@@ -22,7 +22,7 @@
 
 use super::run::{Record, StepRecord, Takeover};
 use super::scenario::{Action, Scenario};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 pub const TOLERANCE: f64 = 0.060;
@@ -69,9 +69,35 @@ pub fn stalled(record: &Record) -> bool {
     record.stall > TOLERANCE
 }
 
+/// Router and instance -> the states its notify scripts reported, in
+/// order. Per instance: the scripts of two instances changing state at
+/// once run side by side, and which appends first is a race.
+fn notified_states(record: &Record) -> BTreeMap<(usize, String), Vec<String>> {
+    let mut out: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+    for (&r, lines) in &record.notified {
+        for line in lines {
+            let (instance, state) = line.split_once(' ').unwrap_or((line, ""));
+            out.entry((r, instance.to_string()))
+                .or_default()
+                .push(state.to_string());
+        }
+    }
+    out
+}
+
 /// Everything in which `test` differs from `reference`; empty if it agrees.
 pub fn differences(scenario: &Scenario, reference: &Record, test: &Record) -> Vec<String> {
     let mut out = Vec::new();
+    // The sequence of states each router's notify scripts reported, not
+    // when (a script's start is the daemon's fork and exec).
+    let (rn, tn) = (notified_states(reference), notified_states(test));
+    for key in rn.keys().chain(tn.keys()).collect::<BTreeSet<_>>() {
+        let none = Vec::new();
+        let (a, b) = (rn.get(key).unwrap_or(&none), tn.get(key).unwrap_or(&none));
+        if a != b {
+            out.push(format!("r{} {} notified {a:?} vs {b:?}", key.0, key.1));
+        }
+    }
     for (i, (r, t)) in reference.steps.iter().zip(&test.steps).enumerate() {
         let action = &scenario.steps[i].action;
         let step = format!("step {} ({action:?})", i + 1);
@@ -211,6 +237,9 @@ fn show_step(s: &StepRecord) -> Vec<String> {
     for (vrid, adv) in &s.advertisers {
         lines.push(format!("vrid {vrid} adverts {adv:?}"));
     }
+    for (r, notified) in &s.notified {
+        lines.push(format!("r{r} notified {}", notified.join(", ")));
+    }
     lines
 }
 
@@ -326,6 +355,7 @@ mod tests {
             imps: vec![Impl::Keepvip; 2],
             steps: vec![step],
             stall: 0.0,
+            notified: BTreeMap::new(),
         }
     }
 
