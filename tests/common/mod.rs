@@ -662,20 +662,23 @@ impl Lan {
             .collect()
     }
 
-    /// The router dies silently: its link goes down first, so that nothing
-    /// it might say on the way out reaches the LAN, then its whole process
+    /// The router dies silently: its process group is stopped, its links
+    /// go down, so that nothing it had queued reaches the LAN, then the
     /// group gets SIGKILL. Whatever addresses it held stay on its (down)
-    /// eth0, as after a crash: keepalived may notice the link going down
-    /// and remove its VIPs before the SIGKILL lands, which is a race, so
-    /// the harness puts back any it removed. That makes every run the same:
+    /// eth0, as after a crash: the harness puts back any that went (the
+    /// kernel drops IPv6 addresses when a link goes down). That makes every run the same:
     /// on `revive` the daemon always finds its stale VIP and must clean up.
     pub fn kill(&mut self, router: usize) {
         assert!(
             self.running(router),
             "harness: kill: router {router} is not running"
         );
-        // With a second LAN, its link goes down too: a daemon that saw
-        // eth0 go could otherwise say something on eth1 before it dies.
+        // Stopped first, so that it cannot see its links go (and leave
+        // MASTER for FAULT, run notify scripts, or say something on a
+        // second LAN's link before that one goes down too): whether it
+        // did before the SIGKILL landed was a race.
+        let pgid = self.pid(router).unwrap();
+        killpg(pgid, libc::SIGSTOP);
         let devs = self.lan_devices(router);
         let held: Vec<Vec<String>> = devs.iter().map(|d| self.addrs_on(router, d)).collect();
         let ns = self.ns(router).to_string();
