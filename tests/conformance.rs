@@ -359,7 +359,10 @@ fn random_scenarios_agree_with_keepalived() {
     let parallel = env("KEEPVIP_CONFORMANCE_PARALLEL").unwrap_or(1) as usize;
     let batch = env("KEEPVIP_CONFORMANCE_BATCH").unwrap_or(4) as usize;
     // A list of seeds (comma-separated), e.g. those with a given feature.
-    if let Ok(list) = std::env::var("KEEPVIP_CONFORMANCE_SEEDS") {
+    if let Some(list) = std::env::var("KEEPVIP_CONFORMANCE_SEEDS")
+        .ok()
+        .filter(|l| !l.is_empty())
+    {
         let seeds: Vec<u64> = list
             .split(',')
             .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("seed {s:?}")))
