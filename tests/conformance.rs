@@ -55,6 +55,10 @@ const REGRESSIONS: &[(u64, &str)] = &[
         1111,
         "a sync group member's weighted track_interface: keepalived says it ignores the weight and applies it; keepvip (briefly) dropped it",
     ),
+    (
+        10152,
+        "an address owner (IPv6) whose link comes back: keepalived is a backup until master_down, keepvip took over at once",
+    ),
 ];
 
 /// Where the logs and captures of a mismatching scenario are kept.
