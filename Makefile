@@ -201,13 +201,16 @@ flood-compare:
 # scenario played all-keepalived (twice), all-keepvip and mixed, side by
 # side, and compared. `make test` plays a fixed set and the regression list;
 # this plays CONFORMANCE_SCENARIOS seeds from CONFORMANCE_FIRST_SEED, or the
-# one SEED. CONFORMANCE_PARALLEL scenarios run at once (4 LANs each).
+# one SEED, or the comma-separated SEEDS. CONFORMANCE_PARALLEL scenarios
+# run at once (4 LANs each).
 CONFORMANCE_SCENARIOS ?= 300
-CONFORMANCE_FIRST_SEED ?= 1000
+CONFORMANCE_FIRST_SEED ?= 10000
 CONFORMANCE_PARALLEL ?= 1
 SEED ?=
+SEEDS ?=
 conformance:
-	KEEPVIP_CONFORMANCE_SEED=$(SEED) KEEPVIP_CONFORMANCE_SCENARIOS=$(CONFORMANCE_SCENARIOS) \
+	KEEPVIP_CONFORMANCE_SEED=$(SEED) KEEPVIP_CONFORMANCE_SEEDS=$(SEEDS) \
+		KEEPVIP_CONFORMANCE_SCENARIOS=$(CONFORMANCE_SCENARIOS) \
 		KEEPVIP_CONFORMANCE_FIRST_SEED=$(CONFORMANCE_FIRST_SEED) \
 		KEEPVIP_CONFORMANCE_PARALLEL=$(CONFORMANCE_PARALLEL) \
 		$(CARGO) test --test conformance random_scenarios -- --ignored --nocapture --test-threads=1

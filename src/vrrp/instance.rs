@@ -438,7 +438,7 @@ impl Instance {
 
     /// Tracking says the instance cannot serve (`true`) or can again
     /// (`false`). Entering FAULT gives up mastership the way a stop does;
-    /// leaving it starts a fresh election as backup.
+    /// leaving it starts a fresh election as backup, the owner's too.
     pub fn set_fault(&mut self, now: Micros, faulty: bool, out: &mut Vec<Action>) {
         let before = self.is_faulty();
         self.tracking_fault = faulty;
@@ -501,13 +501,10 @@ impl Instance {
                 self.enter(State::Fault, out);
                 self.deadlines = Deadlines::default();
             }
-            (false, State::Fault) => {
-                if self.priority == PRIORITY_OWNER {
-                    self.become_master(now, out);
-                } else {
-                    self.become_backup(now, out);
-                }
-            }
+            // The owner too (as keepalived 2.2.7): only Initialize makes
+            // it master at once; out of FAULT it waits out master_down,
+            // discarding the lower-priority adverts of whoever took over.
+            (false, State::Fault) => self.become_backup(now, out),
             (false, _) => {}
         }
     }

@@ -356,6 +356,28 @@ fn leaving_fault_starts_a_fresh_election_as_backup() {
     assert_eq!(i.poll_timeout(), Some(20 * SEC + i.timers().master_down));
 }
 
+/// keepalived 2.2.7 too: an address owner whose link comes back is a
+/// backup first, discards the lower-priority adverts of the master that
+/// took over meanwhile, and takes over when master_down runs out (found by
+/// conformance seed 10152: keepalived took over 0.64 s after the link came
+/// up at a 0.2 s interval, keepvip at once).
+#[test]
+fn an_owner_leaving_fault_is_a_backup_until_master_down() {
+    let mut i = started(255, true);
+    i.set_fault(10 * SEC, true, &mut Vec::new());
+    let mut out = Vec::new();
+    i.set_fault(20 * SEC, false, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        out,
+        vec![Action::StateChanged {
+            from: State::Fault,
+            to: State::Backup
+        }]
+    );
+    assert_eq!(i.poll_timeout(), Some(20 * SEC + i.timers().master_down));
+}
+
 #[test]
 fn fault_before_start_starts_in_fault() {
     let mut i = instance(100, true);

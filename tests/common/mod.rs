@@ -105,6 +105,8 @@ pub struct Lan {
     routers: Vec<Router>,
     capture: Option<Tcpdump>,
     capture_file: PathBuf,
+    /// LAN B's capture (see [`Lan::capture_second_lan`]), if asked for.
+    second_capture: Option<Tcpdump>,
     /// Start daemons with `-D` (debug log lines); on by default, the bench
     /// turns it off so that logging does not weigh on what it measures.
     debug_log: bool,
@@ -407,6 +409,7 @@ impl Lan {
             switch_ns: None,
             routers: Vec::new(),
             capture: None,
+            second_capture: None,
             debug_log: true,
             verbose_captures: std::sync::atomic::AtomicU32::new(0),
             _lock: lock,
@@ -659,35 +662,45 @@ impl Lan {
             .collect()
     }
 
-    /// The router dies silently: its link goes down first, so that nothing
-    /// it might say on the way out reaches the LAN, then its whole process
+    /// The router dies silently: its process group is stopped, its links
+    /// go down, so that nothing it had queued reaches the LAN, then the
     /// group gets SIGKILL. Whatever addresses it held stay on its (down)
-    /// eth0, as after a crash: keepalived may notice the link going down
-    /// and remove its VIPs before the SIGKILL lands, which is a race, so
-    /// the harness puts back any it removed. That makes every run the same:
+    /// eth0, as after a crash: the harness puts back any that went (the
+    /// kernel drops IPv6 addresses when a link goes down). That makes every run the same:
     /// on `revive` the daemon always finds its stale VIP and must clean up.
     pub fn kill(&mut self, router: usize) {
         assert!(
             self.running(router),
             "harness: kill: router {router} is not running"
         );
-        let held = self.addrs(router);
+        // Stopped first, so that it cannot see its links go (and leave
+        // MASTER for FAULT, run notify scripts, or say something on a
+        // second LAN's link before that one goes down too): whether it
+        // did before the SIGKILL landed was a race.
+        let pgid = self.pid(router).unwrap();
+        killpg(pgid, libc::SIGSTOP);
+        let devs = self.lan_devices(router);
+        let held: Vec<Vec<String>> = devs.iter().map(|d| self.addrs_on(router, d)).collect();
         let ns = self.ns(router).to_string();
-        ip_ok(&["-n", &ns, "link", "set", "eth0", "down"]);
+        for dev in &devs {
+            ip_ok(&["-n", &ns, "link", "set", dev, "down"]);
+        }
         let r = self.r_mut(router);
         let mut child = r.child.take().unwrap();
         killpg(child.id(), libc::SIGKILL);
         let status = child.wait().expect("harness: wait");
         self.note(router, &format!("killed (link down, SIGKILL): {status}"));
-        let now = self.addrs(router);
-        let lost: Vec<&String> = held.iter().filter(|a| !now.contains(a)).collect();
-        for a in &lost {
-            ip_ok(&["-n", &ns, "addr", "add", a, "dev", "eth0"]);
+        for (dev, held) in devs.iter().zip(&held) {
+            let now = self.addrs_on(router, dev);
+            let lost: Vec<&String> = held.iter().filter(|a| !now.contains(a)).collect();
+            for a in &lost {
+                ip_ok(&["-n", &ns, "addr", "add", a, "dev", dev]);
+            }
+            self.note(
+                router,
+                &format!("dead with addresses {held:?} on {dev} (put back: {lost:?})"),
+            );
         }
-        self.note(
-            router,
-            &format!("dead with addresses {held:?} (put back: {lost:?})"),
-        );
     }
 
     /// Link up, and the same daemon with the same config as last time.
@@ -697,7 +710,9 @@ impl Lan {
             .last
             .clone()
             .expect("harness: revive: never started");
-        ip_ok(&["-n", self.ns(router), "link", "set", "eth0", "up"]);
+        for dev in self.lan_devices(router) {
+            ip_ok(&["-n", self.ns(router), "link", "set", &dev, "up"]);
+        }
         // IPv6 daemons send from the link-local address, which the kernel
         // adds again when the link comes up: do not start before it.
         self.wait_until(
@@ -989,6 +1004,68 @@ impl Lan {
             let cidr = format!("198.51.100.{}/24", 10 + i);
             ip_ok(&["-n", &ns, "addr", "add", &cidr, "dev", "eth1"]);
         }
+    }
+
+    /// The router's LAN interfaces: eth0, and eth1 once there is a LAN B.
+    fn lan_devices(&self, router: usize) -> Vec<String> {
+        let has_eth1 = ip(&["-n", self.ns(router), "-o", "link", "show", "dev", "eth1"]).is_ok();
+        let mut devs = vec!["eth0".to_string()];
+        if has_eth1 {
+            devs.push("eth1".to_string());
+        }
+        devs
+    }
+
+    /// Captures LAN B's bridge too (after `add_second_lan`), as `br0` is:
+    /// see [`Lan::second_lan_announcements`] and
+    /// [`Lan::second_lan_adverts`].
+    pub fn capture_second_lan(&mut self) {
+        let sw = self.switch_ns.clone().unwrap();
+        let args = [
+            "-i",
+            "br1",
+            "-B",
+            "32768",
+            "-l",
+            "-n",
+            "-e",
+            "-tt",
+            "--immediate-mode",
+            DEFAULT_FILTER,
+        ];
+        let out = self.dir.join("capture-b.txt");
+        let err = self.dir.join("capture-b.err");
+        self.second_capture = Some(Tcpdump::start(&sw, &args, &out, &err));
+    }
+
+    fn second_capture_text(&self) -> String {
+        fs::read_to_string(self.dir.join("capture-b.txt")).unwrap_or_default()
+    }
+
+    /// Like [`Lan::announcements_since`] from the start, on LAN B.
+    pub fn second_lan_announcements(&self) -> Vec<(f64, String, String)> {
+        self.second_capture_text()
+            .lines()
+            .filter_map(parse_announcement)
+            .collect()
+    }
+
+    /// Like [`Lan::adverts_since`] from the start, on LAN B.
+    pub fn second_lan_adverts(&self) -> Vec<Advert> {
+        self.second_capture_text()
+            .lines()
+            .filter_map(parse_advert)
+            .collect()
+    }
+
+    /// The MAC of the router's eth1 (LAN B).
+    pub fn second_lan_mac(&self, router: usize) -> String {
+        let link = ip_ok(&["-n", self.ns(router), "-o", "link", "show", "dev", "eth1"]);
+        link.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap_or_else(|| panic!("harness: no MAC in {link:?}"))
+            .to_string()
     }
 
     /// Takes router `router`'s switch port off its bridge (`on` false), or
@@ -1352,6 +1429,7 @@ impl Drop for Lan {
         }
         // Its own drop ends it.
         self.capture = None;
+        self.second_capture = None;
         // Check and notify scripts run in process groups of their own, so
         // a test that failed with one running (a hung check's `sleep 1000`)
         // would leave it behind, alive in a namespace nobody can name.

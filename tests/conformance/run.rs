@@ -4,7 +4,7 @@
 //! each step, every takeover (a burst of gratuitous ARPs or unsolicited
 //! NAs, from the bridge capture) with its time.
 
-use super::scenario::{flag_path, Action, Scenario, TRACKED_IF};
+use super::scenario::{flag_path, notify_path, Action, Scenario, TRACKED_IF};
 use crate::common::{Impl, Lan, Port};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -33,6 +33,9 @@ pub struct StepRecord {
     pub advertisers: BTreeMap<u8, BTreeSet<(usize, u8)>>,
     /// Routers whose daemon had exited without being told to.
     pub crashed: Vec<usize>,
+    /// Router -> the lines its notify scripts wrote during the step
+    /// ("VI_1 MASTER"), as far as they had run when the step settled.
+    pub notified: BTreeMap<usize, Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +48,10 @@ pub struct Record {
     /// its process did not run for that long (seen under load, up to 2 s).
     /// A run with one longer than the tolerance tells nothing.
     pub stall: f64,
+    /// Router -> every line its notify scripts wrote, in order: the whole
+    /// run, read after the last step (a script still running at the end
+    /// of a step has finished by then).
+    pub notified: BTreeMap<usize, Vec<String>>,
 }
 
 /// The longest "A thread timer expired N seconds ago" in a daemon log.
@@ -74,6 +81,10 @@ fn router_dir(lan: &Lan, r: usize) -> std::path::PathBuf {
 /// Plays `scenario` on `lan` (which has `scenario.routers` routers) with
 /// `imps[r - 1]` on router r.
 pub fn play(lan: &mut Lan, scenario: &Scenario, way: &str, imps: &[Impl]) -> Record {
+    if scenario.two_lans {
+        lan.add_second_lan();
+        lan.capture_second_lan();
+    }
     for r in 1..=scenario.routers {
         if scenario.tracks_link[r - 1] {
             lan.add_dummy(r, TRACKED_IF);
@@ -99,10 +110,26 @@ pub fn play(lan: &mut Lan, scenario: &Scenario, way: &str, imps: &[Impl]) -> Rec
             }
         }
         for addr in scenario.addresses() {
+            let dev = if scenario.on_lan_b(&addr) {
+                "eth1"
+            } else {
+                "eth0"
+            };
             let held: BTreeSet<usize> = (1..=scenario.routers)
-                .filter(|&r| lan.running(r) && lan.holds_vip(r, &addr))
+                .filter(|&r| lan.running(r) && lan.holds_vip_on(r, dev, &addr))
                 .collect();
             record.holders.insert(addr, held);
+        }
+        for r in 1..=scenario.routers {
+            let lines = notified(lan, r);
+            let seen: usize = records
+                .iter()
+                .map(|s: &StepRecord| s.notified.get(&r).map_or(0, Vec::len))
+                .sum();
+            let new = lines.get(seen..).unwrap_or_default().to_vec();
+            if !new.is_empty() {
+                record.notified.insert(r, new);
+            }
         }
         records.push(record);
     }
@@ -115,12 +142,26 @@ pub fn play(lan: &mut Lan, scenario: &Scenario, way: &str, imps: &[Impl]) -> Rec
     let stall = (1..=scenario.routers)
         .map(|r| longest_stall(&lan.log(r)))
         .fold(0.0, f64::max);
+    let notified = (1..=scenario.routers)
+        .map(|r| (r, notified(lan, r)))
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect();
     Record {
         way: way.to_string(),
         imps: imps.to_vec(),
         steps: records,
         stall,
+        notified,
     }
+}
+
+/// The lines router `r`'s notify scripts have written so far.
+fn notified(lan: &Lan, r: usize) -> Vec<String> {
+    fs::read_to_string(notify_path(&router_dir(lan, r)))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 fn apply(
@@ -165,6 +206,10 @@ fn apply(
         }
         Action::LinkDown(r) => lan.set_link(*r, false),
         Action::LinkUp(r) => lan.set_link(*r, true),
+        Action::LinkDownB(r) => lan.set_interface(*r, "eth1", false),
+        Action::LinkUpB(r) => lan.set_interface(*r, "eth1", true),
+        Action::PartitionB(r) => lan.set_switch_port(*r, true, false),
+        Action::HealB(r) => lan.set_switch_port(*r, true, true),
         Action::CheckFail(r) => {
             let _ = fs::remove_file(flag_path(&router_dir(lan, *r)));
         }
@@ -194,8 +239,27 @@ fn apply(
 }
 
 fn read_capture(lan: &Lan, scenario: &Scenario, times: &[f64], records: &mut [StepRecord]) {
-    let router_of = |mac: &str| (1..=scenario.routers).find(|&r| lan.mac(r) == mac);
-    let adverts = lan.adverts_since(crate::common::Mark::START);
+    // With two LANs, both captures merged in time order; each router is
+    // known by either MAC.
+    let lan_b_macs: Vec<String> = if scenario.two_lans {
+        (1..=scenario.routers)
+            .map(|r| lan.second_lan_mac(r))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let router_of = |mac: &str| {
+        (1..=scenario.routers)
+            .find(|&r| lan.mac(r) == mac || lan_b_macs.get(r - 1).is_some_and(|m| m == mac))
+    };
+    let mut adverts = lan.adverts_since(crate::common::Mark::START);
+    let mut announcements = lan.announcements_since(crate::common::Mark::START);
+    if scenario.two_lans {
+        adverts.extend(lan.second_lan_adverts());
+        adverts.sort_by(|a, b| a.time.total_cmp(&b.time));
+        announcements.extend(lan.second_lan_announcements());
+        announcements.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
     let vrid_of: BTreeMap<String, (u8, u32)> = {
         let mut m = BTreeMap::new();
         for step in 0..=scenario.steps.len() {
@@ -215,7 +279,7 @@ fn read_capture(lan: &Lan, scenario: &Scenario, times: &[f64], records: &mut [St
     let addresses = scenario.addresses();
     let mut last_by: BTreeMap<String, usize> = BTreeMap::new();
     let mut counted: BTreeSet<(usize, usize, String)> = BTreeSet::new();
-    for (t, mac, addr) in lan.announcements_since(crate::common::Mark::START) {
+    for (t, mac, addr) in announcements {
         let Some(r) = router_of(&mac) else { continue };
         if !addresses.contains(&addr) {
             continue;

@@ -10,6 +10,12 @@ use keepvip::vrrp::simulation::SplitMix64;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// Seeds from here on also draw the features added after the first round
+/// (two LANs, IPv6, notify scripts, VRRPv2 at 2 and 3 s); seeds below it
+/// are the first generator's scenarios, unchanged, so that the fixed and
+/// regression seeds (and any seed a report names) replay what they did.
+pub const FEATURES_FROM_SEED: u64 = 10_000;
+
 /// The interface `track_interface` watches: a dummy in the router's
 /// namespace, set down and up by the script.
 pub const TRACKED_IF: &str = "trk0";
@@ -26,6 +32,10 @@ pub struct Instance {
     pub auth: Option<String>,
     pub vips: Vec<String>,
     pub excluded: Vec<String>,
+    /// IPv6 VIPs (VRRPv3 only; a VRRP instance has one family).
+    pub ipv6: bool,
+    /// On LAN B (`eth1`) rather than LAN A (`eth0`).
+    pub lan_b: bool,
     /// One per router, index 0 is r1.
     pub roles: Vec<Role>,
 }
@@ -70,6 +80,9 @@ pub enum Action {
     Stop(usize),
     LinkDown(usize),
     LinkUp(usize),
+    /// The router's LAN B link (`eth1`) down or up.
+    LinkDownB(usize),
+    LinkUpB(usize),
     CheckFail(usize),
     CheckPass(usize),
     TrackDown(usize),
@@ -80,6 +93,9 @@ pub enum Action {
     Deafen(usize),
     /// The port back on the bridge with multicast flooding.
     Heal(usize),
+    /// The router's LAN B switch port off LAN B's bridge, and back.
+    PartitionB(usize),
+    HealB(usize),
     /// SIGHUP after the router's priority in an instance changed.
     Reprioritize {
         router: usize,
@@ -111,6 +127,11 @@ pub struct Scenario {
     pub instances: Vec<Instance>,
     /// Both instances in one `vrrp_sync_group` (only with two).
     pub sync_group: bool,
+    /// Every router on LAN B (`eth1`) as well, the second instance there.
+    pub two_lans: bool,
+    /// notify_master/backup/fault scripts that log each instance's state
+    /// changes to a file per router.
+    pub notify: bool,
     pub steps: Vec<Step>,
 }
 
@@ -130,6 +151,8 @@ struct Stand {
     check_ok: bool,
     track_up: bool,
     port_ok: bool,
+    link_b_up: bool,
+    port_b_ok: bool,
 }
 
 impl Scenario {
@@ -153,8 +176,55 @@ impl Scenario {
             .collect();
         // A stream of its own, so that adding it left every other draw of
         // a seed as it was.
-        let sync_group = n_instances == 2 && SplitMix64::new(seed ^ 0x73_796e_6367).chance(500);
+        let mut sync_group = n_instances == 2 && SplitMix64::new(seed ^ 0x73_796e_6367).chance(500);
         let mut instances = instances;
+        // The features added after the first round (two LANs, IPv6,
+        // notify scripts, VRRPv2 slower than 1 s) draw from a stream of
+        // their own too: a seed without them is the scenario it was.
+        let mut features = SplitMix64::new(seed ^ 0x6665_6174_7572_6573);
+        let later = seed >= FEATURES_FROM_SEED;
+        if later && version == 2 && features.chance(300) {
+            let advert_cs = [200, 300][features.below(2) as usize];
+            for inst in &mut instances {
+                inst.advert_cs = advert_cs;
+            }
+        }
+        for inst in &mut instances {
+            if later && version == 3 && features.chance(250) {
+                inst.ipv6 = true;
+                inst.vips = vip_list(&mut features, inst.vrid as usize - 50, true);
+            }
+        }
+        let two_lans = later && features.chance(200);
+        if two_lans {
+            if instances.len() == 1 {
+                instances.push(Instance::generate(
+                    &mut features,
+                    1,
+                    version,
+                    routers,
+                    &checks,
+                    &tracks_link,
+                ));
+                instances[1].advert_cs = instances[0].advert_cs;
+            }
+            let b = &mut instances[1];
+            b.lan_b = true;
+            // LAN B's instance is IPv4 (LAN B's routers have no global
+            // IPv6 addresses for unicast), and its excluded addresses
+            // keep off LAN B's own subnet (198.51.100.11-14).
+            if b.ipv6 {
+                b.ipv6 = false;
+                b.vips = vip_list(&mut features, 1, false);
+            }
+            for a in &mut b.excluded {
+                if a.starts_with("198.51.100.") {
+                    *a = "203.0.113.11".to_string();
+                }
+            }
+            sync_group = true;
+        }
+        let notify = later && features.chance(500);
         if sync_group {
             // An address owner in a group with members that are not:
             // keepalived says "This won't work" (and holds the owner back
@@ -168,6 +238,8 @@ impl Scenario {
         let mut scenario = Scenario {
             seed,
             sync_group,
+            two_lans,
+            notify,
             routers,
             check_starts_ok: vec![true; routers],
             checks,
@@ -175,11 +247,11 @@ impl Scenario {
             instances,
             steps: Vec::new(),
         };
-        scenario.generate_steps(&mut rng);
+        scenario.generate_steps(&mut rng, &mut features);
         scenario
     }
 
-    fn generate_steps(&mut self, rng: &mut SplitMix64) {
+    fn generate_steps(&mut self, rng: &mut SplitMix64, features: &mut SplitMix64) {
         let n = self.routers;
         let mut stand: Vec<Stand> = (0..n)
             .map(|_| Stand {
@@ -188,6 +260,8 @@ impl Scenario {
                 check_ok: true,
                 track_up: true,
                 port_ok: true,
+                link_b_up: true,
+                port_b_ok: true,
             })
             .collect();
         // Some checks start failing: the first result decides.
@@ -227,7 +301,7 @@ impl Scenario {
                 late = None;
                 continue;
             }
-            let action = self.random_action(rng, &mut stand);
+            let action = self.random_action(rng, features, &mut stand);
             self.push(action);
         }
     }
@@ -241,14 +315,45 @@ impl Scenario {
             && self.checks.iter().all(Option::is_none)
     }
 
-    fn random_action(&self, rng: &mut SplitMix64, stand: &mut [Stand]) -> Action {
+    fn random_action(
+        &self,
+        rng: &mut SplitMix64,
+        features: &mut SplitMix64,
+        stand: &mut [Stand],
+    ) -> Action {
         loop {
             let r = rng.range(1, self.routers as u64) as usize;
             let s = &mut stand[r - 1];
-            let action = match (rng.below(12), s.life) {
+            let pick = rng.below(12);
+            // With two LANs, some link and port events are on LAN B (the
+            // draw from the features stream only then: other seeds keep
+            // their scripts).
+            if self.two_lans
+                && s.life == Life::Running
+                && matches!(pick, 2 | 3 | 7 | 8)
+                && features.chance(500)
+            {
+                return if matches!(pick, 2 | 3) {
+                    s.link_b_up = !s.link_b_up;
+                    if s.link_b_up {
+                        Action::LinkUpB(r)
+                    } else {
+                        Action::LinkDownB(r)
+                    }
+                } else {
+                    s.port_b_ok = !s.port_b_ok;
+                    if s.port_b_ok {
+                        Action::HealB(r)
+                    } else {
+                        Action::PartitionB(r)
+                    }
+                };
+            }
+            let action = match (pick, s.life) {
                 (0, Life::Running) => {
                     s.life = Life::Dead;
                     s.link_up = true;
+                    s.link_b_up = true;
                     Action::Kill(r)
                 }
                 (1, Life::Running) => {
@@ -258,6 +363,7 @@ impl Scenario {
                 (0..=2, Life::Dead) => {
                     s.life = Life::Running;
                     s.link_up = true;
+                    s.link_b_up = true;
                     Action::Revive(r)
                 }
                 (2, Life::Running) if s.link_up => {
@@ -326,7 +432,7 @@ impl Scenario {
                     }
                     Action::Readdress {
                         instance,
-                        vips: vip_list(rng, instance),
+                        vips: vip_list(rng, instance, inst.ipv6),
                     }
                 }
                 _ => continue,
@@ -407,8 +513,9 @@ impl Scenario {
             }
             let _ = writeln!(s, "    }}\n}}");
         }
+        let notify_log = self.notify.then(|| notify_path(dir));
         for inst in &self.instances {
-            inst.render(&mut s, r);
+            inst.render(&mut s, r, notify_log.as_deref());
         }
         s
     }
@@ -427,6 +534,19 @@ impl Scenario {
             }
         }
         all
+    }
+
+    /// Whether `addr` belongs to the instance on LAN B (the daemon puts
+    /// it on eth1).
+    pub fn on_lan_b(&self, addr: &str) -> bool {
+        self.instances.iter().enumerate().any(|(k, inst)| {
+            inst.lan_b
+                && (inst.vips.iter().chain(&inst.excluded).any(|a| a == addr)
+                    || self.steps.iter().any(|s| {
+                        matches!(&s.action, Action::Readdress { instance, vips }
+                            if *instance == k && vips.iter().any(|a| a == addr))
+                    }))
+        })
     }
 
     /// The instances as they stand after `steps` actions (priorities and
@@ -453,6 +573,12 @@ impl Scenario {
         if self.sync_group {
             s.push_str(", sync group of both instances");
         }
+        if self.two_lans {
+            s.push_str(" (one on each LAN)");
+        }
+        if self.notify {
+            s.push_str(", notify scripts");
+        }
         for (i, c) in self.checks.iter().enumerate() {
             if let Some(c) = c {
                 let _ = write!(s, ", r{} check rise {} fall {}", i + 1, c.rise, c.fall);
@@ -464,8 +590,9 @@ impl Scenario {
         for inst in &self.instances {
             let _ = write!(
                 s,
-                "\n  {} vrid {} v{} advert {}cs{}{} vips {:?} excluded {:?}",
+                "\n  {}{} vrid {} v{} advert {}cs{}{} vips {:?} excluded {:?}",
                 inst.name,
+                if inst.lan_b { " on eth1" } else { "" },
                 inst.vrid,
                 inst.version,
                 inst.advert_cs,
@@ -508,6 +635,11 @@ pub fn flag_path(dir: &Path) -> std::path::PathBuf {
     dir.join("check-ok")
 }
 
+/// Where a router's notify scripts write "INSTANCE STATE" lines.
+pub fn notify_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("notify.log")
+}
+
 fn shuffle(rng: &mut SplitMix64, v: &mut [usize]) {
     for i in (1..v.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
@@ -525,12 +657,18 @@ fn random_priority(rng: &mut SplitMix64) -> u8 {
     }
 }
 
-/// One to three IPv4 VIPs of the instance's own block.
-fn vip_list(rng: &mut SplitMix64, instance: usize) -> Vec<String> {
+/// One to three VIPs of the instance's own block: IPv4, or IPv6 apart
+/// from the routers' (2001:db8::11-14) and the excluded addresses.
+fn vip_list(rng: &mut SplitMix64, instance: usize, ipv6: bool) -> Vec<String> {
     let base = 100 + 10 * instance as u64;
     let mut v: Vec<String> = Vec::new();
     for _ in 0..rng.range(1, 3) {
-        let a = format!("192.0.2.{}", base + rng.below(4));
+        let host = base + rng.below(4);
+        let a = if ipv6 {
+            format!("2001:db8::1:{host}")
+        } else {
+            format!("192.0.2.{host}")
+        };
         if !v.contains(&a) {
             v.push(a);
         }
@@ -620,13 +758,16 @@ impl Instance {
             advert_cs,
             unicast: rng.chance(150),
             auth: (version == 2 && rng.chance(500)).then(|| "s3cret".to_string()),
-            vips: vip_list(rng, k),
+            vips: vip_list(rng, k, false),
             excluded,
+            ipv6: false,
+            lan_b: false,
             roles,
         }
     }
 
-    fn render(&self, s: &mut String, r: usize) {
+    /// `notify_log`: where the notify scripts append, if there are any.
+    fn render(&self, s: &mut String, r: usize, notify_log: Option<&Path>) {
         let role = &self.roles[r - 1];
         let _ = writeln!(s, "vrrp_instance {} {{", self.name);
         let state = if role.state_master {
@@ -634,7 +775,8 @@ impl Instance {
         } else {
             "BACKUP"
         };
-        let _ = writeln!(s, "    state {state}\n    interface eth0");
+        let interface = if self.lan_b { "eth1" } else { "eth0" };
+        let _ = writeln!(s, "    state {state}\n    interface {interface}");
         let _ = writeln!(s, "    virtual_router_id {}", self.vrid);
         let _ = writeln!(s, "    version {}", self.version);
         if let Some(p) = role.priority {
@@ -654,6 +796,20 @@ impl Instance {
         }
         // No second GARP burst: every burst then marks a transition.
         let _ = writeln!(s, "    garp_master_delay 0");
+        if let Some(log) = notify_log {
+            for (keyword, state) in [
+                ("notify_master", "MASTER"),
+                ("notify_backup", "BACKUP"),
+                ("notify_fault", "FAULT"),
+            ] {
+                let _ = writeln!(
+                    s,
+                    "    {keyword} \"/bin/sh -c 'echo {} {state} >> {}'\"",
+                    self.name,
+                    log.display()
+                );
+            }
+        }
         if let Some(pass) = &self.auth {
             let _ = writeln!(
                 s,
@@ -661,10 +817,17 @@ impl Instance {
             );
         }
         if self.unicast {
-            let _ = writeln!(s, "    unicast_src_ip 192.0.2.{}", 10 + r);
+            // The harness's addresses: LAN A 192.0.2.1r and 2001:db8::1r,
+            // LAN B 198.51.100.1r.
+            let addr = |r: usize| match (self.ipv6, self.lan_b) {
+                (true, _) => format!("2001:db8::{:x}", 0x10 + r),
+                (false, false) => format!("192.0.2.{}", 10 + r),
+                (false, true) => format!("198.51.100.{}", 10 + r),
+            };
+            let _ = writeln!(s, "    unicast_src_ip {}", addr(r));
             let _ = writeln!(s, "    unicast_peer {{");
             for peer in (1..=self.roles.len()).filter(|&p| p != r) {
-                let _ = writeln!(s, "        192.0.2.{}", 10 + peer);
+                let _ = writeln!(s, "        {}", addr(peer));
             }
             let _ = writeln!(s, "    }}");
         }
@@ -724,7 +887,7 @@ mod tests {
 
     #[test]
     fn every_generated_config_loads_in_keepvip() {
-        for seed in 0..500 {
+        for seed in (0..500).chain(FEATURES_FROM_SEED..FEATURES_FROM_SEED + 500) {
             let s = Scenario::generate(seed);
             for steps in [0, s.steps.len()] {
                 let s = s.after(steps);
@@ -736,6 +899,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_later_features_come_from_their_first_seed_on_only() {
+        let has = |s: &Scenario| {
+            [
+                s.two_lans,
+                s.instances.iter().any(|i| i.ipv6),
+                s.notify,
+                s.instances.iter().any(|i| i.advert_cs > 100),
+            ]
+        };
+        for seed in 0..FEATURES_FROM_SEED.min(2000) {
+            assert_eq!(has(&Scenario::generate(seed)), [false; 4], "seed {seed}");
+        }
+        let mut seen = [0; 4];
+        for seed in FEATURES_FROM_SEED..FEATURES_FROM_SEED + 400 {
+            let s = Scenario::generate(seed);
+            for (n, f) in seen.iter_mut().zip(has(&s)) {
+                *n += usize::from(f);
+            }
+            if s.two_lans {
+                assert!(s.sync_group && s.instances[1].lan_b && !s.instances[1].ipv6);
+            }
+        }
+        // Two LANs, IPv6, notify scripts, slow VRRPv2 (rare: slow).
+        assert!(
+            seen[0] > 40 && seen[1] > 40 && seen[2] > 100 && seen[3] >= 3,
+            "{seen:?}"
+        );
     }
 
     #[test]
@@ -782,6 +975,11 @@ mod print {
             eprintln!("{} total {total} ms", s.describe());
             for st in &s.steps {
                 eprintln!("   {:?} {}", st.action, st.settle_ms);
+            }
+            if std::env::var_os("PRINT_CONFIGS").is_some() {
+                for r in 1..=s.routers {
+                    eprintln!("{}", s.config(r, std::path::Path::new("/DIR")));
+                }
             }
         }
     }
