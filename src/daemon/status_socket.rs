@@ -1,5 +1,6 @@
 //! The status socket: a unix stream socket, root only (mode 0600), that
-//! answers `status` (a table) or `json` with a snapshot and closes. Each
+//! answers `status` (a table) or `json` with a snapshot and closes, and
+//! takes `restart` (answered by the daemon, see `daemon::restart`). Each
 //! client is served from the event loop without ever blocking it.
 
 use std::collections::HashMap;
@@ -46,6 +47,8 @@ struct Client {
     request: Vec<u8>,
     reply: Option<Vec<u8>>,
     written: usize,
+    /// It asked `restart`: the daemon answers once it knows whether it can.
+    restart_asked: bool,
     deadline: Micros,
 }
 
@@ -108,6 +111,7 @@ impl StatusSocket {
                                 request: Vec::new(),
                                 reply: None,
                                 written: 0,
+                                restart_asked: false,
                                 deadline: now + CLIENT_TIMEOUT,
                             },
                         );
@@ -124,15 +128,19 @@ impl StatusSocket {
 
     /// Reads the client's request, answers it with `snapshot()`, writes as
     /// much as the socket takes; drops the client when done or broken.
+    /// True when it asked for a restart: its answer is for [`Self::answer`].
     pub fn serve(
         &mut self,
         registry: &Registry,
         token: Token,
         snapshot: impl FnOnce() -> StatusReport,
-    ) {
+    ) -> bool {
         let Some(client) = self.clients.get_mut(&token) else {
-            return;
+            return false;
         };
+        if client.restart_asked {
+            return false;
+        }
         let done = match client.progress(snapshot) {
             Ok(done) => done,
             Err(e) => {
@@ -144,6 +152,22 @@ impl StatusSocket {
             if let Some(mut client) = self.clients.remove(&token) {
                 let _ = registry.deregister(&mut client.stream);
             }
+            return false;
+        }
+        self.clients
+            .get(&token)
+            .is_some_and(|client| client.restart_asked)
+    }
+
+    /// Answers a client that asked for a restart, at once and whole (a line
+    /// into an empty socket buffer), and drops it: the answer must be out
+    /// before the image that owes it is replaced.
+    pub fn answer(&mut self, registry: &Registry, token: Token, text: &str) {
+        if let Some(mut client) = self.clients.remove(&token) {
+            if let Err(e) = client.stream.write_all(text.as_bytes()) {
+                debug!("status client: {e}");
+            }
+            let _ = registry.deregister(&mut client.stream);
         }
     }
 
@@ -200,7 +224,13 @@ impl Client {
             let reply = match request.trim() {
                 "status" | "" => render_table(&snapshot()),
                 "json" => render_json(&snapshot()),
-                other => format!("unknown request {other:?}: ask \"status\" or \"json\"\n"),
+                RESTART_REQUEST => {
+                    self.restart_asked = true;
+                    return Ok(false);
+                }
+                other => format!(
+                    "unknown request {other:?}: ask \"status\", \"json\" or \"{RESTART_REQUEST}\"\n"
+                ),
             };
             self.reply = Some(reply.into_bytes());
         }
@@ -216,8 +246,47 @@ impl Client {
     }
 }
 
+/// What `keepvip restart` asks, and the first word of a yes.
+const RESTART_REQUEST: &str = "restart";
+pub const RESTART_ACCEPTED: &str = "restarting";
+
+/// The client side of `keepvip restart`: asks the daemon to restart, then
+/// waits until the new image answers `status` (up to `wait`). Err says why
+/// not, the daemon's own answer included: a daemon older than the verb
+/// answers "unknown request" and goes on running.
+pub fn restart(path: &Path, wait: std::time::Duration) -> io::Result<()> {
+    let answer = ask(path, RESTART_REQUEST)?;
+    if !answer.starts_with(RESTART_ACCEPTED) {
+        return Err(io::Error::other(format!(
+            "the daemon did not restart: {}",
+            answer.trim()
+        )));
+    }
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Until the old image's listener is gone and the new one answers.
+        if ask(path, "status").is_ok_and(|a| !a.is_empty()) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the daemon did not come back within {} s (see its log)",
+                    wait.as_secs()
+                ),
+            ));
+        }
+    }
+}
+
 /// The client side, for `keepvip status`: asks and returns the answer.
 pub fn query(path: &Path, json: bool) -> io::Result<String> {
+    ask(path, if json { "json" } else { "status" })
+}
+
+fn ask(path: &Path, request: &str) -> io::Result<String> {
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
         io::Error::new(
             e.kind(),
@@ -225,7 +294,7 @@ pub fn query(path: &Path, json: bool) -> io::Result<String> {
         )
     })?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    stream.write_all(if json { b"json\n" } else { b"status\n" })?;
+    stream.write_all(format!("{request}\n").as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     Ok(answer)

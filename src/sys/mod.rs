@@ -17,6 +17,7 @@ pub mod ndisc;
 pub mod pidfile;
 pub mod proc_events;
 pub mod process;
+pub mod reexec;
 pub mod replace_file;
 pub mod rtnetlink;
 pub mod rtnetlink_routes;

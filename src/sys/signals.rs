@@ -9,13 +9,15 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// The signals the daemon acts on: TERM/INT stop, HUP reloads, USR1/USR2
 /// dump state and counters, CHLD reaps script and notify children.
-pub const HANDLED: [Signal; 6] = [
+pub const HANDLED: [Signal; 7] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
     Signal::SIGCHLD,
+    // `keepvip restart` for service managers (see daemon::restart).
+    Signal::SIGQUIT,
 ];
 
 /// A non-blocking signalfd for [`HANDLED`], which are blocked for the

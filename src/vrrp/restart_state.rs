@@ -55,6 +55,10 @@ pub struct SavedInstance {
 pub struct SavedScript {
     pub name: String,
     pub health: HealthReading,
+    /// A run in progress: its process (adopted by the next image, same
+    /// pid as ever) and when it started.
+    pub running: Option<(u32, Micros)>,
+    pub next_run: Micros,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,10 +148,14 @@ impl RestartState {
                 None => "-",
             };
             let reported = if h.reported { "yes" } else { "no" };
+            let (pid, since) = match s.running {
+                Some((pid, since)) => (pid.to_string(), since.to_string()),
+                None => ("-".to_string(), "-".to_string()),
+            };
             let _ = writeln!(
                 text,
-                "script {} up {up} reported {reported} against {}",
-                s.name, h.against
+                "script {} up {up} reported {reported} against {} pid {pid} started {since} next {}",
+                s.name, h.against, s.next_run
             );
         }
         for g in &self.groups {
@@ -297,7 +305,11 @@ fn parse_instance(n: usize, words: &[&str]) -> Result<SavedInstance, String> {
 }
 
 fn parse_script(n: usize, words: &[&str]) -> Result<SavedScript, String> {
-    let (name, v) = pairs(n, words, &["up", "reported", "against"])?;
+    let (name, v) = pairs(
+        n,
+        words,
+        &["up", "reported", "against", "pid", "started", "next"],
+    )?;
     let yes_no = |word: &str| match word {
         "yes" => Ok(true),
         "no" => Ok(false),
@@ -314,6 +326,12 @@ fn parse_script(n: usize, words: &[&str]) -> Result<SavedScript, String> {
             reported: yes_no(v[1])?,
             against: number(n, "against", v[2])?,
         },
+        running: match (v[3], parse_time(n, "started", v[4])?) {
+            ("-", None) => None,
+            (pid, Some(since)) => Some((number(n, "pid", pid)?, since)),
+            _ => return Err(format!("line {n}: a pid needs its start time")),
+        },
+        next_run: number(n, "next", v[5])?,
     })
 }
 
@@ -371,6 +389,8 @@ mod tests {
                         reported: true,
                         against: 2,
                     },
+                    running: Some((4321, 4_900_000)),
+                    next_run: 6_000_000,
                 },
                 SavedScript {
                     name: "slow".into(),
@@ -379,6 +399,8 @@ mod tests {
                         reported: false,
                         against: 0,
                     },
+                    running: None,
+                    next_run: 5_500_000,
                 },
             ],
             groups: vec![
