@@ -349,3 +349,177 @@ fn a_restart_into_a_binary_that_exits_falls_back_to_a_failover() {
     );
     assert!(!log.contains("resumed in"), "{log}");
 }
+
+/// CLOCK_MONOTONIC in microseconds, the clock of the state file.
+fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+/// A state file of a master that wrote it `age_us` ago, for `digest`.
+fn master_state(digest: &str, age_us: u64) -> String {
+    let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let now = monotonic_us();
+    format!(
+        "keepvip-restart-state 1\nboot_id {}\nconfig_digest {digest}\nwritten_us {}\n\
+         instance VI_1 state MASTER priority 150 master_interval_cs 10 advert {} \
+         master_down - garp_repeat - garp_refresh - ah_sequence 0\nend\n",
+        boot_id.trim(),
+        now - age_us,
+        now - age_us + 100_000
+    )
+}
+
+/// A state file that is not this config's, too old for its instance, or
+/// not a state file at all is removed and ignored with a log line, and the
+/// instance starts as at boot (the stale VIP removed first).
+#[test]
+fn a_stale_or_foreign_state_file_is_not_trusted() {
+    let Some(mut lan) = Lan::new("rs-stale", 1) else {
+        return;
+    };
+    let conf = config(150, "0.1", None);
+    lan.start(KEEPVIP, Impl::Keepvip, &conf);
+    lan.wait_until(ELECTION, "keepvip is master", || {
+        lan.holds_vip(KEEPVIP, VIP)
+    });
+    let log = lan.log(KEEPVIP);
+    let digest = log
+        .split("config digest ")
+        .nth(1)
+        .and_then(|rest| rest.get(..8))
+        .expect("digest logged")
+        .to_string();
+    lan.stop(KEEPVIP);
+    // The new image is told of the file as a restart tells it.
+    let wrapper = router_dir(&lan, KEEPVIP).join("keepvip-resuming");
+    let state = state_file(&lan, KEEPVIP);
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nKEEPVIP_RESTART_STATE={} exec {} \"$@\"\n",
+            state.display(),
+            env!("CARGO_BIN_EXE_keepvip")
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    lan.set_keepvip_binary(KEEPVIP, Some(wrapper));
+    let other = format!("{:08x}", u32::from_str_radix(&digest, 16).unwrap() ^ 1);
+    let cases = [
+        (master_state(&other, 0), "is for config digest"),
+        (
+            master_state(&digest, 5_000_000),
+            "(VI_1) restart state ignored: older than master_down",
+        ),
+        (
+            "not a state file\n".to_string(),
+            "ignored: line 1: expected",
+        ),
+    ];
+    for (text, why) in cases {
+        // As a crash leaves it: the VIP still on the interface.
+        if !lan.holds_vip(KEEPVIP, VIP) {
+            let added = Command::new("ip")
+                .args([
+                    "-n",
+                    lan.ns(KEEPVIP),
+                    "addr",
+                    "add",
+                    "192.0.2.100/24",
+                    "dev",
+                    "eth0",
+                ])
+                .status()
+                .unwrap();
+            assert!(added.success());
+        }
+        fs::write(&state, text).unwrap();
+        let log_before = lan.log(KEEPVIP).len();
+        lan.start(KEEPVIP, Impl::Keepvip, &conf);
+        lan.wait_until(Duration::from_secs(5), "it starts afresh", || {
+            lan.log(KEEPVIP)[log_before..].contains("Entering BACKUP STATE (init)")
+        });
+        let log = lan.log(KEEPVIP)[log_before..].to_string();
+        assert!(log.contains(why), "expected {why:?} in:\n{log}");
+        assert!(log.contains("removed stale 192.0.2.100/24"), "{log}");
+        assert!(!log.contains("resumed in"), "{log}");
+        assert!(!state.exists(), "the state file was left");
+        lan.stop(KEEPVIP);
+    }
+}
+
+/// The binary under test built again with another version string
+/// (KEEPVIP_BUILD_TAG), in its own target directory: one extra `cargo
+/// build`, kept between runs.
+fn tagged_build(tag: &str) -> PathBuf {
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/restart-tagged");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "keepvip", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("KEEPVIP_BUILD_TAG", tag)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building the tagged keepvip failed");
+    target.join("debug/keepvip")
+}
+
+/// An upgrade: the installed binary is replaced by a build with another
+/// version string, and `keepvip restart` runs it without moving the VIP.
+#[test]
+fn an_upgrade_to_a_new_build_moves_no_vip() {
+    const TAG: &str = "restart-test-upgrade";
+    // Built before the LAN is made: no namespace lock held meanwhile.
+    let tagged = tagged_build(TAG);
+    let version = Command::new(&tagged).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).contains(TAG));
+    let Some(mut lan) = Lan::new("rs-upgrade", 2) else {
+        return;
+    };
+    let bin = installed_copy(&mut lan, KEEPVIP);
+    lan.start(KEEPVIP, Impl::Keepvip, &config(150, "0.1", None));
+    lan.start(KEEPALIVED, Impl::Keepalived, &config(100, "0.1", None));
+    lan.wait_sole_holder(KEEPVIP, VIP, ELECTION);
+    let monitor = AddressMonitor::start(&lan, KEEPVIP);
+    let since = lan.mark();
+    install(&bin, &tagged);
+    restart(&lan, KEEPVIP, 10).unwrap_or_else(|e| panic!("{}", lan.diagnose(&e)));
+    let after = lan.mark();
+    lan.wait_until(common::CAPTURE_LAG, "two adverts of the new image", || {
+        lan.adverts_since(after)
+            .iter()
+            .filter(|a| a.src_mac == lan.mac(KEEPVIP))
+            .count()
+            >= 2
+    });
+    let log = lan.log(KEEPVIP);
+    assert!(
+        log.contains(&format!("Starting keepvip 0.1.0 ({TAG})")),
+        "{log}"
+    );
+    assert!(
+        log.contains("(VI_1) resumed in MASTER after restart"),
+        "{log}"
+    );
+    let gap = longest_gap(&lan, KEEPVIP, since);
+    assert!(
+        gap < 0.15,
+        "{}",
+        lan.diagnose(&format!("advert gap {gap:.3} s"))
+    );
+    assert!(!lan
+        .adverts_since(since)
+        .iter()
+        .any(|a| a.src_mac == lan.mac(KEEPALIVED)));
+    assert_eq!(
+        monitor.deleted(VIP),
+        Vec::<String>::new(),
+        "the VIP was removed"
+    );
+    lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
+}
