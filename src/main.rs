@@ -103,7 +103,8 @@ struct ExplainCommand {
 #[argh(subcommand, name = "restart")]
 /// restart the running daemon (or upgrade it to the binary on disk)
 /// without moving a VIP: it hands its state to the new image, which goes
-/// on where it left off; waits until the new image answers
+/// on where it left off; waits until the new image answers. Exit 3: the
+/// daemon is older than this command and runs on unchanged
 struct RestartCommand {
     /// the daemon's status socket (default /run/keepvip/keepvip.sock)
     #[argh(option)]
@@ -156,7 +157,12 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("keepvip restart: {e}");
-                ExitCode::FAILURE
+                // 3: a daemon older than the verb, still running as it was.
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    ExitCode::from(3)
+                } else {
+                    ExitCode::FAILURE
+                }
             }
         };
     }

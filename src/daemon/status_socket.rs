@@ -257,10 +257,17 @@ pub const RESTART_ACCEPTED: &str = "restarting";
 pub fn restart(path: &Path, wait: std::time::Duration) -> io::Result<()> {
     let answer = ask(path, RESTART_REQUEST)?;
     if !answer.starts_with(RESTART_ACCEPTED) {
-        return Err(io::Error::other(format!(
-            "the daemon did not restart: {}",
-            answer.trim()
-        )));
+        // An older daemon does not know the verb: Unsupported, so that a
+        // service manager can fall back to a stop and a start.
+        let kind = if answer.starts_with("unknown request") {
+            io::ErrorKind::Unsupported
+        } else {
+            io::ErrorKind::Other
+        };
+        return Err(io::Error::new(
+            kind,
+            format!("the daemon did not restart: {}", answer.trim()),
+        ));
     }
     let deadline = std::time::Instant::now() + wait;
     loop {
@@ -318,6 +325,33 @@ mod tests {
         let _ = std::fs::remove_dir_all(&base);
         assert!(bound.is_ok(), "{:?}", bound.err());
         assert_eq!(made.unwrap() & 0o777, 0o755);
+    }
+
+    /// A daemon from before `keepvip restart` answers as it answers any
+    /// unknown request, and runs on: the client says so with its own
+    /// error kind (exit 3), for service managers to fall back on.
+    #[test]
+    fn an_older_daemon_refusing_restart_is_told_apart() {
+        let dir = std::env::temp_dir().join(format!("keepvip-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let old_daemon = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 64];
+            let n = stream.read(&mut request).unwrap();
+            assert_eq!(&request[..n], b"restart\n");
+            stream
+                .write_all(b"unknown request \"restart\": ask \"status\" or \"json\"\n")
+                .unwrap();
+        });
+        let refused = restart(&path, std::time::Duration::from_secs(1));
+        old_daemon.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = refused.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        assert!(e.to_string().contains("unknown request"), "{e}");
     }
 
     #[test]
