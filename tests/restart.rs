@@ -261,6 +261,14 @@ fn backup_stays_backup_across_restarts() {
         restart(&lan, KEEPVIP, 10)
             .unwrap_or_else(|e| panic!("{}", lan.diagnose(&format!("restart #{n}: {e}"))));
     }
+    // The signal for service managers does the same.
+    lan.signal(KEEPVIP, libc::SIGQUIT);
+    lan.wait_until(Duration::from_secs(5), "SIGQUIT restarted it", || {
+        lan.log(KEEPVIP)
+            .matches("(VI_1) resumed in BACKUP after restart")
+            .count()
+            == 6
+    });
     // A backup left without adverts for master_down (0.3 s + skew) would
     // be master by now.
     lan.sole_holder_for(KEEPALIVED, VIP, Duration::from_secs(1));
@@ -268,7 +276,7 @@ fn backup_stays_backup_across_restarts() {
     assert_eq!(
         log.matches("(VI_1) resumed in BACKUP after restart")
             .count(),
-        5
+        6
     );
     assert_eq!(log.matches("Entering").count(), entries_before, "{log}");
     let from_keepvip = lan
@@ -292,6 +300,13 @@ fn a_restart_into_a_binary_that_exits_falls_back_to_a_failover() {
     lan.start(KEEPVIP, Impl::Keepvip, &config(150, "0.1", None));
     lan.start(KEEPALIVED, Impl::Keepalived, &config(100, "0.1", None));
     lan.wait_sole_holder(KEEPVIP, VIP, ELECTION);
+    // A binary that cannot be executed: refused before anything is given
+    // up; the daemon runs on, master, and leaves no state file.
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = restart(&lan, KEEPVIP, 1).unwrap_err();
+    assert!(refused.contains("cannot execute"), "{refused}");
+    assert!(!state_file(&lan, KEEPVIP).exists());
+    lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
     let broken = router_dir(&lan, KEEPVIP).join("broken");
     fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
     install(&bin, &broken);
@@ -470,7 +485,8 @@ fn tagged_build(tag: &str) -> PathBuf {
 }
 
 /// An upgrade: the installed binary is replaced by a build with another
-/// version string, and `keepvip restart` runs it without moving the VIP.
+/// version string, and the config is changed; `keepvip restart` runs the
+/// new build without moving the VIP, and the change is in force.
 #[test]
 fn an_upgrade_to_a_new_build_moves_no_vip() {
     const TAG: &str = "restart-test-upgrade";
@@ -488,6 +504,9 @@ fn an_upgrade_to_a_new_build_moves_no_vip() {
     let monitor = AddressMonitor::start(&lan, KEEPVIP);
     let since = lan.mark();
     install(&bin, &tagged);
+    // With the upgrade, a config change: applied as a reload applies it.
+    let conf = router_dir(&lan, KEEPVIP).join("keepalived.conf");
+    fs::write(&conf, config(160, "0.1", None)).unwrap();
     restart(&lan, KEEPVIP, 10).unwrap_or_else(|e| panic!("{}", lan.diagnose(&e)));
     let after = lan.mark();
     lan.wait_until(common::CAPTURE_LAG, "two adverts of the new image", || {
@@ -506,6 +525,17 @@ fn an_upgrade_to_a_new_build_moves_no_vip() {
         log.contains("(VI_1) resumed in MASTER after restart"),
         "{log}"
     );
+    assert!(
+        log.contains("(VI_1) configuration changed: applying it in place"),
+        "{log}"
+    );
+    let priorities: Vec<u8> = lan
+        .adverts_since(after)
+        .iter()
+        .filter(|a| a.src_mac == lan.mac(KEEPVIP))
+        .map(|a| a.priority)
+        .collect();
+    assert!(priorities.iter().all(|p| *p == 160), "{priorities:?}");
     let gap = longest_gap(&lan, KEEPVIP, since);
     assert!(
         gap < 0.15,

@@ -10,7 +10,7 @@
 //! config_digest 1a2b3c4d
 //! written_us 123456789
 //! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0
-//! script chk up yes reported yes against 1
+//! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
 //! group G1 state MASTER
 //! end
 //! ```
