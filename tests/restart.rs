@@ -136,6 +136,20 @@ fn longest_gap(lan: &Lan, router: usize, since: common::Mark) -> f64 {
     times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
 }
 
+/// How many processes run `program` (by their command line).
+fn processes_running(program: &Path) -> usize {
+    let wanted = program.to_string_lossy().into_owned();
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmdline| {
+            cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == wanted.as_bytes())
+        })
+        .count()
+}
+
 fn lines(path: &Path) -> usize {
     fs::read_to_string(path).unwrap_or_default().lines().count()
 }
@@ -248,7 +262,21 @@ fn backup_stays_backup_across_restarts() {
         return;
     };
     lan.start(KEEPALIVED, Impl::Keepalived, &config(150, "0.1", None));
-    lan.start(KEEPVIP, Impl::Keepvip, &config(100, "0.1", None));
+    // A vrrp_notify_fifo and its reader script: one reader, restarts or not.
+    let dir = router_dir(&lan, KEEPVIP);
+    let reader = dir.join("fifo-reader");
+    fs::write(&reader, "#!/bin/sh\ncat \"$1\" >/dev/null\n").unwrap();
+    fs::set_permissions(&reader, fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo_conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
+        dir.join("notify.fifo").display(),
+        reader.display()
+    );
+    lan.start(
+        KEEPVIP,
+        Impl::Keepvip,
+        &(fifo_conf + &config(100, "0.1", None)),
+    );
     lan.wait_sole_holder(KEEPALIVED, VIP, ELECTION);
     lan.wait_until(Duration::from_secs(5), "keepvip is BACKUP", || {
         lan.log(KEEPVIP).contains("Entering BACKUP STATE")
@@ -279,6 +307,9 @@ fn backup_stays_backup_across_restarts() {
         6
     );
     assert_eq!(log.matches("Entering").count(), entries_before, "{log}");
+    lan.wait_until(Duration::from_secs(5), "one fifo reader runs", || {
+        processes_running(&reader) == 1
+    });
     let from_keepvip = lan
         .adverts_since(since)
         .iter()

@@ -73,6 +73,11 @@ impl Daemon {
     /// had happened.
     pub(super) fn execute_restart(&mut self, executable: &Path, state_file: &Path) {
         info!("Restarting: executing {}", executable.display());
+        // The new image opens the notify fifos and starts their readers
+        // again: these would be left running beside them. (Check scripts
+        // and notify commands are left to finish: the new image adopts
+        // them, see `resume_script`.)
+        self.close_notify_fifos();
         let e = reexec::execute(
             executable,
             &self.reexec.args,
@@ -83,6 +88,8 @@ impl Daemon {
             executable.display()
         );
         let _ = std::fs::remove_file(state_file);
+        // Reopens the fifos and starts their readers again.
+        self.reload();
     }
 
     /// `keepvip restart`: the client hears whether it happens before it
