@@ -160,11 +160,20 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
         return;
     };
     let notify_log = router_dir(&lan, KEEPVIP).join("notify.log");
-    lan.start(
-        KEEPVIP,
-        Impl::Keepvip,
-        &config(150, advert_int, Some(&notify_log)),
+    // A check that hangs until its timeout: a restart finds a run of it
+    // going, which the new image adopts (and terminates on time) rather
+    // than leave it running for ever beside its own.
+    let hang = router_dir(&lan, KEEPVIP).join("check-hangs");
+    fs::write(&hang, "#!/bin/sh\nsleep 100\n").unwrap();
+    fs::set_permissions(&hang, fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "vrrp_script chk_hang {{\n    script \"{}\"\n    interval 1\n    timeout 1\n    weight -10\n}}\n",
+        hang.display()
+    ) + &config(150, advert_int, Some(&notify_log)).replace(
+        "    virtual_ipaddress {",
+        "    track_script {\n        chk_hang\n    }\n    virtual_ipaddress {",
     );
+    lan.start(KEEPVIP, Impl::Keepvip, &conf);
     lan.start(KEEPALIVED, Impl::Keepalived, &config(100, advert_int, None));
     lan.wait_sole_holder(KEEPVIP, VIP, ELECTION);
     lan.wait_until(Duration::from_secs(5), "notify ran for MASTER", || {
@@ -237,6 +246,11 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
     assert!(
         !state_file(&lan, KEEPVIP).exists(),
         "the state file was left"
+    );
+    lan.wait_until(
+        Duration::from_secs(5),
+        "at most one run of the hung check",
+        || processes_running(&hang) <= 1,
     );
     // A plain stop still gives the VIP away at once (priority 0).
     lan.stop(KEEPVIP);
