@@ -164,7 +164,17 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
     // going, which the new image adopts (and terminates on time) rather
     // than leave it running for ever beside its own.
     let hang = router_dir(&lan, KEEPVIP).join("check-hangs");
-    fs::write(&hang, "#!/bin/sh\nsleep 100\n").unwrap();
+    // It also notes its blocked signals: a restarted image starts its
+    // children with none blocked, though it runs with its own blocked.
+    let mask = router_dir(&lan, KEEPVIP).join("check-mask");
+    fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\ngrep SigBlk /proc/$$/status >{}\nsleep 100\n",
+            mask.display()
+        ),
+    )
+    .unwrap();
     fs::set_permissions(&hang, fs::Permissions::from_mode(0o755)).unwrap();
     let conf = format!(
         "vrrp_script chk_hang {{\n    script \"{}\"\n    interval 1\n    timeout 1\n    weight -10\n}}\n",
@@ -246,6 +256,23 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
     assert!(
         !state_file(&lan, KEEPVIP).exists(),
         "the state file was left"
+    );
+    let _ = fs::remove_file(&mask);
+    lan.wait_until(Duration::from_secs(3), "the check runs again", || {
+        mask.exists()
+    });
+    let blocked = fs::read_to_string(&mask).unwrap();
+    assert_eq!(
+        blocked.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{blocked}"
+    );
+    let daemon = fs::read_to_string(format!("/proc/{}/status", pid.unwrap())).unwrap();
+    let daemon_blocked = daemon.lines().find(|l| l.starts_with("SigBlk")).unwrap();
+    assert_ne!(
+        daemon_blocked.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "the daemon blocks its signals (signalfd)"
     );
     lan.wait_until(
         Duration::from_secs(5),
