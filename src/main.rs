@@ -142,6 +142,10 @@ fn main() -> ExitCode {
     // script (or a daemon it starts) that inherits our environment.
     let resume_from = std::env::var_os(keepvip::daemon::STATE_FILE_ENV).map(PathBuf::from);
     std::env::remove_var(keepvip::daemon::STATE_FILE_ENV);
+    let restart_token = std::env::var(keepvip::daemon::TOKEN_ENV)
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok());
+    std::env::remove_var(keepvip::daemon::TOKEN_ENV);
     let cli: Cli = argh::from_env();
     if cli.version {
         println!("keepvip {}", version());
@@ -237,6 +241,7 @@ fn main() -> ExitCode {
         state_file: status_socket
             .parent()
             .map(|dir| dir.join(keepvip::daemon::STATE_FILE_NAME)),
+        token: restart_token,
     };
     let options = Options {
         config_path: path.clone(),

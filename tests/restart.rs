@@ -379,6 +379,18 @@ fn a_restart_into_a_binary_that_exits_falls_back_to_a_failover() {
     assert!(refused.contains("cannot execute"), "{refused}");
     assert!(!state_file(&lan, KEEPVIP).exists());
     lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
+    // Executable by its mode, but not by the kernel (no #! line, not ELF):
+    // execve itself fails. The daemon logs it, deletes the state file and
+    // runs on; `keepvip restart` says so instead of taking the old image's
+    // answers for the new one's.
+    let garbage = router_dir(&lan, KEEPVIP).join("garbage");
+    fs::write(&garbage, "not a program\n").unwrap();
+    install(&bin, &garbage);
+    let failed = restart(&lan, KEEPVIP, 2).unwrap_err();
+    assert!(failed.contains("runs on"), "{failed}");
+    assert!(!state_file(&lan, KEEPVIP).exists());
+    lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
+    assert!(lan.log(KEEPVIP).contains("restart: cannot execute"));
     let broken = router_dir(&lan, KEEPVIP).join("broken");
     fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
     install(&bin, &broken);

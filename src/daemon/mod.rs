@@ -58,7 +58,7 @@ use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
 pub use interfaces::missing_interfaces;
-pub use restart::{Reexec, STATE_FILE_ENV, STATE_FILE_NAME};
+pub use restart::{Reexec, STATE_FILE_ENV, STATE_FILE_NAME, TOKEN_ENV};
 pub use scripts::{start_command, unrunnable_commands};
 
 const SIGNALS: Token = Token(usize::MAX);
@@ -207,6 +207,10 @@ impl Daemon {
                 })
                 .ok()
         });
+        let mut status = status;
+        if let Some(status) = &mut status {
+            status.restarted_by = options.reexec.token;
+        }
         let mut daemon = Daemon {
             poll,
             clock: MonotonicClock::new(),

@@ -27,8 +27,20 @@ use crate::vrrp::timers::Timers;
 /// Names the state file for the new image; the new image removes it from
 /// its environment, so no script ever sees it.
 pub const STATE_FILE_ENV: &str = "KEEPVIP_RESTART_STATE";
+/// Tells the new image which restart it is (the state's write time), so
+/// that `keepvip restart` can tell it from the old image that could not
+/// execute it.
+pub const TOKEN_ENV: &str = "KEEPVIP_RESTART_TOKEN";
 /// The state file's name, in the status socket's directory.
 pub const STATE_FILE_NAME: &str = "keepvip.restart-state";
+
+/// A restart ready to happen.
+pub(super) struct Prepared {
+    executable: PathBuf,
+    state_file: PathBuf,
+    /// The state's write time: names this restart.
+    token: u64,
+}
 
 /// What a restart needs to know of how we were started.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +52,8 @@ pub struct Reexec {
     pub args: Vec<OsString>,
     /// Where the state file goes; None: restarts are refused.
     pub state_file: Option<PathBuf>,
+    /// The restart that made this image (`TOKEN_ENV`), if one did.
+    pub token: Option<u64>,
 }
 
 impl Daemon {
@@ -48,7 +62,7 @@ impl Daemon {
     /// The config on disk is reloaded first, so that a changed instance is
     /// applied as a reload applies it and the new image, loading the same
     /// file, finds the digest it expects.
-    pub(super) fn prepare_restart(&mut self) -> Result<(PathBuf, PathBuf), String> {
+    pub(super) fn prepare_restart(&mut self) -> Result<Prepared, String> {
         let executable = self
             .reexec
             .executable
@@ -65,13 +79,19 @@ impl Daemon {
         let state = self.restart_state().map_err(|e| format!("boot id: {e}"))?;
         replace_file_with_mode(&state_file, state.render().as_bytes(), 0o600)
             .map_err(|e| format!("{}: {e}", state_file.display()))?;
-        Ok((executable, state_file))
+        Ok(Prepared {
+            executable,
+            state_file,
+            token: state.written_us,
+        })
     }
 
     /// Executes the new image; returns only if that failed, having logged
     /// it and removed the state file: the daemon goes on as if nothing
     /// had happened.
-    pub(super) fn execute_restart(&mut self, executable: &Path, state_file: &Path) {
+    pub(super) fn execute_restart(&mut self, prepared: &Prepared) {
+        let (executable, state_file) = (&prepared.executable, &prepared.state_file);
+        let token = prepared.token.to_string();
         info!("Restarting: executing {}", executable.display());
         // The new image opens the notify fifos and starts their readers
         // again: these would be left running beside them. (Check scripts
@@ -81,7 +101,10 @@ impl Daemon {
         let e = reexec::execute(
             executable,
             &self.reexec.args,
-            &[(STATE_FILE_ENV, state_file)],
+            &[
+                (STATE_FILE_ENV, state_file.as_os_str()),
+                (TOKEN_ENV, token.as_ref()),
+            ],
         );
         error!(
             "restart: cannot execute {}: {e}; going on as before",
@@ -98,14 +121,14 @@ impl Daemon {
         info!("Restart asked (keepvip restart)");
         let prepared = self.prepare_restart();
         let answer = match &prepared {
-            Ok(_) => format!("{RESTART_ACCEPTED}\n"),
+            Ok(prepared) => format!("{RESTART_ACCEPTED} {}\n", prepared.token),
             Err(why) => format!("error: {why}\n"),
         };
         if let Some(status) = &mut self.status {
             status.answer(self.poll.registry(), token, &answer);
         }
         match prepared {
-            Ok((executable, state_file)) => self.execute_restart(&executable, &state_file),
+            Ok(prepared) => self.execute_restart(&prepared),
             Err(why) => error!("restart refused: {why}; going on as before"),
         }
     }
@@ -114,7 +137,7 @@ impl Daemon {
     pub(super) fn restart(&mut self) {
         info!("Restart asked (SIGQUIT)");
         match self.prepare_restart() {
-            Ok((executable, state_file)) => self.execute_restart(&executable, &state_file),
+            Ok(prepared) => self.execute_restart(&prepared),
             Err(why) => error!("restart refused: {why}; going on as before"),
         }
     }

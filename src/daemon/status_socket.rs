@@ -57,6 +57,9 @@ pub struct StatusSocket {
     path: PathBuf,
     clients: HashMap<Token, Client>,
     next_token: usize,
+    /// The restart that made this image (see `daemon::restart`), for
+    /// `keepvip restart` asking whether its restart happened.
+    pub restarted_by: Option<u64>,
 }
 
 impl StatusSocket {
@@ -86,6 +89,7 @@ impl StatusSocket {
             path: path.to_path_buf(),
             clients: HashMap::new(),
             next_token: FIRST_CLIENT_TOKEN,
+            restarted_by: None,
         })
     }
 
@@ -141,7 +145,8 @@ impl StatusSocket {
         if client.restart_asked {
             return false;
         }
-        let done = match client.progress(snapshot) {
+        let restarted_by = self.restarted_by;
+        let done = match client.progress(snapshot, restarted_by) {
             Ok(done) => done,
             Err(e) => {
                 debug!("status client: {e}");
@@ -199,7 +204,11 @@ impl Drop for StatusSocket {
 
 impl Client {
     /// True when the client is finished with.
-    fn progress(&mut self, snapshot: impl FnOnce() -> StatusReport) -> io::Result<bool> {
+    fn progress(
+        &mut self,
+        snapshot: impl FnOnce() -> StatusReport,
+        restarted_by: Option<u64>,
+    ) -> io::Result<bool> {
         if self.reply.is_none() {
             let mut buf = [0u8; MAX_REQUEST];
             loop {
@@ -228,6 +237,15 @@ impl Client {
                     self.restart_asked = true;
                     return Ok(false);
                 }
+                // Whether this image is the one restart TOKEN made.
+                other if other.starts_with(RESTARTED_REQUEST) => {
+                    let asked = other[RESTARTED_REQUEST.len()..].trim().parse::<u64>().ok();
+                    if asked.is_some() && asked == restarted_by {
+                        "yes\n".to_string()
+                    } else {
+                        "no\n".to_string()
+                    }
+                }
                 other => format!(
                     "unknown request {other:?}: ask \"status\", \"json\" or \"{RESTART_REQUEST}\"\n"
                 ),
@@ -249,6 +267,7 @@ impl Client {
 /// What `keepvip restart` asks, and the first word of a yes.
 const RESTART_REQUEST: &str = "restart";
 pub const RESTART_ACCEPTED: &str = "restarting";
+const RESTARTED_REQUEST: &str = "restarted ";
 
 /// The client side of `keepvip restart`: asks the daemon to restart, then
 /// waits until the new image answers `status` (up to `wait`). Err says why
@@ -269,12 +288,21 @@ pub fn restart(path: &Path, wait: std::time::Duration) -> io::Result<()> {
             format!("the daemon did not restart: {}", answer.trim()),
         ));
     }
+    let token = answer[RESTART_ACCEPTED.len()..].trim().to_string();
     let deadline = std::time::Instant::now() + wait;
     loop {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        // Until the old image's listener is gone and the new one answers.
-        if ask(path, "status").is_ok_and(|a| !a.is_empty()) {
-            return Ok(());
+        // Until the old image's listener is gone and the new one answers;
+        // the old one answering means it could not execute the new one.
+        match ask(path, &format!("{RESTARTED_REQUEST}{token}")).as_deref() {
+            Ok("yes\n") => return Ok(()),
+            Ok("no\n") => {
+                return Err(io::Error::other(
+                    "the daemon could not execute the new binary and runs on as it was \
+                     (see its log)",
+                ))
+            }
+            _ => {}
         }
         if std::time::Instant::now() >= deadline {
             return Err(io::Error::new(

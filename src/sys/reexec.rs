@@ -2,7 +2,7 @@
 //! the same pid, so the service manager, the pid file's holder and the
 //! script children all stay ours.
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub fn executable(path: &Path) -> io::Result<()> {
 /// moment earlier would then kill us with its default action instead of
 /// waiting, blocked, for the new image's signalfd. Blocked signals and
 /// their pending state survive execve.
-pub fn execute(program: &Path, args: &[OsString], extra_env: &[(&str, &Path)]) -> io::Error {
+pub fn execute(program: &Path, args: &[OsString], extra_env: &[(&str, &OsStr)]) -> io::Error {
     let prepared = || -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
         let program = c_string(program.as_os_str().as_bytes())?;
         let args = args
@@ -68,7 +68,7 @@ pub fn execute(program: &Path, args: &[OsString], extra_env: &[(&str, &Path)]) -
         for (key, value) in extra_env {
             let mut pair = key.as_bytes().to_vec();
             pair.push(b'=');
-            pair.extend(value.as_os_str().as_bytes());
+            pair.extend(value.as_bytes());
             env.push(c_string(&pair)?);
         }
         Ok((program, args, env))
