@@ -125,7 +125,7 @@ impl Daemon {
             .as_mut()
             .is_some_and(|status| status.serve(self.poll.registry(), token, || snapshot));
         if restart_asked {
-            self.restart_for_client(token);
+            self.request_restart(Some(token));
         }
     }
 }

@@ -176,6 +176,8 @@ pub struct Daemon {
     /// Some instance resumed: this start continues a running daemon, so
     /// the startup script and delay are not run again.
     resumed: bool,
+    /// A restart asked for and not yet done.
+    restart_pending: Option<restart::PendingRestart>,
 }
 
 /// How the loop ended.
@@ -245,6 +247,7 @@ impl Daemon {
             reexec: options.reexec.clone(),
             resuming: None,
             resumed: false,
+            restart_pending: None,
             counters: Counters::default(),
             instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
@@ -339,6 +342,7 @@ impl Daemon {
             .chain(status)
             .chain(processes)
             .chain(self.startup.poll_timeout())
+            .chain(self.restart_poll_timeout())
             .min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
@@ -380,6 +384,7 @@ impl Daemon {
         // The adverts of every instance due now, in one go.
         self.flush_adverts();
         self.spare_actions = actions;
+        self.run_due_restart(now);
     }
 
     fn handle_signals(&mut self) -> io::Result<Option<Exit>> {
@@ -391,7 +396,7 @@ impl Daemon {
                     return Ok(Some(Exit::Stopped(signal)));
                 }
                 Signal::SIGHUP => self.reload(),
-                Signal::SIGQUIT => self.restart(),
+                Signal::SIGQUIT => self.request_restart(None),
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),
                 Signal::SIGUSR2 => self.write_dump("keepvip.stats", self.counters.render()),
                 Signal::SIGCHLD => self.reap_children(),

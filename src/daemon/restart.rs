@@ -22,7 +22,7 @@ use crate::sys::reexec;
 use crate::sys::replace_file::replace_file_with_mode;
 use crate::vrrp::instance::State;
 use crate::vrrp::restart_state::{RestartState, SavedGroup, SavedInstance, SavedScript};
-use crate::vrrp::timers::Timers;
+use crate::vrrp::timers::{Micros, Timers};
 
 /// Names the state file for the new image; the new image removes it from
 /// its environment, so no script ever sees it.
@@ -33,6 +33,17 @@ pub const STATE_FILE_ENV: &str = "KEEPVIP_RESTART_STATE";
 pub const TOKEN_ENV: &str = "KEEPVIP_RESTART_TOKEN";
 /// The state file's name, in the status socket's directory.
 pub const STATE_FILE_NAME: &str = "keepvip.restart-state";
+
+/// How close a master's next advert may be for a restart to wait until it
+/// is out.
+const RESTART_SLACK: Micros = 100_000;
+
+/// A restart asked for, waiting for a master's advert due very soon.
+pub(super) struct PendingRestart {
+    /// Who asked over the status socket (None: SIGQUIT).
+    client: Option<mio::Token>,
+    at: Micros,
+}
 
 /// A restart ready to happen.
 pub(super) struct Prepared {
@@ -115,10 +126,74 @@ impl Daemon {
         self.reload();
     }
 
+    /// `keepvip restart` (`client`) or SIGQUIT (None): the restart
+    /// happens at once, or, if a master's advert is due very soon (within
+    /// half its interval, at most 100 ms), right after that advert, so that
+    /// the new image has most of an interval to come up in before the next
+    /// one is due.
+    pub(super) fn request_restart(&mut self, client: Option<mio::Token>) {
+        info!(
+            "Restart asked ({})",
+            if client.is_some() {
+                "keepvip restart"
+            } else {
+                "SIGQUIT"
+            }
+        );
+        if self.restart_pending.is_some() {
+            if let (Some(token), Some(status)) = (client, &mut self.status) {
+                status.answer(
+                    self.poll.registry(),
+                    token,
+                    "error: a restart is already under way\n",
+                );
+            }
+            return;
+        }
+        let now = self.clock.now_us();
+        let after_advert = self
+            .instances
+            .iter()
+            .filter(|i| i.machine.state() == State::Master)
+            .filter_map(|i| {
+                let due = i.machine.snapshot().advert?;
+                // A restart takes a few tens of milliseconds: an advert
+                // further off than this is not in its way.
+                let soon = (i.machine.timers().advert_interval / 2).min(RESTART_SLACK);
+                (due.saturating_sub(now) < soon).then_some(due)
+            })
+            .max();
+        self.restart_pending = Some(PendingRestart {
+            client,
+            at: after_advert.map_or(now, |due| due + 1),
+        });
+    }
+
+    pub(super) fn restart_poll_timeout(&self) -> Option<Micros> {
+        self.restart_pending.as_ref().map(|p| p.at)
+    }
+
+    /// After the loop's timers (and their adverts): a restart whose time
+    /// has come.
+    pub(super) fn run_due_restart(&mut self, now: Micros) {
+        if self.restart_pending.as_ref().is_none_or(|p| p.at > now) {
+            return;
+        }
+        let Some(pending) = self.restart_pending.take() else {
+            return;
+        };
+        match pending.client {
+            Some(token) => self.restart_for_client(token),
+            None => match self.prepare_restart() {
+                Ok(prepared) => self.execute_restart(&prepared),
+                Err(why) => error!("restart refused: {why}; going on as before"),
+            },
+        }
+    }
+
     /// `keepvip restart`: the client hears whether it happens before it
     /// does.
-    pub(super) fn restart_for_client(&mut self, token: mio::Token) {
-        info!("Restart asked (keepvip restart)");
+    fn restart_for_client(&mut self, token: mio::Token) {
         let prepared = self.prepare_restart();
         let answer = match &prepared {
             Ok(prepared) => format!("{RESTART_ACCEPTED} {}\n", prepared.token),
@@ -128,15 +203,6 @@ impl Daemon {
             status.answer(self.poll.registry(), token, &answer);
         }
         match prepared {
-            Ok(prepared) => self.execute_restart(&prepared),
-            Err(why) => error!("restart refused: {why}; going on as before"),
-        }
-    }
-
-    /// SIGQUIT: the same as `keepvip restart`, with no one to answer.
-    pub(super) fn restart(&mut self) {
-        info!("Restart asked (SIGQUIT)");
-        match self.prepare_restart() {
             Ok(prepared) => self.execute_restart(&prepared),
             Err(why) => error!("restart refused: {why}; going on as before"),
         }
