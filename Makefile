@@ -120,6 +120,11 @@ ifeq ($(INIT),systemd)
 		-e 's#/usr/share/doc/keepvip/#$(DOCDIR)/#g' \
 		cross/systemd/keepvip.service > $(DESTDIR)$(SYSTEMDUNITDIR)/keepvip.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/keepvip.service
+	for unit in keepvip-upgrade.path keepvip-upgrade.service; do \
+		sed -e 's#/usr/sbin/keepvip#$(SBINDIR)/keepvip#g' -e 's#/usr/share/doc/keepvip/#$(DOCDIR)/#g' \
+			cross/systemd/$$unit > $(DESTDIR)$(SYSTEMDUNITDIR)/$$unit && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$unit || exit 1; \
+	done
 else ifeq ($(INIT),sysv)
 	install -d $(DESTDIR)$(SYSCONFDIR)/init.d
 	sed -e 's#/usr/sbin/keepvip#$(SBINDIR)/keepvip#g' -e 's#/etc/keepvip/#$(SYSCONFDIR)/keepvip/#g' \

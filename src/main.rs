@@ -9,7 +9,7 @@ use argh::FromArgs;
 use log::{error, info, warn};
 
 use keepvip::config::{self, Authentication, Config, InitialState};
-use keepvip::daemon::{Daemon, Exit, Options};
+use keepvip::daemon::{Daemon, Exit, Options, Reexec};
 use keepvip::logging;
 use keepvip::sys::pidfile::PidFile;
 use keepvip::sys::syslog;
@@ -79,6 +79,7 @@ struct Cli {
 #[argh(subcommand)]
 enum Subcommand {
     Status(StatusCommand),
+    Restart(RestartCommand),
     Explain(ExplainCommand),
 }
 
@@ -99,6 +100,22 @@ struct ExplainCommand {
 }
 
 #[derive(FromArgs)]
+#[argh(subcommand, name = "restart")]
+/// restart the running daemon (or upgrade it to the binary on disk)
+/// without moving a VIP: it hands its state to the new image, which goes
+/// on where it left off; waits until the new image answers. Exit 3: the
+/// daemon is older than this command and runs on unchanged
+struct RestartCommand {
+    /// the daemon's status socket (default /run/keepvip/keepvip.sock)
+    #[argh(option)]
+    socket: Option<PathBuf>,
+
+    /// seconds to wait for the new image to answer (default 10)
+    #[argh(option, default = "10")]
+    wait: u64,
+}
+
+#[derive(FromArgs)]
 #[argh(subcommand, name = "status")]
 /// show the running daemon's instances (asks its status socket)
 struct StatusCommand {
@@ -111,11 +128,47 @@ struct StatusCommand {
     socket: Option<PathBuf>,
 }
 
+/// The version shown by `-v` and logged at start: the package's, and a
+/// build tag when the build was given one (KEEPVIP_BUILD_TAG).
+fn version() -> String {
+    match option_env!("KEEPVIP_BUILD_TAG") {
+        Some(tag) if !tag.is_empty() => format!("{} ({tag})", env!("CARGO_PKG_VERSION")),
+        _ => env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
 fn main() -> ExitCode {
+    // Taken out at once: only this image is meant to read it, never a
+    // script (or a daemon it starts) that inherits our environment.
+    let resume_from = std::env::var_os(keepvip::daemon::STATE_FILE_ENV).map(PathBuf::from);
+    std::env::remove_var(keepvip::daemon::STATE_FILE_ENV);
+    let restart_token = std::env::var(keepvip::daemon::TOKEN_ENV)
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok());
+    std::env::remove_var(keepvip::daemon::TOKEN_ENV);
     let cli: Cli = argh::from_env();
     if cli.version {
-        println!("keepvip {}", env!("CARGO_PKG_VERSION"));
+        println!("keepvip {}", version());
         return ExitCode::SUCCESS;
+    }
+    if let Some(Subcommand::Restart(restart)) = &cli.command {
+        let socket = restart
+            .socket
+            .clone()
+            .unwrap_or_else(keepvip::daemon::status_socket::client_default_path);
+        let wait = std::time::Duration::from_secs(restart.wait);
+        return match keepvip::daemon::status_socket::restart(&socket, wait) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("keepvip restart: {e}");
+                // 3: a daemon older than the verb, still running as it was.
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    ExitCode::from(3)
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        };
     }
     if let Some(Subcommand::Status(status)) = &cli.command {
         let socket = status
@@ -176,13 +229,26 @@ fn main() -> ExitCode {
         error!("{}: no vrrp_instance to run", path.display());
         return ExitCode::FAILURE;
     }
+    let status_socket = cli
+        .status_socket
+        .unwrap_or_else(|| PathBuf::from(keepvip::daemon::status_socket::DEFAULT_PATH));
+    let reexec = Reexec {
+        // Now, while /proc/self/exe is still the file at that path.
+        executable: keepvip::sys::reexec::own_executable()
+            .map_err(|e| warn!("cannot tell which binary runs: {e}; keepvip restart will not work"))
+            .ok(),
+        args: std::env::args_os().collect(),
+        state_file: status_socket
+            .parent()
+            .map(|dir| dir.join(keepvip::daemon::STATE_FILE_NAME)),
+        token: restart_token,
+    };
     let options = Options {
         config_path: path.clone(),
         config_id: Some(config_id),
-        status_socket: Some(
-            cli.status_socket
-                .unwrap_or_else(|| PathBuf::from(keepvip::daemon::status_socket::DEFAULT_PATH)),
-        ),
+        status_socket: Some(status_socket),
+        reexec,
+        resume_from,
     };
     run(&config, cli.pid.as_deref(), &options)
 }
@@ -261,7 +327,7 @@ fn load_config(path: &Path, config_id: &str) -> Option<Config> {
 fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode {
     info!(
         "Starting keepvip {}, config digest {:08x}",
-        env!("CARGO_PKG_VERSION"),
+        version(),
         config.digest
     );
     // The pid file first: a second daemon must be refused before it

@@ -13,7 +13,8 @@
 //! Knobs: KEEPVIP_BENCH_DEATHS (failovers per row, default 6, at least 5),
 //! KEEPVIP_BENCH_CPU_SECS (default 20), KEEPVIP_BENCH_BUSY_SECS (default 20),
 //! KEEPVIP_BENCH_ONLY (comma list of
-//! rows: failover2, failover3, rss, cpu, cpu2, size, startup, busy), KEEPVIP_BENCH_IMPLS
+//! rows: failover2, failover3, rss, cpu, cpu2, size, startup, busy, restart),
+//! KEEPVIP_BENCH_RESTARTS (restarts in the restart row, default 5), KEEPVIP_BENCH_IMPLS
 //! (keepvip or keepalived: one side only, failover rows, for quick tries).
 //!
 //! Every daemon runs without -D: debug logging is not what a deployment
@@ -309,6 +310,87 @@ fn failover(imp: Impl, version: u8, advert_int_us: u64, deaths: usize) -> Failov
         result.garp_ms.push(garp_delay);
     }
     result
+}
+
+/// What restarting the master costs: VIP moves per restart and the longest
+/// gap between the master's adverts, VRRPv3 at 0.1 s with a keepalived
+/// backup. keepvip restarts with `keepvip restart`; keepalived has no such
+/// thing, so it is stopped and started (`systemctl restart`).
+struct Restarts {
+    moves_per_restart: f64,
+    longest_gap: f64,
+}
+
+fn restarts(imp: Impl, n: usize) -> Restarts {
+    let tag = format!("bench-rs-{}", imp.name());
+    let mut lan = Lan::new(&tag, 2).expect("namespace LAN");
+    lan.set_debug_log(false);
+    let (r1, r2) = (1, 2);
+    let conf =
+        |router: usize, priority: u8| global(3, router) + &instance(52, priority, "0.1", 3, VIP);
+    lan.start(r1, imp, &conf(r1, 150));
+    lan.start(r2, Impl::Keepalived, &conf(r2, 100));
+    lan.wait_sole_holder(r1, VIP, ELECTION);
+    // The backup has settled behind the master before the first restart.
+    std::thread::sleep(Duration::from_millis(500));
+    let since = lan.mark();
+    let socket = lan.log_path(r1).parent().unwrap().join("status.sock");
+    let keepvip_bin =
+        std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+    for _ in 0..n {
+        match imp {
+            Impl::Keepvip => {
+                let status = Command::new(&keepvip_bin)
+                    .args(["restart", "--socket"])
+                    .arg(&socket)
+                    .status()
+                    .expect("keepvip restart");
+                assert!(status.success(), "keepvip restart failed");
+            }
+            Impl::Keepalived => {
+                lan.stop(r1);
+                lan.start(r1, imp, &conf(r1, 150));
+            }
+        }
+        lan.wait_sole_holder(r1, VIP, ELECTION);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (mac1, mac2) = (lan.mac(r1).to_string(), lan.mac(r2).to_string());
+    let adverts: Vec<common::Advert> = lan
+        .adverts_since(since)
+        .into_iter()
+        .filter(|a| a.vrid == 52)
+        .collect();
+    // A move: the adverts (priority 0 aside) change sender.
+    let mut moves = 0;
+    let mut master: Option<&str> = None;
+    for a in adverts.iter().filter(|a| a.priority > 0) {
+        let sender = if a.src_mac == mac1 {
+            "r1"
+        } else if a.src_mac == mac2 {
+            "r2"
+        } else {
+            continue;
+        };
+        if master.is_some_and(|m| m != sender) {
+            moves += 1;
+        }
+        master = Some(sender);
+    }
+    let times: Vec<f64> = adverts
+        .iter()
+        .filter(|a| a.src_mac == mac1 && a.priority > 0)
+        .map(|a| a.time)
+        .collect();
+    let longest_gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    eprintln!(
+        "  {} restarts x{n}: {moves} VIP moves, longest gap {longest_gap:.3} s",
+        imp.name()
+    );
+    Restarts {
+        moves_per_restart: moves as f64 / n as f64,
+        longest_gap,
+    }
 }
 
 /// Resident memory with `n` VRRPv2 instances at 1 s, all master, once the
@@ -843,6 +925,26 @@ fn bench() {
                 "",
             );
         }
+    }
+
+    if wanted("restart") {
+        let n = env_number("KEEPVIP_BENCH_RESTARTS", 5).max(1) as usize;
+        let ours = restarts(Impl::Keepvip, n);
+        let theirs = restarts(Impl::Keepalived, n);
+        table.row(
+            &format!(
+                "restart of the master (keepvip restart; keepalived: stop and start), \
+                 VRRPv3 advert_int 0.1, keepalived backup, {n} restarts: VIP moves per \
+                 restart; longest gap between the master's adverts, s"
+            ),
+            &format!("{:.1}; {:.3}", ours.moves_per_restart, ours.longest_gap),
+            &format!("{:.1}; {:.3}", theirs.moves_per_restart, theirs.longest_gap),
+            &ratio(ours.longest_gap, theirs.longest_gap),
+            &format!(
+                "no move, gap under 1.5 intervals: {}",
+                verdict(ours.moves_per_restart == 0.0 && ours.longest_gap < 0.15)
+            ),
+        );
     }
 
     let keepalived_version = Command::new("keepalived")

@@ -13,7 +13,8 @@
 //!   shim installed, in a namespace on a LAN with a keepalived peer (whose
 //!   config is converted from UCI too): disabled as shipped, started,
 //!   reloaded with the same and with another command line, a broken config
-//!   refused, hotplug calls and /etc/keepalived.user on every transition,
+//!   refused, restarted without a failover (`keepvip restart`), hotplug
+//!   calls and /etc/keepalived.user on every transition,
 //!   LuCI's `ubus call keepalived dump` answered by the rpcd plugin, and a
 //!   stop that hands the VIP over.
 
@@ -703,6 +704,29 @@ EOF
     lan.wait_until(ELECTION, "r1 is master again after the restart", || {
         lan.holds_vip(1, VIP) && !lan.holds_vip(2, VIP)
     });
+
+    // restart: `keepvip restart`, the same process goes on as master; no
+    // notify runs again (hotplug and keepalived.user hear nothing new).
+    let hotplug_before = r1.read("/var/log/hotplug.log");
+    let adverts_since = lan.mark();
+    r1.ok("/etc/init.d/keepvip restart");
+    assert_eq!(
+        r1.daemon_pid().as_deref(),
+        Some(restarted.as_str()),
+        "{}",
+        r1.diagnose()
+    );
+    assert!(lan.holds_vip(1, VIP) && !lan.holds_vip(2, VIP));
+    lan.wait_until(ELECTION, "r1 advertises after the restart", || {
+        lan.adverts_since(adverts_since)
+            .iter()
+            .any(|a| a.src_mac == lan.mac(1))
+    });
+    assert!(!lan
+        .adverts_since(adverts_since)
+        .iter()
+        .any(|a| a.src_mac == lan.mac(2)));
+    assert_eq!(r1.read("/var/log/hotplug.log"), hotplug_before);
 
     // Stop: keepvip sends priority 0 and keepalived takes over at once.
     let t0 = Instant::now();

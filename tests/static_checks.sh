@@ -17,8 +17,8 @@
 #     passes `systemd-analyze verify`;
 #  5. `make install DESTDIR=...` lays out the files, and the installed
 #     binary accepts the installed config; a second install keeps it;
-#  6. (root) the sysvinit script starts, reloads and stops the static
-#     binary in a namespace; a traced run (strace) uses no system call
+#  6. (root) the sysvinit script starts, reloads, restarts (no failover)
+#     and stops the static binary in a namespace; a traced run (strace) uses no system call
 #     outside the unit's SystemCallFilter and no socket family outside its
 #     RestrictAddressFamilies (of the hardened drop-in); one seed failover
 #     test runs with the binary.
@@ -221,6 +221,14 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	else
 		fail "cross/systemd/keepvip.service: systemd-analyze verify"
 	fi
+	if verify_unit cross/systemd/keepvip-upgrade.service "$x86" &&
+		systemd-analyze verify cross/systemd/keepvip-upgrade.path >"$work/verify.out" 2>&1 &&
+		[ ! -s "$work/verify.out" ]; then
+		ok "cross/systemd/keepvip-upgrade.{path,service}: systemd-analyze verify"
+	else
+		cat "$work/verify.out" >&2
+		fail "cross/systemd/keepvip-upgrade.{path,service}: systemd-analyze verify"
+	fi
 	if verify_unit cross/systemd/keepvip.service "$x86" cross/systemd/keepvip-hardened.conf; then
 		ok "cross/systemd/keepvip.service with the keepvip-hardened.conf drop-in: systemd-analyze verify"
 	else
@@ -237,6 +245,7 @@ dest="$work/dest"
 if make -s install DESTDIR="$dest" PREFIX=/usr INSTALL_BIN="$x86" >"$work/install.log" 2>&1; then
 	missing=0
 	for f in usr/sbin/keepvip etc/keepvip/keepvip.conf usr/lib/systemd/system/keepvip.service \
+		usr/lib/systemd/system/keepvip-upgrade.path usr/lib/systemd/system/keepvip-upgrade.service \
 		usr/share/doc/keepvip/keepvip.conf.example usr/share/doc/keepvip/keepvip-hardened.conf; do
 		[ -f "$dest/$f" ] || {
 			fail "make install: $f missing"
@@ -319,6 +328,12 @@ else
 			ok "sysvinit reload: SIGHUP taken, still running and master"
 		else
 			fail "sysvinit reload"
+		fi
+		if init restart >/dev/null && [ "$(cat "$work/ns.pid")" = "$daemon_pid" ] && has_vip &&
+			grep -q "resumed in MASTER after restart" "$work/ns.log"; then
+			ok "sysvinit restart: keepvip restart, the same pid resumed as master with the VIP"
+		else
+			fail "sysvinit restart"
 		fi
 		if init stop >/dev/null && ! kill -0 "$daemon_pid" 2>/dev/null && ! has_vip && [ ! -e "$work/ns.pid" ]; then
 			ok "sysvinit stop: process gone, VIP removed, pid file removed"

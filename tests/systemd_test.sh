@@ -17,6 +17,8 @@
 #  - the journal has keepvip's lines once each, with their levels;
 #  - `systemctl reload` with a good config (the new priority shows in
 #    status), then with a broken one (reload fails, the daemon runs on);
+#  - the binary replaced (as a package upgrade does): keepvip-upgrade.path
+#    runs `keepvip restart`, the same pid goes on as master;
 #  - `systemctl stop`: the VIP goes, and notify_stop, which outlives the
 #    daemon by 3 s, still writes its line (KillMode=process);
 #  - a unit whose binary is missing fails `systemctl start` (Type=exec).
@@ -274,6 +276,21 @@ scenario() { # NAME STATE_DIR
 		fail "$name: after a broken reload: $(inside systemctl status keepvip 2>&1 | tail -10)"
 	fi
 	config "$dir" 160 >"$root/etc/keepvip/keepvip.conf"
+	# An upgrade: the binary replaced as a package manager replaces it (a
+	# new file renamed over it); keepvip-upgrade.path runs `keepvip
+	# restart`: the same MainPID goes on as master, the VIP never left.
+	local main_pid resumed
+	main_pid=$(inside systemctl show -p MainPID --value keepvip)
+	resumed=$(inside journalctl -u keepvip -o cat | grep -c "resumed in MASTER after restart")
+	cp -p "$root/usr/sbin/keepvip" "$root/usr/sbin/.keepvip.new" && mv -f "$root/usr/sbin/.keepvip.new" "$root/usr/sbin/keepvip"
+	if wait_for 100 eval '[ "$(inside journalctl -u keepvip -o cat | grep -c "resumed in MASTER after restart")" -gt "$resumed" ]' &&
+		[ "$(inside systemctl show -p MainPID --value keepvip)" = "$main_pid" ] && has_vip &&
+		[ "$(inside systemctl is-active keepvip)" = active ] && status_has "VI_1.*MASTER"; then
+		ok "$name: binary replaced: keepvip-upgrade.path restarted it without a failover (pid $main_pid, master)"
+	else
+		fail "$name: upgrade: $(inside systemctl status keepvip-upgrade.path keepvip-upgrade.service 2>&1 | tail -15);" \
+			"$(inside journalctl -u keepvip -o cat | grep -v chk_hangs | tail -15)"
+	fi
 	if inside systemctl stop keepvip && ! has_vip; then
 		ok "$name: systemctl stop: VIP removed"
 	else

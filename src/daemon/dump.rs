@@ -120,8 +120,12 @@ impl Daemon {
             return;
         }
         let snapshot = self.status_snapshot();
-        if let Some(status) = &mut self.status {
-            status.serve(self.poll.registry(), token, || snapshot);
+        let restart_asked = self
+            .status
+            .as_mut()
+            .is_some_and(|status| status.serve(self.poll.registry(), token, || snapshot));
+        if restart_asked {
+            self.request_restart(Some(token));
         }
     }
 }

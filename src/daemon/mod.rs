@@ -18,6 +18,7 @@ mod notify_fifos;
 mod paced_announcements;
 mod packets;
 mod reload;
+mod restart;
 mod routes;
 mod scheduling;
 mod scripts;
@@ -58,6 +59,7 @@ use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
 pub use interfaces::missing_interfaces;
+pub use restart::{Reexec, STATE_FILE_ENV, STATE_FILE_NAME, TOKEN_ENV};
 pub use scripts::{start_command, unrunnable_commands};
 
 const SIGNALS: Token = Token(usize::MAX);
@@ -75,6 +77,11 @@ pub struct Options {
     /// `-i`: the config id SIGHUP reads conditional lines with; None:
     /// the host's (`config::default_config_id`).
     pub config_id: Option<String>,
+    /// How to execute ourselves again for `keepvip restart`.
+    pub reexec: Reexec,
+    /// The state file a restart handed us (`STATE_FILE_ENV`); None: a
+    /// normal start.
+    pub resume_from: Option<PathBuf>,
 }
 /// Packets read from one socket before timers get their turn: a flood must
 /// not delay our own adverts.
@@ -177,6 +184,16 @@ pub struct Daemon {
     startup: startup::Startup,
     /// `max_auto_priority`: steps up to SCHED_RR when timers run late.
     auto_priority: scheduling::AutoPriority,
+    /// How `keepvip restart` executes us again.
+    reexec: Reexec,
+    /// While `new` applies the config after a restart: what the previous
+    /// image saved.
+    resuming: Option<crate::vrrp::restart_state::RestartState>,
+    /// Some instance resumed: this start continues a running daemon, so
+    /// the startup script and delay are not run again.
+    resumed: bool,
+    /// A restart asked for and not yet done.
+    restart_pending: Option<restart::PendingRestart>,
 }
 
 /// How the loop ended.
@@ -208,6 +225,10 @@ impl Daemon {
                 })
                 .ok()
         });
+        let mut status = status;
+        if let Some(status) = &mut status {
+            status.restarted_by = options.reexec.token;
+        }
         let mut daemon = Daemon {
             poll,
             clock: MonotonicClock::new(),
@@ -241,6 +262,10 @@ impl Daemon {
             departed_notify: Vec::new(),
             startup: Default::default(),
             auto_priority: scheduling::AutoPriority::new(&config.scheduling, None),
+            reexec: options.reexec.clone(),
+            resuming: None,
+            resumed: false,
+            restart_pending: None,
             counters: Counters::default(),
             instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
@@ -248,8 +273,15 @@ impl Daemon {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
+        match &options.resume_from {
+            Some(path) => daemon.take_restart_state(path, config.digest),
+            None => daemon.remove_leftover_restart_state(),
+        }
         daemon.remove_stale_vmacs(config);
-        daemon.apply_config(config)?;
+        let applied = daemon.apply_config(config);
+        // Only this start resumes: later reloads start new instances anew.
+        daemon.resuming = None;
+        applied?;
         daemon.apply_statics(config);
         let realtime = scheduling::apply_at_start(&config.scheduling);
         daemon.auto_priority = scheduling::AutoPriority::new(&config.scheduling, realtime);
@@ -330,6 +362,7 @@ impl Daemon {
             .chain(status)
             .chain(processes)
             .chain(self.startup.poll_timeout())
+            .chain(self.restart_poll_timeout())
             .min()?;
         // Round up so that we never wake a hair early and spin.
         Some(Duration::from_micros(earliest.saturating_sub(now) + 1))
@@ -372,6 +405,7 @@ impl Daemon {
         // The adverts of every instance due now, in one go.
         self.flush_adverts();
         self.spare_actions = actions;
+        self.run_due_restart(now);
     }
 
     fn handle_signals(&mut self) -> io::Result<Option<Exit>> {
@@ -383,6 +417,7 @@ impl Daemon {
                     return Ok(Some(Exit::Stopped(signal)));
                 }
                 Signal::SIGHUP => self.reload(),
+                Signal::SIGQUIT => self.request_restart(None),
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),
                 Signal::SIGUSR2 => self.write_dump("keepvip.stats", self.counters.render()),
                 Signal::SIGCHLD => self.reap_children(),

@@ -264,7 +264,7 @@ impl Daemon {
                     }
                 }
                 None => {
-                    let running = RunningInstance {
+                    let mut running = RunningInstance {
                         config: new.clone(),
                         machine: Instance::new(new, link_source),
                         link,
@@ -274,7 +274,10 @@ impl Daemon {
                         ah: Default::default(),
                         removed: false,
                     };
-                    if running.link.is_some() {
+                    // After a restart, its addresses and routes are the
+                    // previous image's, in force: not stale.
+                    let resumed = running.link.is_some() && self.resume_instance(&mut running);
+                    if running.link.is_some() && !resumed {
                         remove_stale_addresses(&mut self.netlink, &running);
                         fresh.push(self.instances.len());
                     }
@@ -302,7 +305,13 @@ impl Daemon {
                 .position(|old| without_span(old.config.clone()) == without_span(script.clone()));
             let runtime = match kept {
                 Some(pos) => old_scripts.swap_remove(pos),
-                None => ScriptRuntime::new(script, config, now),
+                None => {
+                    let mut runtime = ScriptRuntime::new(script, config, now);
+                    if !runtime.disabled {
+                        self.resume_script(&mut runtime);
+                    }
+                    runtime
+                }
             };
             self.scripts.push(runtime);
         }
@@ -333,6 +342,7 @@ impl Daemon {
                 }
                 None => (None, NotifyQueue::default()),
             };
+            let state = state.or_else(|| self.resumed_group_state(&group.name));
             self.groups.push(SyncGroup {
                 config: group.clone(),
                 state,

@@ -66,6 +66,12 @@ impl Daemon {
     /// instances at once.
     pub(super) fn begin_startup(&mut self) {
         let now = self.clock.now_us();
+        if self.resumed {
+            // A restart continues the daemon that ran them already.
+            self.startup.phase = Phase::Done;
+            self.start_new_instances();
+            return;
+        }
         if let Some(command) = self.startup.config.startup_script.clone() {
             info!("Running startup script {}", program(&command));
             let run_as = command.run_as.as_ref().or(self.script_user.as_ref());

@@ -1,5 +1,6 @@
 //! The status socket: a unix stream socket, root only (mode 0600), that
-//! answers `status` (a table) or `json` with a snapshot and closes. Each
+//! answers `status` (a table) or `json` with a snapshot and closes, and
+//! takes `restart` (answered by the daemon, see `daemon::restart`). Each
 //! client is served from the event loop without ever blocking it.
 
 use std::collections::HashMap;
@@ -46,6 +47,8 @@ struct Client {
     request: Vec<u8>,
     reply: Option<Vec<u8>>,
     written: usize,
+    /// It asked `restart`: the daemon answers once it knows whether it can.
+    restart_asked: bool,
     deadline: Micros,
 }
 
@@ -54,6 +57,9 @@ pub struct StatusSocket {
     path: PathBuf,
     clients: HashMap<Token, Client>,
     next_token: usize,
+    /// The restart that made this image (see `daemon::restart`), for
+    /// `keepvip restart` asking whether its restart happened.
+    pub restarted_by: Option<u64>,
 }
 
 impl StatusSocket {
@@ -83,6 +89,7 @@ impl StatusSocket {
             path: path.to_path_buf(),
             clients: HashMap::new(),
             next_token: FIRST_CLIENT_TOKEN,
+            restarted_by: None,
         })
     }
 
@@ -108,6 +115,7 @@ impl StatusSocket {
                                 request: Vec::new(),
                                 reply: None,
                                 written: 0,
+                                restart_asked: false,
                                 deadline: now + CLIENT_TIMEOUT,
                             },
                         );
@@ -124,16 +132,21 @@ impl StatusSocket {
 
     /// Reads the client's request, answers it with `snapshot()`, writes as
     /// much as the socket takes; drops the client when done or broken.
+    /// True when it asked for a restart: its answer is for [`Self::answer`].
     pub fn serve(
         &mut self,
         registry: &Registry,
         token: Token,
         snapshot: impl FnOnce() -> StatusReport,
-    ) {
+    ) -> bool {
         let Some(client) = self.clients.get_mut(&token) else {
-            return;
+            return false;
         };
-        let done = match client.progress(snapshot) {
+        if client.restart_asked {
+            return false;
+        }
+        let restarted_by = self.restarted_by;
+        let done = match client.progress(snapshot, restarted_by) {
             Ok(done) => done,
             Err(e) => {
                 debug!("status client: {e}");
@@ -144,6 +157,22 @@ impl StatusSocket {
             if let Some(mut client) = self.clients.remove(&token) {
                 let _ = registry.deregister(&mut client.stream);
             }
+            return false;
+        }
+        self.clients
+            .get(&token)
+            .is_some_and(|client| client.restart_asked)
+    }
+
+    /// Answers a client that asked for a restart, at once and whole (a line
+    /// into an empty socket buffer), and drops it: the answer must be out
+    /// before the image that owes it is replaced.
+    pub fn answer(&mut self, registry: &Registry, token: Token, text: &str) {
+        if let Some(mut client) = self.clients.remove(&token) {
+            if let Err(e) = client.stream.write_all(text.as_bytes()) {
+                debug!("status client: {e}");
+            }
+            let _ = registry.deregister(&mut client.stream);
         }
     }
 
@@ -175,7 +204,11 @@ impl Drop for StatusSocket {
 
 impl Client {
     /// True when the client is finished with.
-    fn progress(&mut self, snapshot: impl FnOnce() -> StatusReport) -> io::Result<bool> {
+    fn progress(
+        &mut self,
+        snapshot: impl FnOnce() -> StatusReport,
+        restarted_by: Option<u64>,
+    ) -> io::Result<bool> {
         if self.reply.is_none() {
             let mut buf = [0u8; MAX_REQUEST];
             loop {
@@ -200,7 +233,22 @@ impl Client {
             let reply = match request.trim() {
                 "status" | "" => render_table(&snapshot()),
                 "json" => render_json(&snapshot()),
-                other => format!("unknown request {other:?}: ask \"status\" or \"json\"\n"),
+                RESTART_REQUEST => {
+                    self.restart_asked = true;
+                    return Ok(false);
+                }
+                // Whether this image is the one restart TOKEN made.
+                other if other.starts_with(RESTARTED_REQUEST) => {
+                    let asked = other[RESTARTED_REQUEST.len()..].trim().parse::<u64>().ok();
+                    if asked.is_some() && asked == restarted_by {
+                        "yes\n".to_string()
+                    } else {
+                        "no\n".to_string()
+                    }
+                }
+                other => format!(
+                    "unknown request {other:?}: ask \"status\", \"json\" or \"{RESTART_REQUEST}\"\n"
+                ),
             };
             self.reply = Some(reply.into_bytes());
         }
@@ -216,8 +264,64 @@ impl Client {
     }
 }
 
+/// What `keepvip restart` asks, and the first word of a yes.
+const RESTART_REQUEST: &str = "restart";
+pub const RESTART_ACCEPTED: &str = "restarting";
+const RESTARTED_REQUEST: &str = "restarted ";
+
+/// The client side of `keepvip restart`: asks the daemon to restart, then
+/// waits until the new image answers `status` (up to `wait`). Err says why
+/// not, the daemon's own answer included: a daemon older than the verb
+/// answers "unknown request" and goes on running.
+pub fn restart(path: &Path, wait: std::time::Duration) -> io::Result<()> {
+    let answer = ask(path, RESTART_REQUEST)?;
+    if !answer.starts_with(RESTART_ACCEPTED) {
+        // An older daemon does not know the verb: Unsupported, so that a
+        // service manager can fall back to a stop and a start.
+        let kind = if answer.starts_with("unknown request") {
+            io::ErrorKind::Unsupported
+        } else {
+            io::ErrorKind::Other
+        };
+        return Err(io::Error::new(
+            kind,
+            format!("the daemon did not restart: {}", answer.trim()),
+        ));
+    }
+    let token = answer[RESTART_ACCEPTED.len()..].trim().to_string();
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Until the old image's listener is gone and the new one answers;
+        // the old one answering means it could not execute the new one.
+        match ask(path, &format!("{RESTARTED_REQUEST}{token}")).as_deref() {
+            Ok("yes\n") => return Ok(()),
+            Ok("no\n") => {
+                return Err(io::Error::other(
+                    "the daemon could not execute the new binary and runs on as it was \
+                     (see its log)",
+                ))
+            }
+            _ => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the daemon did not come back within {} s (see its log)",
+                    wait.as_secs()
+                ),
+            ));
+        }
+    }
+}
+
 /// The client side, for `keepvip status`: asks and returns the answer.
 pub fn query(path: &Path, json: bool) -> io::Result<String> {
+    ask(path, if json { "json" } else { "status" })
+}
+
+fn ask(path: &Path, request: &str) -> io::Result<String> {
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
         io::Error::new(
             e.kind(),
@@ -225,7 +329,7 @@ pub fn query(path: &Path, json: bool) -> io::Result<String> {
         )
     })?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    stream.write_all(if json { b"json\n" } else { b"status\n" })?;
+    stream.write_all(format!("{request}\n").as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     Ok(answer)
@@ -249,6 +353,33 @@ mod tests {
         let _ = std::fs::remove_dir_all(&base);
         assert!(bound.is_ok(), "{:?}", bound.err());
         assert_eq!(made.unwrap() & 0o777, 0o755);
+    }
+
+    /// A daemon from before `keepvip restart` answers as it answers any
+    /// unknown request, and runs on: the client says so with its own
+    /// error kind (exit 3), for service managers to fall back on.
+    #[test]
+    fn an_older_daemon_refusing_restart_is_told_apart() {
+        let dir = std::env::temp_dir().join(format!("keepvip-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let old_daemon = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 64];
+            let n = stream.read(&mut request).unwrap();
+            assert_eq!(&request[..n], b"restart\n");
+            stream
+                .write_all(b"unknown request \"restart\": ask \"status\" or \"json\"\n")
+                .unwrap();
+        });
+        let refused = restart(&path, std::time::Duration::from_secs(1));
+        old_daemon.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = refused.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        assert!(e.to_string().contains("unknown request"), "{e}");
     }
 
     #[test]

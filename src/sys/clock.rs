@@ -13,6 +13,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub struct MonotonicClock {
     start: Instant,
+    /// CLOCK_MONOTONIC at `start`, in microseconds: what another process
+    /// (the next image after a restart) can relate our times to.
+    start_absolute: u64,
 }
 
 impl MonotonicClock {
@@ -20,7 +23,20 @@ impl MonotonicClock {
     pub fn new() -> Self {
         MonotonicClock {
             start: Instant::now(),
+            start_absolute: absolute_now_us(),
         }
+    }
+
+    /// One of our times as CLOCK_MONOTONIC microseconds, which every
+    /// process on this boot shares.
+    pub fn to_absolute(&self, t: u64) -> u64 {
+        self.start_absolute.saturating_add(t)
+    }
+
+    /// CLOCK_MONOTONIC microseconds as one of our times; a time before
+    /// this clock was made is its zero (already due).
+    pub fn from_absolute(&self, absolute: u64) -> u64 {
+        absolute.saturating_sub(self.start_absolute)
     }
 
     /// Microseconds since [`MonotonicClock::new`]. A u64 of microseconds lasts
@@ -29,6 +45,17 @@ impl MonotonicClock {
     pub fn now_us(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
+}
+
+/// CLOCK_MONOTONIC now, in microseconds (what [`Instant`] reads on Linux).
+fn absolute_now_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime with a valid pointer to a local.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
 }
 
 impl Default for MonotonicClock {
@@ -53,5 +80,21 @@ mod tests {
             b >= a + 5_000,
             "5 ms sleep should advance by >= 5000 us: {a} -> {b}"
         );
+    }
+
+    #[test]
+    fn two_clocks_agree_through_absolute_time() {
+        let first = MonotonicClock::new();
+        std::thread::sleep(Duration::from_millis(5));
+        let second = MonotonicClock::new();
+        let (a, b) = (first.now_us(), second.now_us());
+        let there = second.from_absolute(first.to_absolute(a));
+        // The same instant, within the microseconds between the clock
+        // reads of each `new` and of the two `now_us`.
+        assert!(
+            there.abs_diff(b) < 1_000,
+            "{a} on the first is {there}, not {b}"
+        );
+        assert_eq!(second.from_absolute(0), 0);
     }
 }

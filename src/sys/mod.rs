@@ -18,6 +18,7 @@ pub mod pidfile;
 pub mod proc_events;
 pub mod process;
 mod raw_pair;
+pub mod reexec;
 pub mod replace_file;
 pub mod rtnetlink;
 pub mod rtnetlink_routes;

@@ -18,7 +18,14 @@ const ATTEMPTS: u32 = 16;
 /// a symlink (O_NOFOLLOW), and rename replaces the directory entry itself,
 /// so readers see the old file or the whole new one.
 pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let (temporary, mut file) = create_temporary(path)?;
+    replace_file_with_mode(path, contents, 0o666)
+}
+
+/// [`replace_file`] with the new file created with `mode` (before the
+/// umask), so that a private file is never readable by others, not even
+/// for the moment before a chmod.
+pub fn replace_file_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let (temporary, mut file) = create_temporary(path, mode)?;
     // No fsync: a dump in /tmp is not worth stalling the loop on the disk.
     let written = file.write_all(contents);
     drop(file);
@@ -29,7 +36,7 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     result
 }
 
-fn create_temporary(path: &Path) -> io::Result<(PathBuf, fs::File)> {
+fn create_temporary(path: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
@@ -48,6 +55,7 @@ fn create_temporary(path: &Path) -> io::Result<(PathBuf, fs::File)> {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&temporary)
         {

@@ -8,14 +8,20 @@ use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// The signals the daemon acts on: TERM/INT stop, HUP reloads, USR1/USR2
-/// dump state and counters, CHLD reaps script and notify children.
-pub const HANDLED: [Signal; 6] = [
+/// dump state and counters, CHLD reaps script and notify children, QUIT
+/// restarts without a failover (`keepvip restart`, see daemon::restart).
+/// QUIT rather than a real-time signal: its number is the same under glibc
+/// and musl (whose SIGRTMIN differ), and every `kill` knows its name. The
+/// set stays blocked across the restart's execve, so a signal that
+/// arrives meanwhile waits for the new image's signalfd.
+pub const HANDLED: [Signal; 7] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
     Signal::SIGCHLD,
+    Signal::SIGQUIT,
 ];
 
 /// A non-blocking signalfd for [`HANDLED`], which are blocked for the

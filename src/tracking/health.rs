@@ -19,7 +19,32 @@ pub struct Health {
     against: u32,
 }
 
+/// What a hitless restart carries of a check's health, so that the new
+/// image neither forgets a verdict nor restarts a rise or fall count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthReading {
+    pub up: Option<bool>,
+    pub reported: bool,
+    pub against: u32,
+}
+
 impl Health {
+    pub fn reading_to_save(&self) -> HealthReading {
+        HealthReading {
+            up: self.up,
+            reported: self.reported,
+            against: self.against,
+        }
+    }
+
+    /// Takes up a reading saved by the previous image (rise and fall stay
+    /// this config's).
+    pub fn restore(&mut self, saved: HealthReading) {
+        self.up = saved.up;
+        self.reported = saved.reported;
+        self.against = saved.against;
+    }
+
     /// Starts unknown, or down with `init_fail`.
     pub fn new(rise: u32, fall: u32, init_fail: bool) -> Health {
         Health {
@@ -112,5 +137,20 @@ mod tests {
         assert_eq!(h.reading(), Some(false));
         assert!(h.record(true));
         assert!(h.is_up());
+    }
+
+    #[test]
+    fn a_restored_reading_keeps_its_count_towards_fall() {
+        let mut old = Health::new(2, 3, false);
+        old.record(true);
+        old.record(false);
+        old.record(false);
+        let mut new = Health::new(2, 3, false);
+        new.restore(old.reading_to_save());
+        assert!(new.is_up());
+        assert!(
+            new.record(false),
+            "the third failure in a row, across the restart"
+        );
     }
 }

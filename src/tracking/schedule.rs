@@ -99,6 +99,25 @@ impl Schedule {
         None
     }
 
+    /// What a restart saves: when the run in progress started (None: no
+    /// run), and when the next one is due.
+    pub fn timing(&self) -> (Option<Micros>, Micros) {
+        (self.running.map(|r| r.started), self.next_start)
+    }
+
+    /// After a restart: the previous image's run, started at
+    /// `running_since`, is still going (its process was adopted: its end
+    /// counts as any run's, its timeout still applies), and the next run
+    /// is due at `next_start`.
+    pub fn resume(&mut self, running_since: Option<Micros>, next_start: Micros) {
+        self.running = running_since.map(|started| Run {
+            started,
+            terminated_at: None,
+            killed: false,
+        });
+        self.next_start = next_start;
+    }
+
     /// The process could not be started: a failed run.
     pub fn start_failed(&mut self) -> Outcome {
         self.running = None;
@@ -165,5 +184,22 @@ mod tests {
         assert_eq!(s.handle_timeout(0), Some(RunAction::Start));
         assert_eq!(s.start_failed(), Outcome::Failure);
         assert!(!s.is_running());
+    }
+
+    #[test]
+    fn a_resumed_run_ends_and_times_out_as_any_run() {
+        let mut old = Schedule::new(2 * SEC, SEC, 0);
+        assert_eq!(old.handle_timeout(0), Some(RunAction::Start));
+        let (since, next) = old.timing();
+        assert_eq!((since, next), (Some(0), 2 * SEC));
+        let mut new = Schedule::new(2 * SEC, SEC, 5 * SEC);
+        new.resume(since, next);
+        assert_eq!(new.poll_timeout(), Some(SEC));
+        assert_eq!(new.handle_timeout(SEC), Some(RunAction::Terminate));
+        assert_eq!(new.exited(false), Outcome::TimedOut);
+        let mut idle = Schedule::new(2 * SEC, SEC, 5 * SEC);
+        idle.resume(None, next);
+        assert!(!idle.is_running());
+        assert_eq!(idle.poll_timeout(), Some(2 * SEC));
     }
 }

@@ -92,6 +92,35 @@ pub struct Accepted {
     pub interval_differs: bool,
 }
 
+/// What a hitless restart carries from one image of the daemon to the
+/// next (see `vrrp::restart_state`): enough to go on without a word on the
+/// wire. Times are on the clock of whoever holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub state: State,
+    /// The effective priority (tracking included).
+    pub priority: u8,
+    /// What a backup learned from its master's adverts.
+    pub master_interval_cs: u16,
+    pub advert: Option<Micros>,
+    pub master_down: Option<Micros>,
+    pub garp_repeat: Option<Micros>,
+    pub garp_refresh: Option<Micros>,
+}
+
+impl Snapshot {
+    /// The same snapshot on another clock: `to` maps each time.
+    pub fn retimed(self, to: impl Fn(Micros) -> Micros) -> Snapshot {
+        Snapshot {
+            advert: self.advert.map(&to),
+            master_down: self.master_down.map(&to),
+            garp_repeat: self.garp_repeat.map(&to),
+            garp_refresh: self.garp_refresh.map(&to),
+            ..self
+        }
+    }
+}
+
 /// The timers in force; `None` means not armed.
 #[derive(Debug, Clone, Copy, Default)]
 struct Deadlines {
@@ -346,6 +375,50 @@ impl Instance {
         } else {
             self.become_backup(now, out);
         }
+    }
+
+    /// What a restart saves of it.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            state: self.state,
+            priority: self.priority,
+            master_interval_cs: self.master_interval_cs,
+            advert: self.deadlines.advert,
+            master_down: self.deadlines.master_down,
+            garp_repeat: self.deadlines.garp_repeat,
+            garp_refresh: self.deadlines.garp_refresh,
+        }
+    }
+
+    /// Instead of [`Instance::start`], after a hitless restart: takes up
+    /// the state the previous image had, with its timers, and says nothing:
+    /// no state change (so no notify), no addresses added, no advert before
+    /// the one that was due. Only an instance still in INIT resumes, and
+    /// only into BACKUP, MASTER or FAULT; false when it did not.
+    pub fn resume(&mut self, now: Micros, saved: &Snapshot) -> bool {
+        if self.state != State::Initialize {
+            return false;
+        }
+        self.deadlines = Deadlines::default();
+        match saved.state {
+            State::Master => {
+                // A master always has its next advert due.
+                self.deadlines.advert = Some(saved.advert.unwrap_or(now));
+                self.deadlines.garp_repeat = saved.garp_repeat;
+                self.deadlines.garp_refresh = saved.garp_refresh;
+            }
+            State::Backup => {
+                self.deadlines.master_down = Some(saved.master_down.unwrap_or(now));
+            }
+            State::Fault => self.tracking_fault = true,
+            State::Initialize | State::Stopped => return false,
+        }
+        self.state = saved.state;
+        self.priority = saved.priority;
+        self.master_interval_cs = saved.master_interval_cs;
+        self.waiting_for_checks = false;
+        self.start_pending = false;
+        true
     }
 
     /// Stops for good. A master sends priority 0 so that a backup takes over

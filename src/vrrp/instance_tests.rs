@@ -989,3 +989,64 @@ fn an_advert_sent_more_than_half_an_interval_after_it_was_due_counts_as_late() {
     i.handle_timeout(due + 5 * interval, &mut Vec::new());
     assert_eq!(i.late_adverts(), 2);
 }
+
+/// A hitless restart: the new image's instance takes up the master's state
+/// and timers and says nothing until its next advert was due.
+#[test]
+fn a_resumed_master_says_nothing_until_its_next_advert() {
+    let old = master(100);
+    let saved = old.snapshot();
+    let due = saved.advert.unwrap();
+    let mut new = instance(100, true);
+    assert!(new.resume(due - 50_000, &saved));
+    assert_eq!(new.state(), State::Master);
+    assert_eq!(new.poll_timeout(), Some(due));
+    let mut out = Vec::new();
+    new.handle_timeout(due, &mut out);
+    assert_eq!(out, vec![Action::SendAdvert(new.advert(100))]);
+    // Its garp repeat is still due, once.
+    assert_eq!(new.snapshot().garp_repeat, saved.garp_repeat);
+    // It stops as any master does: priority 0, addresses removed.
+    let mut out = Vec::new();
+    new.stop(due, &mut out);
+    assert_eq!(sent_priorities(&out), vec![0]);
+    assert!(out.contains(&Action::RemoveVirtualAddresses));
+}
+
+#[test]
+fn a_resumed_backup_keeps_its_master_down_timer_and_learned_interval() {
+    // VRRPv3, where a backup learns its master's interval.
+    let mut config = instance_config(Backup, 100, true);
+    config.version = VrrpVersion::V3;
+    let mut old = Instance::new(&config, ME);
+    old.start(0, &mut Vec::new());
+    let mut peer = advert_from(&old, 150);
+    peer.interval_cs = 50;
+    old.handle_advert(SEC, HIGHER_ADDRESS, &peer, &mut Vec::new())
+        .unwrap();
+    let saved = old.snapshot();
+    assert_eq!(saved.master_interval_cs, 50);
+    let mut new = Instance::new(&config, ME);
+    assert!(new.resume(SEC + 1, &saved));
+    assert_eq!(new.state(), State::Backup);
+    assert_eq!(new.master_interval_cs(), 50);
+    assert_eq!(new.poll_timeout(), saved.master_down);
+    let mut out = Vec::new();
+    new.handle_timeout(saved.master_down.unwrap(), &mut out);
+    assert_eq!(new.state(), State::Master, "master_down still fires");
+}
+
+#[test]
+fn only_an_instance_in_init_resumes_and_only_into_a_running_state() {
+    let saved = master(100).snapshot();
+    let mut running = started(100, true);
+    assert!(!running.resume(0, &saved));
+    assert_eq!(running.state(), State::Backup);
+    let mut fresh = instance(100, true);
+    let stopped = Snapshot {
+        state: State::Stopped,
+        ..saved
+    };
+    assert!(!fresh.resume(0, &stopped));
+    assert_eq!(fresh.state(), State::Initialize);
+}

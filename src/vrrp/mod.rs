@@ -9,6 +9,7 @@ pub mod discard;
 pub mod instance;
 pub mod ipv4;
 pub mod md5;
+pub mod restart_state;
 pub mod simulation;
 pub mod sync_group;
 pub mod timers;

@@ -96,6 +96,8 @@ struct Router {
     /// What to run again on `revive`.
     last: Option<(Impl, String)>,
     starts: u32,
+    /// The keepvip binary this router runs, if not the one under test.
+    keepvip_bin: Option<PathBuf>,
 }
 
 pub struct Lan {
@@ -440,6 +442,7 @@ impl Lan {
                 child: None,
                 last: None,
                 starts: 0,
+                keepvip_bin: None,
             });
             // Created from inside the switch namespace with the peer put
             // straight into the router's: the host namespace never sees it.
@@ -559,8 +562,11 @@ impl Lan {
         let mut args: Vec<String> = vec!["netns".into(), "exec".into(), r.ns.clone()];
         match imp {
             Impl::Keepvip => {
-                let bin = std::env::var("KEEPVIP_BIN")
-                    .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string());
+                let bin = match &r.keepvip_bin {
+                    Some(bin) => bin.to_str().unwrap().to_string(),
+                    None => std::env::var("KEEPVIP_BIN")
+                        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string()),
+                };
                 args.extend([bin, "-n".into(), "-l".into()]);
                 if debug_log {
                     args.push("-D".into());
@@ -612,6 +618,41 @@ impl Lan {
             .spawn()
             .unwrap_or_else(|e| panic!("harness: spawn {}: {e}", args.join(" ")));
         r.child = Some(child);
+    }
+
+    /// The keepvip binary the router runs from its next start on (None:
+    /// the one under test): a copy that a test replaces, as an upgrade
+    /// replaces the installed binary.
+    pub fn set_keepvip_binary(&mut self, router: usize, bin: Option<PathBuf>) {
+        self.r_mut(router).keepvip_bin = bin;
+    }
+
+    /// Waits up to `timeout` for the router's daemon to exit on its own
+    /// (no signal sent), and forgets it; panics if it does not.
+    pub fn wait_exit(&mut self, router: usize, timeout: Duration) -> ExitStatus {
+        let t0 = Instant::now();
+        loop {
+            let child = self
+                .r_mut(router)
+                .child
+                .as_mut()
+                .expect("harness: not started");
+            if let Some(status) = child.try_wait().expect("harness: wait") {
+                let mut child = self.r_mut(router).child.take().unwrap();
+                // Whatever it left in its group goes too.
+                killpg(child.id(), libc::SIGKILL);
+                let _ = child.wait();
+                self.note(router, &format!("exited: {status}"));
+                return status;
+            }
+            if t0.elapsed() > timeout {
+                panic!(
+                    "{}",
+                    self.diagnose(&format!("r{router} did not exit within {timeout:?}"))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Whether daemons started from now on get `-D`.

@@ -1,0 +1,499 @@
+//! The state a hitless restart hands from one image of the daemon to the
+//! next (`keepvip restart`): a small line-oriented text file, written by
+//! the old image just before it re-executes the binary and read (then
+//! deleted) by the new one. Here: its codec, and the rules that say when
+//! it must not be trusted. No I/O.
+//!
+//! ```text
+//! keepvip-restart-state 1
+//! boot_id 0f6c...
+//! config_digest 1a2b3c4d
+//! written_us 123456789
+//! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0
+//! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
+//! group G1 state MASTER
+//! end
+//! ```
+//!
+//! Times are CLOCK_MONOTONIC in microseconds, which both images share.
+//! Names never hold white space (the config lexer splits on it), so
+//! `key value` pairs separated by spaces are unambiguous.
+
+use std::fmt::Write as _;
+
+use super::instance::{Snapshot, State};
+use super::timers::Micros;
+use crate::tracking::health::HealthReading;
+
+const MAGIC: &str = "keepvip-restart-state";
+/// Bumped whenever a line changes meaning: an image never reads a version
+/// it does not know (it starts normally instead).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartState {
+    /// /proc/sys/kernel/random/boot_id: monotonic times mean nothing
+    /// across a reboot.
+    pub boot_id: String,
+    /// The digest of the configuration the old image ran.
+    pub config_digest: u32,
+    pub written_us: Micros,
+    pub instances: Vec<SavedInstance>,
+    pub scripts: Vec<SavedScript>,
+    pub groups: Vec<SavedGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedInstance {
+    pub name: String,
+    pub snapshot: Snapshot,
+    /// `auth_type AH`: peers refuse a sequence number that goes back.
+    pub ah_sequence: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedScript {
+    pub name: String,
+    pub health: HealthReading,
+    /// A run in progress: its process (adopted by the next image, same
+    /// pid as ever) and when it started.
+    pub running: Option<(u32, Micros)>,
+    pub next_run: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedGroup {
+    pub name: String,
+    pub state: Option<State>,
+}
+
+/// Why a state file is not used at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Distrust {
+    OtherBoot,
+    OtherConfig {
+        saved: u32,
+        running: u32,
+    },
+    /// Written "after" now: not from this clock.
+    FromTheFuture,
+}
+
+impl std::fmt::Display for Distrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Distrust::OtherBoot => f.write_str("it was written before the last boot"),
+            Distrust::OtherConfig { saved, running } => write!(
+                f,
+                "it is for config digest {saved:08x}, the config loaded now is {running:08x}"
+            ),
+            Distrust::FromTheFuture => f.write_str("its time is later than now"),
+        }
+    }
+}
+
+impl RestartState {
+    /// Whether the file as a whole may be used by a daemon that booted as
+    /// `boot_id`, loaded a config with `digest`, at monotonic time `now`.
+    pub fn trust(&self, boot_id: &str, digest: u32, now: Micros) -> Result<(), Distrust> {
+        if self.boot_id != boot_id {
+            return Err(Distrust::OtherBoot);
+        }
+        if self.config_digest != digest {
+            return Err(Distrust::OtherConfig {
+                saved: self.config_digest,
+                running: digest,
+            });
+        }
+        if self.written_us > now {
+            return Err(Distrust::FromTheFuture);
+        }
+        Ok(())
+    }
+
+    /// An instance whose state is older than its master_down: its peers
+    /// have acted on its silence (a backup took over), so it starts as at
+    /// boot rather than resume a state the LAN no longer agrees with.
+    pub fn too_old_for(&self, now: Micros, master_down: Micros) -> bool {
+        now.saturating_sub(self.written_us) >= master_down
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = format!("{MAGIC} {FORMAT_VERSION}\n");
+        let _ = writeln!(text, "boot_id {}", self.boot_id);
+        let _ = writeln!(text, "config_digest {:08x}", self.config_digest);
+        let _ = writeln!(text, "written_us {}", self.written_us);
+        for i in &self.instances {
+            let s = &i.snapshot;
+            let _ = writeln!(
+                text,
+                "instance {} state {} priority {} master_interval_cs {} advert {} \
+                 master_down {} garp_repeat {} garp_refresh {} ah_sequence {}",
+                i.name,
+                s.state,
+                s.priority,
+                s.master_interval_cs,
+                time(s.advert),
+                time(s.master_down),
+                time(s.garp_repeat),
+                time(s.garp_refresh),
+                i.ah_sequence
+            );
+        }
+        for s in &self.scripts {
+            let h = &s.health;
+            let up = match h.up {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            };
+            let reported = if h.reported { "yes" } else { "no" };
+            let (pid, since) = match s.running {
+                Some((pid, since)) => (pid.to_string(), since.to_string()),
+                None => ("-".to_string(), "-".to_string()),
+            };
+            let _ = writeln!(
+                text,
+                "script {} up {up} reported {reported} against {} pid {pid} started {since} next {}",
+                s.name, h.against, s.next_run
+            );
+        }
+        for g in &self.groups {
+            let state = g.state.map_or("-".to_string(), |s| s.to_string());
+            let _ = writeln!(text, "group {} state {state}", g.name);
+        }
+        text.push_str("end\n");
+        text
+    }
+
+    /// Parses a file `render` wrote; the error names the line and what
+    /// was expected there. A file cut short (no `end`) is refused.
+    pub fn parse(text: &str) -> Result<RestartState, String> {
+        let mut lines = text.lines().enumerate().map(|(n, l)| (n + 1, l));
+        let mut next = |what: &str| {
+            lines
+                .next()
+                .ok_or_else(|| format!("ends before {what}"))
+                .map(|(n, l)| (n, l.split(' ').collect::<Vec<&str>>()))
+        };
+        let (n, words) = next("the header")?;
+        match words.as_slice() {
+            [MAGIC, version] if *version == FORMAT_VERSION.to_string() => {}
+            [MAGIC, version] => {
+                return Err(format!(
+                    "line {n}: format version {version}, this keepvip reads {FORMAT_VERSION}"
+                ))
+            }
+            _ => return Err(format!("line {n}: expected \"{MAGIC} {FORMAT_VERSION}\"")),
+        }
+        let boot_id = single(next("boot_id")?, "boot_id")?.to_string();
+        let (n, words) = next("config_digest")?;
+        let config_digest = u32::from_str_radix(single((n, words), "config_digest")?, 16)
+            .map_err(|_| format!("line {n}: config_digest: expected 8 hex digits"))?;
+        let (n, words) = next("written_us")?;
+        let written_us = number(n, "written_us", single((n, words), "written_us")?)?;
+        let mut state = RestartState {
+            boot_id,
+            config_digest,
+            written_us,
+            instances: Vec::new(),
+            scripts: Vec::new(),
+            groups: Vec::new(),
+        };
+        loop {
+            let (n, words) = next("end")?;
+            match words.first().copied() {
+                Some("end") if words.len() == 1 => return Ok(state),
+                Some("instance") => state.instances.push(parse_instance(n, &words)?),
+                Some("script") => state.scripts.push(parse_script(n, &words)?),
+                Some("group") => state.groups.push(parse_group(n, &words)?),
+                _ => return Err(format!("line {n}: expected instance, script, group or end")),
+            }
+        }
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&SavedInstance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+fn time(t: Option<Micros>) -> String {
+    t.map_or("-".to_string(), |t| t.to_string())
+}
+
+fn single<'a>((n, words): (usize, Vec<&'a str>), key: &str) -> Result<&'a str, String> {
+    match words.as_slice() {
+        [k, value] if *k == key => Ok(value),
+        _ => Err(format!("line {n}: expected \"{key} VALUE\"")),
+    }
+}
+
+fn number<T: std::str::FromStr>(n: usize, key: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("line {n}: {key}: {value:?} is not a number in range"))
+}
+
+/// `KIND NAME key value key value ...` with exactly `keys`, in order.
+fn pairs<'a>(n: usize, words: &[&'a str], keys: &[&str]) -> Result<(String, Vec<&'a str>), String> {
+    let expected = || {
+        format!(
+            "line {n}: expected \"{} NAME {}\"",
+            words.first().copied().unwrap_or_default(),
+            keys.iter()
+                .map(|k| format!("{k} V"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    if words.len() != 2 + 2 * keys.len() || words[1].is_empty() {
+        return Err(expected());
+    }
+    let mut values = Vec::new();
+    for (pair, key) in words[2..].chunks(2).zip(keys) {
+        if pair[0] != *key {
+            return Err(expected());
+        }
+        values.push(pair[1]);
+    }
+    Ok((words[1].to_string(), values))
+}
+
+fn parse_state(n: usize, word: &str) -> Result<State, String> {
+    Ok(match word {
+        "INIT" => State::Initialize,
+        "BACKUP" => State::Backup,
+        "MASTER" => State::Master,
+        "FAULT" => State::Fault,
+        "STOP" => State::Stopped,
+        other => return Err(format!("line {n}: {other:?} is not a state")),
+    })
+}
+
+fn parse_time(n: usize, key: &str, word: &str) -> Result<Option<Micros>, String> {
+    if word == "-" {
+        return Ok(None);
+    }
+    number(n, key, word).map(Some)
+}
+
+fn parse_instance(n: usize, words: &[&str]) -> Result<SavedInstance, String> {
+    let keys = [
+        "state",
+        "priority",
+        "master_interval_cs",
+        "advert",
+        "master_down",
+        "garp_repeat",
+        "garp_refresh",
+        "ah_sequence",
+    ];
+    let (name, v) = pairs(n, words, &keys)?;
+    Ok(SavedInstance {
+        name,
+        snapshot: Snapshot {
+            state: parse_state(n, v[0])?,
+            priority: number(n, keys[1], v[1])?,
+            master_interval_cs: number(n, keys[2], v[2])?,
+            advert: parse_time(n, keys[3], v[3])?,
+            master_down: parse_time(n, keys[4], v[4])?,
+            garp_repeat: parse_time(n, keys[5], v[5])?,
+            garp_refresh: parse_time(n, keys[6], v[6])?,
+        },
+        ah_sequence: number(n, keys[7], v[7])?,
+    })
+}
+
+fn parse_script(n: usize, words: &[&str]) -> Result<SavedScript, String> {
+    let (name, v) = pairs(
+        n,
+        words,
+        &["up", "reported", "against", "pid", "started", "next"],
+    )?;
+    let yes_no = |word: &str| match word {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        other => Err(format!("line {n}: expected yes or no, not {other:?}")),
+    };
+    let up = match v[0] {
+        "-" => None,
+        word => Some(yes_no(word)?),
+    };
+    Ok(SavedScript {
+        name,
+        health: HealthReading {
+            up,
+            reported: yes_no(v[1])?,
+            against: number(n, "against", v[2])?,
+        },
+        running: match (v[3], parse_time(n, "started", v[4])?) {
+            ("-", None) => None,
+            (pid, Some(since)) => Some((number(n, "pid", pid)?, since)),
+            _ => return Err(format!("line {n}: a pid needs its start time")),
+        },
+        next_run: number(n, "next", v[5])?,
+    })
+}
+
+fn parse_group(n: usize, words: &[&str]) -> Result<SavedGroup, String> {
+    let (name, v) = pairs(n, words, &["state"])?;
+    let state = match v[0] {
+        "-" => None,
+        word => Some(parse_state(n, word)?),
+    };
+    Ok(SavedGroup { name, state })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> RestartState {
+        RestartState {
+            boot_id: "0f6c1e2a-5b7d-4c4e-9a51-2b1f8c7d6e5f".into(),
+            config_digest: 0x1a2b_3c4d,
+            written_us: 5_000_000,
+            instances: vec![
+                SavedInstance {
+                    name: "VI_1".into(),
+                    snapshot: Snapshot {
+                        state: State::Master,
+                        priority: 150,
+                        master_interval_cs: 100,
+                        advert: Some(5_400_000),
+                        master_down: None,
+                        garp_repeat: Some(7_000_000),
+                        garp_refresh: None,
+                    },
+                    ah_sequence: 42,
+                },
+                SavedInstance {
+                    name: "VI_2".into(),
+                    snapshot: Snapshot {
+                        state: State::Backup,
+                        priority: 90,
+                        master_interval_cs: 10,
+                        advert: None,
+                        master_down: Some(5_300_000),
+                        garp_repeat: None,
+                        garp_refresh: None,
+                    },
+                    ah_sequence: 0,
+                },
+            ],
+            scripts: vec![
+                SavedScript {
+                    name: "chk".into(),
+                    health: HealthReading {
+                        up: Some(true),
+                        reported: true,
+                        against: 2,
+                    },
+                    running: Some((4321, 4_900_000)),
+                    next_run: 6_000_000,
+                },
+                SavedScript {
+                    name: "slow".into(),
+                    health: HealthReading {
+                        up: None,
+                        reported: false,
+                        against: 0,
+                    },
+                    running: None,
+                    next_run: 5_500_000,
+                },
+            ],
+            groups: vec![
+                SavedGroup {
+                    name: "G1".into(),
+                    state: Some(State::Master),
+                },
+                SavedGroup {
+                    name: "G2".into(),
+                    state: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn what_is_rendered_parses_back_the_same() {
+        let state = example();
+        let text = state.render();
+        assert!(text.starts_with("keepvip-restart-state 1\n"));
+        assert!(text.contains(
+            "instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 5400000 \
+             master_down - garp_repeat 7000000 garp_refresh - ah_sequence 42\n"
+        ));
+        assert_eq!(RestartState::parse(&text), Ok(state));
+    }
+
+    #[test]
+    fn a_file_cut_short_or_of_another_version_is_refused() {
+        let text = example().render();
+        let cut = &text[..text.len() - "end\n".len()];
+        assert!(RestartState::parse(cut)
+            .unwrap_err()
+            .contains("ends before end"));
+        let half = &text[..text.find("priority 90").unwrap()];
+        assert!(RestartState::parse(half).is_err());
+        let other = text.replacen("keepvip-restart-state 1", "keepvip-restart-state 2", 1);
+        assert!(RestartState::parse(&other)
+            .unwrap_err()
+            .contains("format version 2"));
+        assert!(RestartState::parse("").is_err());
+    }
+
+    #[test]
+    fn a_bad_line_is_named_with_what_was_expected() {
+        let text = example().render();
+        let bad = text.replace("priority 150", "priority 300");
+        assert_eq!(
+            RestartState::parse(&bad).unwrap_err(),
+            "line 5: priority: \"300\" is not a number in range"
+        );
+        let bad = text.replace("state MASTER priority", "state LEADER priority");
+        assert!(RestartState::parse(&bad)
+            .unwrap_err()
+            .starts_with("line 5:"));
+        let bad = text.replace("group G2 state -", "group G2");
+        assert_eq!(
+            RestartState::parse(&bad).unwrap_err(),
+            "line 10: expected \"group NAME state V\""
+        );
+        let bad = text.replace("config_digest 1a2b3c4d", "config_digest xyz");
+        assert!(RestartState::parse(&bad)
+            .unwrap_err()
+            .starts_with("line 3:"));
+    }
+
+    #[test]
+    fn another_boot_or_config_is_not_trusted() {
+        let state = example();
+        let boot = state.boot_id.clone();
+        assert_eq!(state.trust(&boot, 0x1a2b_3c4d, 5_100_000), Ok(()));
+        assert_eq!(
+            state.trust("another", 0x1a2b_3c4d, 5_100_000),
+            Err(Distrust::OtherBoot)
+        );
+        assert_eq!(
+            state.trust(&boot, 0xdead_beef, 5_100_000),
+            Err(Distrust::OtherConfig {
+                saved: 0x1a2b_3c4d,
+                running: 0xdead_beef
+            })
+        );
+        assert_eq!(
+            state.trust(&boot, 0x1a2b_3c4d, 4_000_000),
+            Err(Distrust::FromTheFuture)
+        );
+    }
+
+    #[test]
+    fn state_older_than_master_down_is_too_old() {
+        let state = example();
+        // master_down of a v3 backup at 1 s: 3.6 s.
+        assert!(!state.too_old_for(5_000_000 + 3_599_999, 3_600_000));
+        assert!(state.too_old_for(5_000_000 + 3_600_000, 3_600_000));
+    }
+}
