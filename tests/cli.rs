@@ -363,6 +363,16 @@ fn addresses_routes_and_rules_on_missing_interfaces_are_errors_as_keepalived() {
     let config = scratch.write("r2.conf", &format!("{INSTANCE}    use_vmac\n}}\n"));
     let output = check(&config);
     assert!(output.status.success(), "{}", stderr(&output));
+
+    // An address's own VMAC (`use_vmac` on its line) is made by keepvip
+    // too: its name is no missing interface.
+    let config = scratch.write(
+        "r3.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 50\n    \
+         virtual_ipaddress {\n        192.0.2.100\n        198.51.100.5/24 use_vmac\n    }\n}\n",
+    );
+    let output = check(&config);
+    assert!(output.status.success(), "{}", stderr(&output));
 }
 
 #[test]

@@ -95,12 +95,17 @@ impl Daemon {
 /// line, the `dev` of an address or route and the `iif`/`oif` of a rule
 /// (in instances and at the top level). keepalived 2.2.7 refuses each
 /// ("Non-existent interface specified in configuration"). A VMAC
-/// interface is made by keepvip itself, so it need not exist yet.
+/// interface (an instance's own or an address's) is made by keepvip
+/// itself, so it need not exist yet.
 pub fn missing_interfaces(config: &Config) -> Vec<String> {
     let vmacs: Vec<&str> = config
         .instances
         .iter()
-        .filter_map(|i| i.vmac.as_ref().map(|v| v.name.as_str()))
+        .flat_map(|i| {
+            let own = i.vmac.as_ref().map(|v| v.name.as_str());
+            let per_address = i.address_vmacs.iter().map(|v| v.name.as_str());
+            own.into_iter().chain(per_address)
+        })
         .collect();
     let missing = |name: &str| {
         !vmacs.contains(&name)
