@@ -17,6 +17,12 @@
 //!   calls and /etc/keepalived.user on every transition,
 //!   LuCI's `ubus call keepalived dump` answered by the rpcd plugin, and a
 //!   stop that hands the VIP over.
+//! - `a_package_upgrade_restarts_keepvip_without_a_failover`: the package's
+//!   maintainer scripts as the OpenWrt build makes them (the Makefile's
+//!   postinst; default_prerm and default_postinst shimmed) upgrade a
+//!   running master, opkg's way and apk's: the same pid runs the new binary,
+//!   the VIP never leaves, the keepalived backup never speaks; a removal
+//!   still stops it with priority 0.
 
 mod common;
 
@@ -27,7 +33,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Impl, Lan, ELECTION};
+use common::{AddressMonitor, Impl, Lan, ELECTION};
 
 const FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/cross/openwrt/keepvip/files");
 const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openwrt/root");
@@ -455,6 +461,8 @@ impl OpenWrt {
         .map(|(from, to, mode)| format!("install -D -m {mode} {FILES}/{from} $u/{to}"))
         .collect::<Vec<_>>()
         .join("\n");
+        let package = package_scripts(lan.dir());
+        let p = package.to_str().unwrap();
         // OpenWrt's shell is busybox ash; /etc/keepalived.user records its
         // calls, as a user's own would act on them.
         let setup = format!(
@@ -465,6 +473,9 @@ impl OpenWrt {
              {install}
              install -D -m 755 {bin} $u/usr/sbin/keepvip
              install -D -m 644 {UCI}/{uci} $u/etc/uci-test/{uci}
+             mkdir -p $u/usr/lib/opkg $u/lib/apk
+             cp -a {p}/opkg $u/usr/lib/opkg/info
+             cp -a {p}/apk $u/lib/apk/packages
              mkdir -p $u/usr/bin && ln -s busybox $u/usr/bin/sh
              # Where this machine's /lib, /sbin are links into /usr (merged
              # /usr), an upper directory would hide the lower link's target.
@@ -565,6 +576,59 @@ impl Drop for OpenWrt {
         }
         let _ = &self.holder;
     }
+}
+
+/// The package's maintainer scripts as the OpenWrt build makes them from
+/// cross/openwrt/keepvip/Makefile (include/package-pack.mk): for opkg,
+/// prerm and postinst call default_prerm and default_postinst, which run
+/// the Makefile's postinst as postinst-pkg; for apk (OpenWrt 25), an
+/// upgrade runs only post-upgrade: PKG_UPGRADE=1, default_postinst, then
+/// the Makefile's postinst; no pre-deinstall. In `dir`/opkg and `dir`/apk,
+/// with each one's file list.
+fn package_scripts(dir: &Path) -> std::path::PathBuf {
+    let makefile = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cross/openwrt/keepvip/Makefile"
+    ))
+    .unwrap();
+    let body = makefile
+        .split("define Package/keepvip/postinst\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nendef").next())
+        .expect("Package/keepvip/postinst in the Makefile")
+        .replace("$$", "$");
+    let postinst = body.strip_prefix("#!/bin/sh\n").unwrap_or(&body);
+    let list = "/etc/init.d/keepvip\n/usr/sbin/keepvip\n/lib/functions/keepvip.sh\n";
+    let out = dir.join("package");
+    let script = |path: &str, text: &str| {
+        let path = out.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(&path)
+            .status()
+            .unwrap();
+    };
+    script("opkg/keepvip.list", list);
+    script("opkg/keepvip.postinst-pkg", &body);
+    script(
+        "opkg/keepvip.prerm",
+        "#!/bin/sh\n. /lib/functions.sh\ndefault_prerm $0 $@\n",
+    );
+    script(
+        "opkg/keepvip.postinst",
+        "#!/bin/sh\n. /lib/functions.sh\ndefault_postinst $0 $@\n",
+    );
+    script("apk/keepvip.list", list);
+    script(
+        "apk/keepvip.post-upgrade",
+        &format!(
+            "#!/bin/sh\nexport PKG_UPGRADE=1\n. /lib/functions.sh\nexport root=\"\"\n\
+             export pkgname=\"keepvip\"\nadd_group_and_user\ndefault_postinst\n{postinst}"
+        ),
+    );
+    out
 }
 
 /// A number after `"key":` in JSON text, the first one.
@@ -740,6 +804,134 @@ EOF
     assert!(
         hotplug.contains("keepalived ACTION=NOTIFY_STOP TYPE=INSTANCE NAME=LAN args="),
         "{hotplug}"
+    );
+    drop(r1);
+    drop(lan);
+}
+
+/// The image a pid runs: its executable's path, " (deleted)" after it when
+/// the file was replaced since it started.
+fn image(r: &OpenWrt, pid: &str) -> String {
+    r.ok(&format!("readlink /proc/{pid}/exe"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_package_upgrade_restarts_keepvip_without_a_failover() {
+    const VIP: &str = "192.0.2.100";
+    let Some(mut lan) = Lan::new("owrt-upg", 2) else {
+        return;
+    };
+    let peer = convert("r2", lan.dir());
+    lan.start(2, Impl::Keepalived, &peer);
+    lan.wait_sole_holder(2, VIP, ELECTION);
+    let r1 = OpenWrt::new(&lan, 1, "r1");
+    r1.ok("cp /etc/uci-test/r1 /etc/config/keepalived && /etc/init.d/keepvip enable && /etc/init.d/keepvip start");
+    let pid = r1
+        .daemon_pid()
+        .unwrap_or_else(|| panic!("not started\n{}", r1.diagnose()));
+    lan.wait_until(ELECTION, "r1 (keepvip, priority 150) takes the VIP", || {
+        lan.holds_vip(1, VIP) && !lan.holds_vip(2, VIP)
+    });
+    let monitor = AddressMonitor::start(&lan, 1);
+    let since = lan.mark();
+    // A new package's binary: a new file over the old one, as opkg and apk
+    // write it (the running image's file is gone, its pid goes on).
+    let replace_binary = || {
+        r1.ok(&format!(
+            "cp {} /usr/sbin/keepvip.new && mv -f /usr/sbin/keepvip.new /usr/sbin/keepvip",
+            keepvip_bin()
+        ));
+        assert_eq!(image(&r1, &pid), "/usr/sbin/keepvip (deleted)");
+    };
+    let hitless = |what: &str| {
+        assert_eq!(
+            r1.daemon_pid().as_deref(),
+            Some(pid.as_str()),
+            "{what}: the daemon stopped\n{}",
+            r1.diagnose()
+        );
+        assert!(
+            !r1.read("/var/log/procd.log").contains("kill keepvip"),
+            "{what}: stop and start\n{}",
+            r1.diagnose()
+        );
+    };
+
+    // opkg upgrade: the old package's prerm (`stop` with PKG_UPGRADE=1),
+    // the files replaced, the new package's postinst (postinst-pkg, then
+    // `start`).
+    r1.ok("PKG_UPGRADE=1 /usr/lib/opkg/info/keepvip.prerm upgrade");
+    hitless("opkg prerm");
+    replace_binary();
+    r1.ok("PKG_UPGRADE=1 /usr/lib/opkg/info/keepvip.postinst configure");
+    hitless("opkg postinst");
+    assert_eq!(
+        image(&r1, &pid),
+        "/usr/sbin/keepvip",
+        "the new binary does not run\n{}",
+        r1.diagnose()
+    );
+    assert!(r1.read("/var/log/rpcd.log").contains("rpcd reload"));
+    assert!(
+        r1.sh("test -L /etc/rc.d/S70keepvip").is_ok(),
+        "still enabled"
+    );
+
+    // apk (OpenWrt 25) runs no prerm on an upgrade, only post-upgrade.
+    r1.ok("rm -f /usr/lib/opkg/info/keepvip.*");
+    replace_binary();
+    r1.ok("/lib/apk/packages/keepvip.post-upgrade");
+    hitless("apk post-upgrade");
+    assert_eq!(image(&r1, &pid), "/usr/sbin/keepvip", "{}", r1.diagnose());
+
+    // Both upgrades: the VIP never left, the backup never spoke, the
+    // master's adverts kept their interval (0.1 s, under 1.5 of them).
+    let after = lan.mark();
+    lan.wait_until(ELECTION, "r1 advertises after the upgrades", || {
+        lan.adverts_since(after)
+            .iter()
+            .any(|a| a.src_mac == lan.mac(1))
+    });
+    assert_eq!(
+        monitor.deleted(VIP),
+        Vec::<String>::new(),
+        "the VIP was removed"
+    );
+    let adverts = lan.adverts_since(since);
+    assert!(
+        !adverts.iter().any(|a| a.src_mac == lan.mac(2)),
+        "the backup advertised"
+    );
+    let times: Vec<f64> = adverts
+        .iter()
+        .filter(|a| a.src_mac == lan.mac(1))
+        .map(|a| a.time)
+        .collect();
+    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(
+        gap < 0.15,
+        "{}",
+        lan.diagnose(&format!("advert gap {gap:.3} s"))
+    );
+    assert!(lan.holds_vip(1, VIP) && !lan.holds_vip(2, VIP));
+
+    // opkg remove: prerm without PKG_UPGRADE disables and stops (priority
+    // 0: keepalived takes over at once).
+    r1.ok("cp /lib/apk/packages/keepvip.list /usr/lib/opkg/info/ && \
+           printf '#!/bin/sh\\n. /lib/functions.sh\\ndefault_prerm $0 $@\\n' >/usr/lib/opkg/info/keepvip.prerm && \
+           chmod 755 /usr/lib/opkg/info/keepvip.prerm");
+    let t0 = Instant::now();
+    r1.ok("/usr/lib/opkg/info/keepvip.prerm remove");
+    let took = lan.wait_until(ELECTION, "r2 takes the VIP over", || {
+        lan.holds_vip(2, VIP) && !lan.holds_vip(1, VIP)
+    }) + t0.elapsed();
+    assert!(took < Duration::from_secs(3), "failover took {took:?}");
+    assert_eq!(r1.daemon_pid(), None);
+    assert!(
+        r1.sh("test -e /etc/rc.d/S70keepvip").is_err(),
+        "still enabled"
     );
     drop(r1);
     drop(lan);

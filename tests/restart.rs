@@ -12,11 +12,11 @@
 
 mod common;
 
-use common::{Impl, Lan, ELECTION};
+use common::{AddressMonitor, Impl, Lan, ELECTION};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const KEEPVIP: usize = 1;
@@ -85,43 +85,6 @@ fn install(at: &Path, from: &Path) {
     fs::copy(from, &new).expect("copy binary");
     fs::set_permissions(&new, fs::Permissions::from_mode(0o755)).unwrap();
     fs::rename(&new, at).expect("install binary");
-}
-
-/// `ip monitor address` in the router's namespace, until dropped: every
-/// address the kernel removes there is in its output.
-struct AddressMonitor {
-    child: Child,
-    out: PathBuf,
-}
-
-impl AddressMonitor {
-    fn start(lan: &Lan, router: usize) -> AddressMonitor {
-        let out = router_dir(lan, router).join("ip-monitor.txt");
-        let file = fs::File::create(&out).unwrap();
-        let child = Command::new("ip")
-            .args(["-n", lan.ns(router), "monitor", "address"])
-            .stdout(file)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ip monitor");
-        AddressMonitor { child, out }
-    }
-
-    fn deleted(&self, vip: &str) -> Vec<String> {
-        fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("Deleted") && l.contains(vip))
-            .map(String::from)
-            .collect()
-    }
-}
-
-impl Drop for AddressMonitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The longest time between two adverts of `router` in the capture since

@@ -1570,6 +1570,43 @@ pub fn send_paced(
     sent
 }
 
+/// `ip monitor address` in the router's namespace, until dropped: every
+/// address the kernel removes there is in its output.
+pub struct AddressMonitor {
+    child: Child,
+    out: PathBuf,
+}
+
+impl AddressMonitor {
+    pub fn start(lan: &Lan, router: usize) -> AddressMonitor {
+        let out = lan.dir().join(format!("ip-monitor-r{router}.txt"));
+        let file = fs::File::create(&out).unwrap();
+        let child = Command::new("ip")
+            .args(["-n", lan.ns(router), "monitor", "address"])
+            .stdout(file)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ip monitor");
+        AddressMonitor { child, out }
+    }
+
+    pub fn deleted(&self, vip: &str) -> Vec<String> {
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("Deleted") && l.contains(vip))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for AddressMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod parse_tests {
     use super::*;

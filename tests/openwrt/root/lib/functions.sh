@@ -144,3 +144,47 @@ config_list_foreach() {
 		n=$((n + 1))
 	done
 }
+
+# What a package's maintainer scripts call, as OpenWrt's base-files define
+# them: prerm runs the package's prerm-pkg, then for each of its init
+# scripts `disable` (not on an upgrade: PKG_UPGRADE=1) and `stop`; postinst
+# runs the package's postinst-pkg (opkg: from its info directory; apk
+# appends it to its post-install script instead), then `enable` (not on an
+# upgrade) and `start`. The file list is opkg's, or apk's where there is one.
+_shim_package_list() {
+	if [ -f "/lib/apk/packages/$1.list" ]; then
+		echo "/lib/apk/packages/$1.list"
+	else
+		echo "/usr/lib/opkg/info/$1.list"
+	fi
+}
+
+default_prerm() {
+	local package="${pkgname:-$(basename "${1%.*}")}" ret=0 script
+	if [ -f "/usr/lib/opkg/info/$package.prerm-pkg" ]; then
+		(. "/usr/lib/opkg/info/$package.prerm-pkg")
+		ret=$?
+	fi
+	for script in $(grep -s "^/etc/init.d/" "$(_shim_package_list "$package")"); do
+		[ "$PKG_UPGRADE" = 1 ] || "$script" disable
+		"$script" stop
+	done
+	return $ret
+}
+
+default_postinst() {
+	local package="${pkgname:-$(basename "${1%.*}")}" ret=0 script
+	if [ -f "/usr/lib/opkg/info/$package.postinst-pkg" ]; then
+		(. "/usr/lib/opkg/info/$package.postinst-pkg")
+		ret=$?
+	fi
+	for script in $(grep -s "^/etc/init.d/" "$(_shim_package_list "$package")"); do
+		[ "$PKG_UPGRADE" = 1 ] || "$script" enable
+		"$script" start
+	done
+	return $ret
+}
+
+add_group_and_user() {
+	return 0
+}
