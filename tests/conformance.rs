@@ -59,6 +59,10 @@ const REGRESSIONS: &[(u64, &str)] = &[
         10152,
         "an address owner (IPv6) whose link comes back: keepalived is a backup until master_down, keepvip took over at once",
     ),
+    (
+        10143,
+        "a sync group member's weight-0 check failing from the start: keepalived holds the other member in INIT and syncs it to FAULT without a notify, keepvip started it at once (BACKUP, FAULT, BACKUP)",
+    ),
 ];
 
 /// Where the logs and captures of a mismatching scenario are kept.

@@ -405,13 +405,17 @@ impl Daemon {
             return;
         }
         let now = self.clock.now_us();
-        for index in 0..self.instances.len() {
-            if self.instances[index].machine.state() != State::Initialize {
-                continue;
-            }
-            // Tracking first, so an instance whose link is down or whose
-            // init_fail check is down starts in FAULT or at its priority.
+        let starting: Vec<usize> = (0..self.instances.len())
+            .filter(|&index| self.instances[index].machine.state() == State::Initialize)
+            .collect();
+        // Tracking of all of them first, so an instance whose link is down
+        // or whose init_fail check is down starts in FAULT or at its
+        // priority, and a sync group member sees its group's FAULT, or its
+        // wait for a check's first result, before it starts.
+        for &index in &starting {
             self.evaluate_tracking(index, now);
+        }
+        for index in starting {
             let mut actions = Vec::new();
             self.instances[index].machine.start(now, &mut actions);
             self.execute(index, actions);

@@ -5,7 +5,7 @@ use log::info;
 
 use super::Daemon;
 use crate::vrrp::instance::State;
-use crate::vrrp::sync_group::{group_move, held_in_fault, Event, Member, Move};
+use crate::vrrp::sync_group::{group_move, held_in_fault, waits_for_checks, Event, Member, Move};
 use crate::vrrp::timers::Micros;
 
 impl Daemon {
@@ -58,7 +58,9 @@ impl Daemon {
     }
 
     /// After an instance's own tracking changed: every member of its group
-    /// is held in FAULT while any other member's tracking says FAULT.
+    /// is held in FAULT while any other member's tracking says FAULT, and
+    /// waits in INIT while any member waits for its checks' first results
+    /// (FAULT first: a start released into the group's FAULT stays silent).
     pub(super) fn sync_group_faults(&mut self, index: usize, now: Micros) {
         let Some(group) = self.instances[index].group else {
             return;
@@ -68,13 +70,16 @@ impl Daemon {
             .iter()
             .map(|m| self.instances[*m].machine.holds_group_in_fault())
             .collect();
+        let waiting: Vec<bool> = members
+            .iter()
+            .map(|m| self.instances[*m].machine.waiting_for_checks())
+            .collect();
+        let group_waits = waits_for_checks(&waiting);
         for (i, member) in members.iter().enumerate() {
             let mut actions = Vec::new();
-            self.instances[*member].machine.set_group_fault(
-                now,
-                held_in_fault(&faults, i),
-                &mut actions,
-            );
+            let machine = &mut self.instances[*member].machine;
+            machine.set_group_fault(now, held_in_fault(&faults, i), &mut actions);
+            machine.set_group_waiting_for_checks(now, group_waits, &mut actions);
             self.execute(*member, actions);
         }
     }

@@ -182,8 +182,11 @@ pub struct Instance {
     /// A check that decides whether it may serve (weight 0) has not
     /// reported yet: it stays in INIT, silent, until it has.
     waiting_for_checks: bool,
-    /// `start` was called while waiting for checks: it starts when they
-    /// have reported.
+    /// Another member of its sync group waits for its checks' first
+    /// results: the group waits in INIT together.
+    group_waiting_for_checks: bool,
+    /// `start` was called while waiting for checks (its own or its
+    /// group's): it starts when they have reported.
     start_pending: bool,
     /// In a `vrrp_sync_group`: master_down does not make it master on its
     /// own; the group decides.
@@ -228,6 +231,7 @@ impl Instance {
             tracking_fault: false,
             group_fault: false,
             waiting_for_checks: false,
+            group_waiting_for_checks: false,
             start_pending: false,
             in_sync_group: false,
             master_down_expired: false,
@@ -364,10 +368,19 @@ impl Instance {
         if self.state != State::Initialize {
             return;
         }
-        if self.waiting_for_checks {
+        // Asked already: it starts when its checks (or its group's) let it.
+        if self.start_pending {
+            return;
+        }
+        if self.waiting_for_checks || self.group_waiting_for_checks {
             self.start_pending = true;
             return;
         }
+        self.begin(now, out);
+    }
+
+    /// Leaves INIT: FAULT, master (the owner) or backup.
+    fn begin(&mut self, now: Micros, out: &mut Vec<Action>) {
         if self.is_faulty() {
             self.enter(State::Fault, out);
         } else if self.priority == PRIORITY_OWNER {
@@ -535,10 +548,38 @@ impl Instance {
     /// sees them.
     pub fn set_waiting_for_checks(&mut self, now: Micros, waiting: bool, out: &mut Vec<Action>) {
         self.waiting_for_checks = waiting;
-        if !waiting && self.start_pending {
-            self.start_pending = false;
-            self.start(now, out);
+        self.start_if_released(now, out);
+    }
+
+    /// Whether another member of its sync group waits for its checks'
+    /// first results (`vrrp::sync_group::waits_for_checks`): the group
+    /// starts together. Set it after [`Instance::set_group_fault`] of the
+    /// same round, so that a released start sees the group's FAULT.
+    pub fn set_group_waiting_for_checks(
+        &mut self,
+        now: Micros,
+        waiting: bool,
+        out: &mut Vec<Action>,
+    ) {
+        self.group_waiting_for_checks = waiting;
+        self.start_if_released(now, out);
+    }
+
+    /// A start held back by checks goes ahead once nothing holds it. One
+    /// released into its group's FAULT (another member's first result
+    /// failed) stays in INIT, silent, until the group leaves FAULT: as
+    /// keepalived 2.2.7 does, which syncs it to FAULT without a state
+    /// change or notify of its own, and then sends it to BACKUP with the
+    /// others.
+    fn start_if_released(&mut self, now: Micros, out: &mut Vec<Action>) {
+        if !self.start_pending || self.waiting_for_checks || self.group_waiting_for_checks {
+            return;
         }
+        if self.group_fault && !self.tracking_fault {
+            return;
+        }
+        self.start_pending = false;
+        self.begin(now, out);
     }
 
     /// Whether its own tracking holds the rest of its sync group in FAULT:
@@ -546,6 +587,11 @@ impl Instance {
     /// waits with it, as it cannot go to MASTER without it).
     pub fn holds_group_in_fault(&self) -> bool {
         self.tracking_fault && !self.waiting_for_checks
+    }
+
+    /// Whether it waits for its weight-0 checks' first results.
+    pub fn waiting_for_checks(&self) -> bool {
+        self.waiting_for_checks
     }
 
     /// Whether its own tracking (not its group) holds it in FAULT.
@@ -563,6 +609,7 @@ impl Instance {
             return;
         }
         match (faulty, self.state) {
+            (false, State::Initialize) => self.start_if_released(now, out),
             (_, State::Initialize | State::Stopped) => {}
             (true, State::Master) => {
                 out.push(Action::SendAdvert(self.advert(PRIORITY_STOPPING)));

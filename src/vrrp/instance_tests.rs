@@ -1050,3 +1050,36 @@ fn only_an_instance_in_init_resumes_and_only_into_a_running_state() {
     assert!(!fresh.resume(0, &stopped));
     assert_eq!(fresh.state(), State::Initialize);
 }
+
+/// keepalived 2.2.7, watched: a sync group member that waited for another
+/// member's first check result, which failed, is synced to FAULT without a
+/// word and goes to BACKUP when the group recovers; one that starts while
+/// its group is already in FAULT (another member's link down) says FAULT.
+#[test]
+fn a_member_released_into_its_groups_fault_stays_silent_in_init() {
+    let mut i = instance(100, true);
+    let mut out = Vec::new();
+    i.set_group_waiting_for_checks(0, true, &mut out);
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Initialize);
+    i.set_group_fault(SEC, true, &mut out);
+    i.set_group_waiting_for_checks(SEC, false, &mut out);
+    i.start(SEC, &mut out);
+    assert_eq!(i.state(), State::Initialize);
+    assert!(out.is_empty(), "{out:?}");
+    i.set_group_fault(5 * SEC, false, &mut out);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        out,
+        [Action::StateChanged {
+            from: State::Initialize,
+            to: State::Backup
+        }]
+    );
+
+    let mut i = instance(100, true);
+    let mut out = Vec::new();
+    i.set_group_fault(0, true, &mut out);
+    i.start(0, &mut out);
+    assert_eq!(i.state(), State::Fault);
+}

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 
 use super::advert::Advert;
 use super::instance::{Action, Instance, State};
-use super::sync_group::{group_move, held_in_fault, Event, Member, Move};
+use super::sync_group::{group_move, held_in_fault, waits_for_checks, Event, Member, Move};
 use super::timers::{Micros, MICROS_PER_SECOND};
 use crate::config::InstanceConfig;
 use crate::tracking::health::Health;
@@ -242,6 +242,7 @@ impl SimLan {
             let instance = &mut self.routers[index].instance;
             instance.set_waiting_for_checks(self.now, false, &mut actions);
             self.apply(index, actions);
+            self.hold_group_faults(index);
         }
     }
 
@@ -278,9 +279,11 @@ impl SimLan {
                 next_result: self.now + c.first_result_after,
             });
         }
+        // Tracking of every member first, as the daemon does.
         for &m in &members {
-            // Tracking first, as the daemon does.
             self.apply_check_verdict(m);
+        }
+        for &m in &members {
             let mut actions = Vec::new();
             self.routers[m].instance.start(self.now, &mut actions);
             self.apply(m, actions);
@@ -344,7 +347,9 @@ impl SimLan {
         self.hold_group_faults(index);
     }
 
-    /// The sync group rule for FAULT, after a member's tracking changed.
+    /// The sync group rules for FAULT and for waiting on a check's first
+    /// result, after a member's tracking changed (FAULT first, as the
+    /// daemon does).
     fn hold_group_faults(&mut self, index: usize) {
         let Some(g) = self.group_of(index) else {
             return;
@@ -354,13 +359,16 @@ impl SimLan {
             .iter()
             .map(|m| self.routers[*m].instance.holds_group_in_fault())
             .collect();
+        let waiting: Vec<bool> = members
+            .iter()
+            .map(|m| self.routers[*m].instance.waiting_for_checks())
+            .collect();
+        let group_waits = waits_for_checks(&waiting);
         for (i, &m) in members.iter().enumerate() {
             let mut actions = Vec::new();
-            self.routers[m].instance.set_group_fault(
-                self.now,
-                held_in_fault(&faults, i),
-                &mut actions,
-            );
+            let instance = &mut self.routers[m].instance;
+            instance.set_group_fault(self.now, held_in_fault(&faults, i), &mut actions);
+            instance.set_group_waiting_for_checks(self.now, group_waits, &mut actions);
             self.apply(m, actions);
         }
     }

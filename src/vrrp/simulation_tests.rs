@@ -260,3 +260,56 @@ fn a_router_waits_for_its_checks_first_result() {
         .iter()
         .all(|t| t.to != State::Master || t.index == 0));
 }
+
+/// Conformance seed 10143, as keepalived 2.2.7 does it (watched, a check
+/// taking 3 s): while one member of a sync group waits for its weight-0
+/// check's first result, the whole group waits in INIT; when that result
+/// fails, the member goes to FAULT and the group with it, but the member
+/// that never started stays silent (no state, no notify) until the group
+/// recovers, and then goes to BACKUP with the others.
+#[test]
+fn a_group_waits_for_a_members_first_check_result_and_the_others_stay_silent() {
+    let mut lan = two_lans_two_boxes();
+    lan.kill(2);
+    lan.set_check(
+        3,
+        Some(SimCheck {
+            weight: Weight::new(0, false),
+            passing: false,
+            rise: 1,
+            fall: 1,
+            first_result_after: 2 * MICROS_PER_SECOND,
+            interval: MICROS_PER_SECOND,
+        }),
+    );
+    let mark = lan.transitions.len();
+    lan.start(2);
+    lan.run_secs(1);
+    assert_eq!(lan.router(2).instance.state(), State::Initialize);
+    assert_eq!(lan.router(3).instance.state(), State::Initialize);
+    lan.run_secs(SETTLE);
+    assert_eq!(lan.router(3).instance.state(), State::Fault);
+    assert_eq!(lan.router(2).instance.state(), State::Initialize);
+    let moved = |lan: &SimLan, index: usize| -> Vec<(State, State)> {
+        lan.transitions[mark..]
+            .iter()
+            .filter(|t| t.index == index)
+            .map(|t| (t.from, t.to))
+            .collect()
+    };
+    assert_eq!(moved(&lan, 2), [], "the member that never started");
+    assert_eq!(moved(&lan, 3), [(State::Initialize, State::Fault)]);
+    // The check passes (as if removed): the group recovers, both BACKUP.
+    lan.set_check(3, None);
+    lan.set_tracking(3, 100, false);
+    lan.run_secs(1);
+    assert_eq!(moved(&lan, 2), [(State::Initialize, State::Backup)]);
+    assert_eq!(
+        moved(&lan, 3),
+        [
+            (State::Initialize, State::Fault),
+            (State::Fault, State::Backup)
+        ]
+    );
+    assert_eq!(lan.masters(), vec!["r1a", "r1b"]);
+}

@@ -10,6 +10,9 @@
 //!   one LAN does not pull the addresses of the other LAN to this router.
 //! - A member that leaves MASTER for BACKUP takes the other masters along.
 //! - A member held in FAULT by its own tracking holds the group in FAULT.
+//! - While a member waits in INIT for its weight-0 checks' first results,
+//!   the whole group waits in INIT with it (watched: the other member
+//!   sends nothing and notifies nothing meanwhile).
 //!
 //! Pure: the daemon and the simulation hand it the members' states and
 //! carry out what it says.
@@ -83,6 +86,12 @@ pub fn held_in_fault(tracking_faults: &[bool], index: usize) -> bool {
         .any(|(i, fault)| i != index && *fault)
 }
 
+/// Whether the group's members wait in INIT: while any member still waits
+/// for its checks' first results, none of them starts.
+pub fn waits_for_checks(waiting_for_checks: &[bool]) -> bool {
+    waiting_for_checks.iter().any(|waiting| *waiting)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +163,12 @@ mod tests {
         assert!(!held_in_fault(&[true, false], 0));
         assert!(held_in_fault(&[true, false], 1));
         assert!(held_in_fault(&[false, true, false], 2));
+    }
+
+    #[test]
+    fn the_group_waits_while_any_member_waits_for_its_checks() {
+        assert!(waits_for_checks(&[false, true]));
+        assert!(waits_for_checks(&[true, false, false]));
+        assert!(!waits_for_checks(&[false, false]));
     }
 }
