@@ -29,9 +29,9 @@ missing_packages=()
 while read -r goal command package _; do
 	case $goal in '' | \#*) continue ;; esac
 	wanted "$goal" || continue
-	# Without namespace tests only the linker and libc are needed.
-	if [ "${goals[*]}" = test ] && [ "$skip_netns" = 1 ] && [ "$package" != gcc ] &&
-		[ "$package" != libc6-dev ]; then
+	# Without namespace tests only make, the linker and libc are needed.
+	if [ "${goals[*]}" = test ] && [ "$skip_netns" = 1 ] && [ "$package" != make ] &&
+		[ "$package" != gcc ] && [ "$package" != libc6-dev ]; then
 		continue
 	fi
 	if [[ $command == /* ]]; then
@@ -115,7 +115,12 @@ fi
 # Not root, or no apt: one command to run.
 make_goal=${goals[0]}
 if command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
-	echo "preflight: run   sudo make $make_goal   (it installs what is missing)" >&2
+	# Without make, `sudo make` cannot reach this script: name it instead.
+	if command -v make >/dev/null 2>&1; then
+		echo "preflight: run   sudo make $make_goal   (it installs what is missing)" >&2
+	else
+		echo "preflight: run   sudo bash tests/preflight.sh $make_goal   (it installs what is missing), then   sudo make $make_goal" >&2
+	fi
 elif [ "$root" = no ]; then
 	echo "preflight: install the packages above, then run as root:   make $make_goal" >&2
 else

@@ -129,10 +129,12 @@ fn under_the_hardened_drop_in_scripts_run_as_their_user_status_answers_and_hung_
         lan.holds_vip(1, VIP)
     });
     // `keepvip status` with no option finds the daemon in the runtime
-    // directory, as a user would run it on that host.
+    // directory, as a user would run it on that host. `-r`: entering a
+    // mount namespace resets the root to the namespace's, which is not
+    // the test's own when it runs in a chroot.
     let bin = std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").into());
     let status = Command::new("nsenter")
-        .args(["-t", &pid.to_string(), "-m", "-n"])
+        .args(["-t", &pid.to_string(), "-m", "-n", "-r"])
         .args([&bin, "status"])
         .output()
         .unwrap();

@@ -7,12 +7,16 @@
 # refuses a config naming an interface the machine does not have, as
 # keepalived does, so checks of example configs (eth0, br-lan) must not
 # depend on the host's own interface names. The namespace goes away with
-# the command; nothing on the host is touched. `-r` maps the caller to
-# root in a new user namespace, so this works without root as well.
+# the command; nothing on the host is touched. Without root, `-r` maps
+# the caller to root in a new user namespace; root needs none, and the
+# kernel refuses one in a chroot (EPERM) or under
+# user.max_user_namespaces=0.
 set -eu
 interfaces=$1
 shift
-exec unshare -rn sh -c '
+as_root=-r
+[ "$(id -u)" = 0 ] && as_root=
+exec unshare $as_root -n sh -c '
 	set -e
 	n=0
 	for name in $(echo "$1" | tr , " "); do
