@@ -632,3 +632,72 @@ fn min_garp_and_master_refresh_announce_as_keepalived() {
         window,
     );
 }
+
+/// `vrrp_garp_lower_prio_delay 1` with `garp_lower_prio_repeat 2`, and an
+/// instance's `garp_lower_prio_delay 2` over that global with the repeat
+/// left to its default, which keepalived 2.2.7 takes from the global
+/// `vrrp_garp_master_repeat 3`, not the instance's `garp_master_repeat 1`:
+/// a master that hears a lower-priority master (a partition healing) sends
+/// the burst at once and again after the delay, keepvip as keepalived.
+/// Four high masters (r1, r5 keepvip; r3, r7 keepalived), each with a
+/// keepalived peer of lower priority (the next router) on its own VRID,
+/// all on one LAN at once; each peer's link is cut as soon as its master
+/// has answered, so that it is heard once (each advert heard starts a
+/// burst).
+#[test]
+fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-lower-delay", 8) else {
+        return;
+    };
+    let vip = |high: usize| format!("192.0.2.{}", 100 + high);
+    let config = |high: usize, priority: u8| {
+        let extra = if high <= 4 {
+            "    garp_lower_prio_repeat 2\n"
+        } else {
+            "    garp_lower_prio_delay 2\n"
+        };
+        format!(
+            "global_defs {{\n    vrrp_version 3\n    vrrp_garp_master_repeat 3\n\
+             \x20   vrrp_garp_lower_prio_delay 1\n}}\n\
+             vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {}\n    priority {priority}\n    advert_int 0.5\n\
+             \x20   garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
+             \x20   virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+            60 + high,
+            vip(high)
+        )
+    };
+    let highs = [(1, Keepvip), (3, Keepalived), (5, Keepvip), (7, Keepalived)];
+    for router in lan.routers() {
+        lan.set_mcast_flood(router, false);
+    }
+    for (high, imp) in highs {
+        lan.start(high, imp, &config(high, 150));
+        lan.start(high + 1, Keepalived, &config(high, 100));
+    }
+    for (high, _) in highs {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{high} and r{} (partitioned) are both master", high + 1),
+            || lan.holds_vip(high, &vip(high)) && lan.holds_vip(high + 1, &vip(high)),
+        );
+    }
+    // Healed towards the high masters only; each lower one is cut off
+    // once its master has answered its first advert.
+    let healed = lan.mark();
+    for (high, _) in highs {
+        lan.set_mcast_flood(high, true);
+    }
+    let mut cut = [false; 9];
+    lan.wait_until(ELECTION, "every high master answered its lower one", || {
+        for (high, _) in highs {
+            if !cut[high] && !lan.garp_times_since(high, &vip(high), healed).is_empty() {
+                lan.set_link(high + 1, false);
+                cut[high] = true;
+            }
+        }
+        cut.iter().filter(|&&c| c).count() == highs.len()
+    });
+    assert_patterns_as_keepalived(&lan, &[(1, 3)], &|r| vec![vip(r)], &[4], healed, 1.6);
+    assert_patterns_as_keepalived(&lan, &[(5, 7)], &|r| vec![vip(r)], &[6], healed, 2.6);
+}

@@ -32,8 +32,8 @@ pub(crate) struct InstanceDefaults {
     pub garp_master_delay_s: u32,
     pub garp_master_repeat: u32,
     pub garp_master_refresh_s: u32,
-    /// `vrrp_garp_lower_prio_repeat`; None: each instance's
-    /// garp_master_repeat.
+    /// `vrrp_garp_lower_prio_repeat`; None: `vrrp_garp_master_repeat`
+    /// (1 under `vrrp_min_garp`), whatever an instance's garp_master_repeat.
     pub garp_lower_prio_repeat: Option<u32>,
     /// `vrrp_garp_lower_prio_delay`; None: each instance's
     /// garp_master_delay.
@@ -653,11 +653,13 @@ fn finish(
         garp_master_delay_s,
         garp_master_repeat,
         garp_master_refresh_s: w.garp_master_refresh_s.unwrap_or(min_refresh),
-        // keepalived's defaults: the master's burst and delay.
+        // keepalived's defaults: the global master burst (not the
+        // instance's own garp_master_repeat, as keepalived 2.2.7 does on the
+        // wire) and the instance's delay.
         garp_lower_prio_repeat: w
             .garp_lower_prio_repeat
             .or(defaults.garp_lower_prio_repeat)
-            .unwrap_or(garp_master_repeat),
+            .unwrap_or(min_repeat),
         garp_lower_prio_delay_s: w
             .garp_lower_prio_delay_s
             .or(defaults.garp_lower_prio_delay_s)
