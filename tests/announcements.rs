@@ -633,32 +633,59 @@ fn min_garp_and_master_refresh_announce_as_keepalived() {
     );
 }
 
-/// `vrrp_garp_lower_prio_delay 1` with `garp_lower_prio_repeat 2`, and an
-/// instance's `garp_lower_prio_delay 2` over that global with the repeat
-/// left to its default, which keepalived 2.2.7 takes from the global
-/// `vrrp_garp_master_repeat 3`, not the instance's `garp_master_repeat 1`:
-/// a master that hears a lower-priority master (a partition healing) sends
-/// the burst at once and again after the delay, keepvip as keepalived.
-/// Four high masters (r1, r5 keepvip; r3, r7 keepalived), each with a
+/// A master that hears a lower-priority master (a partition healing)
+/// sends a burst at once and another after a delay, keepvip as keepalived
+/// 2.2.7, with the burst and delay set three ways (all instances with
+/// `garp_master_repeat 1` and `garp_master_delay 0`):
+/// - global `vrrp_garp_lower_prio_delay 1`, instance
+///   `garp_lower_prio_repeat 2`: 2 at once, 2 a second later;
+/// - neither: both follow the global `vrrp_garp_master_repeat 3` and
+///   `vrrp_garp_master_delay 1`, not the instance's own;
+/// - global `vrrp_garp_lower_prio_repeat 1`, instance
+///   `garp_lower_prio_delay 2`.
+///
+/// Six high masters (keepvip and keepalived for each way), each with a
 /// keepalived peer of lower priority (the next router) on its own VRID,
 /// all on one LAN at once; each peer's link is cut as soon as its master
 /// has answered, so that it is heard once (each advert heard starts a
 /// burst).
 #[test]
 fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_as_keepalived() {
-    let Some(mut lan) = Lan::new("announce-lower-delay", 8) else {
+    // (keepvip, keepalived, global_defs lines, instance lines, packets
+    // expected, seconds to watch)
+    let ways = [
+        (
+            1,
+            3,
+            "    vrrp_garp_lower_prio_delay 1\n",
+            "    garp_lower_prio_repeat 2\n",
+            4,
+            1.6,
+        ),
+        (
+            5,
+            7,
+            "    vrrp_garp_master_repeat 3\n    vrrp_garp_master_delay 1\n",
+            "",
+            6,
+            1.6,
+        ),
+        (
+            9,
+            11,
+            "    vrrp_garp_lower_prio_repeat 1\n",
+            "    garp_lower_prio_delay 2\n",
+            2,
+            2.6,
+        ),
+    ];
+    let Some(mut lan) = Lan::new("announce-lower-delay", 12) else {
         return;
     };
     let vip = |high: usize| format!("192.0.2.{}", 100 + high);
-    let config = |high: usize, priority: u8| {
-        let extra = if high <= 4 {
-            "    garp_lower_prio_repeat 2\n"
-        } else {
-            "    garp_lower_prio_delay 2\n"
-        };
+    let config = |high: usize, priority: u8, global: &str, extra: &str| {
         format!(
-            "global_defs {{\n    vrrp_version 3\n    vrrp_garp_master_repeat 3\n\
-             \x20   vrrp_garp_lower_prio_delay 1\n}}\n\
+            "global_defs {{\n    vrrp_version 3\n{global}}}\n\
              vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
              \x20   virtual_router_id {}\n    priority {priority}\n    advert_int 0.5\n\
              \x20   garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
@@ -667,15 +694,17 @@ fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_a
             vip(high)
         )
     };
-    let highs = [(1, Keepvip), (3, Keepalived), (5, Keepvip), (7, Keepalived)];
+    let highs: Vec<usize> = ways.iter().flat_map(|w| [w.0, w.1]).collect();
     for router in lan.routers() {
         lan.set_mcast_flood(router, false);
     }
-    for (high, imp) in highs {
-        lan.start(high, imp, &config(high, 150));
-        lan.start(high + 1, Keepalived, &config(high, 100));
+    for (keepvip, keepalived, global, extra, _, _) in ways {
+        for (high, imp) in [(keepvip, Keepvip), (keepalived, Keepalived)] {
+            lan.start(high, imp, &config(high, 150, global, extra));
+            lan.start(high + 1, Keepalived, &config(high, 100, global, extra));
+        }
     }
-    for (high, _) in highs {
+    for &high in &highs {
         lan.wait_until(
             ELECTION,
             &format!("r{high} and r{} (partitioned) are both master", high + 1),
@@ -685,12 +714,12 @@ fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_a
     // Healed towards the high masters only; each lower one is cut off
     // once its master has answered its first advert.
     let healed = lan.mark();
-    for (high, _) in highs {
+    for &high in &highs {
         lan.set_mcast_flood(high, true);
     }
-    let mut cut = [false; 9];
+    let mut cut = [false; 13];
     lan.wait_until(ELECTION, "every high master answered its lower one", || {
-        for (high, _) in highs {
+        for &high in &highs {
             if !cut[high] && !lan.garp_times_since(high, &vip(high), healed).is_empty() {
                 lan.set_link(high + 1, false);
                 cut[high] = true;
@@ -698,6 +727,14 @@ fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_a
         }
         cut.iter().filter(|&&c| c).count() == highs.len()
     });
-    assert_patterns_as_keepalived(&lan, &[(1, 3)], &|r| vec![vip(r)], &[4], healed, 1.6);
-    assert_patterns_as_keepalived(&lan, &[(5, 7)], &|r| vec![vip(r)], &[6], healed, 2.6);
+    for (keepvip, keepalived, _, _, packets, window) in ways {
+        assert_patterns_as_keepalived(
+            &lan,
+            &[(keepvip, keepalived)],
+            &|r| vec![vip(r)],
+            &[packets],
+            healed,
+            window,
+        );
+    }
 }
