@@ -475,3 +475,266 @@ fn a_reload_turning_garp_extra_if_on_for_a_master_announces_at_once_as_keepalive
         tcpdump.stop();
     }
 }
+
+/// Announcement times of `address` from `router` after `since`, relative
+/// to the first, up to `window` seconds after it.
+fn pattern(lan: &Lan, router: usize, address: &str, since: Mark, window: f64) -> Vec<f64> {
+    let times = lan.garp_times_since(router, address, since);
+    let Some(&first) = times.first() else {
+        return Vec::new();
+    };
+    times
+        .into_iter()
+        .map(|t| t - first)
+        .take_while(|&t| t <= window)
+        .collect()
+}
+
+/// Whether two announcement patterns match: as many packets, each within
+/// `slack` seconds of its counterpart.
+fn same_pattern(a: &[f64], b: &[f64], slack: f64) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= slack)
+}
+
+/// Waits until every router in `pairs` has announced `addresses(router)`
+/// after `since` and sent an advert `window` seconds after its first
+/// announcement (so the capture holds the whole window); then asserts that keepvip (each
+/// pair's first) sent each address's announcements at the times keepalived
+/// (the second) did, and that the counts are `expected`.
+fn assert_patterns_as_keepalived(
+    lan: &Lan,
+    pairs: &[(usize, usize)],
+    addresses: &dyn Fn(usize) -> Vec<String>,
+    expected: &[usize],
+    since: Mark,
+    window: f64,
+) {
+    for &(keepvip, keepalived) in pairs {
+        for router in [keepvip, keepalived] {
+            lan.wait_until(
+                ELECTION,
+                &format!("r{router} announced its addresses"),
+                || {
+                    addresses(router)
+                        .iter()
+                        .all(|a| !lan.garp_times_since(router, a, since).is_empty())
+                },
+            );
+            let first = addresses(router)
+                .iter()
+                .map(|a| lan.garp_times_since(router, a, since)[0])
+                .fold(f64::MAX, f64::min);
+            lan.wait_until(
+                ELECTION,
+                &format!("r{router}'s window of {window} s is captured"),
+                || {
+                    lan.adverts_since(since)
+                        .iter()
+                        .any(|a| a.src_mac == lan.mac(router) && a.time > first + window + 0.2)
+                },
+            );
+        }
+    }
+    for &(keepvip, keepalived) in pairs {
+        for (i, (ours, theirs)) in addresses(keepvip)
+            .iter()
+            .zip(addresses(keepalived))
+            .enumerate()
+        {
+            let (got, want) = (
+                pattern(lan, keepvip, ours, since, window),
+                pattern(lan, keepalived, &theirs, since, window),
+            );
+            assert!(
+                same_pattern(&got, &want, 0.15) && want.len() == expected[i],
+                "{}",
+                lan.diagnose(&format!(
+                    "r{keepvip} (keepvip) announced {ours} at {got:.3?}; r{keepalived} \
+                     (keepalived) announced {theirs} at {want:.3?}; expected {} packets",
+                    expected[i]
+                ))
+            );
+        }
+    }
+}
+
+/// `vrrp_min_garp` (r1 keepvip, r2 keepalived 2.2.7): one announcement on
+/// becoming master and no second burst 5 s later, for IPv4 and IPv6; an
+/// instance's own `garp_master_refresh 1` / `garp_master_refresh_repeat 3`
+/// still apply over it. Beside them, the global forms
+/// `vrrp_garp_master_refresh 1` / `vrrp_garp_master_refresh_repeat 2` (r3
+/// keepvip, r4 keepalived): after the burst of one, two every second. Each
+/// router masters its own VRIDs on one LAN, so all run at once.
+#[test]
+fn min_garp_and_master_refresh_announce_as_keepalived() {
+    let Some(mut lan) = Lan::new("announce-refresh", 4) else {
+        return;
+    };
+    let instance = |name: &str, vrid: usize, extra: &str, vip: String| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 100\n    advert_int 0.1\n{extra}\
+             \x20   virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
+        )
+    };
+    let min_garp = |r: usize| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n    vrrp_min_garp\n}}\n{}{}{}",
+            instance("VI_4", 80 + r, "", format!("192.0.2.{}/24", 100 + r)),
+            instance("VI_6", 80 + r, "", format!("2001:db8::{}/64", 100 + r)),
+            instance(
+                "VI_R",
+                90 + r,
+                "    garp_master_refresh 1\n    garp_master_refresh_repeat 3\n",
+                format!("192.0.2.{}/24", 110 + r)
+            ),
+        )
+    };
+    let global_refresh = |r: usize| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n    vrrp_garp_master_refresh 1\n\
+             \x20   vrrp_garp_master_refresh_repeat 2\n}}\n{}",
+            instance(
+                "VI_4",
+                80 + r,
+                "    garp_master_repeat 1\n    garp_master_delay 0\n",
+                format!("192.0.2.{}/24", 100 + r)
+            ),
+        )
+    };
+    lan.start(2, Keepalived, &min_garp(2));
+    lan.start(4, Keepalived, &global_refresh(4));
+    lan.start(1, Keepvip, &min_garp(1));
+    lan.start(3, Keepvip, &global_refresh(3));
+    // Past the 5 s garp_master_delay vrrp_min_garp turns off, and five
+    // refreshes.
+    let window = 5.6;
+    assert_patterns_as_keepalived(
+        &lan,
+        &[(1, 2)],
+        &|r| {
+            vec![
+                format!("192.0.2.{}", 100 + r),
+                format!("2001:db8::{}", 100 + r),
+                format!("192.0.2.{}", 110 + r),
+            ]
+        },
+        &[1, 1, 16],
+        Mark::START,
+        window,
+    );
+    assert_patterns_as_keepalived(
+        &lan,
+        &[(3, 4)],
+        &|r| vec![format!("192.0.2.{}", 100 + r)],
+        &[11],
+        Mark::START,
+        window,
+    );
+}
+
+/// A master that hears a lower-priority master (a partition healing)
+/// sends a burst at once and another after a delay, keepvip as keepalived
+/// 2.2.7, with the burst and delay set three ways (all instances with
+/// `garp_master_repeat 1` and `garp_master_delay 0`):
+/// - global `vrrp_garp_lower_prio_delay 1`, instance
+///   `garp_lower_prio_repeat 2`: 2 at once, 2 a second later;
+/// - neither: both follow the global `vrrp_garp_master_repeat 3` and
+///   `vrrp_garp_master_delay 1`, not the instance's own;
+/// - global `vrrp_garp_lower_prio_repeat 1`, instance
+///   `garp_lower_prio_delay 2`.
+///
+/// Six high masters (keepvip and keepalived for each way), each with a
+/// keepalived peer of lower priority (the next router) on its own VRID,
+/// all on one LAN at once; each peer's link is cut as soon as its master
+/// has answered, so that it is heard once (each advert heard starts a
+/// burst).
+#[test]
+fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_as_keepalived() {
+    // (keepvip, keepalived, global_defs lines, instance lines, packets
+    // expected, seconds to watch)
+    let ways = [
+        (
+            1,
+            3,
+            "    vrrp_garp_lower_prio_delay 1\n",
+            "    garp_lower_prio_repeat 2\n",
+            4,
+            1.6,
+        ),
+        (
+            5,
+            7,
+            "    vrrp_garp_master_repeat 3\n    vrrp_garp_master_delay 1\n",
+            "",
+            6,
+            1.6,
+        ),
+        (
+            9,
+            11,
+            "    vrrp_garp_lower_prio_repeat 1\n",
+            "    garp_lower_prio_delay 2\n",
+            2,
+            2.6,
+        ),
+    ];
+    let Some(mut lan) = Lan::new("announce-lower-delay", 12) else {
+        return;
+    };
+    let vip = |high: usize| format!("192.0.2.{}", 100 + high);
+    let config = |high: usize, priority: u8, global: &str, extra: &str| {
+        format!(
+            "global_defs {{\n    vrrp_version 3\n{global}}}\n\
+             vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {}\n    priority {priority}\n    advert_int 0.5\n\
+             \x20   garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
+             \x20   virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+            60 + high,
+            vip(high)
+        )
+    };
+    let highs: Vec<usize> = ways.iter().flat_map(|w| [w.0, w.1]).collect();
+    for router in lan.routers() {
+        lan.set_mcast_flood(router, false);
+    }
+    for (keepvip, keepalived, global, extra, _, _) in ways {
+        for (high, imp) in [(keepvip, Keepvip), (keepalived, Keepalived)] {
+            lan.start(high, imp, &config(high, 150, global, extra));
+            lan.start(high + 1, Keepalived, &config(high, 100, global, extra));
+        }
+    }
+    for &high in &highs {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{high} and r{} (partitioned) are both master", high + 1),
+            || lan.holds_vip(high, &vip(high)) && lan.holds_vip(high + 1, &vip(high)),
+        );
+    }
+    // Healed towards the high masters only; each lower one is cut off
+    // once its master has answered its first advert.
+    let healed = lan.mark();
+    for &high in &highs {
+        lan.set_mcast_flood(high, true);
+    }
+    let mut cut = [false; 13];
+    lan.wait_until(ELECTION, "every high master answered its lower one", || {
+        for &high in &highs {
+            if !cut[high] && !lan.garp_times_since(high, &vip(high), healed).is_empty() {
+                lan.set_link(high + 1, false);
+                cut[high] = true;
+            }
+        }
+        cut.iter().filter(|&&c| c).count() == highs.len()
+    });
+    for (keepvip, keepalived, _, _, packets, window) in ways {
+        assert_patterns_as_keepalived(
+            &lan,
+            &[(keepvip, keepalived)],
+            &|r| vec![vip(r)],
+            &[packets],
+            healed,
+            window,
+        );
+    }
+}

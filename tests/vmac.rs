@@ -378,3 +378,72 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
     capture.stop();
     eprintln!("took {:?}", started.elapsed());
 }
+
+/// `use_vmac` with `vmac_xmit_base`, keepalived 2.2.7 (r2) beside keepvip
+/// (r1), each master of its own VRID: adverts leave from the base
+/// interface with its own MAC, the burst of gratuitous ARPs (2, as
+/// `garp_master_repeat 2` asks) from the macvlan's virtual MAC.
+#[test]
+fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_keepalived() {
+    let Some(mut lan) = Lan::new("vmac-xmit-base", 2) else {
+        return;
+    };
+    let config = |router: usize| {
+        format!(
+            "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id 7{router}\n    version 3\n    priority 100\n\
+             \x20   advert_int 0.2\n    use_vmac\n    vmac_xmit_base\n\
+             \x20   garp_master_repeat 2\n    garp_master_delay 0\n\
+             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n    }}\n}}\n"
+        )
+    };
+    lan.start(KEEPALIVED, Impl::Keepalived, &config(KEEPALIVED));
+    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP));
+    let virtual_mac = |router: usize| format!("00:00:5e:00:01:{:02x}", 70 + router);
+    let garps = |router: usize| -> Vec<(f64, String)> {
+        let vip = format!("192.0.2.10{router}");
+        lan.announcements_since(common::Mark::START)
+            .into_iter()
+            .filter(|(_, _, address)| *address == vip)
+            .map(|(time, mac, _)| (time, mac))
+            .collect()
+    };
+    for router in [KEEPALIVED, KEEPVIP] {
+        lan.wait_until(
+            ELECTION,
+            &format!("r{router}'s burst of two is captured"),
+            || garps(router).len() >= 2,
+        );
+    }
+    // A last advert after the burst, so the whole burst is in.
+    let since = lan.mark();
+    lan.wait_until(ELECTION, "adverts after the bursts", || {
+        lan.adverts_since(since).len() >= 4
+    });
+    for router in [KEEPALIVED, KEEPVIP] {
+        let macs: Vec<String> = garps(router).into_iter().map(|(_, mac)| mac).collect();
+        assert_eq!(
+            macs,
+            [virtual_mac(router), virtual_mac(router)],
+            "{}",
+            lan.diagnose(&format!(
+                "r{router}: gratuitous ARPs not from the virtual MAC"
+            ))
+        );
+        let adverts: Vec<_> = lan
+            .adverts_since(common::Mark::START)
+            .into_iter()
+            .filter(|a| a.vrid == 70 + router as u8)
+            .collect();
+        assert!(
+            !adverts.is_empty()
+                && adverts
+                    .iter()
+                    .all(|a| a.src_mac == lan.mac(router) && a.src_ip == lan.addr(router)),
+            "{}",
+            lan.diagnose(&format!(
+                "r{router}: adverts not all from eth0's MAC and address: {adverts:?}"
+            ))
+        );
+    }
+}

@@ -32,11 +32,11 @@ pub(crate) struct InstanceDefaults {
     pub garp_master_delay_s: u32,
     pub garp_master_repeat: u32,
     pub garp_master_refresh_s: u32,
-    /// `vrrp_garp_lower_prio_repeat`; None: each instance's
-    /// garp_master_repeat.
+    /// `vrrp_garp_lower_prio_repeat`; None: `vrrp_garp_master_repeat`
+    /// (1 under `vrrp_min_garp`), whatever an instance's garp_master_repeat.
     pub garp_lower_prio_repeat: Option<u32>,
-    /// `vrrp_garp_lower_prio_delay`; None: each instance's
-    /// garp_master_delay.
+    /// `vrrp_garp_lower_prio_delay`; None: `vrrp_garp_master_delay` (0
+    /// under `vrrp_min_garp`), whatever an instance's garp_master_delay.
     pub garp_lower_prio_delay_s: Option<u32>,
     /// `vrrp_version`.
     pub version: VrrpVersion,
@@ -653,15 +653,17 @@ fn finish(
         garp_master_delay_s,
         garp_master_repeat,
         garp_master_refresh_s: w.garp_master_refresh_s.unwrap_or(min_refresh),
-        // keepalived's defaults: the master's burst and delay.
+        // keepalived's defaults: the global master burst and delay, not
+        // the instance's own garp_master_repeat / garp_master_delay (what
+        // keepalived 2.2.7 does on the wire).
         garp_lower_prio_repeat: w
             .garp_lower_prio_repeat
             .or(defaults.garp_lower_prio_repeat)
-            .unwrap_or(garp_master_repeat),
+            .unwrap_or(min_repeat),
         garp_lower_prio_delay_s: w
             .garp_lower_prio_delay_s
             .or(defaults.garp_lower_prio_delay_s)
-            .unwrap_or(garp_master_delay_s),
+            .unwrap_or(min_delay),
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,

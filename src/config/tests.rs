@@ -304,11 +304,18 @@ fn garp_lower_prio_defaults_to_the_masters_burst_and_delay() {
     let (vi, warnings) = only_instance(&instance_with(""));
     assert_eq!(lower(&vi), (5, 5));
     assert!(warnings.is_empty(), "{warnings:?}");
+    // Burst and delay follow the global garp_master_*, not the instance's
+    // (keepalived 2.2.7 on the wire; see tests/announcements.rs).
     let (vi, _) = only_instance(&instance_with(
         " garp_master_repeat 3
  garp_master_delay 2",
     ));
-    assert_eq!(lower(&vi), (3, 2));
+    assert_eq!(lower(&vi), (5, 5));
+    let text = format!(
+        "global_defs {{\n vrrp_garp_master_repeat 2\n vrrp_garp_master_delay 1\n}}\n{}",
+        instance_with(" garp_master_repeat 3\n garp_master_delay 0")
+    );
+    assert_eq!(lower(&only_instance(&text).0), (2, 1));
     let (vi, warnings) = only_instance(&instance_with(
         " garp_lower_prio_repeat 1
  garp_lower_prio_delay 0",
