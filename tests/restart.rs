@@ -129,12 +129,17 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
     let hang = router_dir(&lan, KEEPVIP).join("check-hangs");
     // It also notes its blocked signals: a restarted image starts its
     // children with none blocked, though it runs with its own blocked.
+    // awk, not sh: dash clears the mask when it starts (hiding what the
+    // daemon handed over), and blocks every signal while it waits for a
+    // child, so a shell reading its own status races with itself.
     let mask = router_dir(&lan, KEEPVIP).join("check-mask");
     fs::write(
         &hang,
         format!(
-            "#!/bin/sh\ngrep SigBlk /proc/$$/status >{}\nsleep 100\n",
-            mask.display()
+            "#!/usr/bin/awk -f\nBEGIN {{\n    while ((getline line < \"/proc/self/status\") > 0)\n        \
+             if (line ~ /^SigBlk/) print line > \"{mask}\"\n    close(\"{mask}\")\n    \
+             system(\"exec sleep 100\")\n}}\n",
+            mask = mask.display()
         ),
     )
     .unwrap();

@@ -60,11 +60,22 @@ pub fn spawn_program(
         .stderr(Stdio::null())
         .process_group(0);
     let identity = identity.cloned();
+    // SAFETY: sigemptyset on a zeroed sigset_t we own.
+    let no_signals = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        set
+    };
     // SAFETY: between fork and exec only async-signal-safe calls
-    // (sched_setscheduler, setpriority, setrlimit, setgroups, setgid,
-    // setuid) on data prepared before the fork.
+    // (pthread_sigmask, sched_setscheduler, setpriority, setrlimit,
+    // setgroups, setgid, setuid) on data prepared before the fork.
     unsafe {
         command.pre_exec(move || {
+            // std hands the child the daemon's signal mask (SIGTERM,
+            // SIGCHLD, ... blocked for the signalfd): a script would then
+            // ignore the SIGTERM of its timeout. dash clears the mask when
+            // it starts, so shell scripts hid this; programs do not.
+            libc::pthread_sigmask(libc::SIG_SETMASK, &no_signals, std::ptr::null_mut());
             // First, while still root: a script never runs realtime.
             super::scheduling::prepare_child();
             if let Some(identity) = &identity {
@@ -79,8 +90,6 @@ pub fn spawn_program(
             Ok(())
         });
     }
-    // std resets the signal mask in the child, so a script does not inherit
-    // the signals the daemon blocks for its signalfd.
     let child = command.spawn()?;
     Ok(child.id())
 }
@@ -277,6 +286,43 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "child never ended");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// The daemon blocks its signals for the signalfd; a script must not
+    /// start with them blocked, or its timeout's SIGTERM would wait. awk
+    /// reads its own mask (a shell would clear it first and hide this).
+    #[test]
+    fn a_child_starts_with_no_signal_blocked() {
+        let file = std::env::temp_dir().join(format!("keepvip-mask-{}", std::process::id()));
+        let program = format!(
+            "BEGIN {{ while ((getline l < \"/proc/self/status\") > 0) \
+             if (l ~ /^SigBlk/) print l > \"{}\" }}",
+            file.display()
+        );
+        let argv: Vec<String> = ["awk", &program].iter().map(|s| s.to_string()).collect();
+        // Blocked in this thread, as the daemon's are; the child forks from it.
+        let mut blocked: libc::sigset_t = unsafe { std::mem::zeroed() };
+        let mut before: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: signal set calls on sets we own; the mask is restored below.
+        unsafe {
+            libc::sigemptyset(&mut blocked);
+            libc::sigaddset(&mut blocked, libc::SIGUSR1);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, &mut before);
+        }
+        let pid = spawn(&argv, None);
+        // SAFETY: as above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut()) };
+        let pid = pid.unwrap();
+        let mut status = 0;
+        // SAFETY: blocking waitpid on our own child.
+        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        let seen = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            seen.split_whitespace().nth(1),
+            Some("0000000000000000"),
+            "{seen}"
+        );
     }
 
     #[test]
