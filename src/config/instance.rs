@@ -605,8 +605,17 @@ fn finish(
     }
     let mut track_interfaces =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
-    track_address_interfaces(&interface, &virtual_addresses, &mut track_interfaces);
-    track_route_interfaces(&interface, &w.virtual_routes, &mut track_interfaces);
+    let address_devs = virtual_addresses
+        .iter()
+        .filter(|v| !v.no_track)
+        .filter_map(|v| Some((v.dev.as_deref()?, &v.span)));
+    track_devices(&interface, address_devs, &mut track_interfaces);
+    let route_devs = w
+        .virtual_routes
+        .iter()
+        .filter(|r| !r.no_track)
+        .filter_map(|r| Some((r.dev.as_deref()?, &r.span)));
+    track_devices(&interface, route_devs, &mut track_interfaces);
     // After tracking: an address's `dev` is tracked, not its macvlan.
     let address_vmacs = place_on_address_vmacs(
         &interface,
@@ -710,19 +719,16 @@ fn owned_addresses(
     owned
 }
 
-/// keepalived 2.2.7 tracks the interface of every address it owns: one
-/// on `dev OTHER` going down puts the instance in FAULT (watched in a
-/// namespace), unless the address line says `no_track`. An interface
+/// keepalived 2.2.7 tracks the interface of every address and virtual
+/// route it owns: one on `dev OTHER` going down puts the instance in FAULT
+/// (watched in a namespace), unless the line says `no_track`. An interface
 /// already tracked keeps its line's weight.
-fn track_address_interfaces(
+fn track_devices<'a>(
     own_interface: &str,
-    addresses: &[VirtualAddress],
+    devices: impl Iterator<Item = (&'a str, &'a Span)>,
     tracked: &mut Vec<TrackedInterface>,
 ) {
-    for vip in addresses.iter().filter(|v| !v.no_track) {
-        let Some(dev) = vip.dev.as_deref() else {
-            continue;
-        };
+    for (dev, span) in devices {
         if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
             continue;
         }
@@ -730,30 +736,7 @@ fn track_address_interfaces(
             interface: dev.to_string(),
             weight: 0,
             reverse: false,
-            span: vip.span.clone(),
-        });
-    }
-}
-
-/// keepalived tracks the `dev` of a virtual route as it does an
-/// address's (down: FAULT) unless the route says `no_track`.
-fn track_route_interfaces(
-    own_interface: &str,
-    routes: &[Route],
-    tracked: &mut Vec<TrackedInterface>,
-) {
-    for route in routes.iter().filter(|r| !r.no_track) {
-        let Some(dev) = route.dev.as_deref() else {
-            continue;
-        };
-        if dev == own_interface || tracked.iter().any(|t| t.interface == dev) {
-            continue;
-        }
-        tracked.push(TrackedInterface {
-            interface: dev.to_string(),
-            weight: 0,
-            reverse: false,
-            span: route.span.clone(),
+            span: span.clone(),
         });
     }
 }
