@@ -17,14 +17,13 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::path::Path;
 
-use super::rtnetlink::{begin_message, finish_message, push_attr, RtNetlink};
+use super::rtnetlink::{
+    begin_message, finish_message, push_attr, RtNetlink, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
 
 const RTM_NEWLINK: u16 = libc::RTM_NEWLINK;
 const RTM_DELLINK: u16 = libc::RTM_DELLINK;
-const NLM_F_REQUEST: u16 = libc::NLM_F_REQUEST as u16;
-const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
-const NLM_F_CREATE: u16 = libc::NLM_F_CREATE as u16;
-const NLM_F_EXCL: u16 = libc::NLM_F_EXCL as u16;
 
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;

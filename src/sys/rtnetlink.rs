@@ -33,16 +33,17 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::socket::{new_socket, send_datagram, setsockopt};
 
-// Message types and flags, as u16 the way they sit in nlmsghdr.
+// Message types and flags, as u16 the way they sit in nlmsghdr (the
+// request flags are shared with the route, rule and link messages).
 const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
 const NLMSG_DONE: u16 = libc::NLMSG_DONE as u16;
 const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
 const RTM_DELADDR: u16 = libc::RTM_DELADDR;
 const RTM_GETADDR: u16 = libc::RTM_GETADDR;
-const NLM_F_REQUEST: u16 = libc::NLM_F_REQUEST as u16;
-const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
-const NLM_F_EXCL: u16 = libc::NLM_F_EXCL as u16;
-const NLM_F_CREATE: u16 = libc::NLM_F_CREATE as u16;
+pub(super) const NLM_F_REQUEST: u16 = libc::NLM_F_REQUEST as u16;
+pub(super) const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
+pub(super) const NLM_F_EXCL: u16 = libc::NLM_F_EXCL as u16;
+pub(super) const NLM_F_CREATE: u16 = libc::NLM_F_CREATE as u16;
 const NLM_F_DUMP: u16 = libc::NLM_F_DUMP as u16;
 const NLM_F_DUMP_INTR: u16 = libc::NLM_F_DUMP_INTR as u16;
 /// In an NLMSG_ERROR: the echoed request was cut to its header

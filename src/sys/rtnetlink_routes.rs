@@ -19,16 +19,15 @@
 use std::io;
 use std::net::IpAddr;
 
-use super::rtnetlink::{begin_message, context, finish_message, push_attr, RtNetlink};
+use super::rtnetlink::{
+    begin_message, context, finish_message, push_attr, RtNetlink, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_EXCL, NLM_F_REQUEST,
+};
 
 const RTM_NEWROUTE: u16 = libc::RTM_NEWROUTE;
 const RTM_DELROUTE: u16 = libc::RTM_DELROUTE;
 const RTM_NEWRULE: u16 = libc::RTM_NEWRULE;
 const RTM_DELRULE: u16 = libc::RTM_DELRULE;
-const NLM_F_REQUEST: u16 = libc::NLM_F_REQUEST as u16;
-const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
-const NLM_F_EXCL: u16 = libc::NLM_F_EXCL as u16;
-const NLM_F_CREATE: u16 = libc::NLM_F_CREATE as u16;
 
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
