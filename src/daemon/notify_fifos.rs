@@ -18,6 +18,11 @@ use crate::vrrp::instance::State;
 #[derive(Default)]
 pub(super) struct NotifyFifos {
     open: Vec<OpenFifo>,
+    /// Lines written while a reload restarts the fifo scripts: they go out
+    /// once the new scripts run, so that a line is never read by an old
+    /// script on its way out (and lost with it). keepalived's removed
+    /// instance's FAULT line reaches the new script too (watched).
+    held: Option<Vec<String>>,
 }
 
 struct OpenFifo {
@@ -32,6 +37,10 @@ struct OpenFifo {
 
 impl NotifyFifos {
     fn write(&mut self, line: &str) {
+        if let Some(held) = &mut self.held {
+            held.push(line.to_owned());
+            return;
+        }
         for open in &mut self.open {
             match open.fifo.write_line(line) {
                 Ok(()) => open.full = false,
@@ -46,6 +55,18 @@ impl NotifyFifos {
                     open.full = true;
                 }
             }
+        }
+    }
+
+    /// From here on lines wait for `release`.
+    pub(super) fn hold(&mut self) {
+        self.held.get_or_insert_with(Vec::new);
+    }
+
+    /// Writes the held lines, in order, and stops holding.
+    pub(super) fn release(&mut self) {
+        for line in self.held.take().unwrap_or_default() {
+            self.write(&line);
         }
     }
 
@@ -157,5 +178,50 @@ impl Daemon {
     /// At stop.
     pub(super) fn close_notify_fifos(&mut self) {
         self.notify_fifos.close(&[]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    /// A reload holds lines until the new fifo scripts run: nothing reaches
+    /// the pipe while held, then everything in order.
+    #[test]
+    fn held_lines_reach_the_fifo_on_release_in_order() {
+        let dir = std::env::temp_dir().join(format!("keepvip-hold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vrrp.fifo");
+        let mut fifos = NotifyFifos::default();
+        fifos.open.push(OpenFifo {
+            config: FifoConfig {
+                path: path.clone(),
+                script: None,
+            },
+            label: "vrrp notify fifo",
+            fifo: Fifo::open(&path).unwrap(),
+            script: None,
+            full: false,
+        });
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        let mut got = String::new();
+        fifos.hold();
+        fifos.write("INSTANCE \"A\" FAULT 150\n");
+        fifos.write("INSTANCE \"B\" MASTER 150\n");
+        assert!(reader.read_to_string(&mut got).is_err(), "held: {got:?}");
+        fifos.release();
+        fifos.write("INSTANCE \"B\" BACKUP 150\n");
+        let _ = reader.read_to_string(&mut got);
+        assert_eq!(
+            got,
+            "INSTANCE \"A\" FAULT 150\nINSTANCE \"B\" MASTER 150\nINSTANCE \"B\" BACKUP 150\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -74,6 +74,14 @@ impl Daemon {
     /// (opening sockets, finding interfaces) is done before anything is
     /// changed, so an error leaves the daemon as it was.
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        let applied = self.apply_config_steps(config);
+        // Lines of instances stopped or changed on the way: the fifo
+        // scripts were restarted meanwhile (step 5).
+        self.notify_fifos.release();
+        applied
+    }
+
+    fn apply_config_steps(&mut self, config: &Config) -> io::Result<()> {
         // 0. Macvlans (use_vmac) first: links open on them, and addresses
         //    have them as their `dev`.
         let vmacs_before = self.vmac_names();
@@ -142,7 +150,9 @@ impl Daemon {
         }
 
         // 2. Instances that leave: stopped while everything they use is
-        //    still in place.
+        //    still in place. Their fifo lines wait for the new fifo
+        //    scripts (step 5).
+        self.notify_fifos.hold();
         let now = self.clock.now_us();
         for index in 0..self.instances.len() {
             let old = &self.instances[index];
