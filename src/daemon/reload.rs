@@ -284,6 +284,13 @@ impl Daemon {
                         ah: Default::default(),
                         removed: false,
                     };
+                    // Resumed in FAULT, a sync group member stays held by
+                    // its group until the group has been evaluated.
+                    let member = config
+                        .sync_groups
+                        .iter()
+                        .any(|g| g.members.contains(&self.instances.len()));
+                    running.machine.set_in_sync_group(member);
                     // After a restart, its addresses and routes are the
                     // previous image's, in force: not stale.
                     let resumed = running.link.is_some() && self.resume_instance(&mut running);

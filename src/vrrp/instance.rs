@@ -406,8 +406,10 @@ impl Instance {
     /// Instead of [`Instance::start`], after a hitless restart: takes up
     /// the state the previous image had, with its timers, and says nothing:
     /// no state change (so no notify), no addresses added, no advert before
-    /// the one that was due. Only an instance still in INIT resumes, and
-    /// only into BACKUP, MASTER or FAULT; false when it did not.
+    /// the one that was due. A sync group member is marked as one first
+    /// ([`Instance::set_in_sync_group`]). Only an instance still in INIT
+    /// resumes, and only into BACKUP, MASTER or FAULT; false when it did
+    /// not.
     pub fn resume(&mut self, now: Micros, saved: &Snapshot) -> bool {
         if self.state != State::Initialize {
             return false;
@@ -423,7 +425,15 @@ impl Instance {
             State::Backup => {
                 self.deadlines.master_down = Some(saved.master_down.unwrap_or(now));
             }
-            State::Fault => self.tracking_fault = true,
+            // Held by its own tracking or by its sync group's: which of
+            // them is not known until the new image has evaluated both,
+            // so both hold it until then, and it leaves FAULT only when
+            // neither does (no trip through BACKUP and back). Set its
+            // membership first: outside a group, no group holds it.
+            State::Fault => {
+                self.tracking_fault = true;
+                self.group_fault = self.in_sync_group;
+            }
             State::Initialize | State::Stopped => return false,
         }
         self.state = saved.state;

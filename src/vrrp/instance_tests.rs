@@ -1083,3 +1083,56 @@ fn a_member_released_into_its_groups_fault_stays_silent_in_init() {
     i.start(0, &mut out);
     assert_eq!(i.state(), State::Fault);
 }
+
+/// A sync group of two members after a restart, both saved in FAULT: the
+/// second by its own failing check, the first only because the second
+/// holds the group there. The new image knows the group before it resumes
+/// them, then evaluates each member's own tracking in turn, then the
+/// group's hold (as `daemon::sync_group`): the
+/// first must not pass through BACKUP (no state change, so no notify or
+/// fifo line, and no advert) while its sibling still holds it.
+#[test]
+fn a_member_resumed_in_its_groups_fault_stays_there_silently() {
+    use crate::vrrp::sync_group::held_in_fault;
+    let saved = Snapshot {
+        state: State::Fault,
+        priority: 100,
+        master_interval_cs: 100,
+        advert: None,
+        master_down: None,
+        garp_repeat: None,
+        garp_refresh: None,
+    };
+    let mut members = [instance(100, true), instance(100, true)];
+    let mut out = Vec::new();
+    for member in &mut members {
+        member.set_in_sync_group(true);
+        assert!(member.resume(SEC, &saved));
+    }
+    let own_fault = [false, true];
+    for index in 0..2 {
+        members[index].set_fault(SEC, own_fault[index], &mut out);
+        let holds: Vec<bool> = members.iter().map(|m| m.holds_group_in_fault()).collect();
+        for (i, member) in members.iter_mut().enumerate() {
+            member.set_group_fault(SEC, held_in_fault(&holds, i), &mut out);
+        }
+    }
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(members.each_ref().map(|m| m.state()), [State::Fault; 2]);
+
+    // Once the sibling's check passes, the group leaves FAULT as usual.
+    let [mut first, mut second] = members;
+    second.set_fault(2 * SEC, false, &mut out);
+    first.set_group_fault(2 * SEC, false, &mut out);
+    assert_eq!(
+        (first.state(), second.state()),
+        (State::Backup, State::Backup)
+    );
+
+    // Not in a group: nothing but its own tracking holds it.
+    let mut alone = instance(100, true);
+    assert!(alone.resume(SEC, &saved));
+    let mut out = Vec::new();
+    alone.set_fault(SEC, false, &mut out);
+    assert_eq!(alone.state(), State::Backup);
+}
