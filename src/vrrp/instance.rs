@@ -106,6 +106,9 @@ pub struct Snapshot {
     pub master_down: Option<Micros>,
     pub garp_repeat: Option<Micros>,
     pub garp_refresh: Option<Micros>,
+    /// A backup obeying a lower-priority master while preempt_delay runs:
+    /// when the delay is over.
+    pub preempt_allowed_at: Option<Micros>,
 }
 
 impl Snapshot {
@@ -116,6 +119,7 @@ impl Snapshot {
             master_down: self.master_down.map(&to),
             garp_repeat: self.garp_repeat.map(&to),
             garp_refresh: self.garp_refresh.map(&to),
+            preempt_allowed_at: self.preempt_allowed_at.map(&to),
             ..self
         }
     }
@@ -400,6 +404,7 @@ impl Instance {
             master_down: self.deadlines.master_down,
             garp_repeat: self.deadlines.garp_repeat,
             garp_refresh: self.deadlines.garp_refresh,
+            preempt_allowed_at: self.preempt_allowed_at,
         }
     }
 
@@ -424,6 +429,8 @@ impl Instance {
             }
             State::Backup => {
                 self.deadlines.master_down = Some(saved.master_down.unwrap_or(now));
+                // A restart does not start the window again.
+                self.preempt_allowed_at = saved.preempt_allowed_at;
             }
             // Held by its own tracking or by its sync group's: which of
             // them is not known until the new image has evaluated both,

@@ -1102,6 +1102,7 @@ fn a_member_resumed_in_its_groups_fault_stays_there_silently() {
         master_down: None,
         garp_repeat: None,
         garp_refresh: None,
+        preempt_allowed_at: None,
     };
     let mut members = [instance(100, true), instance(100, true)];
     let mut out = Vec::new();
@@ -1135,4 +1136,41 @@ fn a_member_resumed_in_its_groups_fault_stays_there_silently() {
     let mut out = Vec::new();
     alone.set_fault(SEC, false, &mut out);
     assert_eq!(alone.state(), State::Backup);
+}
+
+/// A backup waiting out preempt_delay before it takes over from a
+/// lower-priority master: a restart in the middle of the window carries
+/// its end, so the takeover comes when it would have without the restart.
+#[test]
+fn a_restart_carries_the_preempt_delay_window() {
+    let mut config = instance_config(Backup, 150, true);
+    config.preempt_delay_s = 10;
+    // Lower adverts every second from 1 s; a restart at `restart_at`, if
+    // any. Returns when it became master.
+    let takeover = |restart_at: Option<Micros>| {
+        let mut i = Instance::new(&config, ME);
+        i.start(0, &mut Vec::new());
+        let lower = i.advert(100);
+        let mut t = SEC;
+        loop {
+            if restart_at == Some(t) {
+                let saved = i.snapshot();
+                i = Instance::new(&config, ME);
+                assert!(i.resume(t, &saved));
+            }
+            while let Some(due) = i.poll_timeout().filter(|due| *due <= t) {
+                i.handle_timeout(due, &mut Vec::new());
+                if i.state() == State::Master {
+                    return due;
+                }
+            }
+            i.handle_advert(t, LOWER_ADDRESS, &lower, &mut Vec::new())
+                .unwrap();
+            t += SEC;
+            assert!(t < 30 * SEC, "never preempted");
+        }
+    };
+    let without = takeover(None);
+    assert!(without > 11 * SEC, "{without}");
+    assert_eq!(takeover(Some(6 * SEC)), without);
 }

@@ -5,15 +5,19 @@
 //! it must not be trusted. No I/O.
 //!
 //! ```text
-//! keepvip-restart-state 1
+//! keepvip-restart-state 2
 //! boot_id 0f6c...
 //! config_digest 1a2b3c4d
 //! written_us 123456789
-//! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0
+//! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0 preempt_allowed_at -
 //! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
 //! group G1 state MASTER
 //! end
 //! ```
+//!
+//! Version 1 (keepvip before the preempt_delay window was carried) is
+//! still read: its instance lines end at `ah_sequence`, so a backup
+//! resumed from it starts any preempt_delay window again.
 //!
 //! Times are CLOCK_MONOTONIC in microseconds, which both images share.
 //! Names never hold white space (the config lexer splits on it), so
@@ -27,8 +31,11 @@ use crate::tracking::health::HealthReading;
 
 const MAGIC: &str = "keepvip-restart-state";
 /// Bumped whenever a line changes meaning: an image never reads a version
-/// it does not know (it starts normally instead).
-pub const FORMAT_VERSION: u32 = 1;
+/// it does not know (it starts normally instead). What it writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version it still reads: an upgrade from an image that wrote
+/// it is hitless too.
+const OLDEST_VERSION_READ: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestartState {
@@ -128,7 +135,8 @@ impl RestartState {
             let _ = writeln!(
                 text,
                 "instance {} state {} priority {} master_interval_cs {} advert {} \
-                 master_down {} garp_repeat {} garp_refresh {} ah_sequence {}",
+                 master_down {} garp_repeat {} garp_refresh {} ah_sequence {} \
+                 preempt_allowed_at {}",
                 i.name,
                 s.state,
                 s.priority,
@@ -137,7 +145,8 @@ impl RestartState {
                 time(s.master_down),
                 time(s.garp_repeat),
                 time(s.garp_refresh),
-                i.ah_sequence
+                i.ah_sequence,
+                time(s.preempt_allowed_at)
             );
         }
         for s in &self.scripts {
@@ -177,15 +186,18 @@ impl RestartState {
                 .map(|(n, l)| (n, l.split(' ').collect::<Vec<&str>>()))
         };
         let (n, words) = next("the header")?;
-        match words.as_slice() {
-            [MAGIC, version] if *version == FORMAT_VERSION.to_string() => {}
-            [MAGIC, version] => {
-                return Err(format!(
-                    "line {n}: format version {version}, this keepvip reads {FORMAT_VERSION}"
-                ))
-            }
+        let version = match words.as_slice() {
+            [MAGIC, version] => match version.parse::<u32>() {
+                Ok(v) if (OLDEST_VERSION_READ..=FORMAT_VERSION).contains(&v) => v,
+                _ => {
+                    return Err(format!(
+                        "line {n}: format version {version}, this keepvip reads \
+                         {OLDEST_VERSION_READ} to {FORMAT_VERSION}"
+                    ))
+                }
+            },
             _ => return Err(format!("line {n}: expected \"{MAGIC} {FORMAT_VERSION}\"")),
-        }
+        };
         let boot_id = single(next("boot_id")?, "boot_id")?.to_string();
         let (n, words) = next("config_digest")?;
         let config_digest = u32::from_str_radix(single((n, words), "config_digest")?, 16)
@@ -204,7 +216,7 @@ impl RestartState {
             let (n, words) = next("end")?;
             match words.first().copied() {
                 Some("end") if words.len() == 1 => return Ok(state),
-                Some("instance") => state.instances.push(parse_instance(n, &words)?),
+                Some("instance") => state.instances.push(parse_instance(n, &words, version)?),
                 Some("script") => state.scripts.push(parse_script(n, &words)?),
                 Some("group") => state.groups.push(parse_group(n, &words)?),
                 _ => return Err(format!("line {n}: expected instance, script, group or end")),
@@ -277,7 +289,7 @@ fn parse_time(n: usize, key: &str, word: &str) -> Result<Option<Micros>, String>
     number(n, key, word).map(Some)
 }
 
-fn parse_instance(n: usize, words: &[&str]) -> Result<SavedInstance, String> {
+fn parse_instance(n: usize, words: &[&str], version: u32) -> Result<SavedInstance, String> {
     let keys = [
         "state",
         "priority",
@@ -287,8 +299,11 @@ fn parse_instance(n: usize, words: &[&str]) -> Result<SavedInstance, String> {
         "garp_repeat",
         "garp_refresh",
         "ah_sequence",
+        "preempt_allowed_at",
     ];
-    let (name, v) = pairs(n, words, &keys)?;
+    // Version 1 ends at ah_sequence.
+    let known = if version == 1 { 8 } else { keys.len() };
+    let (name, v) = pairs(n, words, &keys[..known])?;
     Ok(SavedInstance {
         name,
         snapshot: Snapshot {
@@ -299,6 +314,10 @@ fn parse_instance(n: usize, words: &[&str]) -> Result<SavedInstance, String> {
             master_down: parse_time(n, keys[4], v[4])?,
             garp_repeat: parse_time(n, keys[5], v[5])?,
             garp_refresh: parse_time(n, keys[6], v[6])?,
+            preempt_allowed_at: match v.get(8) {
+                Some(word) => parse_time(n, keys[8], word)?,
+                None => None,
+            },
         },
         ah_sequence: number(n, keys[7], v[7])?,
     })
@@ -364,6 +383,7 @@ mod tests {
                         master_down: None,
                         garp_repeat: Some(7_000_000),
                         garp_refresh: None,
+                        preempt_allowed_at: None,
                     },
                     ah_sequence: 42,
                 },
@@ -377,6 +397,7 @@ mod tests {
                         master_down: Some(5_300_000),
                         garp_repeat: None,
                         garp_refresh: None,
+                        preempt_allowed_at: Some(9_000_000),
                     },
                     ah_sequence: 0,
                 },
@@ -420,11 +441,13 @@ mod tests {
     fn what_is_rendered_parses_back_the_same() {
         let state = example();
         let text = state.render();
-        assert!(text.starts_with("keepvip-restart-state 1\n"));
+        assert!(text.starts_with("keepvip-restart-state 2\n"));
         assert!(text.contains(
             "instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 5400000 \
-             master_down - garp_repeat 7000000 garp_refresh - ah_sequence 42\n"
+             master_down - garp_repeat 7000000 garp_refresh - ah_sequence 42 \
+             preempt_allowed_at -\n"
         ));
+        assert!(text.contains(" ah_sequence 0 preempt_allowed_at 9000000\n"));
         assert_eq!(RestartState::parse(&text), Ok(state));
     }
 
@@ -437,11 +460,35 @@ mod tests {
             .contains("ends before end"));
         let half = &text[..text.find("priority 90").unwrap()];
         assert!(RestartState::parse(half).is_err());
-        let other = text.replacen("keepvip-restart-state 1", "keepvip-restart-state 2", 1);
+        let other = text.replacen("keepvip-restart-state 2", "keepvip-restart-state 3", 1);
         assert!(RestartState::parse(&other)
             .unwrap_err()
-            .contains("format version 2"));
+            .contains("format version 3"));
+        // A version 1 file has no room for what version 2 added.
+        let mislabelled = text.replacen("keepvip-restart-state 2", "keepvip-restart-state 1", 1);
+        assert!(RestartState::parse(&mislabelled)
+            .unwrap_err()
+            .starts_with("line 5:"));
         assert!(RestartState::parse("").is_err());
+    }
+
+    /// What an image before version 2 wrote, for an upgrade from it.
+    const VERSION_1: &str = "keepvip-restart-state 1
+boot_id 0f6c1e2a-5b7d-4c4e-9a51-2b1f8c7d6e5f
+config_digest 1a2b3c4d
+written_us 5000000
+instance VI_2 state BACKUP priority 90 master_interval_cs 10 advert - master_down 5300000 garp_repeat - garp_refresh - ah_sequence 0
+group G1 state MASTER
+end
+";
+
+    #[test]
+    fn a_version_1_file_is_still_read_without_what_version_2_added() {
+        let state = RestartState::parse(VERSION_1).unwrap();
+        let backup = &state.instance("VI_2").unwrap().snapshot;
+        assert_eq!(backup.master_down, Some(5_300_000));
+        assert_eq!(backup.preempt_allowed_at, None);
+        assert_eq!(state.groups.len(), 1);
     }
 
     #[test]
