@@ -220,15 +220,34 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         lan.holds_vip(KEEPVIP, VIP)
     });
 
-    // Back with use_vmac, then stopped: the macvlan goes with it, and
-    // keepalived takes over.
+    // Back with use_vmac, restarted (SIGQUIT), then stopped: the macvlan
+    // goes with it, keepalived takes over, and "all"'s rp_filter, lowered
+    // while use_vmac ran, is what it was before, the restart between
+    // (the namespace's own: the kill above left it at 0, so set it again).
+    let (ok, _) = run_in(
+        &lan,
+        KEEPVIP,
+        &["sh", "-c", "echo 2 > /proc/sys/net/ipv4/conf/all/rp_filter"],
+    );
+    assert!(ok, "set all.rp_filter on keepvip's host");
     fs::write(&conf, config(150, use_vmac)).expect("write the config");
     lan.signal(KEEPVIP, libc::SIGHUP);
     wait_holder(&lan, KEEPVIP, ELECTION);
+    assert_eq!(sysctl(&lan, KEEPVIP, "all", "rp_filter"), "0");
+    lan.signal(KEEPVIP, libc::SIGQUIT);
+    lan.wait_until(ELECTION, "SIGQUIT restarted keepvip", || {
+        lan.log(KEEPVIP)
+            .contains("(VI_1) resumed in MASTER after restart")
+    });
     lan.stop(KEEPVIP);
     assert!(
         !has_interface(&lan, KEEPVIP, VMAC),
         "macvlan left after exit"
+    );
+    assert_eq!(
+        sysctl(&lan, KEEPVIP, "all", "rp_filter"),
+        "2",
+        "all.rp_filter restored after a restart and a stop"
     );
     wait_holder(&lan, KEEPALIVED, ELECTION);
     client_reaches_the_virtual_mac(&lan);

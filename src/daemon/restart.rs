@@ -251,6 +251,7 @@ impl Daemon {
             boot_id: reexec::boot_id()?,
             config_digest: self.config_digest,
             written_us: absolute(self.clock.now_us()),
+            rp_filter_all: self.rp_filter_all,
             instances,
             scripts,
             groups,
@@ -279,6 +280,12 @@ impl Daemon {
             }
         };
         let boot_id = reexec::boot_id().unwrap_or_default();
+        // What the previous image owes the system at stop is owed still,
+        // trusted state or not: it left "all" lowered (same boot: the
+        // sysctl is as it left it), and would find it at 0 now.
+        if state.boot_id == boot_id {
+            self.rp_filter_all = state.rp_filter_all;
+        }
         let now = self.clock.to_absolute(self.clock.now_us());
         match state.trust(&boot_id, digest, now) {
             Ok(()) => self.resuming = Some(state),

@@ -9,15 +9,17 @@
 //! boot_id 0f6c...
 //! config_digest 1a2b3c4d
 //! written_us 123456789
+//! rp_filter_all 1
 //! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0 preempt_allowed_at -
 //! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
 //! group G1 state MASTER
 //! end
 //! ```
 //!
-//! Version 1 (keepvip before the preempt_delay window was carried) is
-//! still read: its instance lines end at `ah_sequence`, so a backup
-//! resumed from it starts any preempt_delay window again.
+//! Version 1 (keepvip before the preempt_delay window and rp_filter were
+//! carried) is still read: it has no `rp_filter_all` line, and its
+//! instance lines end at `ah_sequence`; a backup resumed from it starts
+//! any preempt_delay window again.
 //!
 //! Times are CLOCK_MONOTONIC in microseconds, which both images share.
 //! Names never hold white space (the config lexer splits on it), so
@@ -45,6 +47,10 @@ pub struct RestartState {
     /// The digest of the configuration the old image ran.
     pub config_digest: u32,
     pub written_us: Micros,
+    /// `use_vmac`: net.ipv4.conf.all.rp_filter as it was before the first
+    /// image lowered it, owed back at stop (the next image finds it at 0).
+    /// None: not lowered by us, or not known (a version 1 file).
+    pub rp_filter_all: Option<u32>,
     pub instances: Vec<SavedInstance>,
     pub scripts: Vec<SavedScript>,
     pub groups: Vec<SavedGroup>,
@@ -130,6 +136,10 @@ impl RestartState {
         let _ = writeln!(text, "boot_id {}", self.boot_id);
         let _ = writeln!(text, "config_digest {:08x}", self.config_digest);
         let _ = writeln!(text, "written_us {}", self.written_us);
+        let rp_filter_all = self
+            .rp_filter_all
+            .map_or("-".to_string(), |v| v.to_string());
+        let _ = writeln!(text, "rp_filter_all {rp_filter_all}");
         for i in &self.instances {
             let s = &i.snapshot;
             let _ = writeln!(
@@ -204,10 +214,17 @@ impl RestartState {
             .map_err(|_| format!("line {n}: config_digest: expected 8 hex digits"))?;
         let (n, words) = next("written_us")?;
         let written_us = number(n, "written_us", single((n, words), "written_us")?)?;
+        let rp_filter_all = if version == 1 {
+            None
+        } else {
+            let (n, words) = next("rp_filter_all")?;
+            optional(n, "rp_filter_all", single((n, words), "rp_filter_all")?)?
+        };
         let mut state = RestartState {
             boot_id,
             config_digest,
             written_us,
+            rp_filter_all,
             instances: Vec::new(),
             scripts: Vec::new(),
             groups: Vec::new(),
@@ -283,6 +300,11 @@ fn parse_state(n: usize, word: &str) -> Result<State, String> {
 }
 
 fn parse_time(n: usize, key: &str, word: &str) -> Result<Option<Micros>, String> {
+    optional(n, key, word)
+}
+
+/// A number, or `-` for none.
+fn optional<T: std::str::FromStr>(n: usize, key: &str, word: &str) -> Result<Option<T>, String> {
     if word == "-" {
         return Ok(None);
     }
@@ -372,6 +394,7 @@ mod tests {
             boot_id: "0f6c1e2a-5b7d-4c4e-9a51-2b1f8c7d6e5f".into(),
             config_digest: 0x1a2b_3c4d,
             written_us: 5_000_000,
+            rp_filter_all: Some(2),
             instances: vec![
                 SavedInstance {
                     name: "VI_1".into(),
@@ -448,6 +471,14 @@ mod tests {
              preempt_allowed_at -\n"
         ));
         assert!(text.contains(" ah_sequence 0 preempt_allowed_at 9000000\n"));
+        assert!(text.contains("\nwritten_us 5000000\nrp_filter_all 2\ninstance VI_1 "));
+        let untouched = RestartState {
+            rp_filter_all: None,
+            ..state.clone()
+        };
+        let text_untouched = untouched.render();
+        assert!(text_untouched.contains("\nrp_filter_all -\n"));
+        assert_eq!(RestartState::parse(&text_untouched), Ok(untouched));
         assert_eq!(RestartState::parse(&text), Ok(state));
     }
 
@@ -488,6 +519,9 @@ end
         let backup = &state.instance("VI_2").unwrap().snapshot;
         assert_eq!(backup.master_down, Some(5_300_000));
         assert_eq!(backup.preempt_allowed_at, None);
+        // Not known: the new image reads net.ipv4.conf.all.rp_filter as
+        // it finds it (see `daemon::vmac`).
+        assert_eq!(state.rp_filter_all, None);
         assert_eq!(state.groups.len(), 1);
     }
 
@@ -497,16 +531,16 @@ end
         let bad = text.replace("priority 150", "priority 300");
         assert_eq!(
             RestartState::parse(&bad).unwrap_err(),
-            "line 5: priority: \"300\" is not a number in range"
+            "line 6: priority: \"300\" is not a number in range"
         );
         let bad = text.replace("state MASTER priority", "state LEADER priority");
         assert!(RestartState::parse(&bad)
             .unwrap_err()
-            .starts_with("line 5:"));
+            .starts_with("line 6:"));
         let bad = text.replace("group G2 state -", "group G2");
         assert_eq!(
             RestartState::parse(&bad).unwrap_err(),
-            "line 10: expected \"group NAME state V\""
+            "line 11: expected \"group NAME state V\""
         );
         let bad = text.replace("config_digest 1a2b3c4d", "config_digest xyz");
         assert!(RestartState::parse(&bad)
