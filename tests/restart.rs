@@ -265,6 +265,35 @@ fn master_survives_restarts_at_one_second() {
 
 /// keepalived master, keepvip backup: a restarted backup stays BACKUP,
 /// silent, without the VIP.
+/// A sync group of two instances no keepalived runs: VG_B tracks a check
+/// that passes until `fail` exists (weight 0: then FAULT), and holds VG_A
+/// in FAULT with it.
+fn group_held_in_fault(fail: &Path) -> String {
+    let instance = |name: &str, vrid: u8, vip: &str, track: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 100\n    version 3\n\
+             \x20   advert_int 0.1\n{track}    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    format!(
+        "vrrp_script chk_fail {{\n    script \"/bin/sh -c '! test -e {}'\"\n    interval 0.2\n}}\n\
+         vrrp_sync_group G {{\n    group {{\n        VG_A\n        VG_B\n    }}\n}}\n{}{}",
+        fail.display(),
+        instance("VG_A", 62, "192.0.2.101", ""),
+        instance(
+            "VG_B",
+            63,
+            "192.0.2.102",
+            "    track_script {\n        chk_fail\n    }\n"
+        ),
+    )
+}
+
+/// Beside it, on the same router, a sync group in FAULT (one member by its
+/// own check, the other held by the group): both stay in FAULT across the
+/// restarts, silently (no state change, so no notify or fifo line, and no
+/// advert).
 #[test]
 fn backup_stays_backup_across_restarts() {
     let Some(mut lan) = Lan::new("rs-backup", 2) else {
@@ -281,14 +310,24 @@ fn backup_stays_backup_across_restarts() {
         dir.join("notify.fifo").display(),
         reader.display()
     );
+    let fail = dir.join("fail");
     lan.start(
         KEEPVIP,
         Impl::Keepvip,
-        &(fifo_conf + &config(100, "0.1", None)),
+        &(fifo_conf + &config(100, "0.1", None) + &group_held_in_fault(&fail)),
     );
     lan.wait_sole_holder(KEEPALIVED, VIP, ELECTION);
     lan.wait_until(Duration::from_secs(5), "keepvip is BACKUP", || {
-        lan.log(KEEPVIP).contains("Entering BACKUP STATE")
+        lan.log(KEEPVIP).contains("(VI_1) Entering BACKUP STATE")
+    });
+    // The group was up (master, alone on its VRIDs); its check fails now.
+    lan.wait_until(Duration::from_secs(5), "the group is MASTER", || {
+        lan.holds_vip(KEEPVIP, "192.0.2.102")
+    });
+    fs::write(&fail, "").unwrap();
+    lan.wait_until(Duration::from_secs(5), "the group is in FAULT", || {
+        let log = lan.log(KEEPVIP);
+        log.contains("(VG_A) Entering FAULT STATE") && log.contains("(VG_B) Entering FAULT STATE")
     });
     // Let any start-up contest settle first: keepalived the sole master.
     lan.sole_holder_for(KEEPALIVED, VIP, Duration::from_millis(500));
@@ -316,6 +355,10 @@ fn backup_stays_backup_across_restarts() {
         6
     );
     assert_eq!(log.matches("Entering").count(), entries_before, "{log}");
+    for member in ["VG_A", "VG_B"] {
+        let resumed = format!("({member}) resumed in FAULT after restart");
+        assert_eq!(log.matches(&resumed).count(), 6, "{log}");
+    }
     lan.wait_until(Duration::from_secs(5), "one fifo reader runs", || {
         processes_running(&reader) == 1
     });
