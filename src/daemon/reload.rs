@@ -23,8 +23,8 @@ use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
 use crate::config::{Config, InstanceConfig, Span};
-use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Instance, State};
+use crate::vrrp::restart_state::NotifyOwner;
 
 impl Daemon {
     /// SIGHUP.
@@ -279,7 +279,7 @@ impl Daemon {
                         machine: Instance::new(new, link_source),
                         link,
                         address_ifindex,
-                        notify: NotifyQueue::default(),
+                        notify: self.carried_notify(&NotifyOwner::Instance(new.name.clone())),
                         group: None,
                         ah: Default::default(),
                         removed: false,
@@ -357,7 +357,10 @@ impl Daemon {
                     let old = old_groups.swap_remove(pos);
                     (old.state, old.notify)
                 }
-                None => (None, NotifyQueue::default()),
+                None => (
+                    None,
+                    self.carried_notify(&NotifyOwner::Group(group.name.clone())),
+                ),
             };
             let state = state.or_else(|| self.resumed_group_state(&group.name));
             self.groups.push(SyncGroup {

@@ -18,10 +18,14 @@ use log::{error, info, warn};
 
 use super::status_socket::RESTART_ACCEPTED;
 use super::{Daemon, RunningInstance};
+use crate::config::Command;
 use crate::sys::reexec;
 use crate::sys::replace_file::replace_file_with_mode;
+use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::State;
-use crate::vrrp::restart_state::{RestartState, SavedGroup, SavedInstance, SavedScript};
+use crate::vrrp::restart_state::{
+    NotifyOwner, RestartState, SavedGroup, SavedInstance, SavedNotify, SavedScript,
+};
 use crate::vrrp::timers::{Micros, Timers};
 
 /// Names the state file for the new image; the new image removes it from
@@ -247,6 +251,29 @@ impl Daemon {
                 state: g.state,
             })
             .collect();
+        // Notify commands queued and not started yet run in the next
+        // image, still behind the ones running (its children too).
+        let instance_queues = self
+            .instances
+            .iter()
+            .map(|i| (NotifyOwner::Instance(i.config.name.clone()), &i.notify));
+        let group_queues = self
+            .groups
+            .iter()
+            .map(|g| (NotifyOwner::Group(g.config.name.clone()), &g.notify));
+        let departed_queues = self
+            .departed_notify
+            .iter()
+            .map(|d| (NotifyOwner::Departed(d.name.clone()), &d.notify));
+        let notify = instance_queues
+            .chain(group_queues)
+            .chain(departed_queues)
+            .map(|(owner, queue)| SavedNotify {
+                owner,
+                queue: queue.carry().retimed(absolute),
+            })
+            .filter(|n| !n.queue.is_empty())
+            .collect();
         Ok(RestartState {
             boot_id: reexec::boot_id()?,
             config_digest: self.config_digest,
@@ -255,6 +282,7 @@ impl Daemon {
             instances,
             scripts,
             groups,
+            notify,
         })
     }
 
@@ -361,6 +389,48 @@ impl Daemon {
             relative(saved.next_run),
         );
         runtime.pid = saved.running.map(|(pid, _)| pid);
+    }
+
+    /// The notify queue of `owner` (new now) as the previous image left
+    /// it; an empty one if none.
+    pub(super) fn carried_notify(&self, owner: &NotifyOwner) -> NotifyQueue<Command> {
+        let carried = self
+            .resuming
+            .as_ref()
+            .and_then(|state| state.notify.iter().find(|n| n.owner == *owner));
+        match carried {
+            Some(n) => {
+                let clock = self.clock;
+                NotifyQueue::resume(n.queue.clone().retimed(|t| clock.from_absolute(t)))
+            }
+            None => NotifyQueue::default(),
+        }
+    }
+
+    /// At start, after the instances and groups took their queues: those
+    /// of instances and groups a reload had removed before the restart,
+    /// and of any the config no longer has.
+    pub(super) fn resume_departed_notify(&mut self) {
+        let Some(state) = &self.resuming else {
+            return;
+        };
+        let owners: Vec<NotifyOwner> = state.notify.iter().map(|n| n.owner.clone()).collect();
+        for owner in owners {
+            let name = match &owner {
+                NotifyOwner::Instance(name)
+                    if self.instances.iter().any(|i| i.config.name == *name) =>
+                {
+                    continue
+                }
+                NotifyOwner::Group(name) if self.groups.iter().any(|g| g.config.name == *name) => {
+                    continue
+                }
+                NotifyOwner::Instance(name) | NotifyOwner::Departed(name) => name.clone(),
+                NotifyOwner::Group(name) => format!("group {name}"),
+            };
+            let queue = self.carried_notify(&owner);
+            self.keep_departed_notify(name, queue);
+        }
     }
 
     /// The state a sync group had before the restart, if it is new now.

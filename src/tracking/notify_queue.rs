@@ -49,6 +49,62 @@ struct Running {
     set_aside: bool,
 }
 
+/// What a hitless restart carries of a queue (`vrrp::restart_state`): the
+/// commands not started yet and the ones running (still our children after
+/// the exec), so that each command runs once, in order, and an overstaying
+/// one is still killed. Times are on the clock of whoever holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedQueue<T> {
+    pub waiting: Vec<CarriedCommand<T>>,
+    pub running: Vec<CarriedRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedCommand<T> {
+    /// Which transition queued it: commands of one transition share it.
+    pub transition: u64,
+    /// When it was queued.
+    pub since: Micros,
+    pub command: T,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CarriedRun {
+    pub pid: u32,
+    /// When it is killed.
+    pub deadline: Micros,
+    /// Overstayed its turn: no longer holds up the queue.
+    pub set_aside: bool,
+}
+
+impl<T> CarriedQueue<T> {
+    /// The same queue on another clock: `to` maps each time.
+    pub fn retimed(self, to: impl Fn(Micros) -> Micros) -> CarriedQueue<T> {
+        CarriedQueue {
+            waiting: self
+                .waiting
+                .into_iter()
+                .map(|w| CarriedCommand {
+                    since: to(w.since),
+                    ..w
+                })
+                .collect(),
+            running: self
+                .running
+                .into_iter()
+                .map(|r| CarriedRun {
+                    deadline: to(r.deadline),
+                    ..r
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.running.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct NotifyQueue<T> {
     waiting: VecDeque<Waiting<T>>,
@@ -166,6 +222,68 @@ impl<T> NotifyQueue<T> {
     /// Whether this child is one of ours.
     pub fn owns(&self, pid: u32) -> bool {
         self.running.iter().any(|r| r.pid == Some(pid))
+    }
+
+    /// What a restart carries of it. A command already killed is left
+    /// out: it is dying, and holds nothing up any more.
+    pub fn carry(&self) -> CarriedQueue<T>
+    where
+        T: Clone,
+    {
+        CarriedQueue {
+            waiting: self
+                .waiting
+                .iter()
+                .map(|w| CarriedCommand {
+                    transition: w.transition,
+                    since: w.since,
+                    command: w.command.clone(),
+                })
+                .collect(),
+            running: self
+                .running
+                .iter()
+                .filter(|r| !r.killed)
+                .filter_map(|r| {
+                    Some(CarriedRun {
+                        pid: r.pid?,
+                        deadline: r.deadline,
+                        set_aside: r.set_aside,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The queue a restart carried, taken up by the next image.
+    pub fn resume(carried: CarriedQueue<T>) -> NotifyQueue<T> {
+        NotifyQueue {
+            transitions: carried
+                .waiting
+                .iter()
+                .map(|w| w.transition)
+                .max()
+                .unwrap_or(0),
+            waiting: carried
+                .waiting
+                .into_iter()
+                .map(|w| Waiting {
+                    transition: w.transition,
+                    since: w.since,
+                    command: w.command,
+                })
+                .collect(),
+            running: carried
+                .running
+                .into_iter()
+                .map(|r| Running {
+                    pid: Some(r.pid),
+                    deadline: r.deadline,
+                    killed: false,
+                    set_aside: r.set_aside,
+                })
+                .collect(),
+        }
     }
 
     /// Forgets the running commands (they go on by themselves), so the
@@ -291,6 +409,70 @@ mod tests {
         assert_eq!(q.poll_timeout(NOTIFY_TIMEOUT), None);
         assert!(q.exited(10));
         assert!(q.is_idle());
+    }
+
+    /// A restart between a slow command's start and the end of its turn:
+    /// what the next image takes (on its own clock, 100 s later here) runs
+    /// the waiting commands once each, in order, still behind the running
+    /// one, which is still killed at its timeout.
+    #[test]
+    fn a_carried_queue_runs_what_was_waiting_once_in_order() {
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("master")]);
+        assert_eq!(q.next_action(0), Some(NotifyAction::Start(argv("master"))));
+        q.started(Some(10));
+        q.push_transition(SECOND, [argv("backup"), argv("notify BACKUP")]);
+        let carried = q.carry().retimed(|t| t + 100 * SECOND);
+        assert_eq!(
+            carried.running,
+            [CarriedRun {
+                pid: 10,
+                deadline: 100 * SECOND + NOTIFY_TIMEOUT,
+                set_aside: false
+            }]
+        );
+        assert_eq!(carried.waiting.len(), 2);
+
+        let mut q = NotifyQueue::resume(carried);
+        let now = 100 * SECOND + SECOND + SECOND / 2;
+        assert!(q.owns(10));
+        assert_eq!(q.next_action(now), None, "still behind the running one");
+        assert!(q.exited(10));
+        assert_eq!(
+            q.next_action(now),
+            Some(NotifyAction::Start(argv("backup")))
+        );
+        q.started(Some(11));
+        assert!(q.exited(11));
+        assert_eq!(
+            q.next_action(now),
+            Some(NotifyAction::Start(argv("notify BACKUP")))
+        );
+        q.started(Some(12));
+        assert!(q.exited(12));
+        assert_eq!(q.next_action(now), None);
+        assert!(q.is_idle());
+
+        // Waiting too long behind it, across the restart: the superseded
+        // transitions are still skipped, the latest still runs.
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("master")]);
+        q.next_action(0);
+        q.started(Some(10));
+        q.push_transition(SECOND, [argv("backup")]);
+        q.push_transition(SECOND, [argv("master")]);
+        let mut q = NotifyQueue::resume(q.carry());
+        assert_eq!(q.poll_timeout(SECOND), Some(SECOND + NOTIFY_MAX_WAIT));
+        assert_eq!(
+            q.next_action(SECOND + NOTIFY_MAX_WAIT),
+            Some(NotifyAction::Skipped(1))
+        );
+        assert_eq!(
+            q.next_action(SECOND + NOTIFY_MAX_WAIT),
+            Some(NotifyAction::Start(argv("master")))
+        );
+        q.started(Some(11));
+        assert!(q.owns(10), "set aside, still killed at its timeout");
     }
 
     #[test]

@@ -13,13 +13,21 @@
 //! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0 preempt_allowed_at -
 //! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
 //! group G1 state MASTER
+//! notify VI_1 owner instance transition 3 since 123400000 user - group - file /etc/keepalived/keepalived.conf line 12 argv /bin/sh,-c,echo%20$*,VI_1,BACKUP
+//! notify_running VI_1 owner instance pid 4400 deadline 153000000 set_aside no
 //! end
 //! ```
 //!
+//! `notify` lines are the notify commands queued and not started yet, in
+//! order, and `notify_running` the ones running (the next image's
+//! children too), which the queued ones still wait for. Their words are
+//! escaped (`%XX` for a blank, `%` and `,`; `%2D` for a word that is `-`)
+//! and an argv's words joined with commas.
+//!
 //! Version 1 (keepvip before the preempt_delay window and rp_filter were
-//! carried) is still read: it has no `rp_filter_all` line, and its
-//! instance lines end at `ah_sequence`; a backup resumed from it starts
-//! any preempt_delay window again.
+//! carried) is still read: it has no `rp_filter_all` line and no notify
+//! lines, and its instance lines end at `ah_sequence`; a backup resumed
+//! from it starts any preempt_delay window again.
 //!
 //! Times are CLOCK_MONOTONIC in microseconds, which both images share.
 //! Names never hold white space (the config lexer splits on it), so
@@ -29,7 +37,9 @@ use std::fmt::Write as _;
 
 use super::instance::{Snapshot, State};
 use super::timers::Micros;
+use crate::config::{Command, RunAs, Span};
 use crate::tracking::health::HealthReading;
+use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun};
 
 const MAGIC: &str = "keepvip-restart-state";
 /// Bumped whenever a line changes meaning: an image never reads a version
@@ -54,6 +64,8 @@ pub struct RestartState {
     pub instances: Vec<SavedInstance>,
     pub scripts: Vec<SavedScript>,
     pub groups: Vec<SavedGroup>,
+    /// Notify queues with commands waiting or running.
+    pub notify: Vec<SavedNotify>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +90,32 @@ pub struct SavedScript {
 pub struct SavedGroup {
     pub name: String,
     pub state: Option<State>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedNotify {
+    pub owner: NotifyOwner,
+    pub queue: CarriedQueue<Command>,
+}
+
+/// Whose notify queue, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyOwner {
+    Instance(String),
+    Group(String),
+    /// Of an instance or group a reload removed; named as its log lines
+    /// name it.
+    Departed(String),
+}
+
+impl NotifyOwner {
+    fn kind_and_name(&self) -> (&'static str, &str) {
+        match self {
+            NotifyOwner::Instance(name) => ("instance", name),
+            NotifyOwner::Group(name) => ("group", name),
+            NotifyOwner::Departed(name) => ("departed", name),
+        }
+    }
 }
 
 /// Why a state file is not used at all.
@@ -181,6 +219,36 @@ impl RestartState {
             let state = g.state.map_or("-".to_string(), |s| s.to_string());
             let _ = writeln!(text, "group {} state {state}", g.name);
         }
+        for n in &self.notify {
+            let (kind, name) = n.owner.kind_and_name();
+            let owner = format!("{} owner {kind}", escape(name));
+            for w in &n.queue.waiting {
+                let c = &w.command;
+                let user = c.run_as.as_ref().map(|r| r.user.as_str());
+                let group = c.run_as.as_ref().and_then(|r| r.group.as_deref());
+                let argv: Vec<String> = c.argv.iter().map(|a| escape(a)).collect();
+                let _ = writeln!(
+                    text,
+                    "notify {owner} transition {} since {} user {} group {} file {} line {} argv {}",
+                    w.transition,
+                    w.since,
+                    user.map_or("-".to_string(), escape),
+                    group.map_or("-".to_string(), escape),
+                    escape(&c.span.file.to_string_lossy()),
+                    c.span.line,
+                    argv.join(",")
+                );
+            }
+            for r in &n.queue.running {
+                let _ = writeln!(
+                    text,
+                    "notify_running {owner} pid {} deadline {} set_aside {}",
+                    r.pid,
+                    r.deadline,
+                    if r.set_aside { "yes" } else { "no" }
+                );
+            }
+        }
         text.push_str("end\n");
         text
     }
@@ -228,6 +296,7 @@ impl RestartState {
             instances: Vec::new(),
             scripts: Vec::new(),
             groups: Vec::new(),
+            notify: Vec::new(),
         };
         loop {
             let (n, words) = next("end")?;
@@ -236,7 +305,19 @@ impl RestartState {
                 Some("instance") => state.instances.push(parse_instance(n, &words, version)?),
                 Some("script") => state.scripts.push(parse_script(n, &words)?),
                 Some("group") => state.groups.push(parse_group(n, &words)?),
-                _ => return Err(format!("line {n}: expected instance, script, group or end")),
+                Some("notify") if version > 1 => {
+                    let (owner, command) = parse_notify(n, &words)?;
+                    state.notify_queue(owner).waiting.push(command);
+                }
+                Some("notify_running") if version > 1 => {
+                    let (owner, run) = parse_notify_running(n, &words)?;
+                    state.notify_queue(owner).running.push(run);
+                }
+                _ => {
+                    return Err(format!(
+                        "line {n}: expected instance, script, group, notify or end"
+                    ))
+                }
             }
         }
     }
@@ -244,6 +325,59 @@ impl RestartState {
     pub fn instance(&self, name: &str) -> Option<&SavedInstance> {
         self.instances.iter().find(|i| i.name == name)
     }
+
+    fn notify_queue(&mut self, owner: NotifyOwner) -> &mut CarriedQueue<Command> {
+        let at = match self.notify.iter().position(|n| n.owner == owner) {
+            Some(at) => at,
+            None => {
+                self.notify.push(SavedNotify {
+                    owner,
+                    queue: CarriedQueue {
+                        waiting: Vec::new(),
+                        running: Vec::new(),
+                    },
+                });
+                self.notify.len() - 1
+            }
+        };
+        &mut self.notify[at].queue
+    }
+}
+
+/// A word that may hold anything, as one word of the file: see the module
+/// comment.
+fn escape(word: &str) -> String {
+    if word == "-" {
+        return "%2D".to_string();
+    }
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\r' | '%' | ',' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(n: usize, word: &str) -> Result<String, String> {
+    let bad = || format!("line {n}: {word:?} is not an escaped word");
+    let mut bytes = Vec::with_capacity(word.len());
+    let mut rest = word.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = tail.get(..2).ok_or_else(bad)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+            bytes.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
 }
 
 fn time(t: Option<Micros>) -> String {
@@ -385,6 +519,84 @@ fn parse_group(n: usize, words: &[&str]) -> Result<SavedGroup, String> {
     Ok(SavedGroup { name, state })
 }
 
+fn parse_owner(n: usize, name: &str, kind: &str) -> Result<NotifyOwner, String> {
+    let name = unescape(n, name)?;
+    Ok(match kind {
+        "instance" => NotifyOwner::Instance(name),
+        "group" => NotifyOwner::Group(name),
+        "departed" => NotifyOwner::Departed(name),
+        other => {
+            return Err(format!(
+                "line {n}: owner {other:?}: expected instance, group or departed"
+            ))
+        }
+    })
+}
+
+fn parse_notify(
+    n: usize,
+    words: &[&str],
+) -> Result<(NotifyOwner, CarriedCommand<Command>), String> {
+    let keys = [
+        "owner",
+        "transition",
+        "since",
+        "user",
+        "group",
+        "file",
+        "line",
+        "argv",
+    ];
+    let (name, v) = pairs(n, words, &keys)?;
+    let owner = parse_owner(n, &name, v[0])?;
+    let optional_word = |word: &str| match word {
+        "-" => Ok(None),
+        word => unescape(n, word).map(Some),
+    };
+    let run_as = match (optional_word(v[3])?, optional_word(v[4])?) {
+        (Some(user), group) => Some(RunAs { user, group }),
+        (None, None) => None,
+        (None, Some(_)) => return Err(format!("line {n}: a group needs its user")),
+    };
+    let argv = v[7]
+        .split(',')
+        .map(|word| unescape(n, word))
+        .collect::<Result<Vec<String>, String>>()?;
+    let command = Command {
+        argv,
+        run_as,
+        span: Span {
+            file: std::rc::Rc::new(unescape(n, v[5])?.into()),
+            line: number(n, keys[6], v[6])?,
+        },
+    };
+    Ok((
+        owner,
+        CarriedCommand {
+            transition: number(n, keys[1], v[1])?,
+            since: number(n, keys[2], v[2])?,
+            command,
+        },
+    ))
+}
+
+fn parse_notify_running(n: usize, words: &[&str]) -> Result<(NotifyOwner, CarriedRun), String> {
+    let (name, v) = pairs(n, words, &["owner", "pid", "deadline", "set_aside"])?;
+    let set_aside = match v[3] {
+        "yes" => true,
+        "no" => false,
+        other => return Err(format!("line {n}: expected yes or no, not {other:?}")),
+    };
+    Ok((
+        parse_owner(n, &name, v[0])?,
+        CarriedRun {
+            pid: number(n, "pid", v[1])?,
+            deadline: number(n, "deadline", v[2])?,
+            set_aside,
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,6 +669,64 @@ mod tests {
                     state: None,
                 },
             ],
+            notify: vec![
+                SavedNotify {
+                    owner: NotifyOwner::Instance("VI_1".into()),
+                    queue: CarriedQueue {
+                        waiting: vec![
+                            queued(3, "/etc/keepalived/to backup.sh", None),
+                            queued(3, "/bin/sh", Some(("nobody", None))),
+                            queued(4, "-", Some(("nobody", Some("no group")))),
+                        ],
+                        running: vec![CarriedRun {
+                            pid: 4400,
+                            deadline: 34_000_000,
+                            set_aside: false,
+                        }],
+                    },
+                },
+                SavedNotify {
+                    owner: NotifyOwner::Departed("group G9".into()),
+                    queue: CarriedQueue {
+                        waiting: Vec::new(),
+                        running: vec![CarriedRun {
+                            pid: 4401,
+                            deadline: 33_000_000,
+                            set_aside: true,
+                        }],
+                    },
+                },
+            ],
+        }
+    }
+
+    /// A queued notify command whose arguments need escaping.
+    fn queued(
+        transition: u64,
+        program: &str,
+        run_as: Option<(&str, Option<&str>)>,
+    ) -> CarriedCommand<Command> {
+        CarriedCommand {
+            transition,
+            since: 4_800_000,
+            command: Command {
+                argv: vec![
+                    program.into(),
+                    "-c".into(),
+                    "echo 100%, \"$*\"\n\tdone".into(),
+                    String::new(),
+                    "-".into(),
+                    "BACKUP".into(),
+                ],
+                run_as: run_as.map(|(user, group)| RunAs {
+                    user: user.into(),
+                    group: group.map(Into::into),
+                }),
+                span: Span {
+                    file: std::rc::Rc::new("/etc/keepalived/key path.conf".into()),
+                    line: 12,
+                },
+            },
         }
     }
 
@@ -479,6 +749,9 @@ mod tests {
         let text_untouched = untouched.render();
         assert!(text_untouched.contains("\nrp_filter_all -\n"));
         assert_eq!(RestartState::parse(&text_untouched), Ok(untouched));
+        // One line per command, whatever its arguments hold.
+        assert_eq!(text.matches("\nnotify ").count(), 3, "{text}");
+        assert_eq!(text.matches("\nnotify_running ").count(), 2, "{text}");
         assert_eq!(RestartState::parse(&text), Ok(state));
     }
 
@@ -523,6 +796,8 @@ end
         // it finds it (see `daemon::vmac`).
         assert_eq!(state.rp_filter_all, None);
         assert_eq!(state.groups.len(), 1);
+        // Its notify commands not started yet were lost with it.
+        assert!(state.notify.is_empty());
     }
 
     #[test]
