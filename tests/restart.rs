@@ -263,12 +263,11 @@ fn master_survives_restarts_at_one_second() {
     master_survives_restarts("rs-slow", "1", 1.0, 5);
 }
 
-/// keepalived master, keepvip backup: a restarted backup stays BACKUP,
-/// silent, without the VIP.
 /// A sync group of two instances no keepalived runs: VG_B tracks a check
 /// that passes until `fail` exists (weight 0: then FAULT), and holds VG_A
-/// in FAULT with it.
-fn group_held_in_fault(fail: &Path) -> String {
+/// in FAULT with it. VG_B's notify takes 2 s and appends to `notified`:
+/// its next ones wait in its queue meanwhile.
+fn group_held_in_fault(fail: &Path, notified: &Path) -> String {
     let instance = |name: &str, vrid: u8, vip: &str, track: &str| {
         format!(
             "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n\
@@ -285,15 +284,24 @@ fn group_held_in_fault(fail: &Path) -> String {
             "VG_B",
             63,
             "192.0.2.102",
-            "    track_script {\n        chk_fail\n    }\n"
+            &format!(
+                "    track_script {{\n        chk_fail\n    }}\n\
+                 \x20   notify \"/bin/sh -c 'sleep 2; echo $* >> {}'\"\n",
+                notified.display()
+            )
         ),
     )
 }
 
+/// keepalived master, keepvip backup: a restarted backup stays BACKUP,
+/// silent, without the VIP.
+///
 /// Beside it, on the same router, a sync group in FAULT (one member by its
 /// own check, the other held by the group): both stay in FAULT across the
 /// restarts, silently (no state change, so no notify or fifo line, and no
-/// advert).
+/// advert). The notify commands of the group's way there (BACKUP, MASTER,
+/// FAULT) still wait behind a slow one at the first restart: each runs
+/// once, in order.
 #[test]
 fn backup_stays_backup_across_restarts() {
     let Some(mut lan) = Lan::new("rs-backup", 2) else {
@@ -311,10 +319,11 @@ fn backup_stays_backup_across_restarts() {
         reader.display()
     );
     let fail = dir.join("fail");
+    let notified = dir.join("notified");
     lan.start(
         KEEPVIP,
         Impl::Keepvip,
-        &(fifo_conf + &config(100, "0.1", None) + &group_held_in_fault(&fail)),
+        &(fifo_conf + &config(100, "0.1", None) + &group_held_in_fault(&fail, &notified)),
     );
     lan.wait_sole_holder(KEEPALIVED, VIP, ELECTION);
     lan.wait_until(Duration::from_secs(5), "keepvip is BACKUP", || {
@@ -362,6 +371,14 @@ fn backup_stays_backup_across_restarts() {
     lan.wait_until(Duration::from_secs(5), "one fifo reader runs", || {
         processes_running(&reader) == 1
     });
+    lan.wait_until(Duration::from_secs(10), "VG_B's three notify ran", || {
+        lines(&notified) >= 3
+    });
+    assert_eq!(
+        fs::read_to_string(&notified).unwrap(),
+        "VG_B BACKUP 100\nVG_B MASTER 100\nVG_B FAULT 100\n",
+        "{log}"
+    );
     let from_keepvip = lan
         .adverts_since(since)
         .iter()
