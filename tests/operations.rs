@@ -100,6 +100,9 @@ fn a_second_daemon_on_the_same_pid_file_is_refused() {
 /// Two instances in one sync group on each router; a failing weight-0
 /// check on r1's VI_1 alone must take both VIPs to r2, and bring both back
 /// when it recovers. The group's notify sees the group's transitions.
+/// While the group is in FAULT, a reload takes VI_2 out of the group: no
+/// longer held, it leaves FAULT and takes its VIP back on its own, as
+/// keepalived 2.2.7 does (watched with r1 as keepalived).
 #[test]
 fn a_sync_group_moves_together() {
     let Some(mut lan) = Lan::new("ops-sync", 2) else {
@@ -122,7 +125,7 @@ fn a_sync_group_moves_together() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(notify(router), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let group_config = |router: usize, priority: u8, with_check: bool| {
+    let group_config = |router: usize, priority: u8, with_check: bool, grouped: &str| {
         let check = if with_check {
             format!(
                 "vrrp_script chk {{\n    script \"/bin/sh -c 'test -f {}'\"\n    interval 1\n}}\n",
@@ -138,7 +141,7 @@ fn a_sync_group_moves_together() {
         };
         format!(
             "global_defs {{\n    router_id r{router}\n}}\n{check}\
-             vrrp_sync_group VG_1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    notify \"{notify}\"\n}}\n\
+             vrrp_sync_group VG_1 {{\n    group {{\n        VI_1\n{grouped}    }}\n    notify \"{notify}\"\n}}\n\
              vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    priority {priority}\n    advert_int 1\n{track}\
              \x20   virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n\
              vrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 53\n    priority {priority}\n    advert_int 1\n\
@@ -146,8 +149,9 @@ fn a_sync_group_moves_together() {
             notify = notify(router).display()
         )
     };
-    lan.start(R1, Impl::Keepvip, &group_config(1, 150, true));
-    lan.start(R2, Impl::Keepvip, &group_config(2, 100, false));
+    const BOTH: &str = "        VI_2\n";
+    lan.start(R1, Impl::Keepvip, &group_config(1, 150, true, BOTH));
+    lan.start(R2, Impl::Keepvip, &group_config(2, 100, false, BOTH));
     lan.wait_sole_holder(R1, VIP, ELECTION);
     lan.wait_sole_holder(R1, VIP2, ELECTION);
 
@@ -206,6 +210,18 @@ fn a_sync_group_moves_together() {
         || groups(R2).contains(&master),
     );
     assert!(!groups(R2).contains(&fault), "r2: {:?}", groups(R2));
+
+    // In FAULT again, then VI_2 taken out of the group on both routers
+    // (r2 first, so that its VI_1 does not follow its VI_2 to BACKUP):
+    // only its group held r1's VI_2, so it is BACKUP again and takes its
+    // VIP back from r2 after master_down, while VI_1 stays in FAULT.
+    std::fs::remove_file(&flag).unwrap();
+    lan.wait_sole_holder(R2, VIP, ELECTION);
+    lan.wait_sole_holder(R2, VIP2, ELECTION);
+    lan.reload(R2, &group_config(2, 100, false, ""));
+    lan.reload(R1, &group_config(1, 150, true, ""));
+    lan.wait_sole_holder(R1, VIP2, ELECTION);
+    assert!(lan.holds_vip(R2, VIP), "{}", lan.diagnose("VIP left r2"));
 }
 
 /// Two LANs, two routers on both, a sync group over one instance per LAN;

@@ -63,6 +63,14 @@ impl Daemon {
     /// (FAULT first: a start released into the group's FAULT stays silent).
     pub(super) fn sync_group_faults(&mut self, index: usize, now: Micros) {
         let Some(group) = self.instances[index].group else {
+            // Not in a group, or no longer after a reload: nothing but its
+            // own tracking holds it (keepalived 2.2.7 sends one taken out
+            // of a group in FAULT to BACKUP at the reload, watched).
+            let mut actions = Vec::new();
+            let machine = &mut self.instances[index].machine;
+            machine.set_group_fault(now, false, &mut actions);
+            machine.set_group_waiting_for_checks(now, false, &mut actions);
+            self.execute(index, actions);
             return;
         };
         let members = self.groups[group].config.members.clone();
