@@ -22,7 +22,7 @@ use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
-use crate::config::{Config, InstanceConfig, Span};
+use crate::config::{Config, InstanceConfig, Span, VirtualAddress};
 use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Instance, State};
 
@@ -434,6 +434,13 @@ impl Daemon {
 
     /// A master whose address list changed: the addresses that went are
     /// removed, the new ones added and announced; the others stay put.
+    /// An address whose label, scope or peer changed is another address,
+    /// removed and added again with its new line, as keepalived 2.2.7 does
+    /// ("no longer exist", then added and announced; watched). A change of
+    /// `brd`, `preferred_lft` or the flag words alone waits, as there, for
+    /// the next time the address is added. (keepalived keeps an address
+    /// whose peer changed, and then cannot remove it: the kernel knows it
+    /// by its old peer.)
     fn move_addresses(
         &mut self,
         old: &RunningInstance,
@@ -452,16 +459,26 @@ impl Daemon {
             .zip(&old.address_ifindex)
             .collect();
         let new_vips: Vec<_> = new.virtual_addresses.iter().zip(new_ifindex).collect();
-        let same = |a: &(&crate::config::VirtualAddress, &u32),
-                    b: &(&crate::config::VirtualAddress, &u32)| {
+        let same_place = |a: &(&VirtualAddress, &u32), b: &(&VirtualAddress, &u32)| {
             a.0.addr == b.0.addr && a.0.prefix_len == b.0.prefix_len && a.1 == b.1
+        };
+        let same = |a: &(&VirtualAddress, &u32), b: &(&VirtualAddress, &u32)| {
+            same_place(a, b)
+                && a.0.label == b.0.label
+                && a.0.scope == b.0.scope
+                && a.0.peer == b.0.peer
         };
         for gone in old_vips
             .iter()
             .filter(|o| !new_vips.iter().any(|n| same(o, n)))
         {
+            let why = if new_vips.iter().any(|n| same_place(gone, n)) {
+                "its label, scope or peer changed"
+            } else {
+                "no longer configured"
+            };
             info!(
-                "({name}) removing {}/{} (no longer configured)",
+                "({name}) removing {}/{} ({why})",
                 gone.0.addr, gone.0.prefix_len
             );
             let _ =
@@ -477,8 +494,13 @@ impl Daemon {
             .enumerate()
             .filter(|(_, n)| !old_vips.iter().any(|o| same(o, n)))
         {
+            let why = if old_vips.iter().any(|o| same_place(o, added)) {
+                "as newly written"
+            } else {
+                "newly configured"
+            };
             info!(
-                "({name}) adding {}/{} (newly configured)",
+                "({name}) adding {}/{} ({why})",
                 added.0.addr, added.0.prefix_len
             );
             add_address(&mut self.netlink, name, added.0, *added.1);
