@@ -162,7 +162,12 @@ pub fn missing_interfaces(config: &Config) -> Vec<String> {
             instance.virtual_addresses.iter().any(|a| &a.span == span)
                 || instance.virtual_routes.iter().any(|r| &r.span == span)
         };
-        for tracked in &instance.track_interfaces {
+        // The owner's ignored lines too: keepalived 2.2.7 refuses them.
+        let tracked_lines = instance
+            .track_interfaces
+            .iter()
+            .chain(&instance.owner_ignored_track_interfaces);
+        for tracked in tracked_lines {
             if missing(&tracked.interface) && !said(&tracked.span) {
                 problems.push(format!(
                     "{}: ({}) tracked interface {} doesn't exist",

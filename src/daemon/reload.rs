@@ -575,7 +575,11 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     for tracked in &mut config.track_scripts {
         tracked.span = placeholder_span();
     }
-    for tracked in &mut config.track_interfaces {
+    for tracked in config
+        .track_interfaces
+        .iter_mut()
+        .chain(&mut config.owner_ignored_track_interfaces)
+    {
         tracked.span = placeholder_span();
     }
     for route in &mut config.virtual_routes {
