@@ -1,6 +1,8 @@
 //! Applying a configuration: at start, and again on SIGHUP.
 //!
-//! A reload that does not parse changes nothing. One that does keeps every
+//! A reload that does not parse changes nothing. One that names an
+//! interface that does not exist (without `dynamic_interfaces`) stops the
+//! daemon, cleanly, where keepalived 2.2.7 exits. One that does keeps every
 //! instance whose virtual router is the same (name, interface, VRID, advert
 //! source) in its state, with its addresses: settings that changed are
 //! taken in place, so an unchanged instance makes no noise on the wire and
@@ -44,6 +46,17 @@ impl Daemon {
                 return;
             }
         };
+        if !super::interfaces_exist(&config) {
+            // keepalived 2.2.7 exits here, neither running the new config
+            // nor keeping the old one, and leaves its addresses behind (a
+            // backup takes over while the VIPs are still here): the exit
+            // is kept, the stop is made clean.
+            error!("reload: stopping, as keepalived does on such a configuration");
+            info!("Stopping");
+            self.stop_all();
+            self.pending_exit = Some(super::Exit::MissingInterfaces);
+            return;
+        }
         for problem in unrunnable_commands(&config) {
             error!("{problem}; each run will count as failed");
         }
