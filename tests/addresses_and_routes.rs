@@ -466,7 +466,13 @@ fn reload_rewrites_an_address_whose_label_scope_or_peer_changed() {
         shown.contains("203.0.113.100 peer 203.0.113.202/32") && !shown.contains("203.0.113.201"),
         "{shown}"
     );
+    // Its own removal of the old address is no deletion by someone else.
+    keepvip.wait_until(Duration::from_secs(2), "the reload is logged", || {
+        keepvip.log(R1).contains("Reload complete")
+    });
     lans[0].stop(R1);
+    let log = lans[0].log(R1);
+    assert!(!log.contains("removed by someone else"), "{log}");
     let left = eth0(&lans[0]);
     assert!(
         !left.contains("198.51.100.100") && !left.contains("203.0.113.100"),

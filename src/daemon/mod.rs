@@ -196,6 +196,11 @@ pub struct Daemon {
     restart_pending: Option<restart::PendingRestart>,
     /// Set by a reload that stopped everything: the loop ends with it.
     pending_exit: Option<Exit>,
+    /// Addresses a master removed itself to add them again rewritten (a
+    /// reload changed their label, scope or peer), with when: the kernel's
+    /// word of that removal is not someone else's (see
+    /// `restore_removed_address`).
+    rewritten_addresses: Vec<(u32, std::net::IpAddr, crate::vrrp::timers::Micros)>,
 }
 
 /// How the loop ended.
@@ -273,6 +278,7 @@ impl Daemon {
             resumed: false,
             restart_pending: None,
             pending_exit: None,
+            rewritten_addresses: Vec::new(),
             counters: Counters::default(),
             instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),

@@ -481,11 +481,13 @@ impl Daemon {
                 && a.0.scope == b.0.scope
                 && a.0.peer == b.0.peer
         };
+        let now = self.clock.now_us();
         for gone in old_vips
             .iter()
             .filter(|o| !new_vips.iter().any(|n| same(o, n)))
         {
-            let why = if new_vips.iter().any(|n| same_place(gone, n)) {
+            let rewritten = new_vips.iter().any(|n| same_place(gone, n));
+            let why = if rewritten {
                 "its label, scope or peer changed"
             } else {
                 "no longer configured"
@@ -494,14 +496,16 @@ impl Daemon {
                 "({name}) removing {}/{} ({why})",
                 gone.0.addr, gone.0.prefix_len
             );
-            let _ =
+            let removed =
                 self.netlink
                     .del_ip_with_peer(*gone.1, gone.0.addr, gone.0.prefix_len, gone.0.peer);
+            if rewritten && matches!(removed, Ok(true)) {
+                self.rewritten_addresses.push((*gone.1, gone.0.addr, now));
+            }
         }
         let Some(link) = link.and_then(|id| self.links.get_mut(id)) else {
             return;
         };
-        let now = self.clock.now_us();
         for (at, added) in new_vips
             .iter()
             .enumerate()
