@@ -204,7 +204,7 @@ fn main() -> ExitCode {
         Some(config) => config,
         None => return ExitCode::FAILURE,
     };
-    if !interfaces_exist(&config) {
+    if !keepvip::daemon::interfaces_exist(&config) {
         return ExitCode::FAILURE;
     }
     let unrunnable = keepvip::daemon::unrunnable_commands(&config);
@@ -288,25 +288,6 @@ fn init_logging(cli: &Cli) -> bool {
     true
 }
 
-/// Every instance's interface and tracked interface exists, or
-/// `dynamic_interfaces` lets the instance wait for it (a missing tracked
-/// interface counts as down): keepalived 2.2.7's rule, and its words.
-fn interfaces_exist(config: &Config) -> bool {
-    let missing = keepvip::daemon::missing_interfaces(config);
-    for problem in &missing {
-        if config.dynamic_interfaces {
-            warn!("{problem}; dynamic_interfaces: it will be used once it exists");
-        } else {
-            error!("{problem}");
-        }
-    }
-    if !missing.is_empty() && !config.dynamic_interfaces {
-        error!("Non-existent interface specified in configuration");
-        return false;
-    }
-    true
-}
-
 /// Loads and reports: warnings and the error go to the log with file:line.
 fn load_config(path: &Path, config_id: &str) -> Option<Config> {
     match config::load_as(path, config_id) {
@@ -351,6 +332,10 @@ fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode 
         Ok(Exit::Stopped(signal)) => {
             info!("Stopped ({signal})");
             ExitCode::SUCCESS
+        }
+        Ok(Exit::MissingInterfaces) => {
+            error!("Stopped: the reloaded configuration names an interface that does not exist");
+            ExitCode::FAILURE
         }
         Err(e) => {
             error!("event loop failed: {e}");

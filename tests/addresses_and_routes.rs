@@ -400,3 +400,82 @@ fn peer_preferred_lft_and_flags_as_keepalived() {
     let left = configured_addresses(&lans[0], R1);
     assert!(left.is_empty(), "{left:#?}");
 }
+
+/// A reload that changes only how a running master's address is written.
+/// keepalived 2.2.7 (watched, and checked here side by side) takes a
+/// changed `label` or `scope` as another address: it says "ip address
+/// ADDR dev IF, no longer exist", deletes the address, adds it with the new
+/// label, scope and `brd` at once and announces it. (A change of `brd`,
+/// `preferred_lft` or the flag words alone it leaves for the next time the
+/// address is added: so does keepvip.) A changed `peer` keepalived leaves
+/// alone, and then cannot remove the address when it stops (the kernel
+/// knows it by its old peer): keepvip replaces it, as for a label.
+#[test]
+fn reload_rewrites_an_address_whose_label_scope_or_peer_changed() {
+    let Some(lock) = Lan::hold_lock() else {
+        return;
+    };
+    let mut lans = Lan::side_by_side(&lock, &["reload-addr-kv", "reload-addr-ka"], 1);
+    let written = |relabelled: &str, peer: &str| {
+        let addresses = format!(
+            "        {VIP}/24\n\
+             \x20       198.51.100.100/24 dev eth0 {relabelled}\n\
+             \x20       203.0.113.100 dev eth0 peer {peer}\n"
+        );
+        config(&addresses, "    garp_master_delay 0\n", "")
+    };
+    let before = written("label eth0:a", "203.0.113.201");
+    let after = written(
+        "label eth0:b scope link brd 198.51.100.127",
+        "203.0.113.202",
+    );
+    lans[0].start(R1, Impl::Keepvip, &before);
+    lans[1].start(R1, Impl::Keepalived, &before);
+    let eth0 = |lan: &Lan| ip_in(lan, R1, &["-d", "-o", "addr", "show", "dev", "eth0"]);
+    for lan in &lans {
+        lan.wait_until(ELECTION, "r1 is master with every address", || {
+            let shown = eth0(lan);
+            lan.holds_vip(R1, VIP)
+                && shown.contains("198.51.100.100/24 scope global eth0:a")
+                && shown.contains("203.0.113.100 peer 203.0.113.201/32")
+        });
+    }
+    let marks: Vec<_> = lans.iter().map(Lan::mark).collect();
+    let reloaded_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64();
+    for lan in &mut lans {
+        lan.reload(R1, &after);
+    }
+    let rewritten = "198.51.100.100/24 brd 198.51.100.127 scope link eth0:b";
+    for (lan, &mark) in lans.iter().zip(&marks) {
+        lan.wait_until(Duration::from_secs(2), "the address is rewritten", || {
+            eth0(lan).contains(rewritten) && lan.garp_seen_from(R1, "198.51.100.100", mark)
+        });
+        let announced = lan.garp_times_since(R1, "198.51.100.100", mark);
+        assert!(
+            announced.first().is_some_and(|t| t - reloaded_at < 1.0),
+            "announced at {announced:?}, reloaded at {reloaded_at}"
+        );
+        assert!(!eth0(lan).contains("eth0:a"), "{}", eth0(lan));
+    }
+    let keepvip = &lans[0];
+    let shown = eth0(keepvip);
+    assert!(
+        shown.contains("203.0.113.100 peer 203.0.113.202/32") && !shown.contains("203.0.113.201"),
+        "{shown}"
+    );
+    // Its own removal of the old address is no deletion by someone else.
+    keepvip.wait_until(Duration::from_secs(2), "the reload is logged", || {
+        keepvip.log(R1).contains("Reload complete")
+    });
+    lans[0].stop(R1);
+    let log = lans[0].log(R1);
+    assert!(!log.contains("removed by someone else"), "{log}");
+    let left = eth0(&lans[0]);
+    assert!(
+        !left.contains("198.51.100.100") && !left.contains("203.0.113.100"),
+        "{left}"
+    );
+}

@@ -331,6 +331,34 @@ fn a_missing_tracked_interface_is_an_error_unless_interfaces_are_dynamic() {
     );
 }
 
+/// The address owner (priority 255) ignores a weighted `track_interface`
+/// line, but keepalived 2.2.7 still refuses it when its interface does not
+/// exist (-t: exit 5, start: exit 2, "(VI_1) tracked interface kvnone6
+/// doesn't exist", "Non-existent interface specified in configuration";
+/// watched): so does keepvip, which used to drop the line first.
+#[test]
+fn an_owners_weighted_track_interface_must_exist_as_keepalived() {
+    let scratch = Scratch::new("owner-tracked-interface");
+    let config = scratch.write(
+        "r1.conf",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 50\n    priority 255\n    \
+         virtual_ipaddress {\n        192.0.2.100\n    }\n    \
+         track_interface {\n        kvnone6 weight 10\n    }\n}\n",
+    );
+    let output = check(&config);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    for expected in [
+        format!(
+            "{}:9: (VI_1) tracked interface kvnone6 doesn't exist",
+            config.display()
+        ),
+        "Non-existent interface specified in configuration".to_string(),
+    ] {
+        assert!(text.contains(&expected), "{expected}: {text}");
+    }
+}
+
 /// keepalived 2.2.7 refuses an address, route or rule on an interface that
 /// does not exist, in an instance or at the top level ("WARNING -
 /// interface kvnone2 for ip address 198.51.100.5/24 doesn't exist", "...

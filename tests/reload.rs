@@ -22,6 +22,9 @@
 //! (the same for a removed backup). keepvip does that, and the commands
 //! the instance had queued behind its running one still run.
 //!
+//! A reload to a config naming an interface that does not exist: both
+//! exit (keepvip after a clean stop).
+//!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
 
@@ -303,4 +306,79 @@ fn keepalived_reload_removing_a_master_runs_its_notify() {
 #[test]
 fn keepvip_reload_removing_a_master_runs_its_notify() {
     reload_removing_a_master_runs_its_notify("reload-notify-v", Impl::Keepvip);
+}
+
+/// One instance (VRID 94, v3 at 0.1 s), and with `missing` the lines that
+/// name interfaces that do not exist: a tracked one, an address's, a
+/// route's and a rule's.
+fn missing_interface_config(missing: bool) -> String {
+    let (tracked, address, routes) = if missing {
+        (
+            "    track_interface {\n        kvnone1 weight -20\n    }\n",
+            "        198.51.100.5/24 dev kvnone2\n",
+            "    virtual_routes {\n        198.51.100.0/26 dev kvnone3\n    }\n\
+             \x20   virtual_rules {\n        from all iif kvnone4 table 100 priority 5\n    }\n",
+        )
+    } else {
+        ("", "", "")
+    };
+    format!(
+        "vrrp_instance M {{\n    interface eth0\n    virtual_router_id 94\n\
+         \x20   priority 150\n    version 3\n    advert_int 0.1\n{tracked}\
+         \x20   virtual_ipaddress {{\n        {VIP_GROUP}/24\n{address}    }}\n{routes}}}\n"
+    )
+}
+
+/// A reload to a config naming an interface that does not exist (a
+/// `track_interface`, an address's or route's `dev`, a rule's `iif`):
+/// keepalived 2.2.7 refuses it as at start ("WARNING - interface kvnone2
+/// for ip address ... doesn't exist", "Non-existent interface specified in
+/// configuration") and exits (status 2, "exited with permanent error
+/// CONFIG. Terminating"), neither running the new config nor keeping the
+/// old one (watched; with `dynamic_interfaces` it runs the new one, the
+/// missing tracked interface counted down). keepvip exits too (status 1,
+/// as when such a config is refused at start), but stops cleanly on the
+/// way: keepalived leaves its addresses behind and says nothing, so its
+/// backup takes over after master_down while the VIP is still on the
+/// exited router; keepvip sends priority 0 and removes it.
+#[test]
+fn a_reload_naming_a_missing_interface_stops_the_daemon_as_keepalived() {
+    let Some(lock) = Lan::hold_lock() else {
+        return;
+    };
+    let mut lans = Lan::side_by_side(&lock, &["reload-noif-v", "reload-noif-k"], 1);
+    lans[0].start(RELOADED, Impl::Keepvip, &missing_interface_config(false));
+    lans[1].start(RELOADED, Impl::Keepalived, &missing_interface_config(false));
+    for lan in &lans {
+        lan.wait_sole_holder(RELOADED, VIP_GROUP, ELECTION);
+    }
+    let mark = lans[0].mark();
+    for lan in &mut lans {
+        lan.reload(RELOADED, &missing_interface_config(true));
+    }
+    let keepalived = lans[1].wait_exit(RELOADED, Duration::from_secs(5));
+    assert_eq!(keepalived.code(), Some(2), "{}", lans[1].log(RELOADED));
+    let keepvip = lans[0].wait_exit(RELOADED, Duration::from_secs(5));
+    let lan = &lans[0];
+    let log = lan.log(RELOADED);
+    assert_eq!(keepvip.code(), Some(1), "{log}");
+    let conf = lan.dir().join("r1/keepalived.conf");
+    let conf = conf.display();
+    for expected in [
+        format!("{conf}:8: (M) tracked interface kvnone1 doesn't exist"),
+        format!("{conf}:12: interface kvnone2 for ip address 198.51.100.5/24 doesn't exist"),
+        format!("{conf}:15: interface kvnone3 for VROUTE nexthop doesn't exist"),
+        format!("{conf}:18: interface kvnone4 for rule doesn't exist"),
+        "Non-existent interface specified in configuration".to_string(),
+    ] {
+        assert!(log.contains(&expected), "{expected} not in:\n{log}");
+    }
+    assert!(
+        !lan.holds_vip(RELOADED, VIP_GROUP),
+        "{}",
+        lan.diagnose("VIP left")
+    );
+    lan.wait_until(CAPTURE_LAG, "the priority 0 advert is captured", || {
+        lan.adverts_since(mark).iter().any(|a| a.priority == 0)
+    });
 }

@@ -603,7 +603,7 @@ fn finish(
             vip.dev = Some(vmac.name.clone());
         }
     }
-    let mut track_interfaces =
+    let (mut track_interfaces, owner_ignored_track_interfaces) =
         checked_track_interfaces(&name, &interface, priority, w.track_interfaces, warnings);
     let address_devs = virtual_addresses
         .iter()
@@ -676,6 +676,7 @@ fn finish(
         // Filled in by the parser once every vrrp_script is known.
         track_scripts: Vec::new(),
         track_interfaces,
+        owner_ignored_track_interfaces,
         // Filled in by the parser once every track_file is known.
         track_files: Vec::new(),
         track_processes: Vec::new(),
@@ -744,7 +745,8 @@ fn track_devices<'a>(
 /// keepalived's corrections, with its words (checked with keepalived -t):
 /// the instance's own interface is always tracked, so listing it is
 /// dropped; and the address owner's priority is fixed at 255, so a weight
-/// could only make it claim less than it owns: weighted lines are dropped.
+/// could only make it claim less than it owns: weighted lines are dropped
+/// (returned second: their interface must exist all the same).
 /// Weight 0 lines stay on the owner: a down link still means FAULT.
 fn checked_track_interfaces(
     name: &str,
@@ -752,8 +754,9 @@ fn checked_track_interfaces(
     priority: u8,
     written: Vec<TrackedInterface>,
     warnings: &mut Vec<Warning>,
-) -> Vec<TrackedInterface> {
+) -> (Vec<TrackedInterface>, Vec<TrackedInterface>) {
     let mut kept = Vec::with_capacity(written.len());
+    let mut owner_ignored = Vec::new();
     for tracked in written {
         if tracked.interface == own_interface {
             let message = format!(
@@ -767,9 +770,10 @@ fn checked_track_interfaces(
                 tracked.interface
             );
             warn_at(warnings, &tracked.span, message);
+            owner_ignored.push(tracked);
         } else {
             kept.push(tracked);
         }
     }
-    kept
+    (kept, owner_ignored)
 }

@@ -460,6 +460,10 @@ pub struct InstanceConfig {
     pub garp_lower_prio_delay_s: u32,
     pub track_scripts: Vec<TrackedScript>,
     pub track_interfaces: Vec<TrackedInterface>,
+    /// Weighted `track_interface` lines of the address owner, which it
+    /// ignores: kept only so that their interface must exist, as in
+    /// keepalived 2.2.7 (it refuses the config when it does not).
+    pub owner_ignored_track_interfaces: Vec<TrackedInterface>,
     /// `track_file { NAME [weight N [reverse]] }`.
     pub track_files: Vec<super::track_file::TrackedFile>,
     /// `track_process { NAME [weight N [reverse]] }`.

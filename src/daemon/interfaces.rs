@@ -6,7 +6,7 @@
 
 use std::io;
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
@@ -162,7 +162,12 @@ pub fn missing_interfaces(config: &Config) -> Vec<String> {
             instance.virtual_addresses.iter().any(|a| &a.span == span)
                 || instance.virtual_routes.iter().any(|r| &r.span == span)
         };
-        for tracked in &instance.track_interfaces {
+        // The owner's ignored lines too: keepalived 2.2.7 refuses them.
+        let tracked_lines = instance
+            .track_interfaces
+            .iter()
+            .chain(&instance.owner_ignored_track_interfaces);
+        for tracked in tracked_lines {
             if missing(&tracked.interface) && !said(&tracked.span) {
                 problems.push(format!(
                     "{}: ({}) tracked interface {} doesn't exist",
@@ -241,4 +246,23 @@ impl Daemon {
         remove_stale_addresses(&mut self.netlink, instance);
         self.evaluate_tracking(index, now);
     }
+}
+
+/// Every interface the config names exists, or `dynamic_interfaces` lets
+/// an instance wait for it (a missing tracked interface counts as down):
+/// keepalived 2.2.7's rule, at start and on reload, and its words.
+pub fn interfaces_exist(config: &Config) -> bool {
+    let missing = missing_interfaces(config);
+    for problem in &missing {
+        if config.dynamic_interfaces {
+            warn!("{problem}; dynamic_interfaces: it will be used once it exists");
+        } else {
+            error!("{problem}");
+        }
+    }
+    if !missing.is_empty() && !config.dynamic_interfaces {
+        error!("Non-existent interface specified in configuration");
+        return false;
+    }
+    true
 }

@@ -58,7 +58,7 @@ use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
 use status_socket::StatusSocket;
 
-pub use interfaces::missing_interfaces;
+pub use interfaces::{interfaces_exist, missing_interfaces};
 pub use restart::{Reexec, STATE_FILE_ENV, STATE_FILE_NAME, TOKEN_ENV};
 pub use scripts::{start_command, unrunnable_commands};
 
@@ -194,12 +194,23 @@ pub struct Daemon {
     resumed: bool,
     /// A restart asked for and not yet done.
     restart_pending: Option<restart::PendingRestart>,
+    /// Set by a reload that stopped everything: the loop ends with it.
+    pending_exit: Option<Exit>,
+    /// Addresses a master removed itself to add them again rewritten (a
+    /// reload changed their label, scope or peer), with when: the kernel's
+    /// word of that removal is not someone else's (see
+    /// `restore_removed_address`).
+    rewritten_addresses: Vec<(u32, std::net::IpAddr, crate::vrrp::timers::Micros)>,
 }
 
 /// How the loop ended.
 pub enum Exit {
     /// SIGTERM or SIGINT: instances stopped cleanly.
     Stopped(Signal),
+    /// A reload (SIGHUP, or the one a restart does) read a config naming
+    /// an interface that does not exist: keepalived 2.2.7 exits then, so
+    /// the instances were stopped cleanly and the daemon ends in failure.
+    MissingInterfaces,
 }
 
 impl Daemon {
@@ -266,6 +277,8 @@ impl Daemon {
             resuming: None,
             resumed: false,
             restart_pending: None,
+            pending_exit: None,
+            rewritten_addresses: Vec::new(),
             counters: Counters::default(),
             instance_stats: HashMap::new(),
             log_limiter: LogLimiter::default(),
@@ -333,6 +346,10 @@ impl Daemon {
                 next = self.links.next_to_read(Some(link));
             }
             self.run_due_timers();
+            // A reload on the way (a restart's) may have stopped us.
+            if let Some(exit) = self.pending_exit.take() {
+                return Ok(exit);
+            }
         }
     }
 
@@ -417,7 +434,12 @@ impl Daemon {
                     self.stop_all();
                     return Ok(Some(Exit::Stopped(signal)));
                 }
-                Signal::SIGHUP => self.reload(),
+                Signal::SIGHUP => {
+                    self.reload();
+                    if let Some(exit) = self.pending_exit.take() {
+                        return Ok(Some(exit));
+                    }
+                }
                 Signal::SIGQUIT => self.request_restart(None),
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),
                 Signal::SIGUSR2 => self.write_dump("keepvip.stats", self.counters.render()),

@@ -1,6 +1,8 @@
 //! Applying a configuration: at start, and again on SIGHUP.
 //!
-//! A reload that does not parse changes nothing. One that does keeps every
+//! A reload that does not parse changes nothing. One that names an
+//! interface that does not exist (without `dynamic_interfaces`) stops the
+//! daemon, cleanly, where keepalived 2.2.7 exits. One that does keeps every
 //! instance whose virtual router is the same (name, interface, VRID, advert
 //! source) in its state, with its addresses: settings that changed are
 //! taken in place, so an unchanged instance makes no noise on the wire and
@@ -22,7 +24,7 @@ use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
-use crate::config::{Config, InstanceConfig, Span};
+use crate::config::{Config, InstanceConfig, Span, VirtualAddress};
 use crate::vrrp::instance::{Instance, State};
 use crate::vrrp::restart_state::NotifyOwner;
 
@@ -44,6 +46,17 @@ impl Daemon {
                 return;
             }
         };
+        if !super::interfaces_exist(&config) {
+            // keepalived 2.2.7 exits here, neither running the new config
+            // nor keeping the old one, and leaves its addresses behind (a
+            // backup takes over while the VIPs are still here): the exit
+            // is kept, the stop is made clean.
+            error!("reload: stopping, as keepalived does on such a configuration");
+            info!("Stopping");
+            self.stop_all();
+            self.pending_exit = Some(super::Exit::MissingInterfaces);
+            return;
+        }
         for problem in unrunnable_commands(&config) {
             error!("{problem}; each run will count as failed");
         }
@@ -444,6 +457,13 @@ impl Daemon {
 
     /// A master whose address list changed: the addresses that went are
     /// removed, the new ones added and announced; the others stay put.
+    /// An address whose label, scope or peer changed is another address,
+    /// removed and added again with its new line, as keepalived 2.2.7 does
+    /// ("no longer exist", then added and announced; watched). A change of
+    /// `brd`, `preferred_lft` or the flag words alone waits, as there, for
+    /// the next time the address is added. (keepalived keeps an address
+    /// whose peer changed, and then cannot remove it: the kernel knows it
+    /// by its old peer.)
     fn move_addresses(
         &mut self,
         old: &RunningInstance,
@@ -462,33 +482,52 @@ impl Daemon {
             .zip(&old.address_ifindex)
             .collect();
         let new_vips: Vec<_> = new.virtual_addresses.iter().zip(new_ifindex).collect();
-        let same = |a: &(&crate::config::VirtualAddress, &u32),
-                    b: &(&crate::config::VirtualAddress, &u32)| {
+        let same_place = |a: &(&VirtualAddress, &u32), b: &(&VirtualAddress, &u32)| {
             a.0.addr == b.0.addr && a.0.prefix_len == b.0.prefix_len && a.1 == b.1
         };
+        let same = |a: &(&VirtualAddress, &u32), b: &(&VirtualAddress, &u32)| {
+            same_place(a, b)
+                && a.0.label == b.0.label
+                && a.0.scope == b.0.scope
+                && a.0.peer == b.0.peer
+        };
+        let now = self.clock.now_us();
         for gone in old_vips
             .iter()
             .filter(|o| !new_vips.iter().any(|n| same(o, n)))
         {
+            let rewritten = new_vips.iter().any(|n| same_place(gone, n));
+            let why = if rewritten {
+                "its label, scope or peer changed"
+            } else {
+                "no longer configured"
+            };
             info!(
-                "({name}) removing {}/{} (no longer configured)",
+                "({name}) removing {}/{} ({why})",
                 gone.0.addr, gone.0.prefix_len
             );
-            let _ =
+            let removed =
                 self.netlink
                     .del_ip_with_peer(*gone.1, gone.0.addr, gone.0.prefix_len, gone.0.peer);
+            if rewritten && matches!(removed, Ok(true)) {
+                self.rewritten_addresses.push((*gone.1, gone.0.addr, now));
+            }
         }
         let Some(link) = link.and_then(|id| self.links.get_mut(id)) else {
             return;
         };
-        let now = self.clock.now_us();
         for (at, added) in new_vips
             .iter()
             .enumerate()
             .filter(|(_, n)| !old_vips.iter().any(|o| same(o, n)))
         {
+            let why = if old_vips.iter().any(|o| same_place(o, added)) {
+                "as newly written"
+            } else {
+                "newly configured"
+            };
             info!(
-                "({name}) adding {}/{} (newly configured)",
+                "({name}) adding {}/{} ({why})",
                 added.0.addr, added.0.prefix_len
             );
             add_address(&mut self.netlink, name, added.0, *added.1);
@@ -563,7 +602,11 @@ fn normalized(mut config: InstanceConfig) -> InstanceConfig {
     for tracked in &mut config.track_scripts {
         tracked.span = placeholder_span();
     }
-    for tracked in &mut config.track_interfaces {
+    for tracked in config
+        .track_interfaces
+        .iter_mut()
+        .chain(&mut config.owner_ignored_track_interfaces)
+    {
         tracked.span = placeholder_span();
     }
     for route in &mut config.virtual_routes {

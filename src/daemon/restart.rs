@@ -91,6 +91,9 @@ impl Daemon {
         reexec::executable(&executable)
             .map_err(|e| format!("cannot execute {}: {e}", executable.display()))?;
         self.reload();
+        if self.pending_exit.is_some() {
+            return Err("the configuration names an interface that does not exist".into());
+        }
         let state = self.restart_state().map_err(|e| format!("boot id: {e}"))?;
         replace_file_with_mode(&state_file, state.render().as_bytes(), 0o600)
             .map_err(|e| format!("{}: {e}", state_file.display()))?;

@@ -279,9 +279,23 @@ impl Daemon {
 
     /// Someone removed an address: if it is a virtual address of a master,
     /// it goes back at once (our own removals happen after leaving master,
-    /// so they never come here as a master's).
+    /// so they never come here as a master's, but for an address a reload
+    /// rewrote, whose removal the kernel reports after it is back).
     fn restore_removed_address(&mut self, ifindex: u32, address: std::net::IpAddr) {
         let now = self.clock.now_us();
+        // The kernel reports a removal within the loop's turn; a second is
+        // plenty, and a report lost (a full socket) cannot hide a later
+        // removal for longer.
+        self.rewritten_addresses
+            .retain(|&(_, _, at)| now.saturating_sub(at) < 1_000_000);
+        let ours = self
+            .rewritten_addresses
+            .iter()
+            .position(|&(i, a, _)| i == ifindex && a == address);
+        if let Some(ours) = ours {
+            self.rewritten_addresses.swap_remove(ours);
+            return;
+        }
         for (index, instance) in self.instances.iter().enumerate() {
             if instance.machine.state() != State::Master {
                 continue;

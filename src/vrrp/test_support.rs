@@ -23,6 +23,7 @@ pub fn instance_config(state: InitialState, priority: u8, preempt: bool) -> Inst
     password[..4].copy_from_slice(b"1111");
     InstanceConfig {
         vmac: None,
+        owner_ignored_track_interfaces: Vec::new(),
         address_vmacs: Vec::new(),
         name: "VI_1".to_string(),
         span: span(),
