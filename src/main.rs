@@ -333,10 +333,6 @@ fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode 
             info!("Stopped ({signal})");
             ExitCode::SUCCESS
         }
-        Ok(Exit::MissingInterfaces) => {
-            error!("Stopped: the reloaded configuration names an interface that does not exist");
-            ExitCode::FAILURE
-        }
         Err(e) => {
             error!("event loop failed: {e}");
             ExitCode::FAILURE

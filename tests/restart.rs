@@ -407,6 +407,20 @@ fn a_restart_into_a_binary_that_exits_falls_back_to_a_failover() {
     assert!(refused.contains("cannot execute"), "{refused}");
     assert!(!state_file(&lan, KEEPVIP).exists());
     lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    // A config on disk the new image would refuse (and so start afresh,
+    // a failover): refused too, the running config kept.
+    let conf = router_dir(&lan, KEEPVIP).join("keepalived.conf");
+    let good = fs::read_to_string(&conf).unwrap();
+    fs::write(&conf, format!("{good}vrrp_instance {{\n")).unwrap();
+    let refused = restart(&lan, KEEPVIP, 1).unwrap_err();
+    assert!(
+        refused.contains("configuration on disk is not valid"),
+        "{refused}"
+    );
+    assert!(!state_file(&lan, KEEPVIP).exists());
+    fs::write(&conf, good).unwrap();
+    lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
     // Executable by its mode, but not by the kernel (no #! line, not ELF):
     // execve itself fails. The daemon logs it, deletes the state file and
     // runs on; `keepvip restart` says so instead of taking the old image's

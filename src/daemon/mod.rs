@@ -194,8 +194,6 @@ pub struct Daemon {
     resumed: bool,
     /// A restart asked for and not yet done.
     restart_pending: Option<restart::PendingRestart>,
-    /// Set by a reload that stopped everything: the loop ends with it.
-    pending_exit: Option<Exit>,
     /// Addresses a master removed itself to add them again rewritten (a
     /// reload changed their label, scope or peer), with when: the kernel's
     /// word of that removal is not someone else's (see
@@ -207,10 +205,6 @@ pub struct Daemon {
 pub enum Exit {
     /// SIGTERM or SIGINT: instances stopped cleanly.
     Stopped(Signal),
-    /// A reload (SIGHUP, or the one a restart does) read a config naming
-    /// an interface that does not exist: keepalived 2.2.7 exits then, so
-    /// the instances were stopped cleanly and the daemon ends in failure.
-    MissingInterfaces,
 }
 
 impl Daemon {
@@ -277,7 +271,6 @@ impl Daemon {
             resuming: None,
             resumed: false,
             restart_pending: None,
-            pending_exit: None,
             rewritten_addresses: Vec::new(),
             counters: Counters::default(),
             instance_stats: HashMap::new(),
@@ -346,10 +339,6 @@ impl Daemon {
                 next = self.links.next_to_read(Some(link));
             }
             self.run_due_timers();
-            // A reload on the way (a restart's) may have stopped us.
-            if let Some(exit) = self.pending_exit.take() {
-                return Ok(exit);
-            }
         }
     }
 
@@ -436,9 +425,6 @@ impl Daemon {
                 }
                 Signal::SIGHUP => {
                     self.reload();
-                    if let Some(exit) = self.pending_exit.take() {
-                        return Ok(Some(exit));
-                    }
                 }
                 Signal::SIGQUIT => self.request_restart(None),
                 Signal::SIGUSR1 => self.write_dump("keepvip.data", self.render_state()),

@@ -1,8 +1,8 @@
 //! Applying a configuration: at start, and again on SIGHUP.
 //!
-//! A reload that does not parse changes nothing. One that names an
-//! interface that does not exist (without `dynamic_interfaces`) stops the
-//! daemon, cleanly, where keepalived 2.2.7 exits. One that does keeps every
+//! A reload that does not parse, or names an interface that does not
+//! exist (without `dynamic_interfaces`), changes nothing: the running
+//! config stays (keepalived 2.2.7 exits on the latter). One that does keeps every
 //! instance whose virtual router is the same (name, interface, VRID, advert
 //! source) in its state, with its addresses: settings that changed are
 //! taken in place, so an unchanged instance makes no noise on the wire and
@@ -29,8 +29,9 @@ use crate::vrrp::instance::{Instance, State};
 use crate::vrrp::restart_state::NotifyOwner;
 
 impl Daemon {
-    /// SIGHUP.
-    pub(super) fn reload(&mut self) {
+    /// SIGHUP. Whether the config on disk now runs: if not, the running
+    /// one stays, as it was.
+    pub(super) fn reload(&mut self) -> bool {
         let path = self.config_path.clone();
         info!("Reloading {}", path.display());
         let config = match crate::config::load_as(&path, &self.config_id) {
@@ -43,19 +44,16 @@ impl Daemon {
             Err(e) => {
                 error!("reload: {e}");
                 error!("reload: the new configuration is not valid; keeping the running one");
-                return;
+                return false;
             }
         };
         if !super::interfaces_exist(&config) {
-            // keepalived 2.2.7 exits here, neither running the new config
-            // nor keeping the old one, and leaves its addresses behind (a
-            // backup takes over while the VIPs are still here): the exit
-            // is kept, the stop is made clean.
-            error!("reload: stopping, as keepalived does on such a configuration");
-            info!("Stopping");
-            self.stop_all();
-            self.pending_exit = Some(super::Exit::MissingInterfaces);
-            return;
+            // keepalived 2.2.7 exits here, leaving its addresses behind
+            // while its backup takes over: a bad reload must cost nothing,
+            // so the running config stays, as for a config that does not
+            // parse.
+            error!("reload: the new configuration is not valid; keeping the running one");
+            return false;
         }
         for problem in unrunnable_commands(&config) {
             error!("{problem}; each run will count as failed");
@@ -75,10 +73,12 @@ impl Daemon {
                     self.instances.len(),
                     config.digest
                 );
+                true
             }
             Err(e) => {
                 error!("reload: {e}");
                 error!("reload: could not apply the new configuration; keeping the running one");
+                false
             }
         }
     }

@@ -90,9 +90,12 @@ impl Daemon {
             .ok_or("no runtime directory for the state file")?;
         reexec::executable(&executable)
             .map_err(|e| format!("cannot execute {}: {e}", executable.display()))?;
-        self.reload();
-        if self.pending_exit.is_some() {
-            return Err("the configuration names an interface that does not exist".into());
+        // A config the new image would refuse, or load with another digest
+        // than the state file's: it would start afresh, a failover.
+        if !self.reload() {
+            return Err(
+                "the configuration on disk is not valid (see the reload lines above)".into(),
+            );
         }
         let state = self.restart_state().map_err(|e| format!("boot id: {e}"))?;
         replace_file_with_mode(&state_file, state.render().as_bytes(), 0o600)
@@ -130,7 +133,7 @@ impl Daemon {
         );
         let _ = std::fs::remove_file(state_file);
         // Reopens the fifos and starts their readers again.
-        self.reload();
+        let _ = self.reload();
     }
 
     /// `keepvip restart` (`client`) or SIGQUIT (None): the restart
