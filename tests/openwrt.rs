@@ -768,6 +768,17 @@ EOF
     lan.wait_until(ELECTION, "r1 is master again after the restart", || {
         lan.holds_vip(1, VIP) && !lan.holds_vip(2, VIP)
     });
+    // The VIP is there before the notify commands of its transition have
+    // run: the old daemon's STOP and the new one's MASTER must be in the
+    // log before it is taken as the one a restart must leave unchanged.
+    lan.wait_until(ELECTION, "hotplug heard the restart's transitions", || {
+        let hotplug = r1.read("/var/log/hotplug.log");
+        hotplug.contains("keepalived ACTION=NOTIFY_STOP TYPE=INSTANCE NAME=LAN args=")
+            && hotplug
+                .matches("keepalived ACTION=NOTIFY_MASTER TYPE=INSTANCE NAME=LAN args=")
+                .count()
+                == 2
+    });
 
     // restart: `keepvip restart`, the same process goes on as master; no
     // notify runs again (hotplug and keepalived.user hear nothing new).
