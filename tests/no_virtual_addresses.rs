@@ -111,6 +111,9 @@ fn an_instance_without_addresses_fails_over_between_keepvip_and_keepalived() {
 
     // keepvip returns with the higher priority and preempts: it ignores
     // the lower master's adverts and takes over when master_down fires.
+    // The dead daemon's last line is MASTER too: the revived one's states
+    // are waited for in a file of their own.
+    std::fs::remove_file(notified_file(&lan, R1)).unwrap();
     let revived = Instant::now();
     lan.revive(R1);
     wait_notified(&lan, R1, "MASTER");

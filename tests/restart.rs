@@ -226,8 +226,10 @@ fn master_survives_restarts(tag: &str, advert_int: &str, interval_s: f64, restar
         "the state file was left"
     );
     let _ = fs::remove_file(&mask);
+    // awk creates the file at its first print and writes it at close:
+    // what it wrote, not only that the file is there.
     lan.wait_until(Duration::from_secs(3), "the check runs again", || {
-        mask.exists()
+        fs::read_to_string(&mask).is_ok_and(|t| t.contains("SigBlk"))
     });
     let blocked = fs::read_to_string(&mask).unwrap();
     assert_eq!(

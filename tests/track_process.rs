@@ -45,12 +45,24 @@ fn config(router: usize, priority: u8, process: Option<&str>) -> String {
 }
 
 /// A long sleep under a name of its own: the process name is the name of
-/// the link it was started through.
-fn start_service(link: &std::path::Path) -> Child {
-    Command::new(link)
-        .arg("600")
-        .spawn()
-        .expect("start the tracked process")
+/// the link it was started through. Killed when dropped, so that a failed
+/// test leaves none behind.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_service(link: &std::path::Path) -> Service {
+    Service(
+        Command::new(link)
+            .arg("600")
+            .spawn()
+            .expect("start the tracked process"),
+    )
 }
 
 #[test]
@@ -62,7 +74,7 @@ fn killing_the_tracked_process_moves_the_vip_and_a_restart_brings_it_back() {
     let name = format!("kvsvc{}", std::process::id() % 1_000_000);
     let link = lan.dir().join(&name);
     std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
-    let mut service = start_service(&link);
+    let service = start_service(&link);
 
     lan.start(1, Impl::Keepvip, &config(1, 150, Some(&name)));
     lan.start(2, Impl::Keepvip, &config(2, 100, None));
@@ -73,17 +85,14 @@ fn killing_the_tracked_process_moves_the_vip_and_a_restart_brings_it_back() {
         lan.log(1)
     );
 
-    service.kill().unwrap();
-    service.wait().unwrap();
+    drop(service);
     let took = lan.wait_sole_holder(2, VIP, ELECTION);
     assert!(took < PROMISE, "the VIP moved after {took:?}");
     assert!(lan
         .log(1)
         .contains("entering FAULT state (tracked process service quorum not achieved)"));
 
-    let mut service = start_service(&link);
+    let _service = start_service(&link);
     let took = lan.wait_sole_holder(1, VIP, ELECTION);
     assert!(took < PROMISE, "the VIP came back after {took:?}");
-    service.kill().unwrap();
-    service.wait().unwrap();
 }
