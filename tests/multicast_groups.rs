@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Impl, Lan, ELECTION};
+use common::{Impl, Lan, CAPTURE_LAG, ELECTION};
 
 const KEEPVIP: usize = 1;
 const KEEPALIVED: usize = 2;
@@ -159,25 +159,42 @@ fn custom_group_fails_over_both_ways_with_keepalived() {
     lan.wait_sole_holder(KEEPALIVED, VIP4, ELECTION);
     lan.revive(KEEPVIP);
     lan.wait_sole_holder(KEEPVIP, VIP4, ELECTION);
-    // keepalived dies: keepvip takes IPv6 over.
+    // keepalived dies: keepvip takes IPv6 over, and VRID 73, where it
+    // may not have sent an advert before.
     lan.kill(KEEPALIVED);
     lan.wait_sole_holder(KEEPVIP, VIP6, ELECTION);
+    lan.wait_sole_holder(KEEPVIP, VIP4_B, ELECTION);
     assert!(lan.sole_holder(STANDARD, STANDARD_VIP4));
     assert!(lan.sole_holder(STANDARD, STANDARD_VIP6));
 
-    let capture = std::fs::read_to_string(lan.dir().join("capture.txt")).unwrap_or_default();
-    for (vrid, group, standard) in [
+    let expected_senders = [
         (70, "224.0.0.99", "224.0.0.18"),
         (71, "ff02::99", "ff02::12"),
         (73, "224.0.0.99", ""),
         (74, "ff02::99", ""),
-    ] {
-        let ends = advert_ends(&capture, vrid);
+    ]
+    .map(|(vrid, group, standard)| {
         let senders = if standard.is_empty() {
             &[KEEPVIP, KEEPALIVED][..]
         } else {
             &[KEEPVIP, KEEPALIVED, STANDARD][..]
         };
+        (vrid, group, standard, senders)
+    });
+    let capture = || std::fs::read_to_string(lan.dir().join("capture.txt")).unwrap_or_default();
+    // The last takeover's adverts may still be on their way to the file.
+    lan.wait_until(CAPTURE_LAG, "every router's adverts are captured", || {
+        let capture = capture();
+        expected_senders.iter().all(|(vrid, _, _, senders)| {
+            let ends = advert_ends(&capture, *vrid);
+            senders
+                .iter()
+                .all(|&router| ends.iter().any(|e| e.0 == lan.mac(router)))
+        })
+    });
+    let capture = capture();
+    for (vrid, group, standard, senders) in expected_senders {
+        let ends = advert_ends(&capture, vrid);
         for &router in senders {
             let expected = if router == STANDARD { standard } else { group };
             let mac = lan.mac(router);
