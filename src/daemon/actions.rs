@@ -206,7 +206,6 @@ impl Daemon {
     /// `repeat` packets for each address; with `extra_interfaces`, only
     /// `garp_extra_if [all]`'s (see `announce_beyond_own_interface`).
     fn announce_where(&mut self, index: usize, repeat: u32, extra_interfaces: Option<bool>) {
-        let now = self.clock.now_us();
         let instance = &self.instances[index];
         let name = &instance.config.name;
         let Some(link) = instance.link.and_then(|id| self.links.get_mut(id)) else {
@@ -264,7 +263,9 @@ impl Daemon {
                 let ipv6 = vip.addr.is_ipv6();
                 if !self
                     .announce_pacing
-                    .send_now(now, (index, at), ifindex, ipv6)
+                    // The clock of the send itself: the spacing counts
+                    // from here (log lines come before).
+                    .send_now(self.clock.now_us(), (index, at), ifindex, ipv6)
                 {
                     continue;
                 }

@@ -381,7 +381,7 @@ impl Daemon {
         self.run_due_track_processes(now);
         self.run_due_startup(now);
         self.run_notify_queues(now);
-        self.send_due_announcements(now);
+        self.send_due_announcements();
         if let Some(status) = &mut self.status {
             status.expire(self.poll.registry(), now);
         }

@@ -55,9 +55,15 @@ impl AnnouncePacing {
 
 impl Daemon {
     /// The waiting announcements whose turn has come, of addresses their
-    /// instance still owns as master.
-    pub(super) fn send_due_announcements(&mut self, now: Micros) {
-        while let Some((lane, (index, at))) = self.announce_pacing.pacer.pop_due(now) {
+    /// instance still owns as master. The clock is read for each one, not
+    /// taken from the start of the loop's pass: the spacing counts from
+    /// the send, and a pass that started notify scripts first would
+    /// otherwise shorten the gap after this send by the time they took.
+    pub(super) fn send_due_announcements(&mut self) {
+        while let Some((lane, (index, at))) = {
+            let now = self.clock.now_us();
+            self.announce_pacing.pacer.pop_due(now)
+        } {
             let Some(instance) = self.instances.get(index) else {
                 continue;
             };
