@@ -636,13 +636,20 @@ fn an_upgrade_to_a_new_build_moves_no_vip() {
     let conf = router_dir(&lan, KEEPVIP).join("keepalived.conf");
     fs::write(&conf, config(160, "0.1", None)).unwrap();
     restart(&lan, KEEPVIP, 10).unwrap_or_else(|e| panic!("{}", lan.diagnose(&e)));
-    let after = lan.mark();
+    // By the capture's clock, not its length: the old image's last advert
+    // (sent just before the exec) may reach the file after the answer.
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let new_image_adverts = || -> Vec<common::Advert> {
+        lan.adverts_since(since)
+            .into_iter()
+            .filter(|a| a.src_mac == lan.mac(KEEPVIP) && a.time > after)
+            .collect()
+    };
     lan.wait_until(common::CAPTURE_LAG, "two adverts of the new image", || {
-        lan.adverts_since(after)
-            .iter()
-            .filter(|a| a.src_mac == lan.mac(KEEPVIP))
-            .count()
-            >= 2
+        new_image_adverts().len() >= 2
     });
     let log = lan.log(KEEPVIP);
     assert!(
@@ -657,12 +664,7 @@ fn an_upgrade_to_a_new_build_moves_no_vip() {
         log.contains("(VI_1) configuration changed: applying it in place"),
         "{log}"
     );
-    let priorities: Vec<u8> = lan
-        .adverts_since(after)
-        .iter()
-        .filter(|a| a.src_mac == lan.mac(KEEPVIP))
-        .map(|a| a.priority)
-        .collect();
+    let priorities: Vec<u8> = new_image_adverts().iter().map(|a| a.priority).collect();
     assert!(priorities.iter().all(|p| *p == 160), "{priorities:?}");
     let gap = longest_gap(&lan, KEEPVIP, since);
     assert!(
