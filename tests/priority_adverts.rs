@@ -155,10 +155,19 @@ fn higher_prio_send_advert_answers_once_before_giving_way() {
         for vrid in [ANSWERS, SILENT] {
             let first = from(lan, OTHER, vrid, &adverts)[0];
             assert_eq!(first.priority, 150);
-            let after: Vec<&Advert> = from(lan, WITH, vrid, &adverts)
-                .into_iter()
+            let with = from(lan, WITH, vrid, &adverts);
+            let after: Vec<&Advert> = with
+                .iter()
+                .copied()
                 .filter(|a| a.time > first.time)
                 .collect();
+            // The old master's 0.5 s advert may fall due in the
+            // millisecond the higher advert takes to be read: one on its
+            // schedule is not an answer.
+            let last_before = with.iter().rev().find(|a| a.time <= first.time);
+            let periodic =
+                |a: &Advert| last_before.is_some_and(|b| (a.time - b.time - 0.5).abs() < 0.02);
+            let answers: Vec<&Advert> = after.iter().copied().filter(|a| !periodic(a)).collect();
             let what = format!(
                 "{} VRID {vrid}: after the higher advert at {}, {after:?}",
                 imp.name(),
@@ -166,11 +175,17 @@ fn higher_prio_send_advert_answers_once_before_giving_way() {
             );
             eprintln!("{what}");
             if vrid == SILENT {
-                assert!(after.is_empty(), "{what}");
+                assert!(answers.is_empty() && after.len() <= 1, "{what}");
             } else {
-                assert_eq!(after.len(), 1, "{what}");
-                assert_eq!(after[0].priority, 100, "{what}");
-                assert!(after[0].time - first.time < 0.1, "{what}");
+                // One answer; or the periodic one, sent as it came, and
+                // no other.
+                let answer = match (after.len(), answers.len()) {
+                    (1, _) => after[0],
+                    (2, 1) => answers[0],
+                    _ => panic!("{what}"),
+                };
+                assert_eq!(answer.priority, 100, "{what}");
+                assert!(answer.time - first.time < 0.1, "{what}");
             }
         }
     }
