@@ -401,8 +401,8 @@ fn garp_extra_if_all_repeats_announcements_on_other_interfaces_as_keepalived() {
 
 /// A reload (SIGHUP) that turns `garp_extra_if all 2` on for an instance
 /// that is already master: keepalived 2.2.7 (r2) and keepvip (r1) each
-/// announce their eth1 address at once (within half a second of the
-/// signal) and again 2 s later, not only from the next transition.
+/// announce their eth1 address at once (within a second of the signal,
+/// well before the 2 s repeat) and again 2 s later, not only from the next transition.
 #[test]
 fn a_reload_turning_garp_extra_if_on_for_a_master_announces_at_once_as_keepalived() {
     let Some(mut lan) = Lan::new("announce-extra-reload", 2) else {
@@ -464,7 +464,9 @@ fn a_reload_turning_garp_extra_if_on_for_a_master_announces_at_once_as_keepalive
             .collect();
         let (first, gap) = (times[0] - reloaded_at, times[1] - times[0]);
         assert!(
-            first < 0.5 && (1.9..2.4).contains(&gap),
+            // "At once": well before the 2 s repeat, with room for a
+            // loaded machine's reload (keepalived re-reads its config).
+            first < 1.0 && (1.9..2.4).contains(&gap),
             "{}",
             lan.diagnose(&format!(
                 "r{router}: first {first:.3} s after the reload, then {gap:.3} s: {times:?}"
@@ -648,7 +650,8 @@ fn min_garp_and_master_refresh_announce_as_keepalived() {
 /// keepalived peer of lower priority (the next router) on its own VRID,
 /// all on one LAN at once; each peer's link is cut as soon as its master
 /// has answered, so that it is heard once (each advert heard starts a
-/// burst).
+/// burst): adverts every 1 s leave a loaded machine that long to see the
+/// answer in the capture and cut the link.
 #[test]
 fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_as_keepalived() {
     // (keepvip, keepalived, global_defs lines, instance lines, packets
@@ -687,7 +690,7 @@ fn a_master_hearing_a_lower_master_announces_again_after_garp_lower_prio_delay_a
         format!(
             "global_defs {{\n    vrrp_version 3\n{global}}}\n\
              vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
-             \x20   virtual_router_id {}\n    priority {priority}\n    advert_int 0.5\n\
+             \x20   virtual_router_id {}\n    priority {priority}\n    advert_int 1\n\
              \x20   garp_master_repeat 1\n    garp_master_delay 0\n{extra}\
              \x20   virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
             60 + high,
