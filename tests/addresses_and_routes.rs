@@ -479,3 +479,87 @@ fn reload_rewrites_an_address_whose_label_scope_or_peer_changed() {
         "{left}"
     );
 }
+
+/// Two instances with an address on `kvlate0`, an interface that does not
+/// exist yet, under `dynamic_interfaces`; VI_1 tracks it (the default),
+/// VI_2's line says `no_track`.
+fn late_interface_config() -> String {
+    let instance = |name: &str, vrid: u8, vip: &str, dev_address: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state MASTER\n    interface eth0\n\
+             \x20   virtual_router_id {vrid}\n    priority 150\n    version 3\n    advert_int 0.2\n\
+             \x20   virtual_ipaddress {{\n        {vip}/24\n        {dev_address}\n    }}\n}}\n"
+        )
+    };
+    format!(
+        "global_defs {{\n    dynamic_interfaces\n}}\n{}{}",
+        instance("VI_1", 61, VIP, "198.51.100.100/24 dev kvlate0"),
+        instance(
+            "VI_2",
+            62,
+            "192.0.2.101",
+            "198.51.100.101/24 dev kvlate0 no_track"
+        ),
+    )
+}
+
+/// With `dynamic_interfaces`, an address whose `dev` does not exist yet
+/// waits for it, as in keepalived 2.2.7 (side by side): the instance that
+/// tracks it waits in FAULT and becomes master with all its addresses once
+/// the interface is there; the one whose line says `no_track` is master at
+/// once with its other addresses, and keepvip adds the waiting one as
+/// soon as the interface comes up (keepalived 2.2.7, watched, says "Not
+/// adding address ... since interface doesn't exist" and adds it only the
+/// next time the instance becomes master: not compared). The interface
+/// deleted again: FAULT for the tracking instance, the other stays master,
+/// and its addresses wait for the interface again. (keepvip used to refuse to start: "dev kvlate0: No such device".)
+#[test]
+fn an_address_waits_for_its_late_interface_with_dynamic_interfaces() {
+    let Some(lock) = Lan::hold_lock() else {
+        return;
+    };
+    let mut lans = Lan::side_by_side(&lock, &["late-dev-kv", "late-dev-ka"], 1);
+    let conf = late_interface_config();
+    lans[0].start(R1, Impl::Keepvip, &conf);
+    lans[1].start(R1, Impl::Keepalived, &conf);
+    let faults = |lan: &Lan| {
+        lan.log(R1)
+            .to_lowercase()
+            .matches("(vi_1) entering fault state")
+            .count()
+    };
+    for lan in &lans {
+        lan.wait_until(ELECTION, "VI_2 master, VI_1 in FAULT", || {
+            lan.holds_vip(R1, "192.0.2.101") && faults(lan) > 0
+        });
+        assert!(!lan.holds_vip(R1, VIP), "{}", lan.diagnose("VI_1 master"));
+    }
+    let on_late = |lan: &Lan, vip: &str| lan.holds_vip_on(R1, "kvlate0", vip);
+    for lan in &lans {
+        lan.add_side_link(R1, "kvlate0", None);
+    }
+    let took = lans[0].wait_until(ELECTION, "keepvip's no_track address added", || {
+        on_late(&lans[0], "198.51.100.101")
+    });
+    assert!(took < Duration::from_secs(1), "added after {took:?}");
+    for lan in &lans {
+        lan.wait_until(ELECTION, "VI_1 master with both addresses", || {
+            lan.holds_vip(R1, VIP) && on_late(lan, "198.51.100.100")
+        });
+    }
+    for lan in &lans {
+        let before = faults(lan);
+        ip_in(lan, R1, &["link", "del", "kvlate0"]);
+        lan.wait_until(ELECTION, "VI_1 back in FAULT", || {
+            faults(lan) > before && !lan.holds_vip(R1, VIP)
+        });
+        assert!(lan.holds_vip(R1, "192.0.2.101"), "{}", lan.diagnose("VI_2"));
+    }
+    // The kernel took the addresses away with their interface: nobody
+    // else removed them, and there is nothing to put back or remove.
+    let log = lans[0].log(R1);
+    assert!(
+        !log.contains("removed by someone else") && !log.contains("ERROR"),
+        "{log}"
+    );
+}

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use log::{debug, error, info, warn};
 
 use super::announcers::announcers_for;
+use super::interfaces::NOT_CREATED;
 use super::stats::LogKey;
 use super::Daemon;
 use crate::config::{Authentication, VirtualAddress};
@@ -130,12 +131,13 @@ impl Daemon {
                     let instance = &self.instances[index];
                     let name = &instance.config.name;
                     info!("({name}) removing VIPs.");
-                    for (vip, ifindex) in instance
+                    let placed = instance
                         .config
                         .virtual_addresses
                         .iter()
                         .zip(&instance.address_ifindex)
-                    {
+                        .filter(|(_, &ifindex)| ifindex != NOT_CREATED);
+                    for (vip, ifindex) in placed {
                         if let Err(e) = self.netlink.del_ip_with_peer(
                             *ifindex,
                             vip.addr,
@@ -227,6 +229,10 @@ impl Daemon {
         };
         let mut announced_on: Vec<(u32, bool)> = Vec::new();
         for (at, (vip, &ifindex)) in vips {
+            // Announced once its interface exists (`follow_dev_interface`).
+            if ifindex == NOT_CREATED {
+                continue;
+            }
             if let Some(all) = extra_interfaces {
                 let wanted = if all {
                     ifindex != own_ifindex
@@ -283,6 +289,15 @@ impl Daemon {
 /// Adds one virtual address; one that is already there is fine (a restart,
 /// a restore racing the kernel), anything else is logged.
 pub(super) fn add_address(netlink: &mut RtNetlink, name: &str, vip: &VirtualAddress, ifindex: u32) {
+    if ifindex == NOT_CREATED {
+        // keepalived 2.2.7's words; it goes on when its interface appears.
+        let dev = vip.dev.as_deref().unwrap_or_default();
+        info!(
+            "({name}) Not adding address {}/{} to {dev} since interface doesn't exist",
+            vip.addr, vip.prefix_len
+        );
+        return;
+    }
     match netlink.add_ip_with(ifindex, vip.addr, vip.prefix_len, &address_attributes(vip)) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

@@ -2,7 +2,8 @@
 //! interface is missing (with `dynamic_interfaces`) or not ready (no IPv4
 //! address yet, an IPv6 link-local address still tentative) waits in FAULT
 //! and joins when it is; an address configured with `dev OTHER` follows
-//! OTHER when it is deleted and created again (a new index).
+//! OTHER when it is deleted and created again (a new index), or goes on
+//! it when it is first created (`dynamic_interfaces`).
 
 use std::io;
 
@@ -18,16 +19,24 @@ use crate::sys::interface;
 use crate::vrrp::instance::State;
 use crate::vrrp::timers::Micros;
 
+/// The interface index of an address whose `dev` does not exist yet
+/// (`dynamic_interfaces`): no interface has index 0. Such an address is
+/// neither added, removed nor announced until its interface comes up
+/// (`follow_dev_interface`).
+pub(super) const NOT_CREATED: u32 = 0;
+
 impl Daemon {
     /// Interface `name` is up: the `dev name` addresses still on an older
-    /// index of it move to the current one, and a master puts them there
-    /// and announces them (the kernel took them away with the old one).
+    /// index of it, or waiting for it, move to the current one, and a
+    /// master puts them there and announces them (the kernel took them
+    /// away with the old one). Deleted: they wait for it again.
     pub(super) fn follow_dev_interface(&mut self, name: &str, up: bool) {
-        if !up {
-            return;
-        }
-        let Ok(current) = interface::ifindex(name) else {
-            return;
+        let current = match interface::ifindex(name) {
+            Ok(current) if up => current,
+            // Before tracking sees it down: the kernel took its addresses
+            // away with it, so there is nothing to remove or put back.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => NOT_CREATED,
+            _ => return,
         };
         for index in 0..self.instances.len() {
             let instance = &mut self.instances[index];
@@ -40,15 +49,29 @@ impl Daemon {
                 .enumerate();
             for (at, (vip, ifindex)) in slots {
                 if vip.dev.as_deref() == Some(name) && *ifindex != current {
-                    info!(
-                        "({}) {name} was re-created (index {ifindex} -> {current}): {} follows it",
-                        instance.config.name, vip.addr
-                    );
+                    let instance_name = &instance.config.name;
+                    if current == NOT_CREATED {
+                        info!(
+                            "({instance_name}) {name} is gone: {} waits for it",
+                            vip.addr
+                        );
+                    } else if *ifindex == NOT_CREATED {
+                        info!(
+                            "({instance_name}) {name} now exists: {} goes on it",
+                            vip.addr
+                        );
+                    } else {
+                        info!(
+                            "({instance_name}) {name} was re-created (index {ifindex} -> {current}): {} follows it",
+                            vip.addr
+                        );
+                    }
                     *ifindex = current;
                     moved.push(at);
                 }
             }
-            if moved.is_empty() || instance.machine.state() != State::Master {
+            let master = instance.machine.state() == State::Master;
+            if moved.is_empty() || !master || current == NOT_CREATED {
                 continue;
             }
             let now = self.clock.now_us();

@@ -53,6 +53,7 @@ use crate::tracking::notify_queue::NotifyQueue;
 use crate::vrrp::instance::{Action, Instance};
 use advert_queue::AdvertQueue;
 use announcers::Announcers;
+use interfaces::NOT_CREATED;
 use links::{LinkId, Links};
 use scripts::ScriptRuntime;
 use stats::{Counters, LogLimiter};
@@ -96,7 +97,8 @@ struct RunningInstance {
     /// Its link, the same one for as long as the instance runs on it.
     link: Option<LinkId>,
     /// The interface index each virtual address goes on (its `dev`, or the
-    /// instance's interface).
+    /// instance's interface); `NOT_CREATED` while its `dev` does not exist
+    /// yet (`dynamic_interfaces`).
     address_ifindex: Vec<u32>,
     /// Its notify commands, run one at a time in transition order.
     notify: NotifyQueue<Command>,
@@ -463,12 +465,13 @@ pub(super) fn watch(registry: &Registry, source: &impl AsRawFd, token: Token) ->
 /// A virtual address found on the interface at start belongs to an earlier
 /// run that died without cleaning up: as backup we must not hold it.
 fn remove_stale_addresses(netlink: &mut RtNetlink, instance: &RunningInstance) {
-    for (vip, ifindex) in instance
+    let placed = instance
         .config
         .virtual_addresses
         .iter()
         .zip(&instance.address_ifindex)
-    {
+        .filter(|(_, &ifindex)| ifindex != NOT_CREATED);
+    for (vip, ifindex) in placed {
         match netlink.del_ip_with_peer(*ifindex, vip.addr, vip.prefix_len, vip.peer) {
             Ok(true) => info!(
                 "({}) removed stale {}/{}",

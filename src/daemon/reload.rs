@@ -20,6 +20,7 @@ use mio::unix::SourceFd;
 
 use super::actions::add_address;
 use super::announcers::announcers_for;
+use super::interfaces::NOT_CREATED;
 use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
@@ -152,13 +153,21 @@ impl Daemon {
                 link.announcers.open(vip.addr.is_ipv6())?;
             }
         }
+        // A `dev` that does not exist yet (`dynamic_interfaces`) is left
+        // out: its addresses wait for it (`NOT_CREATED`).
         let mut dev_ifindex: HashMap<String, u32> = HashMap::new();
         for vip in config.instances.iter().flat_map(|i| &i.virtual_addresses) {
             if let Some(dev) = &vip.dev {
-                let ifindex = crate::sys::interface::ifindex(dev).map_err(|e| {
-                    io::Error::new(e.kind(), format!("{}: dev {dev}: {e}", vip.span))
-                })?;
-                dev_ifindex.insert(dev.clone(), ifindex);
+                match crate::sys::interface::ifindex(dev) {
+                    Ok(ifindex) => {
+                        dev_ifindex.insert(dev.clone(), ifindex);
+                    }
+                    Err(e) if not_ready(&e, config.dynamic_interfaces) => {}
+                    Err(e) => {
+                        let at = format!("{}: dev {dev}: {e}", vip.span);
+                        return Err(io::Error::new(e.kind(), at));
+                    }
+                }
             }
         }
 
@@ -248,7 +257,7 @@ impl Daemon {
                 .virtual_addresses
                 .iter()
                 .map(|vip| match &vip.dev {
-                    Some(dev) => dev_ifindex.get(dev).copied().unwrap_or(link_ifindex),
+                    Some(dev) => dev_ifindex.get(dev).copied().unwrap_or(NOT_CREATED),
                     None => link_ifindex,
                 })
                 .collect();
@@ -492,8 +501,11 @@ impl Daemon {
                 && a.0.peer == b.0.peer
         };
         let now = self.clock.now_us();
+        // (One still waiting for its interface is on none.)
+        let placed = |o: &&(&VirtualAddress, &u32)| *o.1 != NOT_CREATED;
         for gone in old_vips
             .iter()
+            .filter(placed)
             .filter(|o| !new_vips.iter().any(|n| same(o, n)))
         {
             let rewritten = new_vips.iter().any(|n| same_place(gone, n));
