@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Impl, Lan, ELECTION};
+use common::{Impl, Lan, Tcpdump, ELECTION};
 
 const R1: usize = 1;
 const VIP: &str = "192.0.2.100";
@@ -507,8 +507,8 @@ fn late_interface_config() -> String {
 /// waits for it, as in keepalived 2.2.7 (side by side): the instance that
 /// tracks it waits in FAULT and becomes master with all its addresses once
 /// the interface is there; the one whose line says `no_track` is master at
-/// once with its other addresses, and keepvip adds the waiting one as
-/// soon as the interface comes up (keepalived 2.2.7, watched, says "Not
+/// once with its other addresses, and keepvip adds and announces the
+/// waiting one as soon as the interface comes up (keepalived 2.2.7, watched, says "Not
 /// adding address ... since interface doesn't exist" and adds it only the
 /// next time the instance becomes master: not compared). The interface
 /// deleted again: FAULT for the tracking instance, the other stays master,
@@ -535,16 +535,35 @@ fn an_address_waits_for_its_late_interface_with_dynamic_interfaces() {
         assert!(!lan.holds_vip(R1, VIP), "{}", lan.diagnose("VI_1 master"));
     }
     let on_late = |lan: &Lan, vip: &str| lan.holds_vip_on(R1, "kvlate0", vip);
+    // kvlate0 created down, listened to from its peer, then brought up.
+    let mut captures = Vec::new();
     for lan in &lans {
-        lan.add_side_link(R1, "kvlate0", None);
+        ip_in(lan, R1, &["link", "add", "kvlate0", "type", "veth"]);
+        ip_in(lan, R1, &["link", "set", "veth0", "up"]);
+        let (out, err) = (lan.dir().join("veth0.txt"), lan.dir().join("veth0.err"));
+        let args = ["-i", "veth0", "-n", "-l", "--immediate-mode", "arp"];
+        captures.push((Tcpdump::start(lan.ns(R1), &args, &out, &err), out));
     }
-    let took = lans[0].wait_until(ELECTION, "keepvip's no_track address added", || {
-        on_late(&lans[0], "198.51.100.101")
+    // `Request who-has IP (ff:ff:ff:ff:ff:ff) tell IP, length 28`
+    let announced = |out: &std::path::Path, vip: &str| {
+        std::fs::read_to_string(out)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip},")))
+    };
+    for lan in &lans {
+        ip_in(lan, R1, &["link", "set", "kvlate0", "up"]);
+    }
+    let keepvip = &lans[0];
+    let took = keepvip.wait_until(ELECTION, "keepvip's no_track address added", || {
+        on_late(keepvip, "198.51.100.101") && announced(&captures[0].1, "198.51.100.101")
     });
     assert!(took < Duration::from_secs(1), "added after {took:?}");
-    for lan in &lans {
-        lan.wait_until(ELECTION, "VI_1 master with both addresses", || {
-            lan.holds_vip(R1, VIP) && on_late(lan, "198.51.100.100")
+    for (lan, (_, out)) in lans.iter().zip(&captures) {
+        lan.wait_until(ELECTION, "VI_1 master with both, announced", || {
+            lan.holds_vip(R1, VIP)
+                && on_late(lan, "198.51.100.100")
+                && announced(out, "198.51.100.100")
         });
     }
     for lan in &lans {
