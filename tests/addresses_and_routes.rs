@@ -481,26 +481,50 @@ fn reload_rewrites_an_address_whose_label_scope_or_peer_changed() {
 }
 
 /// Two instances with an address on `kvlate0`, an interface that does not
-/// exist yet, under `dynamic_interfaces`; VI_1 tracks it (the default),
-/// VI_2's line says `no_track`.
+/// exist yet, under `dynamic_interfaces`; VI_1 tracks it (the default)
+/// and has a route and a rule on it, VI_2's line says `no_track`; a static
+/// address and route on it too.
 fn late_interface_config() -> String {
-    let instance = |name: &str, vrid: u8, vip: &str, dev_address: &str| {
+    let instance = |name: &str, vrid: u8, vip: &str, dev_address: &str, extra: &str| {
         format!(
             "vrrp_instance {name} {{\n    state MASTER\n    interface eth0\n\
              \x20   virtual_router_id {vrid}\n    priority 150\n    version 3\n    advert_int 0.2\n\
-             \x20   virtual_ipaddress {{\n        {vip}/24\n        {dev_address}\n    }}\n}}\n"
+             \x20   virtual_ipaddress {{\n        {vip}/24\n        {dev_address}\n    }}\n{extra}}}\n"
         )
     };
+    let vi1_routes = "    virtual_routes {\n        198.51.100.128/25 dev kvlate0\n    }\n\
+                      \x20   virtual_rules {\n        from 192.0.2.100 iif kvlate0 table 100 priority 100\n    }\n";
     format!(
-        "global_defs {{\n    dynamic_interfaces\n}}\n{}{}",
-        instance("VI_1", 61, VIP, "198.51.100.100/24 dev kvlate0"),
+        "global_defs {{\n    dynamic_interfaces\n}}\n{LATE_STATICS}{}{}",
+        instance("VI_1", 61, VIP, "198.51.100.100/24 dev kvlate0", vi1_routes),
         instance(
             "VI_2",
             62,
             "192.0.2.101",
-            "198.51.100.101/24 dev kvlate0 no_track"
+            "198.51.100.101/24 dev kvlate0 no_track",
+            ""
         ),
     )
+}
+
+const LATE_STATICS: &str = "static_ipaddress {\n    203.0.113.7/32 dev kvlate0\n}\n\
+                            static_routes {\n    203.0.113.64/26 dev kvlate0\n}\n";
+
+/// What the config above puts on or through kvlate0 besides the VIPs.
+fn on_late_interface(lan: &Lan) -> [bool; 4] {
+    let routes = ip_in(lan, R1, &["route"]);
+    let route = |to: &str| {
+        routes
+            .lines()
+            .any(|l| l.starts_with(&format!("{to} dev kvlate0 ")))
+    };
+    let rules = ip_in(lan, R1, &["rule"]);
+    [
+        lan.holds_vip_on(R1, "kvlate0", "203.0.113.7"),
+        route("203.0.113.64/26"),
+        route("198.51.100.128/25"),
+        rules.contains("100:\tfrom 192.0.2.100 iif kvlate0 lookup 100"),
+    ]
 }
 
 /// With `dynamic_interfaces`, an address whose `dev` does not exist yet
@@ -512,7 +536,9 @@ fn late_interface_config() -> String {
 /// adding address ... since interface doesn't exist" and adds it only the
 /// next time the instance becomes master: not compared). The interface
 /// deleted again: FAULT for the tracking instance, the other stays master,
-/// and its addresses wait for the interface again. (keepvip used to refuse to start: "dev kvlate0: No such device".)
+/// and its addresses wait for the interface again. Static addresses and
+/// routes on it, and the tracking instance's route and rule, go in when
+/// it appears (or when the instance becomes master), on both. (keepvip used to refuse to start: "dev kvlate0: No such device".)
 #[test]
 fn an_address_waits_for_its_late_interface_with_dynamic_interfaces() {
     let Some(lock) = Lan::hold_lock() else {
@@ -565,12 +591,15 @@ fn an_address_waits_for_its_late_interface_with_dynamic_interfaces() {
                 && on_late(lan, "198.51.100.100")
                 && announced(out, "198.51.100.100")
         });
+        lan.wait_until(ELECTION, "statics, route and rule on kvlate0", || {
+            on_late_interface(lan) == [true; 4]
+        });
     }
     for lan in &lans {
         let before = faults(lan);
         ip_in(lan, R1, &["link", "del", "kvlate0"]);
         lan.wait_until(ELECTION, "VI_1 back in FAULT", || {
-            faults(lan) > before && !lan.holds_vip(R1, VIP)
+            faults(lan) > before && !lan.holds_vip(R1, VIP) && on_late_interface(lan) == [false; 4]
         });
         assert!(lan.holds_vip(R1, "192.0.2.101"), "{}", lan.diagnose("VI_2"));
     }
