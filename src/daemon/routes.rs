@@ -230,9 +230,10 @@ impl Daemon {
         }
     }
 
-    /// Someone removed a route or rule, or an interface came back: put
-    /// back what the static blocks and the masters own.
-    pub(super) fn restore_routes(&mut self) {
+    /// Someone removed a route or rule (`removed`), or an interface came
+    /// (back) up: put back what the static blocks and the masters own. Only
+    /// the former is somebody else's doing, logged as such and counted.
+    pub(super) fn restore_routes(&mut self, removed: bool) {
         add_statics(&mut self.netlink, &self.statics, true);
         for instance in &self.instances {
             if instance.machine.state() != State::Master {
@@ -246,9 +247,14 @@ impl Daemon {
                 &config.virtual_routes,
                 &config.virtual_rules,
             );
-            if restored > 0 {
+            if restored > 0 && removed {
                 warn!("({}) {restored} virtual route(s)/rule(s) were removed by someone else: restored", config.name);
                 self.counters.addresses_restored += restored as u64;
+            } else if restored > 0 {
+                info!(
+                    "({}) {restored} virtual route(s)/rule(s) added on an interface that came up",
+                    config.name
+                );
             }
         }
     }
@@ -270,7 +276,7 @@ fn add_statics(netlink: &mut RtNetlink, statics: &StaticConfig, restoring: bool)
     }
     added += add_all(netlink, "", &statics.routes, &statics.rules);
     if restoring && added > 0 {
-        info!("Restored {added} deleted static address(es)/route(s)/rule(s)");
+        info!("Put back {added} static address(es)/route(s)/rule(s) (deleted, or on an interface that came up)");
     }
 }
 

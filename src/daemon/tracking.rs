@@ -136,13 +136,13 @@ impl Daemon {
                     .collect()
             }
         };
-        let mut restore_routes = false;
+        let (mut routing_removed, mut link_came_up) = (false, false);
         for event in events {
             match event {
-                NetEvent::RoutingRemoved => restore_routes = true,
+                NetEvent::RoutingRemoved => routing_removed = true,
                 NetEvent::Link(event) => {
                     // Routes through an interface that went down are gone.
-                    restore_routes |= event.up;
+                    link_came_up |= event.up;
                     self.follow_dev_interface(&event.name, event.up);
                     self.refresh_link(&event.name, Some(event.up));
                     if event.up {
@@ -172,8 +172,8 @@ impl Daemon {
                 }
             }
         }
-        if restore_routes {
-            self.restore_routes();
+        if routing_removed || link_came_up {
+            self.restore_routes(routing_removed);
         }
     }
 
