@@ -5,6 +5,9 @@
 //! use_vmac allows, to keep it short). The same for one address
 //! (`ADDR dev eth1 use_vmac`), with `garp_extra_if` sending on its macvlan.
 //!
+//! The first test runs an IPv4 and an IPv6 instance of one VRID side by
+//! side (vrrp.51 and vrrp6.51, as keepalived names them).
+//!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
 
@@ -18,27 +21,36 @@ use std::time::Duration;
 const VIP: &str = "192.0.2.100";
 const VMAC: &str = "vrrp.51";
 const VIRTUAL_MAC: &str = "00:00:5e:00:01:33";
+/// The IPv6 instance of the same VRID on the same interface: keepalived
+/// 2.2.7 names its macvlan vrrp6.VRID (vrrp.VRID is the IPv4 one's).
+const VIP6: &str = "2001:db8::100";
+const VMAC6: &str = "vrrp6.51";
+const VIRTUAL_MAC6: &str = "00:00:5e:00:02:33";
 const KEEPVIP: usize = 1;
 const KEEPALIVED: usize = 2;
 const CLIENT: usize = 3;
 /// Longer than master_down at 0.2 s (0.6 s + skew) several times over.
 const HOLD: Duration = Duration::from_secs(2);
 
+/// VI_1 (IPv4) and VI_6 (IPv6), both VRID 51 on eth0, both with `vmac`.
 fn config(priority: u8, vmac: &str) -> String {
-    format!(
-        "vrrp_instance VI_1 {{\n\
-         \x20   state BACKUP\n\
-         \x20   interface eth0\n\
-         \x20   virtual_router_id 51\n\
-         \x20   version 3\n\
-         \x20   priority {priority}\n\
-         \x20   advert_int 0.2\n\
-         {vmac}\
-         \x20   virtual_ipaddress {{\n\
-         \x20       {VIP}/24\n\
-         \x20   }}\n\
-         }}\n"
-    )
+    let instance = |name: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n\
+             \x20   state BACKUP\n\
+             \x20   interface eth0\n\
+             \x20   virtual_router_id 51\n\
+             \x20   version 3\n\
+             \x20   priority {priority}\n\
+             \x20   advert_int 0.2\n\
+             {vmac}\
+             \x20   virtual_ipaddress {{\n\
+             \x20       {vip}\n\
+             \x20   }}\n\
+             }}\n"
+        )
+    };
+    instance("VI_1", &format!("{VIP}/24")) + &instance("VI_6", &format!("{VIP6}/64"))
 }
 
 fn run_in(lan: &Lan, router: usize, args: &[&str]) -> (bool, String) {
@@ -53,20 +65,48 @@ fn run_in(lan: &Lan, router: usize, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// The routers whose macvlan holds the VIP.
+/// The routers whose macvlans hold the VIPs (either: a router holding
+/// one of the two counts).
 fn holders(lan: &Lan) -> Vec<usize> {
     [KEEPVIP, KEEPALIVED]
         .into_iter()
-        .filter(|&r| lan.link_up(r) && lan.holds_vip_on(r, VMAC, VIP))
+        .filter(|&r| {
+            lan.link_up(r) && (lan.holds_vip_on(r, VMAC, VIP) || lan.holds_vip_on(r, VMAC6, VIP6))
+        })
         .collect()
 }
 
 fn wait_holder(lan: &Lan, router: usize, timeout: Duration) {
     lan.wait_until(
         timeout,
-        &format!("r{router} alone holds {VIP} on {VMAC}"),
-        || holders(lan) == [router],
+        &format!("r{router} alone holds {VIP} on {VMAC} and {VIP6} on {VMAC6}"),
+        || {
+            holders(lan) == [router]
+                && lan.holds_vip_on(router, VMAC, VIP)
+                && lan.holds_vip_on(router, VMAC6, VIP6)
+        },
     );
+}
+
+/// The router's IPv6 link-local address on `interface`, if it has one.
+fn link_local(lan: &Lan, router: usize, interface: &str) -> Option<String> {
+    let (_, out) = run_in(
+        lan,
+        router,
+        &[
+            "ip", "-6", "-o", "addr", "show", "dev", interface, "scope", "link",
+        ],
+    );
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)?;
+    Some(word.split('/').next()?.to_string())
+}
+
+/// The interface's MAC as `ip -d link` shows it, and its details.
+fn details(lan: &Lan, router: usize, interface: &str) -> String {
+    run_in(lan, router, &["ip", "-d", "link", "show", interface]).1
 }
 
 /// The client reaches the VIP (a TCP connection to a closed port is
@@ -131,6 +171,19 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         ],
     );
     assert!(ok, "set arp_announce on keepalived's host");
+    // And keepalived leaves arp_ignore at 0 on VI_6's macvlan, which then
+    // answers ARP for VI_1's VIP with the IPv6 virtual MAC (keepvip sets
+    // 1 there). all.arp_ignore counts as the larger of the two.
+    let (ok, _) = run_in(
+        &lan,
+        KEEPALIVED,
+        &[
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore",
+        ],
+    );
+    assert!(ok, "set arp_ignore on keepalived's host");
 
     // A macvlan with a virtual MAC left by a daemon that was killed, for a
     // VRID no longer configured: removed at start.
@@ -162,9 +215,17 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         !has_interface(&lan, KEEPVIP, "vrrp.77"),
         "stale macvlan left"
     );
-    let (_, details) = run_in(&lan, KEEPVIP, &["ip", "-d", "link", "show", VMAC]);
-    assert!(details.contains(VIRTUAL_MAC), "{details}");
-    assert!(details.contains("macvlan mode private"), "{details}");
+    // VI_1 on vrrp.51, VI_6 on vrrp6.51, each with its family's virtual
+    // MAC, as keepalived (backup, so it has made both too) names them.
+    for router in [KEEPVIP, KEEPALIVED] {
+        for (vmac, mac) in [(VMAC, VIRTUAL_MAC), (VMAC6, VIRTUAL_MAC6)] {
+            let details = details(&lan, router, vmac);
+            assert!(
+                details.contains(mac) && details.contains("macvlan mode private"),
+                "r{router} {vmac}: {details}"
+            );
+        }
+    }
     // keepalived's sysctls, so that only the macvlan answers for the VIP.
     for (interface, key, value) in [
         (VMAC, "arp_ignore", "1"),
@@ -173,6 +234,7 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         ("eth0", "arp_ignore", "1"),
         ("eth0", "arp_filter", "1"),
         ("eth0", "arp_announce", "2"),
+        (VMAC6, "arp_ignore", "1"),
     ] {
         assert_eq!(
             sysctl(&lan, KEEPVIP, interface, key),
@@ -192,6 +254,22 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
             .any(|a| a.src_ip == lan.addr(KEEPVIP) && a.src_mac == VIRTUAL_MAC),
         "keepvip's adverts leave from the virtual MAC with its own address\n{}",
         lan.diagnose("advert source")
+    );
+    // VI_6's from its own macvlan, with eth0's link-local address (which
+    // keepvip puts on the macvlan, as keepalived does).
+    let own_link_local = link_local(&lan, KEEPVIP, "eth0").expect("eth0's link-local");
+    assert_eq!(
+        link_local(&lan, KEEPVIP, VMAC6).as_deref(),
+        Some(own_link_local.as_str())
+    );
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.src_ip.to_string() == own_link_local
+                && a.src_mac == VIRTUAL_MAC6
+                && a.vrid == 51),
+        "keepvip's IPv6 adverts leave from {VIRTUAL_MAC6} with {own_link_local}\n{}",
+        lan.diagnose("IPv6 advert source")
     );
 
     // keepvip dies: keepalived takes over; the client's entry is still
@@ -213,11 +291,11 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         .join("keepalived.conf");
     fs::write(&conf, config(150, "")).expect("write the new config");
     lan.signal(KEEPVIP, libc::SIGHUP);
-    lan.wait_until(ELECTION, "the reload removed the macvlan", || {
-        !has_interface(&lan, KEEPVIP, VMAC)
+    lan.wait_until(ELECTION, "the reload removed the macvlans", || {
+        !has_interface(&lan, KEEPVIP, VMAC) && !has_interface(&lan, KEEPVIP, VMAC6)
     });
-    lan.wait_until(ELECTION, "keepvip holds the VIP on eth0", || {
-        lan.holds_vip(KEEPVIP, VIP)
+    lan.wait_until(ELECTION, "keepvip holds the VIPs on eth0", || {
+        lan.holds_vip(KEEPVIP, VIP) && lan.holds_vip(KEEPVIP, VIP6)
     });
 
     // Back with use_vmac, restarted (SIGQUIT), then stopped: the macvlan
@@ -241,7 +319,7 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
     });
     lan.stop(KEEPVIP);
     assert!(
-        !has_interface(&lan, KEEPVIP, VMAC),
+        !has_interface(&lan, KEEPVIP, VMAC) && !has_interface(&lan, KEEPVIP, VMAC6),
         "macvlan left after exit"
     );
     assert_eq!(

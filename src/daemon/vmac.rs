@@ -99,6 +99,16 @@ impl Daemon {
                         }
                         Err(e) => warn!("({}) use_vmac: {parent}: {e}", instance.name),
                     }
+                    // Except this one: with the kernel's arp_ignore 0 the
+                    // macvlan answers ARP for every IPv4 address of the
+                    // box (an IPv4 instance's VIP, the parent's own) with
+                    // the IPv6 virtual MAC, which keepalived 2.2.7 does
+                    // (seen in a namespace), and a client's entry then
+                    // names whichever router is IPv6 master. It has no
+                    // IPv4 address, so 1 means it never answers.
+                    if let Err(e) = macvlan::set_ipv4_conf(name, "arp_ignore", 1) {
+                        warn!("({}) use_vmac: {e}", instance.name);
+                    }
                     continue;
                 }
                 self.lower_all_rp_filter();
