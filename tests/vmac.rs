@@ -477,25 +477,38 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
 }
 
 /// `use_vmac` with `vmac_xmit_base`, keepalived 2.2.7 (r2) beside keepvip
-/// (r1), each master of its own VRID: adverts leave from the base
+/// (r1), each master of its own IPv4 VRID: adverts leave from the base
 /// interface with its own MAC, the burst of gratuitous ARPs (2, as
-/// `garp_master_repeat 2` asks) from the macvlan's virtual MAC.
+/// `garp_master_repeat 2` asks) from the macvlan's virtual MAC. And an
+/// IPv6 VRID (70) the two share: the master's adverts leave eth0 with
+/// eth0's MAC and link-local address, its VIP sits on the macvlan (which,
+/// as keepalived's, has no link-local address: nothing is sent from it
+/// but the neighbour advertisements, from 00:00:5e:00:02:46), and the
+/// backup hears them there; keepvip master first, then backup.
 #[test]
 fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_keepalived() {
+    const VIP6: &str = "2001:db8::70";
+    const VMAC6: &str = "vrrp.70";
+    const VIRTUAL_MAC6: &str = "00:00:5e:00:02:46";
     let Some(mut lan) = Lan::new("vmac-xmit-base", 2) else {
         return;
     };
-    let config = |router: usize| {
+    let config = |router: usize, priority6: u8| {
         format!(
             "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
              \x20   virtual_router_id 7{router}\n    version 3\n    priority 100\n\
              \x20   advert_int 0.2\n    use_vmac\n    vmac_xmit_base\n\
              \x20   garp_master_repeat 2\n    garp_master_delay 0\n\
-             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n    }}\n}}\n"
+             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n    }}\n}}\n\
+             vrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id 70\n    version 3\n    priority {priority6}\n\
+             \x20   advert_int 0.2\n    use_vmac\n    vmac_xmit_base\n\
+             \x20   garp_master_repeat 2\n    garp_master_delay 0\n\
+             \x20   virtual_ipaddress {{\n        {VIP6}/64\n    }}\n}}\n"
         )
     };
-    lan.start(KEEPALIVED, Impl::Keepalived, &config(KEEPALIVED));
-    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP));
+    lan.start(KEEPALIVED, Impl::Keepalived, &config(KEEPALIVED, 100));
+    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP, 150));
     let virtual_mac = |router: usize| format!("00:00:5e:00:01:{:02x}", 70 + router);
     let garps = |router: usize| -> Vec<(f64, String)> {
         let vip = format!("192.0.2.10{router}");
@@ -543,4 +556,94 @@ fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_kee
             ))
         );
     }
+
+    // VRID 70 over IPv6: keepvip (150) master, keepalived (100) backup
+    // for a while, so keepvip's adverts reach it.
+    let sole_holder_of_vip6 = |lan: &Lan, router: usize, other: usize| {
+        lan.holds_vip_on(router, VMAC6, VIP6) && !lan.holds_vip_on(other, VMAC6, VIP6)
+    };
+    lan.wait_until(ELECTION, "keepvip alone holds the IPv6 VIP", || {
+        sole_holder_of_vip6(&lan, KEEPVIP, KEEPALIVED)
+    });
+    let since = lan.mark();
+    lan.holds_for(
+        Duration::from_secs(1),
+        "keepvip alone holds the IPv6 VIP",
+        || sole_holder_of_vip6(&lan, KEEPVIP, KEEPALIVED),
+    );
+    // Each router's adverts of VRID 70 since `mark`, at its priority.
+    let adverts6 = |lan: &Lan, mark: common::Mark, priority: u8| -> Vec<common::Advert> {
+        lan.adverts_since(mark)
+            .into_iter()
+            .filter(|a| a.vrid == 70 && a.priority == priority)
+            .collect()
+    };
+    let from_base = |lan: &Lan, router: usize, adverts: &[common::Advert]| {
+        let base = link_local(lan, router, "eth0").expect("eth0's link-local");
+        !adverts.is_empty()
+            && adverts
+                .iter()
+                .all(|a| a.src_mac == lan.mac(router) && a.src_ip.to_string() == base)
+    };
+    lan.wait_until(ELECTION, "keepvip's IPv6 adverts are captured", || {
+        adverts6(&lan, since, 150).len() >= 3
+    });
+    let adverts = adverts6(&lan, since, 150);
+    assert!(
+        from_base(&lan, KEEPVIP, &adverts),
+        "{}",
+        lan.diagnose(&format!(
+            "keepvip's IPv6 adverts not all from eth0's MAC and link-local: {adverts:?}"
+        ))
+    );
+    for router in [KEEPVIP, KEEPALIVED] {
+        let details = details(&lan, router, VMAC6);
+        assert!(details.contains(VIRTUAL_MAC6), "r{router}: {details}");
+        assert_eq!(
+            link_local(&lan, router, VMAC6),
+            None,
+            "r{router}: a link-local address on {VMAC6}"
+        );
+    }
+    let announced: Vec<String> = lan
+        .announcements_since(common::Mark::START)
+        .into_iter()
+        .filter(|(_, _, address)| address == VIP6)
+        .map(|(_, mac, _)| mac)
+        .collect();
+    assert!(
+        !announced.is_empty() && announced.iter().all(|mac| mac == VIRTUAL_MAC6),
+        "{}",
+        lan.diagnose(&format!("{VIP6} announced from {announced:?}"))
+    );
+
+    // keepvip stops; keepalived takes over, and keepvip, back at 50,
+    // stays backup: it hears keepalived's adverts, from eth0 too.
+    lan.stop(KEEPVIP);
+    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP, 50));
+    lan.wait_until(ELECTION, "keepalived alone holds the IPv6 VIP", || {
+        sole_holder_of_vip6(&lan, KEEPALIVED, KEEPVIP)
+    });
+    // Held from the restarted keepvip's first BACKUP (its second in the
+    // log), past its master_down (0.6 s + skew).
+    lan.wait_until(ELECTION, "the restarted keepvip is backup", || {
+        lan.log(KEEPVIP)
+            .matches("(VI_6) Entering BACKUP STATE")
+            .count()
+            >= 2
+    });
+    let since = lan.mark();
+    lan.holds_for(
+        Duration::from_secs(1),
+        "keepalived alone holds the IPv6 VIP",
+        || sole_holder_of_vip6(&lan, KEEPALIVED, KEEPVIP),
+    );
+    let adverts = adverts6(&lan, since, 100);
+    assert!(
+        from_base(&lan, KEEPALIVED, &adverts),
+        "{}",
+        lan.diagnose(&format!(
+            "keepalived's IPv6 adverts not all from eth0's MAC and link-local: {adverts:?}"
+        ))
+    );
 }

@@ -91,10 +91,15 @@ impl Daemon {
                     // Adverts leave the macvlan from the parent's link-local
                     // address, which must be on it to be bound; keepalived
                     // sets none of the IPv4 sysctls for an IPv6 instance.
+                    // With vmac_xmit_base they leave the parent, and the
+                    // macvlan gets no link-local address (as keepalived's:
+                    // nothing else would send from it).
                     // (Addresses' own macvlans are IPv4 only.)
-                    let ifindex = interface::ifindex(name)?;
+                    let xmit_base = instance.vmac.as_ref().is_some_and(|v| v.xmit_base);
                     match interface::link_local_ipv6(parent) {
+                        Ok(_) if xmit_base => {}
                         Ok(address) => {
+                            let ifindex = interface::ifindex(name)?;
                             macvlan::add_link_local(&mut self.netlink, ifindex, address)?
                         }
                         Err(e) => warn!("({}) use_vmac: {parent}: {e}", instance.name),
