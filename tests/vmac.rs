@@ -5,6 +5,9 @@
 //! use_vmac allows, to keep it short). The same for one address
 //! (`ADDR dev eth1 use_vmac`), with `garp_extra_if` sending on its macvlan.
 //!
+//! The first test runs an IPv4 and an IPv6 instance of one VRID side by
+//! side (vrrp.51 and vrrp6.51, as keepalived names them).
+//!
 //! Needs root (network namespaces), keepalived and tcpdump. Set
 //! KEEPVIP_SKIP_NETNS=1 to skip explicitly where that is impossible.
 
@@ -18,27 +21,36 @@ use std::time::Duration;
 const VIP: &str = "192.0.2.100";
 const VMAC: &str = "vrrp.51";
 const VIRTUAL_MAC: &str = "00:00:5e:00:01:33";
+/// The IPv6 instance of the same VRID on the same interface: keepalived
+/// 2.2.7 names its macvlan vrrp6.VRID (vrrp.VRID is the IPv4 one's).
+const VIP6: &str = "2001:db8::100";
+const VMAC6: &str = "vrrp6.51";
+const VIRTUAL_MAC6: &str = "00:00:5e:00:02:33";
 const KEEPVIP: usize = 1;
 const KEEPALIVED: usize = 2;
 const CLIENT: usize = 3;
 /// Longer than master_down at 0.2 s (0.6 s + skew) several times over.
 const HOLD: Duration = Duration::from_secs(2);
 
+/// VI_1 (IPv4) and VI_6 (IPv6), both VRID 51 on eth0, both with `vmac`.
 fn config(priority: u8, vmac: &str) -> String {
-    format!(
-        "vrrp_instance VI_1 {{\n\
-         \x20   state BACKUP\n\
-         \x20   interface eth0\n\
-         \x20   virtual_router_id 51\n\
-         \x20   version 3\n\
-         \x20   priority {priority}\n\
-         \x20   advert_int 0.2\n\
-         {vmac}\
-         \x20   virtual_ipaddress {{\n\
-         \x20       {VIP}/24\n\
-         \x20   }}\n\
-         }}\n"
-    )
+    let instance = |name: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n\
+             \x20   state BACKUP\n\
+             \x20   interface eth0\n\
+             \x20   virtual_router_id 51\n\
+             \x20   version 3\n\
+             \x20   priority {priority}\n\
+             \x20   advert_int 0.2\n\
+             {vmac}\
+             \x20   virtual_ipaddress {{\n\
+             \x20       {vip}\n\
+             \x20   }}\n\
+             }}\n"
+        )
+    };
+    instance("VI_1", &format!("{VIP}/24")) + &instance("VI_6", &format!("{VIP6}/64"))
 }
 
 fn run_in(lan: &Lan, router: usize, args: &[&str]) -> (bool, String) {
@@ -53,20 +65,48 @@ fn run_in(lan: &Lan, router: usize, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// The routers whose macvlan holds the VIP.
+/// The routers whose macvlans hold the VIPs (either: a router holding
+/// one of the two counts).
 fn holders(lan: &Lan) -> Vec<usize> {
     [KEEPVIP, KEEPALIVED]
         .into_iter()
-        .filter(|&r| lan.link_up(r) && lan.holds_vip_on(r, VMAC, VIP))
+        .filter(|&r| {
+            lan.link_up(r) && (lan.holds_vip_on(r, VMAC, VIP) || lan.holds_vip_on(r, VMAC6, VIP6))
+        })
         .collect()
 }
 
 fn wait_holder(lan: &Lan, router: usize, timeout: Duration) {
     lan.wait_until(
         timeout,
-        &format!("r{router} alone holds {VIP} on {VMAC}"),
-        || holders(lan) == [router],
+        &format!("r{router} alone holds {VIP} on {VMAC} and {VIP6} on {VMAC6}"),
+        || {
+            holders(lan) == [router]
+                && lan.holds_vip_on(router, VMAC, VIP)
+                && lan.holds_vip_on(router, VMAC6, VIP6)
+        },
     );
+}
+
+/// The router's IPv6 link-local address on `interface`, if it has one.
+fn link_local(lan: &Lan, router: usize, interface: &str) -> Option<String> {
+    let (_, out) = run_in(
+        lan,
+        router,
+        &[
+            "ip", "-6", "-o", "addr", "show", "dev", interface, "scope", "link",
+        ],
+    );
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)?;
+    Some(word.split('/').next()?.to_string())
+}
+
+/// The interface's MAC as `ip -d link` shows it, and its details.
+fn details(lan: &Lan, router: usize, interface: &str) -> String {
+    run_in(lan, router, &["ip", "-d", "link", "show", interface]).1
 }
 
 /// The client reaches the VIP (a TCP connection to a closed port is
@@ -131,6 +171,19 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         ],
     );
     assert!(ok, "set arp_announce on keepalived's host");
+    // And keepalived leaves arp_ignore at 0 on VI_6's macvlan, which then
+    // answers ARP for VI_1's VIP with the IPv6 virtual MAC (keepvip sets
+    // 1 there). all.arp_ignore counts as the larger of the two.
+    let (ok, _) = run_in(
+        &lan,
+        KEEPALIVED,
+        &[
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore",
+        ],
+    );
+    assert!(ok, "set arp_ignore on keepalived's host");
 
     // A macvlan with a virtual MAC left by a daemon that was killed, for a
     // VRID no longer configured: removed at start.
@@ -162,9 +215,17 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         !has_interface(&lan, KEEPVIP, "vrrp.77"),
         "stale macvlan left"
     );
-    let (_, details) = run_in(&lan, KEEPVIP, &["ip", "-d", "link", "show", VMAC]);
-    assert!(details.contains(VIRTUAL_MAC), "{details}");
-    assert!(details.contains("macvlan mode private"), "{details}");
+    // VI_1 on vrrp.51, VI_6 on vrrp6.51, each with its family's virtual
+    // MAC, as keepalived (backup, so it has made both too) names them.
+    for router in [KEEPVIP, KEEPALIVED] {
+        for (vmac, mac) in [(VMAC, VIRTUAL_MAC), (VMAC6, VIRTUAL_MAC6)] {
+            let details = details(&lan, router, vmac);
+            assert!(
+                details.contains(mac) && details.contains("macvlan mode private"),
+                "r{router} {vmac}: {details}"
+            );
+        }
+    }
     // keepalived's sysctls, so that only the macvlan answers for the VIP.
     for (interface, key, value) in [
         (VMAC, "arp_ignore", "1"),
@@ -173,6 +234,7 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         ("eth0", "arp_ignore", "1"),
         ("eth0", "arp_filter", "1"),
         ("eth0", "arp_announce", "2"),
+        (VMAC6, "arp_ignore", "1"),
     ] {
         assert_eq!(
             sysctl(&lan, KEEPVIP, interface, key),
@@ -192,6 +254,22 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
             .any(|a| a.src_ip == lan.addr(KEEPVIP) && a.src_mac == VIRTUAL_MAC),
         "keepvip's adverts leave from the virtual MAC with its own address\n{}",
         lan.diagnose("advert source")
+    );
+    // VI_6's from its own macvlan, with eth0's link-local address (which
+    // keepvip puts on the macvlan, as keepalived does).
+    let own_link_local = link_local(&lan, KEEPVIP, "eth0").expect("eth0's link-local");
+    assert_eq!(
+        link_local(&lan, KEEPVIP, VMAC6).as_deref(),
+        Some(own_link_local.as_str())
+    );
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.src_ip.to_string() == own_link_local
+                && a.src_mac == VIRTUAL_MAC6
+                && a.vrid == 51),
+        "keepvip's IPv6 adverts leave from {VIRTUAL_MAC6} with {own_link_local}\n{}",
+        lan.diagnose("IPv6 advert source")
     );
 
     // keepvip dies: keepalived takes over; the client's entry is still
@@ -213,11 +291,11 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
         .join("keepalived.conf");
     fs::write(&conf, config(150, "")).expect("write the new config");
     lan.signal(KEEPVIP, libc::SIGHUP);
-    lan.wait_until(ELECTION, "the reload removed the macvlan", || {
-        !has_interface(&lan, KEEPVIP, VMAC)
+    lan.wait_until(ELECTION, "the reload removed the macvlans", || {
+        !has_interface(&lan, KEEPVIP, VMAC) && !has_interface(&lan, KEEPVIP, VMAC6)
     });
-    lan.wait_until(ELECTION, "keepvip holds the VIP on eth0", || {
-        lan.holds_vip(KEEPVIP, VIP)
+    lan.wait_until(ELECTION, "keepvip holds the VIPs on eth0", || {
+        lan.holds_vip(KEEPVIP, VIP) && lan.holds_vip(KEEPVIP, VIP6)
     });
 
     // Back with use_vmac, restarted (SIGQUIT), then stopped: the macvlan
@@ -241,7 +319,7 @@ fn the_client_keeps_the_virtual_mac_across_failovers_with_keepalived() {
     });
     lan.stop(KEEPVIP);
     assert!(
-        !has_interface(&lan, KEEPVIP, VMAC),
+        !has_interface(&lan, KEEPVIP, VMAC) && !has_interface(&lan, KEEPVIP, VMAC6),
         "macvlan left after exit"
     );
     assert_eq!(
@@ -399,25 +477,38 @@ fn an_address_on_its_own_vmac_keeps_the_clients_mac_across_a_failover_with_keepa
 }
 
 /// `use_vmac` with `vmac_xmit_base`, keepalived 2.2.7 (r2) beside keepvip
-/// (r1), each master of its own VRID: adverts leave from the base
+/// (r1), each master of its own IPv4 VRID: adverts leave from the base
 /// interface with its own MAC, the burst of gratuitous ARPs (2, as
-/// `garp_master_repeat 2` asks) from the macvlan's virtual MAC.
+/// `garp_master_repeat 2` asks) from the macvlan's virtual MAC. And an
+/// IPv6 VRID (70) the two share: the master's adverts leave eth0 with
+/// eth0's MAC and link-local address, its VIP sits on the macvlan (which,
+/// as keepalived's, has no link-local address: nothing is sent from it
+/// but the neighbour advertisements, from 00:00:5e:00:02:46), and the
+/// backup hears them there; keepvip master first, then backup.
 #[test]
 fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_keepalived() {
+    const VIP6: &str = "2001:db8::70";
+    const VMAC6: &str = "vrrp.70";
+    const VIRTUAL_MAC6: &str = "00:00:5e:00:02:46";
     let Some(mut lan) = Lan::new("vmac-xmit-base", 2) else {
         return;
     };
-    let config = |router: usize| {
+    let config = |router: usize, priority6: u8| {
         format!(
             "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n\
              \x20   virtual_router_id 7{router}\n    version 3\n    priority 100\n\
              \x20   advert_int 0.2\n    use_vmac\n    vmac_xmit_base\n\
              \x20   garp_master_repeat 2\n    garp_master_delay 0\n\
-             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n    }}\n}}\n"
+             \x20   virtual_ipaddress {{\n        192.0.2.10{router}/24\n    }}\n}}\n\
+             vrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n\
+             \x20   virtual_router_id 70\n    version 3\n    priority {priority6}\n\
+             \x20   advert_int 0.2\n    use_vmac\n    vmac_xmit_base\n\
+             \x20   garp_master_repeat 2\n    garp_master_delay 0\n\
+             \x20   virtual_ipaddress {{\n        {VIP6}/64\n    }}\n}}\n"
         )
     };
-    lan.start(KEEPALIVED, Impl::Keepalived, &config(KEEPALIVED));
-    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP));
+    lan.start(KEEPALIVED, Impl::Keepalived, &config(KEEPALIVED, 100));
+    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP, 150));
     let virtual_mac = |router: usize| format!("00:00:5e:00:01:{:02x}", 70 + router);
     let garps = |router: usize| -> Vec<(f64, String)> {
         let vip = format!("192.0.2.10{router}");
@@ -465,4 +556,94 @@ fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_kee
             ))
         );
     }
+
+    // VRID 70 over IPv6: keepvip (150) master, keepalived (100) backup
+    // for a while, so keepvip's adverts reach it.
+    let sole_holder_of_vip6 = |lan: &Lan, router: usize, other: usize| {
+        lan.holds_vip_on(router, VMAC6, VIP6) && !lan.holds_vip_on(other, VMAC6, VIP6)
+    };
+    lan.wait_until(ELECTION, "keepvip alone holds the IPv6 VIP", || {
+        sole_holder_of_vip6(&lan, KEEPVIP, KEEPALIVED)
+    });
+    let since = lan.mark();
+    lan.holds_for(
+        Duration::from_secs(1),
+        "keepvip alone holds the IPv6 VIP",
+        || sole_holder_of_vip6(&lan, KEEPVIP, KEEPALIVED),
+    );
+    // Each router's adverts of VRID 70 since `mark`, at its priority.
+    let adverts6 = |lan: &Lan, mark: common::Mark, priority: u8| -> Vec<common::Advert> {
+        lan.adverts_since(mark)
+            .into_iter()
+            .filter(|a| a.vrid == 70 && a.priority == priority)
+            .collect()
+    };
+    let from_base = |lan: &Lan, router: usize, adverts: &[common::Advert]| {
+        let base = link_local(lan, router, "eth0").expect("eth0's link-local");
+        !adverts.is_empty()
+            && adverts
+                .iter()
+                .all(|a| a.src_mac == lan.mac(router) && a.src_ip.to_string() == base)
+    };
+    lan.wait_until(ELECTION, "keepvip's IPv6 adverts are captured", || {
+        adverts6(&lan, since, 150).len() >= 3
+    });
+    let adverts = adverts6(&lan, since, 150);
+    assert!(
+        from_base(&lan, KEEPVIP, &adverts),
+        "{}",
+        lan.diagnose(&format!(
+            "keepvip's IPv6 adverts not all from eth0's MAC and link-local: {adverts:?}"
+        ))
+    );
+    for router in [KEEPVIP, KEEPALIVED] {
+        let details = details(&lan, router, VMAC6);
+        assert!(details.contains(VIRTUAL_MAC6), "r{router}: {details}");
+        assert_eq!(
+            link_local(&lan, router, VMAC6),
+            None,
+            "r{router}: a link-local address on {VMAC6}"
+        );
+    }
+    let announced: Vec<String> = lan
+        .announcements_since(common::Mark::START)
+        .into_iter()
+        .filter(|(_, _, address)| address == VIP6)
+        .map(|(_, mac, _)| mac)
+        .collect();
+    assert!(
+        !announced.is_empty() && announced.iter().all(|mac| mac == VIRTUAL_MAC6),
+        "{}",
+        lan.diagnose(&format!("{VIP6} announced from {announced:?}"))
+    );
+
+    // keepvip stops; keepalived takes over, and keepvip, back at 50,
+    // stays backup: it hears keepalived's adverts, from eth0 too.
+    lan.stop(KEEPVIP);
+    lan.start(KEEPVIP, Impl::Keepvip, &config(KEEPVIP, 50));
+    lan.wait_until(ELECTION, "keepalived alone holds the IPv6 VIP", || {
+        sole_holder_of_vip6(&lan, KEEPALIVED, KEEPVIP)
+    });
+    // Held from the restarted keepvip's first BACKUP (its second in the
+    // log), past its master_down (0.6 s + skew).
+    lan.wait_until(ELECTION, "the restarted keepvip is backup", || {
+        lan.log(KEEPVIP)
+            .matches("(VI_6) Entering BACKUP STATE")
+            .count()
+            >= 2
+    });
+    let since = lan.mark();
+    lan.holds_for(
+        Duration::from_secs(1),
+        "keepalived alone holds the IPv6 VIP",
+        || sole_holder_of_vip6(&lan, KEEPALIVED, KEEPVIP),
+    );
+    let adverts = adverts6(&lan, since, 100);
+    assert!(
+        from_base(&lan, KEEPALIVED, &adverts),
+        "{}",
+        lan.diagnose(&format!(
+            "keepalived's IPv6 adverts not all from eth0's MAC and link-local: {adverts:?}"
+        ))
+    );
 }

@@ -22,6 +22,7 @@ use super::values::{
     flag, integer, ip_address, single, warn_at,
 };
 use super::virtual_address::{cap_advertised, place_on_address_vmacs, virtual_addresses};
+use super::vmac_names::VmacNames;
 
 /// Priority of the address owner: master at once, never preempted.
 pub(crate) const OWNER_PRIORITY: u8 = 255;
@@ -109,6 +110,7 @@ struct Written {
 pub(crate) fn instance(
     statement: &Statement,
     defaults: InstanceDefaults,
+    vmac_names: &mut VmacNames,
     warnings: &mut Vec<Warning>,
 ) -> Result<(InstanceConfig, Vec<ScriptRef>), ConfigError> {
     let name = block_name(statement, "an instance name", warnings)?;
@@ -120,7 +122,14 @@ pub(crate) fn instance(
         }
     }
     let script_refs = std::mem::take(&mut written.track_scripts);
-    let config = finish(name, statement.span.clone(), written, defaults, warnings)?;
+    let config = finish(
+        name,
+        statement.span.clone(),
+        written,
+        defaults,
+        vmac_names,
+        warnings,
+    )?;
     Ok((config, script_refs))
 }
 
@@ -493,6 +502,7 @@ fn finish(
     span: Span,
     mut w: Written,
     defaults: InstanceDefaults,
+    vmac_names: &mut VmacNames,
     warnings: &mut Vec<Warning>,
 ) -> Result<InstanceConfig, ConfigError> {
     let missing = |what: &str| {
@@ -593,8 +603,8 @@ fn finish(
     let mut advertised = w.virtual_addresses;
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let mut virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
-    let vmac = w.use_vmac.map(|(given, _)| Vmac {
-        name: given.unwrap_or_else(|| format!("vrrp.{vrid}")),
+    let vmac = w.use_vmac.map(|(written, at)| Vmac {
+        name: vmac_names.own(&name, written.as_deref(), &at, vrid, ipv6, warnings),
         xmit_base: w.vmac_xmit_base,
     });
     if let Some(vmac) = &vmac {
@@ -618,10 +628,12 @@ fn finish(
     track_devices(&interface, route_devs, &mut track_interfaces);
     // After tracking: an address's `dev` is tracked, not its macvlan.
     let address_vmacs = place_on_address_vmacs(
+        &name,
         &interface,
         vrid,
         ipv6,
         vmac.as_ref().map(|v| v.name.as_str()),
+        vmac_names,
         &mut virtual_addresses,
     )?;
 

@@ -40,6 +40,7 @@ mod track_process;
 mod tracking;
 mod values;
 mod virtual_address;
+mod vmac_names;
 
 #[cfg(test)]
 mod tests;

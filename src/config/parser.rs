@@ -24,6 +24,7 @@ use super::values::{
     warn_unsupported,
 };
 use super::virtual_address::static_addresses;
+use super::vmac_names::VmacNames;
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
@@ -104,13 +105,14 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     }
     // track_script lines of each instance, by instance index.
     let mut script_refs = Vec::new();
+    let mut vmac_names = VmacNames::written_in(top);
     // vrrp_script blocks with no `script` line, which keepalived drops.
     let mut dropped_scripts = Vec::new();
     for statement in top {
         match statement.keyword.as_str() {
             "global_defs" => {}
             "vrrp_instance" => {
-                let (parsed, refs) = instance(statement, defaults, warnings)?;
+                let (parsed, refs) = instance(statement, defaults, &mut vmac_names, warnings)?;
                 config.instances.push(parsed);
                 script_refs.push(refs);
             }

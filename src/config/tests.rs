@@ -636,6 +636,127 @@ fn per_address_vmacs_are_named_and_placed_as_keepalived() {
     );
 }
 
+/// Instances share one pool of VMAC names, as in keepalived 2.2.7
+/// (watched in a namespace): names written after `use_vmac` are taken
+/// first, wherever their instance is in the file; then each instance in
+/// file order takes the first free default, its own before its
+/// addresses': `vrrp.VRID`, `vrrp1.VRID`, `vrrp2.VRID`... for IPv4, and
+/// `vrrp.VRID`, `vrrp6.VRID`, `vrrp1.VRID`... for IPv6. A name a second
+/// instance writes again is ignored with keepalived's warning, and that
+/// instance takes a default.
+#[test]
+fn vmac_names_are_shared_by_instances_as_in_keepalived() {
+    let block = |name: &str, interface: &str, vrid: u8, vip: &str, vmac: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface {interface}\n virtual_router_id {vrid}\n \
+             {vmac}\n virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+        )
+    };
+    let names = |text: &str| -> (Vec<(String, [u8; 6])>, Vec<String>) {
+        let (config, warnings) = parse(text);
+        let names = config
+            .instances
+            .iter()
+            .map(|i| {
+                let vmac = i.vmac.as_ref().expect("use_vmac");
+                assert!(
+                    i.virtual_addresses
+                        .iter()
+                        .filter(|v| !v.use_vmac)
+                        .all(|v| v.dev.as_deref() == Some(vmac.name.as_str())),
+                    "{} addresses not on {}",
+                    i.name,
+                    vmac.name
+                );
+                (vmac.name.clone(), i.virtual_mac())
+            })
+            .collect();
+        (names, warnings.iter().map(Warning::to_string).collect())
+    };
+    let named = |name: &str, family: u8| (name.to_string(), [0, 0, 0x5e, 0, family, 51]);
+    let v4 = |name: &str, interface: &str| block(name, interface, 51, "192.0.2.100/24", "use_vmac");
+    let v6 =
+        |name: &str, interface: &str| block(name, interface, 51, "2001:db8::100/64", "use_vmac");
+
+    // One interface, one VRID, both families: vrrp.51 and vrrp6.51.
+    let (got, w) = names(&format!("{}{}", v4("A", "eth0"), v6("B", "eth0")));
+    assert_eq!(got, [named("vrrp.51", 1), named("vrrp6.51", 2)]);
+    assert!(w.is_empty(), "{w:?}");
+    // IPv6 first: it has vrrp.51, IPv4 goes on to vrrp1.51.
+    let (got, _) = names(&format!("{}{}", v6("A", "eth0"), v4("B", "eth0")));
+    assert_eq!(got, [named("vrrp.51", 2), named("vrrp1.51", 1)]);
+    // Four on two interfaces.
+    let text = format!(
+        "{}{}{}{}",
+        v4("A", "eth0"),
+        v6("B", "eth0"),
+        v6("C", "eth1").replace("2001:db8::", "2001:db8:1::"),
+        v4("D", "eth1").replace("192.0.2.", "198.51.100.")
+    );
+    let (got, _) = names(&text);
+    assert_eq!(
+        got,
+        [
+            named("vrrp.51", 1),
+            named("vrrp6.51", 2),
+            named("vrrp1.51", 2),
+            named("vrrp2.51", 1)
+        ]
+    );
+    // A written name is taken before the defaults of earlier instances.
+    let text = format!(
+        "{}{}",
+        v4("A", "eth0"),
+        block("B", "eth0", 52, "192.0.2.101/24", "use_vmac vrrp.51")
+    );
+    let (config, _) = parse(&text);
+    let vmac_of = |i: usize| config.instances[i].vmac.as_ref().unwrap().name.clone();
+    assert_eq!(
+        (vmac_of(0), vmac_of(1)),
+        ("vrrp1.51".into(), "vrrp.51".into())
+    );
+    // An address's own macvlan draws from the same pool.
+    let text = format!(
+        "{}{}",
+        block(
+            "A",
+            "eth0",
+            51,
+            "192.0.2.100/24\n  198.51.100.5/24 dev eth1 use_vmac",
+            ""
+        ),
+        v6("B", "eth0")
+    );
+    let (config, _) = parse(&text);
+    assert_eq!(config.instances[0].address_vmacs[0].name, "vrrp.51");
+    assert_eq!(config.instances[1].vmac.as_ref().unwrap().name, "vrrp6.51");
+
+    // One name written twice: the second instance's is ignored, with
+    // keepalived's words, and it takes a default.
+    let text = format!(
+        "{}{}",
+        block("A", "eth0", 51, "192.0.2.100/24", "use_vmac foo"),
+        block("B", "eth0", 51, "2001:db8::100/64", "use_vmac foo")
+    );
+    let (config, w) = parse(&text);
+    assert_eq!(vmac_of_config(&config, 0), "foo");
+    assert_eq!(vmac_of_config(&config, 1), "vrrp.51");
+    let w: Vec<String> = w.iter().map(Warning::to_string).collect();
+    assert_eq!(
+        w,
+        ["r1.conf:12: (B) VRRP instance A is already using foo - ignoring name"]
+    );
+}
+
+fn vmac_of_config(config: &Config, instance: usize) -> String {
+    config.instances[instance]
+        .vmac
+        .as_ref()
+        .expect("use_vmac")
+        .name
+        .clone()
+}
+
 // ---- errors with file:line ----------------------------------------------
 
 #[test]

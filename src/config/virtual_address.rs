@@ -9,6 +9,7 @@ use super::model::{AddressVmac, VirtualAddress, VrrpVersion, Warning};
 use super::netlink_names::{address_flag, scope, IFA_F_NODAD};
 use super::syntax::Statement;
 use super::values::{error_at, expected_found, ip_address, warn_at};
+use super::vmac_names::VmacNames;
 use super::ConfigError;
 
 /// The lines of a `virtual_ipaddress` block (`advertised`) or of a
@@ -223,15 +224,17 @@ fn virtual_address(
 
 /// Puts each address whose line says `use_vmac` on a macvlan of its `dev`
 /// (the instance's `interface` when none), one per `dev`, as keepalived
-/// 2.2.7 does: the first named `vrrp.VRID`, the next `vrrp1.VRID`,
-/// `vrrp2.VRID`... in file order, skipping the instance's own `use_vmac`
-/// macvlan, which already holds the addresses without a `dev`. IPv4 only
+/// 2.2.7 does: named from the pool every instance draws from (the next
+/// free of `vrrp.VRID`, `vrrp1.VRID`... after the instance's own `use_vmac`
+/// macvlan, which already holds the addresses without a `dev`). IPv4 only
 /// for now: an IPv6 one is refused rather than left on its `dev`.
 pub(crate) fn place_on_address_vmacs(
+    instance: &str,
     interface: &str,
     vrid: u8,
     ipv6: bool,
     instance_vmac: Option<&str>,
+    names: &mut VmacNames,
     addresses: &mut [VirtualAddress],
 ) -> Result<Vec<AddressVmac>, ConfigError> {
     let mut vmacs: Vec<AddressVmac> = Vec::new();
@@ -254,13 +257,7 @@ pub(crate) fn place_on_address_vmacs(
             vip.dev = Some(vmac.name.clone());
             continue;
         }
-        let name = (0..)
-            .map(|n: u32| match n {
-                0 => format!("vrrp.{vrid}"),
-                n => format!("vrrp{n}.{vrid}"),
-            })
-            .find(|name| instance_vmac != Some(name) && !vmacs.iter().any(|v| &v.name == name))
-            .unwrap_or_default();
+        let name = names.take_default(instance, vrid, false);
         vip.dev = Some(name.clone());
         vmacs.push(AddressVmac { name, parent });
     }

@@ -91,13 +91,28 @@ impl Daemon {
                     // Adverts leave the macvlan from the parent's link-local
                     // address, which must be on it to be bound; keepalived
                     // sets none of the IPv4 sysctls for an IPv6 instance.
+                    // With vmac_xmit_base they leave the parent, and the
+                    // macvlan gets no link-local address (as keepalived's:
+                    // nothing else would send from it).
                     // (Addresses' own macvlans are IPv4 only.)
-                    let ifindex = interface::ifindex(name)?;
+                    let xmit_base = instance.vmac.as_ref().is_some_and(|v| v.xmit_base);
                     match interface::link_local_ipv6(parent) {
+                        Ok(_) if xmit_base => {}
                         Ok(address) => {
+                            let ifindex = interface::ifindex(name)?;
                             macvlan::add_link_local(&mut self.netlink, ifindex, address)?
                         }
                         Err(e) => warn!("({}) use_vmac: {parent}: {e}", instance.name),
+                    }
+                    // Except this one: with the kernel's arp_ignore 0 the
+                    // macvlan answers ARP for every IPv4 address of the
+                    // box (an IPv4 instance's VIP, the parent's own) with
+                    // the IPv6 virtual MAC, which keepalived 2.2.7 does
+                    // (seen in a namespace), and a client's entry then
+                    // names whichever router is IPv6 master. It has no
+                    // IPv4 address, so 1 means it never answers.
+                    if let Err(e) = macvlan::set_ipv4_conf(name, "arp_ignore", 1) {
+                        warn!("({}) use_vmac: {e}", instance.name);
                     }
                     continue;
                 }
