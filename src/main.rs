@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use log::{error, info, warn};
 
-use keepvip::config::{self, Authentication, Config, InitialState};
+use keepvip::config::{
+    self, Authentication, Config, InitialState, WarningKind, KEEPALIVED_CONFIG_ERROR_EXIT,
+};
 use keepvip::daemon::{Daemon, Exit, Options, Reexec};
 use keepvip::logging;
 use keepvip::sys::pidfile::PidFile;
@@ -200,8 +202,8 @@ fn main() -> ExitCode {
         .config_id
         .clone()
         .unwrap_or_else(config::default_config_id);
-    let config = match load_config(&path, &config_id) {
-        Some(config) => config,
+    let (config, keepalived_errors) = match load_config(&path, &config_id) {
+        Some(loaded) => loaded,
         None => return ExitCode::FAILURE,
     };
     if !keepvip::daemon::interfaces_exist(&config) {
@@ -213,11 +215,18 @@ fn main() -> ExitCode {
         for problem in &unrunnable {
             error!("{problem}");
         }
-        return if unrunnable.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        if !unrunnable.is_empty() {
+            return ExitCode::FAILURE;
+        }
+        if keepalived_errors > 0 {
+            warn!(
+                "{keepalived_errors} of the warnings above are config errors to keepalived \
+                 2.2.7, whose -t exits {KEEPALIVED_CONFIG_ERROR_EXIT} for them, and so does \
+                 this check (both would still run the rest of the config)"
+            );
+            return ExitCode::from(KEEPALIVED_CONFIG_ERROR_EXIT);
+        }
+        return ExitCode::SUCCESS;
     }
     // At run time a missing script is not fatal: a check script is disabled
     // (the daemon says so, in keepalived's words), a notify command fails
@@ -289,13 +298,19 @@ fn init_logging(cli: &Cli) -> bool {
 }
 
 /// Loads and reports: warnings and the error go to the log with file:line.
-fn load_config(path: &Path, config_id: &str) -> Option<Config> {
+/// With the config comes how many of its warnings keepalived 2.2.7 counts
+/// as config errors.
+fn load_config(path: &Path, config_id: &str) -> Option<(Config, usize)> {
     match config::load_as(path, config_id) {
         Ok((config, warnings)) => {
-            for warning in warnings {
+            for warning in &warnings {
                 warn!("{warning}");
             }
-            Some(config)
+            let keepalived_errors = warnings
+                .iter()
+                .filter(|w| w.kind == WarningKind::KeepalivedError)
+                .count();
+            Some((config, keepalived_errors))
         }
         Err(e) => {
             error!("{e}");

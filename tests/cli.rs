@@ -321,7 +321,13 @@ fn a_missing_tracked_interface_is_an_error_unless_interfaces_are_dynamic() {
     );
     let output = check(&config);
     let text = stderr(&output);
-    assert!(output.status.success(), "{text}");
+    // It loads; keepalived 2.2.7's -t exits 5 for it all the same, for
+    // "(VI_1) Ignoring track_interface eth0 since own interface".
+    assert_eq!(
+        output.status.code(),
+        Some(KEEPALIVED_CONFIG_ERROR),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "{}:13: (VI_1) tracked interface kvnone1 doesn't exist",
@@ -467,7 +473,13 @@ fn an_instance_without_addresses_loads_with_keepalived_warning() {
         "vrrp_instance CLOUD {\n    state SLAVE\n    interface eth0\n    virtual_router_id 9\n}\n",
     );
     let output = check(&config);
-    assert!(output.status.success(), "{}", stderr(&output));
+    // Both warnings are config errors to keepalived 2.2.7: its -t exits 5.
+    assert_eq!(
+        output.status.code(),
+        Some(KEEPALIVED_CONFIG_ERROR),
+        "{}",
+        stderr(&output)
+    );
     let log = stderr(&output);
     assert!(
         log.contains("(CLOUD) unknown state 'SLAVE', defaulting to BACKUP"),
@@ -507,4 +519,147 @@ fn announcement_spacing_extra_interfaces_and_multipath_are_shown() {
     ] {
         assert!(stdout.contains(shown), "{shown:?} not in {stdout}");
     }
+}
+
+/// `keepalived -t`'s exit status (2.2.7) for a config it reports errors
+/// in but would still run: init scripts and Ansible's `validate:` read it.
+const KEEPALIVED_CONFIG_ERROR: i32 = 5;
+
+/// `-t` on `text` exits as keepalived 2.2.7's does for it (watched in a
+/// namespace with an eth0), after printing the config and `warning`.
+fn check_fails_as_keepalived(tag: &str, text: &str, warning: &str) {
+    let scratch = Scratch::new(tag);
+    let config = scratch.write("r1.conf", text);
+    let output = check(&config);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(KEEPALIVED_CONFIG_ERROR), "{log}");
+    assert!(log.contains(warning), "{warning:?} not in {log}");
+    assert!(
+        log.contains("config errors to keepalived 2.2.7"),
+        "no summary in {log}"
+    );
+    // What would run is still shown: the rest of the config is sound.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("vrrp_instance VI_1"), "{stdout}");
+}
+
+/// keepalived: "Unknown keyword 'foo_unknown'", exit 5; 0 without it.
+#[test]
+fn an_unknown_keyword_fails_the_check_as_keepalived() {
+    check_fails_as_keepalived(
+        "unknown-keyword",
+        &format!("global_defs {{\n    foo_unknown 1\n}}\n{INSTANCE}}}\n"),
+        "unknown/unsupported keyword 'foo_unknown'",
+    );
+}
+
+/// keepalived 2.2.7 no longer knows `lvs_id` ("Unknown keyword", exit 5),
+/// though old configs still carry it.
+#[test]
+fn lvs_id_fails_the_check_as_keepalived_2_2_7() {
+    check_fails_as_keepalived(
+        "lvs-id",
+        &format!("global_defs {{\n    lvs_id LVS1\n}}\n{INSTANCE}}}\n"),
+        "'lvs_id'",
+    );
+}
+
+/// keepalived: "unknown route keyword frobnicate", exit 5; the route is
+/// dropped and the rest runs.
+#[test]
+fn a_route_with_an_unknown_word_fails_the_check_as_keepalived() {
+    check_fails_as_keepalived(
+        "route-word",
+        &format!(
+            "{INSTANCE}    virtual_routes {{\n        198.51.100.0/24 via 192.0.2.1 \
+             frobnicate 3\n    }}\n}}\n"
+        ),
+        "unknown route keyword 'frobnicate'",
+    );
+}
+
+/// keepalived: "Unknown configuration entry 'frob' for ip address -
+/// ignoring", exit 5.
+#[test]
+fn an_address_with_an_unknown_option_fails_the_check_as_keepalived() {
+    check_fails_as_keepalived(
+        "address-option",
+        &format!(
+            "{INSTANCE}    virtual_ipaddress_excluded {{\n        192.0.2.101/24 frob 1\n    }}\n}}\n"
+        ),
+        "unknown option 'frob'",
+    );
+}
+
+/// keepalived: "vrrp instance VI_1 already defined", exit 5.
+#[test]
+fn a_duplicate_instance_name_fails_the_check_as_keepalived() {
+    let second = INSTANCE.replace("virtual_router_id 50", "virtual_router_id 51");
+    check_fails_as_keepalived(
+        "duplicate-instance",
+        &format!("{INSTANCE}}}\n{second}}}\n"),
+        "vrrp_instance VI_1: already defined",
+    );
+}
+
+/// keepalived: "(VI_1) unknown authentication type 'FOO'", exit 5.
+#[test]
+fn an_unknown_auth_type_fails_the_check_as_keepalived() {
+    check_fails_as_keepalived(
+        "auth-type",
+        &format!(
+            "{INSTANCE}    authentication {{\n        auth_type FOO\n        auth_pass secret\n    \
+             }}\n}}\n"
+        ),
+        "unknown auth_type 'FOO'",
+    );
+}
+
+/// keepalived: "No script set for vrrp_script chk - removing", exit 5.
+#[test]
+fn a_vrrp_script_without_script_fails_the_check_as_keepalived() {
+    check_fails_as_keepalived(
+        "no-script",
+        &format!("vrrp_script chk {{\n    interval 2\n}}\n{INSTANCE}}}\n"),
+        "vrrp_script chk: no 'script' line",
+    );
+}
+
+/// keepalived: "(VI_2) VRRP instance VI_1 is already using vmx - ignoring
+/// name", exit 5.
+#[test]
+fn a_vmac_name_used_twice_fails_the_check_as_keepalived() {
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 50", "virtual_router_id 51")
+        .replace("192.0.2.100", "192.0.2.101");
+    check_fails_as_keepalived(
+        "vmac-twice",
+        &format!("{INSTANCE}    use_vmac vmx\n}}\n{second}    use_vmac vmx\n}}\n"),
+        "(VI_2) VRRP instance VI_1 is already using vmx - ignoring name",
+    );
+}
+
+/// Alerting and LVS keywords keepalived implements and keepvip ignores:
+/// keepalived -t exits 0 for them, and so must keepvip. (keepvip does not
+/// read inside an LVS block: keepalived's -t also exits 5 for one without
+/// `protocol` or `lb_kind`, "no protocol set - defaulting to UDP", and
+/// keepvip's passes.)
+#[test]
+fn alerting_and_lvs_keywords_pass_the_check_as_keepalived() {
+    let scratch = Scratch::new("alerting");
+    let config = scratch.write(
+        "r1.conf",
+        &format!(
+            "global_defs {{\n    notification_email {{\n        root@example.com\n    }}\n    \
+             notification_email_from kv@example.com\n    smtp_server 192.0.2.5\n    \
+             smtp_connect_timeout 30\n    enable_snmp_vrrp\n    lvs_flush\n}}\n\
+             virtual_server 192.0.2.100 80 {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+             real_server 192.0.2.20 80 {{\n        weight 1\n    }}\n}}\n{INSTANCE}    smtp_alert\n}}\n"
+        ),
+    );
+    let output = check(&config);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("notification_email"), "{log}");
 }

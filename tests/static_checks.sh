@@ -129,12 +129,17 @@ for conf in "${configs[@]}"; do
 		sed 's#/etc/keepalived/nginx_check.sh#/bin/true#' "$conf" >"$work/$(basename "$conf")"
 		conf="$work/$(basename "$conf")"
 	fi
-	if ! run_x86 -t -f "$conf" >"$work/x86.out" 2>"$work/x86.err"; then
+	# Exit 5: it loads, with warnings keepalived 2.2.7 counts as config
+	# errors (its -t exits 5 too): the article's reference config has one.
+	run_x86 -t -f "$conf" >"$work/x86.out" 2>"$work/x86.err"
+	x86_status=$?
+	if [ "$x86_status" != 0 ] && [ "$x86_status" != 5 ]; then
 		fail "x86: -t refused $conf: $(cat "$work/x86.err")"
 		continue
 	fi
-	if ! run_arm -t -f "$conf" >"$work/arm.out" 2>"$work/arm.err"; then
-		fail "arm: -t refused $conf: $(cat "$work/arm.err")"
+	run_arm -t -f "$conf" >"$work/arm.out" 2>"$work/arm.err"
+	if [ $? != "$x86_status" ]; then
+		fail "arm: -t refused $conf, or exited otherwise: $(cat "$work/arm.err")"
 		continue
 	fi
 	if ! grep -q '^vrrp_instance ' "$work/x86.out"; then

@@ -2,7 +2,7 @@
 
 use super::model::{Authentication, ConfigError, Warning};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, single, warn_at, warn_unsupported};
+use super::values::{block_of, error_at, single, warn_keepalived_error_at, warn_unsupported};
 
 /// VRRPv2 carries exactly 8 bytes of password.
 const PASSWORD_LEN: usize = 8;
@@ -31,7 +31,7 @@ pub(crate) fn authentication(
                     // keepalived 2.2.7 warns and sends auth type 0 (a
                     // trailing ';' is part of the word): peers written
                     // with the same words must keep agreeing.
-                    warn_at(
+                    warn_keepalived_error_at(
                         warnings,
                         &line.span,
                         format!(
@@ -48,7 +48,7 @@ pub(crate) fn authentication(
                 let bytes = secret.as_bytes();
                 if bytes.len() > PASSWORD_LEN {
                     // keepalived truncates too, so peers still agree.
-                    warn_at(
+                    warn_keepalived_error_at(
                         warnings,
                         &line.span,
                         "auth_pass: longer than 8 bytes, truncated to 8 (as keepalived does)"

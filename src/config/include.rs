@@ -14,7 +14,7 @@ use std::rc::Rc;
 use super::expansion::Expander;
 use super::glob;
 use super::lexer::{tokenize_line, Token};
-use super::model::{ConfigError, Span, Warning};
+use super::model::{ConfigError, Span, Warning, WarningKind};
 use super::source::{directory_of, read_text};
 
 /// Nesting limit for includes; deeper is almost surely a mistake.
@@ -105,6 +105,7 @@ fn include_line(
         warnings.push(Warning {
             span: span.clone(),
             message: format!("include: extra arguments after '{pattern}' ignored"),
+            kind: WarningKind::Accepted,
         });
     }
     let full_pattern = directory_of(file).join(pattern);
@@ -132,6 +133,7 @@ fn include_pattern(
                 "include {}: no file matches, nothing included",
                 pattern.display()
             ),
+            kind: WarningKind::Accepted,
         });
     }
     for path in paths {
@@ -139,6 +141,7 @@ fn include_pattern(
             warnings.push(Warning {
                 span: span.clone(),
                 message: format!("include: {} is a directory, skipped", path.display()),
+                kind: WarningKind::Accepted,
             });
             continue;
         }

@@ -12,14 +12,14 @@ use super::instance_options::{
 use super::keywords::not_implemented;
 use super::model::{
     Authentication, Command, ConfigError, InitialState, InstanceConfig, NotifyCommands, Span,
-    TrackedInterface, VirtualAddress, Vmac, VrrpVersion, Warning,
+    TrackedInterface, VirtualAddress, Vmac, VrrpVersion, Warning, WarningKind,
 };
 use super::routes::{routes, rules, Route, Rule};
 use super::syntax::Statement;
 use super::tracking::{interface_name, track_interfaces, track_scripts, ScriptRef};
 use super::values::{
     advert_interval_cs, advert_interval_v3_cs, block_name, block_of, error_at, expected_found,
-    flag, integer, ip_address, single, warn_at,
+    flag, integer, ip_address, single, warn_at, warn_keepalived_error_at,
 };
 use super::virtual_address::{cap_advertised, place_on_address_vmacs, virtual_addresses};
 use super::vmac_names::VmacNames;
@@ -151,7 +151,7 @@ fn read_line(
                 "BACKUP" => InitialState::Backup,
                 other => {
                     let message = format!("({name}) unknown state '{other}', defaulting to BACKUP");
-                    warn_at(warnings, &line.span, message);
+                    warn_keepalived_error_at(warnings, &line.span, message);
                     InitialState::Backup
                 }
             });
@@ -225,7 +225,7 @@ fn read_line(
         "vmac_garp_intvl" => {
             // keepalived 2.2.7 says this and, in a namespace, sent no
             // gratuitous ARP beyond the usual bursts with it set.
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""
@@ -315,7 +315,7 @@ fn set_notify(
             line.keyword,
             command.argv.join(" ")
         );
-        warn_at(warnings, &line.span, message);
+        warn_keepalived_error_at(warnings, &line.span, message);
     } else {
         *slot = Some(command);
     }
@@ -364,7 +364,7 @@ fn unicast_peer(
                     ),
                 );
             }
-            other => warn_at(
+            other => warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("unicast_peer {addr}: unknown option '{other}', ignored"),
@@ -419,7 +419,7 @@ fn check_families(
             };
             let message =
                 format!("({name}): address family must match VRRP instance [{shown}] - ignoring");
-            warn_at(warnings, &vip.span, message);
+            warn_keepalived_error_at(warnings, &vip.span, message);
         }
         same
     });
@@ -469,7 +469,7 @@ fn check_has_addresses(
         VrrpVersion::V2 => {
             if w.no_virtual_ipaddress_at.is_none() {
                 let message = format!("({name}) No VIP specified; at least one is sensible");
-                warn_at(warnings, span, message);
+                warn_keepalived_error_at(warnings, span, message);
             }
             Ok(())
         }
@@ -525,7 +525,7 @@ fn finish(
         (Some((_, span)), VrrpVersion::V3) => {
             let message =
                 format!("({name}) VRRP version 3 does not support authentication. Ignoring.");
-            warn_at(warnings, &span, message);
+            warn_keepalived_error_at(warnings, &span, message);
             None
         }
         (auth, _) => auth.map(|(a, _)| a),
@@ -572,30 +572,43 @@ fn finish(
             let message = format!(
                 "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
             );
-            warn_at(warnings, at, message);
+            warn_keepalived_error_at(warnings, at, message);
         } else if wants_master {
             let message = format!(
                 "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
             );
-            warn_at(warnings, at, message);
+            warn_keepalived_error_at(warnings, at, message);
         } else {
             preempt = false;
         }
     }
     let mut preempt_delay_s = 0;
     if let Some((delay, at)) = w.preempt_delay.filter(|(delay, _)| *delay > 0) {
+        // The first two are keepalived's config errors, in its words.
         let cleared = if wants_master {
-            Some("Warning - preempt delay will not work with initial state MASTER - clearing")
+            Some((
+                "Warning - preempt delay will not work with initial state MASTER - clearing",
+                WarningKind::KeepalivedError,
+            ))
         } else if !preempt {
-            Some("preempt_delay is incompatible with nopreempt mode - resetting")
+            Some((
+                "preempt_delay is incompatible with nopreempt mode - resetting",
+                WarningKind::KeepalivedError,
+            ))
         } else if priority == OWNER_PRIORITY {
             // keepalived keeps it silently; it can never apply to the owner.
-            Some("preempt_delay has no effect with priority 255 (address owner) - clearing")
+            Some((
+                "preempt_delay has no effect with priority 255 (address owner) - clearing",
+                WarningKind::Accepted,
+            ))
         } else {
             None
         };
         match cleared {
-            Some(why) => warn_at(warnings, &at, format!("({name}) {why}")),
+            Some((why, WarningKind::KeepalivedError)) => {
+                warn_keepalived_error_at(warnings, &at, format!("({name}) {why}"))
+            }
+            Some((why, WarningKind::Accepted)) => warn_at(warnings, &at, format!("({name}) {why}")),
             None => preempt_delay_s = delay,
         }
     }
@@ -775,13 +788,13 @@ fn checked_track_interfaces(
                 "({name}) Ignoring track_interface {} since own interface",
                 tracked.interface
             );
-            warn_at(warnings, &tracked.span, message);
+            warn_keepalived_error_at(warnings, &tracked.span, message);
         } else if priority == OWNER_PRIORITY && tracked.weight != 0 {
             let message = format!(
                 "({name}) ignoring {} tracked interface due to address owner",
                 tracked.interface
             );
-            warn_at(warnings, &tracked.span, message);
+            warn_keepalived_error_at(warnings, &tracked.span, message);
             owner_ignored.push(tracked);
         } else {
             kept.push(tracked);

@@ -11,7 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::model::{ConfigError, Span, Warning};
 use super::syntax::Statement;
-use super::values::{error_at, expected_found, integer, ip_address, single, warn_at};
+use super::values::{
+    error_at, expected_found, integer, ip_address, single, warn_at, warn_keepalived_error_at,
+};
 
 /// The instance behaviour these keywords set, defaults filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +131,7 @@ fn global_group(
     let keyword = &line.keyword;
     if addr.is_ipv6() != ipv6 {
         let family = if ipv6 { "IPv6" } else { "IPv4" };
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &line.span,
             format!("{keyword} [{text}] is not {family}. Skipping"),
@@ -137,7 +139,7 @@ fn global_group(
         return Ok(None);
     }
     if !addr.is_multicast() {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &line.span,
             format!("{keyword} [{text}] is not multicast. Skipping"),
@@ -160,7 +162,7 @@ fn warn_unless_link_local(
 ) {
     if let IpAddr::V6(v6) = addr {
         if v6.segments()[0] & 0xff0f != 0xff02 {
-            warn_at(warnings, &line.span, message());
+            warn_keepalived_error_at(warnings, &line.span, message());
         }
     }
 }
@@ -176,7 +178,7 @@ pub(crate) fn mcast_dst_ip(
     let text = single(line, "a multicast address", warnings)?;
     let addr = ip_address(line, text)?;
     if !addr.is_multicast() {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &line.span,
             format!("({name}) mcast_dst_ip {text} not multicast. Skipping..."),
@@ -257,7 +259,7 @@ pub(crate) fn read_option(
         // Here only out of global_defs (which reads vrrp_garp_interval and
         // vrrp_gna_interval itself): keepalived 2.2.7 does not know them
         // there either, and runs without them.
-        (_, "garp_interval") | (_, "gna_interval") => warn_at(
+        (_, "garp_interval") | (_, "gna_interval") => warn_keepalived_error_at(
             warnings,
             &line.span,
             format!(
@@ -313,14 +315,14 @@ pub(crate) fn strict_mode(
 ) {
     if authentication.take().is_some() {
         let message = format!("({name}) Strict mode does not support authentication. Ignoring.");
-        warn_at(warnings, span, message);
+        warn_keepalived_error_at(warnings, span, message);
     }
     if v2 && *accept == Some(true) {
         let message = format!(
             "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - \
              resetting"
         );
-        warn_at(warnings, span, message);
+        warn_keepalived_error_at(warnings, span, message);
         *accept = Some(false);
     }
 }
@@ -341,7 +343,7 @@ pub(crate) fn unicast_ttl(
         Some((_, span)) if !has_peers => {
             let message =
                 format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
-            warn_at(warnings, &span, message);
+            warn_keepalived_error_at(warnings, &span, message);
             Ok(None)
         }
         Some((ttl, span)) if ah && ttl != 255 => Err(error_at(

@@ -6,12 +6,14 @@
 //! wire, the addresses or routes a master owns, or when it fails over
 //! would split the brain with keepalived peers, so those are refused.
 //! Alerting, LVS, tuning and process-management keywords change none of
-//! that and are warned about. A keyword in no list (a typo, or one newer
-//! than keepalived 2.2.7) is warned about, as keepalived does.
+//! that and are warned about; keepalived 2.2.7 takes them, so `-t` passes.
+//! A keyword in no list (a typo, one newer than keepalived 2.2.7, or one
+//! it dropped, such as `lvs_id`) is warned about as keepalived does, and
+//! is one of its config errors: `-t` exits 5, as keepalived's does.
 
-use super::model::{ConfigError, Warning};
+use super::model::{ConfigError, Warning, WarningKind};
 use super::syntax::Statement;
-use super::values::{error_at, warn_unsupported};
+use super::values::{error_at, warn_unsupported_as};
 
 /// How a keyword keepvip does not implement is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +51,6 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("smtp_alert_vrrp", WarnOnly(ALERTING)),
     ("smtp_alert_checker", WarnOnly(ALERTING)),
     ("no_email_faults", WarnOnly(ALERTING)),
-    ("email_faults", WarnOnly(ALERTING)),
     ("enable_traps", WarnOnly(ALERTING)),
     ("enable_snmp_vrrp", WarnOnly(ALERTING)),
     ("enable_snmp_keepalived", WarnOnly(ALERTING)),
@@ -59,12 +60,10 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("enable_snmp_rfcv3", WarnOnly(ALERTING)),
     ("snmp_socket", WarnOnly(ALERTING)),
     ("enable_dbus", WarnOnly(ALERTING)),
-    ("enable_dbus_read_only", WarnOnly(ALERTING)),
     ("dbus_service_name", WarnOnly(ALERTING)),
     // LVS.
     ("virtual_server", WarnOnly(LVS)),
     ("virtual_server_group", WarnOnly(LVS)),
-    ("lvs_id", WarnOnly(LVS)),
     ("lvs_sync_daemon", WarnOnly(LVS)),
     ("lvs_sync_daemon_interface", WarnOnly(LVS)),
     ("lvs_timeouts", WarnOnly(LVS)),
@@ -96,12 +95,12 @@ pub(crate) const NOT_IMPLEMENTED: &[(&str, Treatment)] = &[
     ("vrrp_rx_bufs_policy", WarnOnly(TUNING)),
     ("vrrp_rx_bufs_multiplier", WarnOnly(TUNING)),
     ("kernel_rx_buf_size", WarnOnly(TUNING)),
-    ("vrrp_log_unknown_vrids", WarnOnly(TUNING)),
     ("debug", WarnOnly(TUNING)),
-    ("script_security", WarnOnly(TUNING)),
     ("fifo_write_vrrp_states_on_reload", WarnOnly(EXTRA_NOTIFY)),
     // keepalived adds them only with vrrp_strict and without accept, to
-    // drop traffic to the VIPs; keepvip owns no firewall.
+    // drop traffic to the VIPs; keepvip owns no firewall. Debian's 2.2.7,
+    // built without iptables, rejects the first two; a build with it
+    // takes them, so they pass here.
     ("vrrp_iptables", WarnOnly(FIREWALL)),
     ("vrrp_ipsets", WarnOnly(FIREWALL)),
     ("nftables", WarnOnly(FIREWALL)),
@@ -157,8 +156,12 @@ pub(crate) fn not_implemented(
                 statement.keyword
             ),
         )),
-        Some(WarnOnly(_)) | None => {
-            warn_unsupported(warnings, statement);
+        Some(WarnOnly(_)) => {
+            warn_unsupported_as(warnings, statement, WarningKind::Accepted);
+            Ok(())
+        }
+        None => {
+            warn_unsupported_as(warnings, statement, WarningKind::KeepalivedError);
             Ok(())
         }
     }

@@ -51,6 +51,7 @@ pub use model::{
     AddressVmac, AnnounceSpacing, Authentication, Command, Config, ConfigError, InitialState,
     InstanceConfig, NotifyCommands, RunAs, Scheduling, ScriptConfig, Span, StaticConfig,
     SyncGroupConfig, TrackedInterface, TrackedScript, VirtualAddress, Vmac, VrrpVersion, Warning,
+    WarningKind, KEEPALIVED_CONFIG_ERROR_EXIT,
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
 pub use parser::{load, load_as, parse_str, parse_str_as};

@@ -29,7 +29,24 @@ impl fmt::Display for Span {
 pub struct Warning {
     pub span: Span,
     pub message: String,
+    pub kind: WarningKind,
 }
+
+/// How keepalived 2.2.7 counts the same thing: both run the config either
+/// way, but `keepalived -t` exits non-zero for a config error, and init
+/// scripts and Ansible's `validate:` go by that status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningKind {
+    /// keepalived accepts it (`-t` exits 0): a keyword it implements that
+    /// keepvip ignores, or a note of keepvip's own.
+    Accepted,
+    /// keepalived reports it as a config error (`-t` exits 5), then runs
+    /// the rest, as keepvip does.
+    KeepalivedError,
+}
+
+/// `keepalived -t`'s exit status (2.2.7) for a config with errors.
+pub const KEEPALIVED_CONFIG_ERROR_EXIT: u8 = 5;
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

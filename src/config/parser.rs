@@ -20,8 +20,8 @@ use super::track_file::{resolve_tracked_files, track_file_block};
 use super::track_process::{resolve_tracked_processes, track_process_block};
 use super::tracking::ScriptRef;
 use super::values::{
-    block_of, error_at, flag, integer, run_as, seconds_us_or_zero, single, warn_at,
-    warn_unsupported,
+    block_of, error_at, flag, integer, run_as, seconds_us_or_zero, single,
+    warn_keepalived_error_at, warn_unsupported,
 };
 use super::virtual_address::static_addresses;
 use super::vmac_names::VmacNames;
@@ -75,7 +75,7 @@ fn first_instance_of_each_name(top: Vec<Statement>, warnings: &mut Vec<Warning>)
             }
         };
         if let Some(first) = first_of.get(&name) {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &statement.span,
                 format!(
@@ -260,7 +260,7 @@ fn resolve_tracked_scripts(
         for line in refs {
             let known = config.scripts.iter().position(|s| s.name == line.name);
             if known.is_none() && dropped.contains(&line.name) {
-                warn_at(
+                warn_keepalived_error_at(
                     warnings,
                     &line.span,
                     format!(
@@ -282,7 +282,7 @@ fn resolve_tracked_scripts(
             // The owner's priority is fixed at 255: keepalived drops weighted
             // scripts from it with these words. Weight 0 still means FAULT.
             if instance.priority == OWNER_PRIORITY && weight != 0 {
-                warn_at(
+                warn_keepalived_error_at(
                     warnings,
                     &line.span,
                     format!(

@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::model::{ConfigError, Span, Warning};
 use super::netlink_names::{protocol, scope, table, PROTOCOL_KEEPALIVED};
 use super::syntax::Statement;
-use super::values::{error_at, ip_address, warn_at};
+use super::values::{error_at, ip_address, warn_keepalived_error_at};
 
 /// What a route does with a packet: `ip route`'s route types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,7 @@ pub(crate) fn routes(
         match route(&block.keyword, line, warnings) {
             Ok(route) => kept.push(route),
             Err(Problem::Refused(e)) => return Err(e),
-            Err(Problem::Skipped(why)) => warn_at(
+            Err(Problem::Skipped(why)) => warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("{why}: this route is dropped, as keepalived 2.2.7 drops it"),
@@ -237,7 +237,7 @@ pub(crate) fn rules(
         match rule(&block.keyword, line) {
             Ok(rule) => kept.push(rule),
             Err(Problem::Refused(e)) => return Err(e),
-            Err(Problem::Skipped(why)) => warn_at(
+            Err(Problem::Skipped(why)) => warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("{why}: this rule is dropped, as keepalived 2.2.7 drops it"),
@@ -380,7 +380,7 @@ fn route(block: &str, line: &Statement, warnings: &mut Vec<Warning>) -> Result<R
                             format!("{block}: 'or' needs a 'via' gateway before it"),
                         )));
                     };
-                    warn_at(
+                    warn_keepalived_error_at(
                         warnings,
                         &line.span,
                         "\"or\" for routes is deprecated. Please use \"nexthop\"".to_string(),
@@ -494,7 +494,7 @@ fn route(block: &str, line: &Statement, warnings: &mut Vec<Warning>) -> Result<R
     // keepalived finds a tracked route by its protocol, so it marks every
     // route it tracks as its own.
     if protocol_value != PROTOCOL_KEEPALIVED && !no_track {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &line.span,
             format!(
@@ -593,7 +593,7 @@ fn nexthops_from<'a>(
             }
             "onlink" => path.onlink = true,
             other => {
-                warn_at(
+                warn_keepalived_error_at(
                     warnings,
                     &line.span,
                     format!("Route has trailing nonsense after nexthops - {other}"),
@@ -836,7 +836,7 @@ pub(crate) fn default_rule_priorities(
     let mut next = 16384u32;
     for rule in rules.into_iter().filter(|r| r.priority.is_none()) {
         rule.priority = Some(next);
-        super::values::warn_at(
+        super::values::warn_keepalived_error_at(
             warnings,
             &rule.span.clone(),
             format!("Rule has no preference specified - setting to {next}. This is probably not what you want."),

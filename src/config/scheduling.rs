@@ -10,7 +10,7 @@
 
 use super::model::{Scheduling, Warning};
 use super::syntax::Statement;
-use super::values::{signed_in_range, warn_at};
+use super::values::{signed_in_range, warn_at, warn_keepalived_error_at};
 
 /// sched_get_priority_max(SCHED_RR) on Linux.
 pub const MAX_REALTIME_PRIORITY: u32 = 99;
@@ -25,7 +25,10 @@ pub(super) fn scheduling_keyword(
     warnings: &mut Vec<Warning>,
 ) -> bool {
     let value = line.args.first().map(String::as_str);
-    let mut warn = |message: String| warn_at(warnings, &line.span, message);
+    // keepalived 2.2.7 reports each bad value here as a config error, but
+    // for vrrp_rlimit_rttime's (watched with its -t).
+    let mut rlimit_warning = None;
+    let mut warn = |message: String| warn_keepalived_error_at(warnings, &line.span, message);
     match line.keyword.as_str() {
         "vrrp_priority" => match value.map(|v| signed_in_range(v, -20, 19)) {
             Some(Some(nice)) => scheduling.nice = Some(nice),
@@ -85,10 +88,12 @@ pub(super) fn scheduling_keyword(
         "vrrp_no_swap" => scheduling.no_swap = true,
         "vrrp_rlimit_rttime" => match value.and_then(|v| v.parse::<u64>().ok()) {
             Some(limit) if limit >= 2 => scheduling.rlimit_rttime_us = limit,
-            _ => warn(format!(
-                "vrrp_rlimit_rttime: '{}' is not a limit of at least 2 microseconds, ignored",
-                value.unwrap_or_default()
-            )),
+            _ => {
+                rlimit_warning = Some(format!(
+                    "vrrp_rlimit_rttime: '{}' is not a limit of at least 2 microseconds, ignored",
+                    value.unwrap_or_default()
+                ))
+            }
         },
         // A list of CPU numbers; one bad number drops the whole setting,
         // as keepalived does. Whether each CPU exists is only known where
@@ -113,6 +118,9 @@ pub(super) fn scheduling_keyword(
             }
         }
         _ => return false,
+    }
+    if let Some(message) = rlimit_warning {
+        warn_at(warnings, &line.span, message);
     }
     true
 }

@@ -6,7 +6,7 @@ use super::model::{Command, ConfigError, RunAs, ScriptConfig, Warning};
 use super::syntax::Statement;
 use super::values::{
     block_name, block_of, error_at, expected_found, flag, integer, run_as, seconds_us,
-    signed_in_range, warn_at, warn_unsupported,
+    signed_in_range, warn_keepalived_error_at, warn_unsupported,
 };
 
 /// keepalived's weight range for scripts: a weight of 254 could lift a
@@ -48,7 +48,7 @@ pub(crate) fn vrrp_script(
         read_line(&name, line, &mut w, warnings)?;
     }
     let Some(command) = w.command else {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &statement.span,
             format!(
@@ -144,7 +144,7 @@ pub(crate) fn weight_options(
         match option.as_str() {
             "reverse" => reverse = Some(true),
             "noreverse" | "no_reverse" => reverse = Some(false),
-            other => warn_at(
+            other => warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("{owner}: unknown weight option '{other}', ignored"),

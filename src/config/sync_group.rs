@@ -4,7 +4,7 @@ use super::command::notify_command;
 use super::keywords::not_implemented;
 use super::model::{Command, Config, ConfigError, NotifyCommands, SyncGroupConfig, Warning};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, warn_at};
+use super::values::{block_of, error_at, warn_keepalived_error_at};
 
 /// Reads one sync group; member names are resolved against the instances
 /// already read, so this runs after every `vrrp_instance`. None: no member
@@ -41,11 +41,11 @@ pub(crate) fn sync_group(
                                 "Virtual router {instance_name} specified in sync group {name} \
                                  doesn't exist - ignoring"
                             );
-                            warn_at(warnings, &member.span, message);
+                            warn_keepalived_error_at(warnings, &member.span, message);
                             continue;
                         };
                         if members.contains(&index) {
-                            warn_at(
+                            warn_keepalived_error_at(
                                 warnings,
                                 &member.span,
                                 format!("vrrp_sync_group {name}: {instance_name} listed twice"),
@@ -69,12 +69,12 @@ pub(crate) fn sync_group(
         let message = format!(
             "Sync group {name}, no matching virtual router found in group declaration - removing"
         );
-        warn_at(warnings, &statement.span, message);
+        warn_keepalived_error_at(warnings, &statement.span, message);
         return Ok(None);
     }
     if members.len() < 2 {
         // keepalived drops a group of one with a warning: it syncs nothing.
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &statement.span,
             format!("vrrp_sync_group {name} has fewer than two instances: it syncs nothing"),
@@ -121,7 +121,7 @@ pub(crate) fn drop_weighted_track_scripts(
             if t.weight == 0 {
                 return true;
             }
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &t.span,
                 format!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     load, load_as, parse_str, parse_str_as, Authentication, Config, InitialState, InstanceConfig,
-    VrrpVersion, Warning,
+    VrrpVersion, Warning, WarningKind,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -2211,4 +2211,36 @@ fn use_vmac_puts_the_addresses_on_the_macvlan() {
         Some("vrrp.52".to_string())
     );
     assert_eq!(vi.virtual_mac(), [0, 0, 0x5e, 0, 2, 52]);
+}
+
+/// Each warning says whether keepalived 2.2.7 counts the same thing as a
+/// config error (its -t exits 5; watched for each of these): keywords it
+/// implements and keepvip ignores, and keepvip's own notes, do not count.
+#[test]
+fn warnings_say_whether_keepalived_counts_them_as_config_errors() {
+    let (_, warnings) = parse(
+        "global_defs {\n    notification_email {\n        root@example.com\n    }\n    \
+         lvs_id LVS1\n    foo_unknown 1\n    vrrp_rlimit_rttime 1\n    vrrp_priority 50\n}\n\
+         vrrp_instance VI_1 {\n    state SLAVE\n    interface eth0\n    virtual_router_id 51\n    \
+         smtp_alert\n    priority 100 200\n    virtual_ipaddress {\n        192.0.2.1/24 frob 1\n    \
+         }\n}\n",
+    );
+    let kinds: Vec<(u32, WarningKind)> = warnings.iter().map(|w| (w.span.line, w.kind)).collect();
+    use WarningKind::{Accepted, KeepalivedError};
+    assert_eq!(
+        kinds,
+        [
+            (2, Accepted),         // notification_email
+            (5, KeepalivedError),  // lvs_id: gone from keepalived 2.2.7
+            (6, KeepalivedError),  // foo_unknown
+            (7, Accepted),         // vrrp_rlimit_rttime 1
+            (8, KeepalivedError),  // vrrp_priority 50
+            (11, KeepalivedError), // state SLAVE
+            (14, Accepted),        // smtp_alert
+            (15, Accepted),        // priority 100 200: keepalived says nothing
+            (17, KeepalivedError), // address option frob
+            (17, KeepalivedError), // and its '1'
+        ],
+        "{warnings:#?}"
+    );
 }

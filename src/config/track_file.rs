@@ -9,7 +9,10 @@ use super::script::weight_options;
 use super::syntax::Statement;
 use super::tracking::instance_entries;
 use super::values::warn_unsupported;
-use super::values::{block_name, block_of, error_at, expected_found, signed_in_range, warn_at};
+use super::values::{
+    block_name, block_of, error_at, expected_found, signed_in_range, warn_at,
+    warn_keepalived_error_at,
+};
 
 /// keepalived's range for a track_file's own weight (it multiplies a value
 /// that may itself be small).
@@ -144,7 +147,7 @@ pub(crate) fn resolve_tracked_files(
             ));
         };
         if instance.track_files.iter().any(|t| t.file == file) {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &entry.span,
                 format!(
@@ -158,7 +161,7 @@ pub(crate) fn resolve_tracked_files(
         let weight = weight.unwrap_or(config.track_files[file].weight);
         let reverse = reverse.unwrap_or(config.track_files[file].reverse);
         if instance.priority == super::instance::OWNER_PRIORITY && weight != 0 {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &entry.span,
                 format!(
@@ -201,7 +204,7 @@ fn line_weight(
             Ok((Some(value), weight_options(&owner, line, options, warnings)))
         }
         Some(other) => {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("{owner}: unknown option '{other}', ignored (one name per line, then optionally 'weight N')"),

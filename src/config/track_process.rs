@@ -9,7 +9,7 @@ use super::syntax::Statement;
 use super::tracking::instance_entries;
 use super::values::{
     block_name, block_of, error_at, expected_found, flag, integer, seconds_us, signed_in_range,
-    warn_at, warn_unsupported,
+    warn_at, warn_keepalived_error_at, warn_unsupported,
 };
 
 /// keepalived's weight range for processes.
@@ -180,7 +180,7 @@ pub(crate) fn resolve_tracked_processes(
             .iter()
             .any(|t| t.process == process)
         {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &entry.span,
                 format!(
@@ -212,7 +212,7 @@ pub(crate) fn resolve_tracked_processes(
                     reverse = r;
                 }
             }
-            Some(other) => warn_at(
+            Some(other) => warn_keepalived_error_at(
                 warnings,
                 &entry.span,
                 format!("{owner}: unknown option '{other}', ignored"),

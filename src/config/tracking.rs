@@ -4,7 +4,9 @@
 use super::model::{ConfigError, Span, TrackedInterface, Warning};
 use super::script::{weight_options, MAX_SCRIPT_WEIGHT};
 use super::syntax::Statement;
-use super::values::{block_of, error_at, expected_found, signed_in_range, warn_at};
+use super::values::{
+    block_of, error_at, expected_found, signed_in_range, warn_keepalived_error_at,
+};
 
 /// keepalived's range for `track_interface` weights. It takes +-254 but
 /// lowers it to +-253 with a warning; keepvip does the same.
@@ -50,7 +52,7 @@ pub(crate) fn track_scripts(
         let owner = format!("track_script {}", line.keyword);
         let (weight, reverse) = line_weight(&owner, line, MAX_SCRIPT_WEIGHT, warnings)?;
         if refs.iter().any(|r| r.name == line.keyword) {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!(
@@ -84,7 +86,7 @@ pub(crate) fn track_interfaces(
         let mut weight = weight.unwrap_or(0);
         if weight.abs() == MAX_INTERFACE_WEIGHT {
             // A weight of 254 could carry priority 1 to 255, the owner's.
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("({instance}) weight for {interface} cannot be +/-254. Setting to +/-253"),
@@ -92,7 +94,7 @@ pub(crate) fn track_interfaces(
             weight = weight.signum() * (MAX_INTERFACE_WEIGHT - 1);
         }
         if tracked.iter().any(|t| t.interface == interface) {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("({instance}) duplicate track_interface {interface} - ignoring"),
@@ -130,7 +132,7 @@ fn line_weight(
     let mut args = line.args.iter().enumerate();
     while let Some((i, word)) = args.next() {
         if word != "weight" {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!(

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::model::{ConfigError, RunAs, Span, Warning};
+use super::model::{ConfigError, RunAs, Span, Warning, WarningKind};
 use super::syntax::Statement;
 
 pub(crate) fn error_at(span: &Span, message: String) -> ConfigError {
@@ -13,29 +13,51 @@ pub(crate) fn error_at(span: &Span, message: String) -> ConfigError {
     }
 }
 
+/// A warning keepalived 2.2.7 gives too, or does not give at all: its
+/// `-t` exits 0 for it.
 pub(crate) fn warn_at(warnings: &mut Vec<Warning>, span: &Span, message: String) {
     warnings.push(Warning {
         span: span.clone(),
         message,
+        kind: WarningKind::Accepted,
     });
 }
 
-/// The warning for any keyword keepvip does not act on; its block (if any)
-/// is skipped with it.
+/// A warning for what keepalived 2.2.7 reports as a config error (each
+/// watched with its -t): both still run the config, but `-t` exits 5.
+pub(crate) fn warn_keepalived_error_at(warnings: &mut Vec<Warning>, span: &Span, message: String) {
+    warnings.push(Warning {
+        span: span.clone(),
+        message,
+        kind: WarningKind::KeepalivedError,
+    });
+}
+
+/// The warning for a keyword no reader knows (keepalived: "Unknown
+/// keyword", a config error); its block (if any) is skipped with it.
 pub(crate) fn warn_unsupported(warnings: &mut Vec<Warning>, statement: &Statement) {
+    warn_unsupported_as(warnings, statement, WarningKind::KeepalivedError);
+}
+
+/// The warning for a keyword keepvip does not act on, counted as `kind`.
+pub(crate) fn warn_unsupported_as(
+    warnings: &mut Vec<Warning>,
+    statement: &Statement,
+    kind: WarningKind,
+) {
     let skipped = if statement.block.is_some() {
         " (with its block)"
     } else {
         ""
     };
-    warn_at(
-        warnings,
-        &statement.span,
-        format!(
+    warnings.push(Warning {
+        span: statement.span.clone(),
+        message: format!(
             "unknown/unsupported keyword '{}': not implemented by keepvip yet, ignored{}",
             statement.keyword, skipped
         ),
-    );
+        kind,
+    });
 }
 
 /// A statement that must have a `{ ... }` block.
@@ -256,7 +278,7 @@ pub(crate) fn advert_interval_v3_cs(
     // digit by digit, so 1.005 is not the float just below it.
     let cs = whole_cs + u32::from(digit(2) >= 5);
     if fraction.bytes().skip(2).any(|b| b != b'0') {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &statement.span,
             format!(
@@ -268,7 +290,7 @@ pub(crate) fn advert_interval_v3_cs(
     // The 12-bit interval field of the v3 header.
     let max = 4095;
     if cs > max {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &statement.span,
             format!(
@@ -307,7 +329,7 @@ pub(crate) fn advert_interval_cs(
     let rounds_up = fraction.as_bytes().first().is_some_and(|&b| b >= b'5');
     let seconds = (whole + u32::from(rounds_up)).max(1);
     if !fraction_is_zero {
-        warn_at(
+        warn_keepalived_error_at(
             warnings,
             &statement.span,
             format!(

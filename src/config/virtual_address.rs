@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::model::{AddressVmac, VirtualAddress, VrrpVersion, Warning};
 use super::netlink_names::{address_flag, scope, IFA_F_NODAD};
 use super::syntax::Statement;
-use super::values::{error_at, expected_found, ip_address, warn_at};
+use super::values::{error_at, expected_found, ip_address, warn_at, warn_keepalived_error_at};
 use super::vmac_names::VmacNames;
 use super::ConfigError;
 
@@ -140,7 +140,11 @@ fn virtual_address(
                 )
             })?;
             let mut warn = |message: String| {
-                warn_at(warnings, &line.span, format!("{keyword} {text}: {message}"))
+                warn_keepalived_error_at(
+                    warnings,
+                    &line.span,
+                    format!("{keyword} {text}: {message}"),
+                )
             };
             match name {
                 "dev" => vip.dev = Some(value.clone()),
@@ -191,7 +195,7 @@ fn virtual_address(
         } else if let Some(flag) = address_flag(name) {
             vip.flags |= flag;
         } else {
-            warn_at(
+            warn_keepalived_error_at(
                 warnings,
                 &line.span,
                 format!("{keyword} {text}: unknown option '{name}', ignored"),
@@ -204,7 +208,7 @@ fn virtual_address(
                 "{keyword} {text}: Cannot specify address prefix when specifying peer \
                  address - ignoring"
             );
-            warn_at(warnings, &line.span, message);
+            warn_keepalived_error_at(warnings, &line.span, message);
         }
         vip.prefix_len = max;
     }
@@ -299,7 +303,7 @@ fn broadcast(
             "{keyword} {}: IPv6 has no broadcast address, '{value}' ignored",
             line.keyword
         );
-        warn_at(warnings, &line.span, message);
+        warn_keepalived_error_at(warnings, &line.span, message);
         return Ok(None);
     };
     match value {
@@ -309,7 +313,7 @@ fn broadcast(
                 "{keyword} {}: prefix length {} too long for broadcast, 'brd +' ignored",
                 line.keyword, vip.prefix_len
             );
-            warn_at(warnings, &line.span, message);
+            warn_keepalived_error_at(warnings, &line.span, message);
             Ok(None)
         }
         "+" => {

@@ -14,7 +14,7 @@
 
 use super::model::{Span, Warning};
 use super::syntax::Statement;
-use super::values::warn_at;
+use super::values::warn_keepalived_error_at;
 
 /// The names taken so far, each with the instance that took it.
 #[derive(Default)]
@@ -59,7 +59,7 @@ impl VmacNames {
     ) -> String {
         if let Some(name) = written {
             match self.owner(name) {
-                Some(owner) if owner != instance => warn_at(
+                Some(owner) if owner != instance => warn_keepalived_error_at(
                     warnings,
                     span,
                     format!("({instance}) VRRP instance {owner} is already using {name} - ignoring name"),
