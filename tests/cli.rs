@@ -663,3 +663,26 @@ fn alerting_and_lvs_keywords_pass_the_check_as_keepalived() {
     assert!(output.status.success(), "{log}");
     assert!(log.contains("notification_email"), "{log}");
 }
+
+/// keepalived 2.2.7 refuses a loopback interface for VRRP: "(VI_1) cannot
+/// use a loopback interface (lo) for vrrp - ignoring", "(VI_1) Unknown
+/// interface!"; -t exits 5 and a start stops the whole daemon ("exited
+/// with permanent error CONFIG"), its other instances too.
+#[test]
+fn a_loopback_interface_is_refused_as_keepalived() {
+    let scratch = Scratch::new("loopback");
+    let config = scratch.write(
+        "r1.conf",
+        &(INSTANCE.replace("interface eth0", "interface lo") + "}\n"),
+    );
+    let output = check(&config);
+    let log = stderr(&output);
+    assert!(!output.status.success(), "{log}");
+    assert!(
+        log.contains(&format!(
+            "{}:2: (VI_1) cannot use a loopback interface (lo) for vrrp",
+            config.display()
+        )),
+        "{log}"
+    );
+}

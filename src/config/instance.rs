@@ -24,6 +24,9 @@ use super::values::{
 use super::virtual_address::{cap_advertised, place_on_address_vmacs, virtual_addresses};
 use super::vmac_names::VmacNames;
 
+/// Linux's loopback interface, the same name in every network namespace.
+const LOOPBACK: &str = "lo";
+
 /// Priority of the address owner: master at once, never preempted.
 pub(crate) const OWNER_PRIORITY: u8 = 255;
 
@@ -158,6 +161,18 @@ fn read_line(
         }
         "interface" => {
             let text = single(line, "an interface name", warnings)?;
+            // keepalived 2.2.7 drops such an instance as having no
+            // interface, which stops the whole daemon (its other instances
+            // too) and fails -t: refused here, in its words.
+            if text == LOOPBACK {
+                return Err(error_at(
+                    &line.span,
+                    format!(
+                        "({name}) cannot use a loopback interface ({text}) for vrrp: keepalived \
+                         2.2.7 does not start with it either"
+                    ),
+                ));
+            }
             w.interface = Some((interface_name(line, text)?, line.span.clone()));
         }
         "virtual_router_id" => w.vrid = Some(narrow(integer(line, 1, 255, warnings)?)),
