@@ -53,7 +53,7 @@ help:
 	@echo "make flood-compare  the bad-packet flood at keepvip and at keepalived, figures side by side (root)"
 	@echo "make fuzz     each fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)"
 	@echo "make soak     SOAK_INSTANCES instances, a failover every few seconds, SOAK_SECONDS (root)"
-	@echo "make wild-report CORPUS=DIR  keepvip -t over DIR/*.conf: loads / needs a program / refused"
+	@echo "make wild-report CORPUS=DIR  keepvip -t over DIR/*.conf: loads / loads-5 / needs a program / refused"
 	@echo "make conformance  CONFORMANCE_SCENARIOS random scenarios on keepalived, keepvip and"
 	@echo "              mixed LANs, compared (root); SEED=N replays one"
 
@@ -229,7 +229,9 @@ clean:
 
 # keepvip -t over a directory of real keepalived.conf files (e.g.
 # ../shared/wild_configs): per file, loads / refused only for a program
-# absent here / refused with its first error, and the totals.
+# absent here / refused with its first error, and the totals; "loads-5":
+# runs, but -t exits 5 as keepalived 2.2.7's would. KEEPALIVED=/usr/sbin/keepalived
+# adds keepalived -t's exit status on each file.
 CORPUS ?= ../shared/wild_configs
 wild-report: build
 	sh tests/wild_report.sh $(CURDIR)/target/debug/keepvip $(CORPUS)
