@@ -267,10 +267,19 @@ scenario() { # NAME STATE_DIR
 	else
 		fail "$name: reload (good config): $(inside keepvip status 2>&1)"
 	fi
+	# An unknown keyword: -t exits 5, as keepalived's, and the daemon runs
+	# the config: the reload goes through.
+	config "$dir" 170 | sed 's/^global_defs {/global_defs {\n    keepvip_test_unknown 1/' \
+		>"$root/etc/keepvip/keepvip.conf"
+	if inside systemctl reload keepvip && wait_for 50 status_has "170"; then
+		ok "$name: systemctl reload with a warning keepalived counts as an error (-t exits 5): priority 170 running"
+	else
+		fail "$name: reload (-t 5): $(inside keepvip -t -f /etc/keepvip/keepvip.conf 2>&1 | tail -3)"
+	fi
 	config "$dir" 160 | sed 's/virtual_router_id 63/virtual_router_id 256/' >"$root/etc/keepvip/keepvip.conf"
 	if inside systemctl reload keepvip 2>/dev/null; then
 		fail "$name: systemctl reload accepted a broken config"
-	elif [ "$(inside systemctl is-active keepvip)" = active ] && status_has "160" && has_vip; then
+	elif [ "$(inside systemctl is-active keepvip)" = active ] && status_has "170" && has_vip; then
 		ok "$name: systemctl reload with a broken config fails; the daemon runs on, master"
 	else
 		fail "$name: after a broken reload: $(inside systemctl status keepvip 2>&1 | tail -10)"
