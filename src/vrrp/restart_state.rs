@@ -39,7 +39,7 @@ use super::instance::{Snapshot, State};
 use super::timers::Micros;
 use crate::config::{Command, RunAs, Span};
 use crate::tracking::health::HealthReading;
-use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun};
+use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun, NOTIFY_MAX_WAIT};
 
 const MAGIC: &str = "keepvip-restart-state";
 /// Bumped whenever a line changes meaning: an image never reads a version
@@ -219,6 +219,8 @@ impl RestartState {
             let state = g.state.map_or("-".to_string(), |s| s.to_string());
             let _ = writeln!(text, "group {} state {state}", g.name);
         }
+        // A queued command's `since` is when it was queued; the queue
+        // keeps when its wait ends (see `NotifyQueue`).
         for n in &self.notify {
             let (kind, name) = n.owner.kind_and_name();
             let owner = format!("{} owner {kind}", escape(name));
@@ -231,7 +233,7 @@ impl RestartState {
                     text,
                     "notify {owner} transition {} since {} user {} group {} file {} line {} argv {}",
                     w.transition,
-                    w.since,
+                    w.give_up_at.saturating_sub(NOTIFY_MAX_WAIT),
                     user.map_or("-".to_string(), escape),
                     group.map_or("-".to_string(), escape),
                     escape(&c.span.file.to_string_lossy()),
@@ -574,7 +576,7 @@ fn parse_notify(
         owner,
         CarriedCommand {
             transition: number(n, keys[1], v[1])?,
-            since: number(n, keys[2], v[2])?,
+            give_up_at: number::<Micros>(n, keys[2], v[2])?.saturating_add(NOTIFY_MAX_WAIT),
             command,
         },
     ))
@@ -708,7 +710,7 @@ mod tests {
     ) -> CarriedCommand<Command> {
         CarriedCommand {
             transition,
-            since: 4_800_000,
+            give_up_at: 6_800_000,
             command: Command {
                 argv: vec![
                     program.into(),
