@@ -88,10 +88,14 @@ impl Daemon {
     /// (opening sockets, finding interfaces) is done before anything is
     /// changed, so an error leaves the daemon as it was.
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        // A restart holds them already, for the next image's scripts.
+        let held_before = self.notify_fifos.holding();
         let applied = self.apply_config_steps(config);
         // Lines of instances stopped or changed on the way: the fifo
         // scripts were restarted meanwhile (step 5).
-        self.notify_fifos.release();
+        if !held_before {
+            self.notify_fifos.release();
+        }
         applied
     }
 

@@ -90,6 +90,23 @@ impl Daemon {
             .ok_or("no runtime directory for the state file")?;
         reexec::executable(&executable)
             .map_err(|e| format!("cannot execute {}: {e}", executable.display()))?;
+        // The reload's fifo lines (an instance it removed) go to the next
+        // image's fifo scripts: ours are killed at the exec, unread.
+        self.notify_fifos.hold();
+        let written = self.reload_and_write_state(&state_file);
+        if written.is_err() {
+            self.notify_fifos.release();
+        }
+        let state = written?;
+        Ok(Prepared {
+            executable,
+            state_file,
+            token: state.written_us,
+        })
+    }
+
+    /// The reload before a restart, and the state file after it.
+    fn reload_and_write_state(&mut self, state_file: &Path) -> Result<RestartState, String> {
         // A config the new image would refuse, or load with another digest
         // than the state file's: it would start afresh, a failover.
         if !self.reload() {
@@ -98,13 +115,9 @@ impl Daemon {
             );
         }
         let state = self.restart_state().map_err(|e| format!("boot id: {e}"))?;
-        replace_file_with_mode(&state_file, state.render().as_bytes(), 0o600)
+        replace_file_with_mode(state_file, state.render().as_bytes(), 0o600)
             .map_err(|e| format!("{}: {e}", state_file.display()))?;
-        Ok(Prepared {
-            executable,
-            state_file,
-            token: state.written_us,
-        })
+        Ok(state)
     }
 
     /// Executes the new image; returns only if that failed, having logged
@@ -132,8 +145,10 @@ impl Daemon {
             executable.display()
         );
         let _ = std::fs::remove_file(state_file);
-        // Reopens the fifos and starts their readers again.
+        // Reopens the fifos and starts their readers again, which get the
+        // lines held for the new image.
         let _ = self.reload();
+        self.notify_fifos.release();
     }
 
     /// `keepvip restart` (`client`) or SIGQUIT (None): the restart
@@ -289,6 +304,7 @@ impl Daemon {
             scripts,
             groups,
             notify,
+            fifo_lines: self.notify_fifos.held_lines(),
         })
     }
 
@@ -436,6 +452,19 @@ impl Daemon {
             };
             let queue = self.carried_notify(&owner);
             self.keep_departed_notify(name, queue);
+        }
+    }
+
+    /// At start, once the fifo scripts run: the lines the previous image
+    /// held for them (`prepare_restart`).
+    pub(super) fn resume_fifo_lines(&mut self) {
+        let lines = self
+            .resuming
+            .as_ref()
+            .map(|state| state.fifo_lines.clone())
+            .unwrap_or_default();
+        for line in &lines {
+            self.write_fifo_line(line);
         }
     }
 

@@ -15,6 +15,7 @@
 //! group G1 state MASTER
 //! notify VI_1 owner instance transition 3 since 123400000 user - group - file /etc/keepalived/keepalived.conf line 12 argv /bin/sh,-c,echo%20$*,VI_1,BACKUP
 //! notify_running VI_1 owner instance pid 4400 deadline 153000000 set_aside no
+//! fifo INSTANCE%20"VI_2"%20FAULT%20150%0A
 //! end
 //! ```
 //!
@@ -22,7 +23,9 @@
 //! order, and `notify_running` the ones running (the next image's
 //! children too), which the queued ones still wait for. Their words are
 //! escaped (`%XX` for a blank, `%` and `,`; `%2D` for a word that is `-`)
-//! and an argv's words joined with commas.
+//! and an argv's words joined with commas. `fifo` lines are the notify
+//! fifo lines the restart's own reload wrote (an instance it removed),
+//! escaped alike, for the next image's fifo scripts.
 //!
 //! Version 1 (keepvip before the preempt_delay window and rp_filter were
 //! carried) is still read: it has no `rp_filter_all` line and no notify
@@ -66,6 +69,9 @@ pub struct RestartState {
     pub groups: Vec<SavedGroup>,
     /// Notify queues with commands waiting or running.
     pub notify: Vec<SavedNotify>,
+    /// Notify fifo lines of the restart's own reload, for the next image's
+    /// fifo scripts (the old ones are killed at the exec).
+    pub fifo_lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +257,9 @@ impl RestartState {
                 );
             }
         }
+        for line in &self.fifo_lines {
+            let _ = writeln!(text, "fifo {}", escape(line));
+        }
         text.push_str("end\n");
         text
     }
@@ -299,6 +308,7 @@ impl RestartState {
             scripts: Vec::new(),
             groups: Vec::new(),
             notify: Vec::new(),
+            fifo_lines: Vec::new(),
         };
         loop {
             let (n, words) = next("end")?;
@@ -315,9 +325,12 @@ impl RestartState {
                     let (owner, run) = parse_notify_running(n, &words)?;
                     state.notify_queue(owner).running.push(run);
                 }
+                Some("fifo") if version > 1 && words.len() == 2 => {
+                    state.fifo_lines.push(unescape(n, words[1])?);
+                }
                 _ => {
                     return Err(format!(
-                        "line {n}: expected instance, script, group, notify or end"
+                        "line {n}: expected instance, script, group, notify, fifo or end"
                     ))
                 }
             }
@@ -699,6 +712,7 @@ mod tests {
                     },
                 },
             ],
+            fifo_lines: vec!["INSTANCE \"VI_9\" FAULT 150\n".into()],
         }
     }
 
@@ -754,6 +768,7 @@ mod tests {
         // One line per command, whatever its arguments hold.
         assert_eq!(text.matches("\nnotify ").count(), 3, "{text}");
         assert_eq!(text.matches("\nnotify_running ").count(), 2, "{text}");
+        assert!(text.ends_with("\nfifo INSTANCE%20\"VI_9\"%20FAULT%20150%0A\nend\n"));
         assert_eq!(RestartState::parse(&text), Ok(state));
     }
 
@@ -800,6 +815,7 @@ end
         assert_eq!(state.groups.len(), 1);
         // Its notify commands not started yet were lost with it.
         assert!(state.notify.is_empty());
+        assert!(state.fifo_lines.is_empty());
     }
 
     #[test]
