@@ -281,6 +281,12 @@ impl Daemon {
                             old.config.virtual_rules.clone(),
                         ));
                         old.machine.reconfigure(new);
+                    } else if old.address_ifindex != address_ifindex {
+                        // A `dev` created (or re-created) since, not up
+                        // yet: `follow_dev_interface` would find the
+                        // address at its index already, and never add it.
+                        let index = self.instances.len();
+                        self.move_addresses(&old, (index, new), link, &address_ifindex);
                     }
                     old.machine.reloaded(now);
                     if old.link.is_none() && link.is_some() {
