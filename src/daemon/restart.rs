@@ -347,9 +347,18 @@ impl Daemon {
     }
 
     /// A normal start: a state file no restart handed us is left over from
-    /// one that never came up, and is never trusted.
-    pub(super) fn remove_leftover_restart_state(&self) {
+    /// one that never came up, and is never trusted, but for what its
+    /// image owed the system at stop (as in `take_restart_state`).
+    pub(super) fn remove_leftover_restart_state(&mut self) {
         if let Some(path) = &self.reexec.state_file {
+            let left = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| RestartState::parse(&text));
+            if let Ok(left) = left {
+                if reexec::boot_id().is_ok_and(|boot_id| boot_id == left.boot_id) {
+                    self.rp_filter_all = left.rp_filter_all;
+                }
+            }
             if std::fs::remove_file(path).is_ok() {
                 info!(
                     "removed {}, left by a restart that did not complete",
