@@ -683,3 +683,113 @@ fn an_upgrade_to_a_new_build_moves_no_vip() {
     );
     lan.sole_holder_for(KEEPVIP, VIP, Duration::from_millis(500));
 }
+
+/// A restart into a config that removes a master: the removed instance's
+/// FAULT line (as a reload writes it) reaches the vrrp notify fifo's
+/// reader, the new image's, as it does on a reload; the old image's
+/// readers are killed at the exec, with the fifo, before they read it.
+#[test]
+fn a_restart_removing_a_master_writes_its_fifo_line_for_the_new_reader() {
+    let Some(mut lan) = Lan::new("rs-fifo", 2) else {
+        return;
+    };
+    let dir = router_dir(&lan, KEEPVIP);
+    let reader = dir.join("fifo-reader");
+    let read = dir.join("fifo-lines");
+    fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\" >> {}; done < \"$1\"\n",
+            read.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&reader, fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo_conf = format!(
+        "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
+        dir.join("notify.fifo").display(),
+        reader.display()
+    );
+    let removed = "vrrp_instance VI_2 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 62
+    priority 150
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.101/24
+    }
+}
+";
+    let kept = fifo_conf + &config(150, "0.1", None);
+    lan.start(KEEPVIP, Impl::Keepvip, &format!("{kept}{removed}"));
+    lan.wait_until(
+        Duration::from_secs(5),
+        "the reader has VI_2's MASTER",
+        || {
+            fs::read_to_string(&read)
+                .unwrap_or_default()
+                .contains("INSTANCE \"VI_2\" MASTER")
+        },
+    );
+    fs::write(dir.join("keepalived.conf"), &kept).unwrap();
+    restart(&lan, KEEPVIP, 10).unwrap_or_else(|e| panic!("{}", lan.diagnose(&e)));
+    lan.wait_until(
+        Duration::from_secs(5),
+        "the reader has VI_2's FAULT",
+        || {
+            fs::read_to_string(&read)
+                .unwrap_or_default()
+                .contains("INSTANCE \"VI_2\" FAULT")
+        },
+    );
+    assert!(!lan.holds_vip(KEEPVIP, "192.0.2.101"));
+    assert!(lan.holds_vip(KEEPVIP, VIP));
+}
+
+/// net.ipv4.conf.all.rp_filter of the router's namespace.
+fn all_rp_filter(lan: &Lan, router: usize) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", lan.ns(router), "cat"])
+        .arg("/proc/sys/net/ipv4/conf/all/rp_filter")
+        .output()
+        .expect("read all.rp_filter");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// use_vmac lowers "all"'s rp_filter; a restart into a binary that exits
+/// leaves it lowered, with its state file. The next start, which trusts
+/// nothing of that file, still takes from it the value owed at stop.
+#[test]
+fn a_start_after_a_restart_that_did_not_complete_restores_rp_filter_at_stop() {
+    let Some(mut lan) = Lan::new("rs-rpfilter", 1) else {
+        return;
+    };
+    let bin = installed_copy(&mut lan, KEEPVIP);
+    let set = Command::new("ip")
+        .args(["netns", "exec", lan.ns(KEEPVIP), "sh", "-c"])
+        .arg("echo 2 > /proc/sys/net/ipv4/conf/all/rp_filter")
+        .status()
+        .expect("set all.rp_filter");
+    assert!(set.success());
+    let conf = config(150, "0.1", None).replace("    version 3\n", "    version 3\n    use_vmac\n");
+    lan.start(KEEPVIP, Impl::Keepvip, &conf);
+    lan.wait_until(ELECTION, "keepvip master", || {
+        lan.holds_vip_on(KEEPVIP, "vrrp.61", VIP)
+    });
+    assert_eq!(all_rp_filter(&lan, KEEPVIP), "0");
+    let broken = router_dir(&lan, KEEPVIP).join("broken");
+    fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
+    install(&bin, &broken);
+    assert!(restart(&lan, KEEPVIP, 1).is_err());
+    lan.wait_exit(KEEPVIP, Duration::from_secs(5));
+    assert!(state_file(&lan, KEEPVIP).exists());
+    install(&bin, Path::new(env!("CARGO_BIN_EXE_keepvip")));
+    lan.start(KEEPVIP, Impl::Keepvip, &conf);
+    lan.wait_until(ELECTION, "keepvip master again", || {
+        lan.holds_vip_on(KEEPVIP, "vrrp.61", VIP)
+    });
+    lan.stop(KEEPVIP);
+    assert_eq!(all_rp_filter(&lan, KEEPVIP), "2", "{}", lan.log(KEEPVIP));
+}

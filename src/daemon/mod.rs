@@ -288,6 +288,7 @@ impl Daemon {
         daemon.remove_stale_vmacs(config);
         let applied = daemon.apply_config(config);
         daemon.resume_departed_notify();
+        daemon.resume_fifo_lines();
         // Only this start resumes: later reloads start new instances anew.
         daemon.resuming = None;
         applied?;

@@ -63,6 +63,17 @@ impl NotifyFifos {
         self.held.get_or_insert_with(Vec::new);
     }
 
+    /// Whether lines wait for `release` (a restart holds them through its
+    /// reload, for the next image).
+    pub(super) fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The lines waiting for `release`, in order.
+    pub(super) fn held_lines(&self) -> Vec<String> {
+        self.held.clone().unwrap_or_default()
+    }
+
     /// Writes the held lines, in order, and stops holding.
     pub(super) fn release(&mut self) {
         for line in self.held.take().unwrap_or_default() {

@@ -88,10 +88,14 @@ impl Daemon {
     /// (opening sockets, finding interfaces) is done before anything is
     /// changed, so an error leaves the daemon as it was.
     pub(super) fn apply_config(&mut self, config: &Config) -> io::Result<()> {
+        // A restart holds them already, for the next image's scripts.
+        let held_before = self.notify_fifos.holding();
         let applied = self.apply_config_steps(config);
         // Lines of instances stopped or changed on the way: the fifo
         // scripts were restarted meanwhile (step 5).
-        self.notify_fifos.release();
+        if !held_before {
+            self.notify_fifos.release();
+        }
         applied
     }
 
@@ -277,6 +281,12 @@ impl Daemon {
                             old.config.virtual_rules.clone(),
                         ));
                         old.machine.reconfigure(new);
+                    } else if old.address_ifindex != address_ifindex {
+                        // A `dev` created (or re-created) since, not up
+                        // yet: `follow_dev_interface` would find the
+                        // address at its index already, and never add it.
+                        let index = self.instances.len();
+                        self.move_addresses(&old, (index, new), link, &address_ifindex);
                     }
                     old.machine.reloaded(now);
                     if old.link.is_none() && link.is_some() {

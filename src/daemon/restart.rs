@@ -90,6 +90,23 @@ impl Daemon {
             .ok_or("no runtime directory for the state file")?;
         reexec::executable(&executable)
             .map_err(|e| format!("cannot execute {}: {e}", executable.display()))?;
+        // The reload's fifo lines (an instance it removed) go to the next
+        // image's fifo scripts: ours are killed at the exec, unread.
+        self.notify_fifos.hold();
+        let written = self.reload_and_write_state(&state_file);
+        if written.is_err() {
+            self.notify_fifos.release();
+        }
+        let state = written?;
+        Ok(Prepared {
+            executable,
+            state_file,
+            token: state.written_us,
+        })
+    }
+
+    /// The reload before a restart, and the state file after it.
+    fn reload_and_write_state(&mut self, state_file: &Path) -> Result<RestartState, String> {
         // A config the new image would refuse, or load with another digest
         // than the state file's: it would start afresh, a failover.
         if !self.reload() {
@@ -98,13 +115,9 @@ impl Daemon {
             );
         }
         let state = self.restart_state().map_err(|e| format!("boot id: {e}"))?;
-        replace_file_with_mode(&state_file, state.render().as_bytes(), 0o600)
+        replace_file_with_mode(state_file, state.render().as_bytes(), 0o600)
             .map_err(|e| format!("{}: {e}", state_file.display()))?;
-        Ok(Prepared {
-            executable,
-            state_file,
-            token: state.written_us,
-        })
+        Ok(state)
     }
 
     /// Executes the new image; returns only if that failed, having logged
@@ -132,8 +145,10 @@ impl Daemon {
             executable.display()
         );
         let _ = std::fs::remove_file(state_file);
-        // Reopens the fifos and starts their readers again.
+        // Reopens the fifos and starts their readers again, which get the
+        // lines held for the new image.
         let _ = self.reload();
+        self.notify_fifos.release();
     }
 
     /// `keepvip restart` (`client`) or SIGQUIT (None): the restart
@@ -289,6 +304,7 @@ impl Daemon {
             scripts,
             groups,
             notify,
+            fifo_lines: self.notify_fifos.held_lines(),
         })
     }
 
@@ -331,9 +347,18 @@ impl Daemon {
     }
 
     /// A normal start: a state file no restart handed us is left over from
-    /// one that never came up, and is never trusted.
-    pub(super) fn remove_leftover_restart_state(&self) {
+    /// one that never came up, and is never trusted, but for what its
+    /// image owed the system at stop (as in `take_restart_state`).
+    pub(super) fn remove_leftover_restart_state(&mut self) {
         if let Some(path) = &self.reexec.state_file {
+            let left = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| RestartState::parse(&text));
+            if let Ok(left) = left {
+                if reexec::boot_id().is_ok_and(|boot_id| boot_id == left.boot_id) {
+                    self.rp_filter_all = left.rp_filter_all;
+                }
+            }
             if std::fs::remove_file(path).is_ok() {
                 info!(
                     "removed {}, left by a restart that did not complete",
@@ -436,6 +461,19 @@ impl Daemon {
             };
             let queue = self.carried_notify(&owner);
             self.keep_departed_notify(name, queue);
+        }
+    }
+
+    /// At start, once the fifo scripts run: the lines the previous image
+    /// held for them (`prepare_restart`).
+    pub(super) fn resume_fifo_lines(&mut self) {
+        let lines = self
+            .resuming
+            .as_ref()
+            .map(|state| state.fifo_lines.clone())
+            .unwrap_or_default();
+        for line in &lines {
+            self.write_fifo_line(line);
         }
     }
 

@@ -36,7 +36,10 @@ pub enum NotifyAction<T> {
 struct Waiting<T> {
     /// Which transition queued it: commands of one transition share it.
     transition: u64,
-    since: Micros,
+    /// When it stops waiting for the running ones (`NOTIFY_MAX_WAIT`
+    /// after it was queued): kept as that, not as when it was queued, so
+    /// that a restart's next image, whose clock begins after, keeps it.
+    give_up_at: Micros,
     command: T,
 }
 
@@ -63,8 +66,8 @@ pub struct CarriedQueue<T> {
 pub struct CarriedCommand<T> {
     /// Which transition queued it: commands of one transition share it.
     pub transition: u64,
-    /// When it was queued.
-    pub since: Micros,
+    /// When it stops waiting for the running ones.
+    pub give_up_at: Micros,
     pub command: T,
 }
 
@@ -85,7 +88,7 @@ impl<T> CarriedQueue<T> {
                 .waiting
                 .into_iter()
                 .map(|w| CarriedCommand {
-                    since: to(w.since),
+                    give_up_at: to(w.give_up_at),
                     ..w
                 })
                 .collect(),
@@ -130,7 +133,7 @@ impl<T> NotifyQueue<T> {
         self.waiting
             .extend(commands.into_iter().map(|command| Waiting {
                 transition,
-                since: now,
+                give_up_at: now + NOTIFY_MAX_WAIT,
                 command,
             }));
     }
@@ -152,13 +155,10 @@ impl<T> NotifyQueue<T> {
             .filter(|r| !r.killed)
             .map(|r| r.deadline)
             .min();
-        let start = self.waiting.front().map(|w| {
-            if self.blocked() {
-                w.since + NOTIFY_MAX_WAIT
-            } else {
-                now
-            }
-        });
+        let start = self
+            .waiting
+            .front()
+            .map(|w| if self.blocked() { w.give_up_at } else { now });
         kill.into_iter().chain(start).min()
     }
 
@@ -174,7 +174,7 @@ impl<T> NotifyQueue<T> {
         }
         let head = self.waiting.front()?;
         if self.blocked() {
-            if now < head.since + NOTIFY_MAX_WAIT {
+            if now < head.give_up_at {
                 return None;
             }
             for r in &mut self.running {
@@ -236,7 +236,7 @@ impl<T> NotifyQueue<T> {
                 .iter()
                 .map(|w| CarriedCommand {
                     transition: w.transition,
-                    since: w.since,
+                    give_up_at: w.give_up_at,
                     command: w.command.clone(),
                 })
                 .collect(),
@@ -269,7 +269,7 @@ impl<T> NotifyQueue<T> {
                 .into_iter()
                 .map(|w| Waiting {
                     transition: w.transition,
-                    since: w.since,
+                    give_up_at: w.give_up_at,
                     command: w.command,
                 })
                 .collect(),
@@ -409,6 +409,29 @@ mod tests {
         assert_eq!(q.poll_timeout(NOTIFY_TIMEOUT), None);
         assert!(q.exited(10));
         assert!(q.is_idle());
+    }
+
+    /// Every command a restart carries was queued before the next image's
+    /// clock began, whose times cannot be earlier than its zero (see
+    /// `sys::clock::MonotonicClock::from_absolute`): its wait still ends
+    /// NOTIFY_MAX_WAIT after it was queued, not after the restart.
+    #[test]
+    fn a_carried_command_waits_no_longer_because_of_the_restart() {
+        let mut q = NotifyQueue::default();
+        q.push_transition(0, [argv("master")]);
+        q.next_action(0);
+        q.started(Some(10));
+        q.push_transition(SECOND, [argv("backup")]);
+        // The next image's clock starts 2.5 s into this one's.
+        let restart_at = 2 * SECOND + SECOND / 2;
+        let carried = q.carry().retimed(|t| t.saturating_sub(restart_at));
+        let mut q = NotifyQueue::resume(carried);
+        let wait_over = SECOND + NOTIFY_MAX_WAIT - restart_at;
+        assert_eq!(q.poll_timeout(0), Some(wait_over));
+        assert_eq!(
+            q.next_action(wait_over),
+            Some(NotifyAction::Start(argv("backup")))
+        );
     }
 
     /// A restart between a slow command's start and the end of its turn:

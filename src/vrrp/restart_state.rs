@@ -15,6 +15,7 @@
 //! group G1 state MASTER
 //! notify VI_1 owner instance transition 3 since 123400000 user - group - file /etc/keepalived/keepalived.conf line 12 argv /bin/sh,-c,echo%20$*,VI_1,BACKUP
 //! notify_running VI_1 owner instance pid 4400 deadline 153000000 set_aside no
+//! fifo INSTANCE%20"VI_2"%20FAULT%20150%0A
 //! end
 //! ```
 //!
@@ -22,7 +23,9 @@
 //! order, and `notify_running` the ones running (the next image's
 //! children too), which the queued ones still wait for. Their words are
 //! escaped (`%XX` for a blank, `%` and `,`; `%2D` for a word that is `-`)
-//! and an argv's words joined with commas.
+//! and an argv's words joined with commas. `fifo` lines are the notify
+//! fifo lines the restart's own reload wrote (an instance it removed),
+//! escaped alike, for the next image's fifo scripts.
 //!
 //! Version 1 (keepvip before the preempt_delay window and rp_filter were
 //! carried) is still read: it has no `rp_filter_all` line and no notify
@@ -39,7 +42,7 @@ use super::instance::{Snapshot, State};
 use super::timers::Micros;
 use crate::config::{Command, RunAs, Span};
 use crate::tracking::health::HealthReading;
-use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun};
+use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun, NOTIFY_MAX_WAIT};
 
 const MAGIC: &str = "keepvip-restart-state";
 /// Bumped whenever a line changes meaning: an image never reads a version
@@ -66,6 +69,9 @@ pub struct RestartState {
     pub groups: Vec<SavedGroup>,
     /// Notify queues with commands waiting or running.
     pub notify: Vec<SavedNotify>,
+    /// Notify fifo lines of the restart's own reload, for the next image's
+    /// fifo scripts (the old ones are killed at the exec).
+    pub fifo_lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +225,8 @@ impl RestartState {
             let state = g.state.map_or("-".to_string(), |s| s.to_string());
             let _ = writeln!(text, "group {} state {state}", g.name);
         }
+        // A queued command's `since` is when it was queued; the queue
+        // keeps when its wait ends (see `NotifyQueue`).
         for n in &self.notify {
             let (kind, name) = n.owner.kind_and_name();
             let owner = format!("{} owner {kind}", escape(name));
@@ -231,7 +239,7 @@ impl RestartState {
                     text,
                     "notify {owner} transition {} since {} user {} group {} file {} line {} argv {}",
                     w.transition,
-                    w.since,
+                    w.give_up_at.saturating_sub(NOTIFY_MAX_WAIT),
                     user.map_or("-".to_string(), escape),
                     group.map_or("-".to_string(), escape),
                     escape(&c.span.file.to_string_lossy()),
@@ -248,6 +256,9 @@ impl RestartState {
                     if r.set_aside { "yes" } else { "no" }
                 );
             }
+        }
+        for line in &self.fifo_lines {
+            let _ = writeln!(text, "fifo {}", escape(line));
         }
         text.push_str("end\n");
         text
@@ -297,6 +308,7 @@ impl RestartState {
             scripts: Vec::new(),
             groups: Vec::new(),
             notify: Vec::new(),
+            fifo_lines: Vec::new(),
         };
         loop {
             let (n, words) = next("end")?;
@@ -313,9 +325,12 @@ impl RestartState {
                     let (owner, run) = parse_notify_running(n, &words)?;
                     state.notify_queue(owner).running.push(run);
                 }
+                Some("fifo") if version > 1 && words.len() == 2 => {
+                    state.fifo_lines.push(unescape(n, words[1])?);
+                }
                 _ => {
                     return Err(format!(
-                        "line {n}: expected instance, script, group, notify or end"
+                        "line {n}: expected instance, script, group, notify, fifo or end"
                     ))
                 }
             }
@@ -574,7 +589,7 @@ fn parse_notify(
         owner,
         CarriedCommand {
             transition: number(n, keys[1], v[1])?,
-            since: number(n, keys[2], v[2])?,
+            give_up_at: number::<Micros>(n, keys[2], v[2])?.saturating_add(NOTIFY_MAX_WAIT),
             command,
         },
     ))
@@ -697,6 +712,7 @@ mod tests {
                     },
                 },
             ],
+            fifo_lines: vec!["INSTANCE \"VI_9\" FAULT 150\n".into()],
         }
     }
 
@@ -708,7 +724,7 @@ mod tests {
     ) -> CarriedCommand<Command> {
         CarriedCommand {
             transition,
-            since: 4_800_000,
+            give_up_at: 6_800_000,
             command: Command {
                 argv: vec![
                     program.into(),
@@ -752,6 +768,7 @@ mod tests {
         // One line per command, whatever its arguments hold.
         assert_eq!(text.matches("\nnotify ").count(), 3, "{text}");
         assert_eq!(text.matches("\nnotify_running ").count(), 2, "{text}");
+        assert!(text.ends_with("\nfifo INSTANCE%20\"VI_9\"%20FAULT%20150%0A\nend\n"));
         assert_eq!(RestartState::parse(&text), Ok(state));
     }
 
@@ -798,6 +815,7 @@ end
         assert_eq!(state.groups.len(), 1);
         // Its notify commands not started yet were lost with it.
         assert!(state.notify.is_empty());
+        assert!(state.fifo_lines.is_empty());
     }
 
     #[test]
