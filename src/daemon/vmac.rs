@@ -11,7 +11,7 @@ use std::io;
 use log::{info, warn};
 
 use super::Daemon;
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, KeptVmac};
 use crate::sys::{interface, macvlan};
 
 /// keepalived 2.2.7's settings on the macvlan (seen in
@@ -186,6 +186,21 @@ impl Daemon {
             Err(e) => warn!("use_vmac: {e}"),
         }
     }
+}
+
+/// `instance`'s macvlans as the next load is to keep them (a reload of
+/// the same virtual router, a restart).
+pub(super) fn kept_vmacs(instance: &InstanceConfig) -> impl Iterator<Item = KeptVmac> + '_ {
+    // Its own comes first.
+    let owns = usize::from(instance.vmac.is_some());
+    macvlans_of(instance)
+        .enumerate()
+        .map(move |(at, (name, parent))| KeptVmac {
+            instance: instance.name.clone(),
+            parent: parent.to_string(),
+            own: at < owns,
+            name: name.to_string(),
+        })
 }
 
 fn vmac_names(instances: &[InstanceConfig]) -> impl Iterator<Item = &str> {
