@@ -653,7 +653,9 @@ fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_kee
 /// (watched): the IPv6 instance stays master on vrrp.51 with its MAC and
 /// address, none removed, and the new one takes the first free name,
 /// vrrp1.51. (Named by file order it would want vrrp.51, which exists
-/// with the IPv6 MAC: the reload was refused.) keepvip alone, master.
+/// with the IPv6 MAC: the reload was refused.) `keepvip restart` then
+/// keeps both names though the new image loads the file from scratch
+/// (the restart state carries them). keepvip alone, master.
 #[test]
 fn a_reload_keeps_the_names_of_running_macvlans_as_keepalived() {
     let Some(mut lan) = Lan::new("vmac-reload", 1) else {
@@ -681,4 +683,24 @@ fn a_reload_keeps_the_names_of_running_macvlans_as_keepalived() {
         "{}",
         lan.diagnose("the reload was not applied")
     );
+
+    let socket = lan.log_path(KEEPVIP).with_file_name("status.sock");
+    let restart = Command::new(env!("CARGO_BIN_EXE_keepvip"))
+        .args(["restart", "--wait", "5", "--socket"])
+        .arg(&socket)
+        .output()
+        .expect("run keepvip restart");
+    assert!(
+        restart.status.success(),
+        "{}",
+        lan.diagnose(&format!(
+            "keepvip restart: {}",
+            String::from_utf8_lossy(&restart.stderr)
+        ))
+    );
+    assert!(lan.holds_vip_on(KEEPVIP, VMAC, VIP6));
+    assert!(lan.holds_vip_on(KEEPVIP, "vrrp1.51", VIP));
+    assert!(!has_interface(&lan, KEEPVIP, VMAC6));
+    assert_eq!(monitor.deleted(VIP6), Vec::<String>::new());
+    assert_eq!(monitor.deleted(VIP), Vec::<String>::new());
 }
