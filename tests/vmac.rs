@@ -655,7 +655,11 @@ fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_kee
 /// vrrp1.51. (Named by file order it would want vrrp.51, which exists
 /// with the IPv6 MAC: the reload was refused.) `keepvip restart` then
 /// keeps both names though the new image loads the file from scratch
-/// (the restart state carries them). keepvip alone, master.
+/// (the restart state carries them). Killed and started again, it takes
+/// the macvlans it left under their names, as keepalived does (watched:
+/// "Found matching interface vrrp1.51"); stopped and started, it names by
+/// file order again (vrrp.51, vrrp6.51), as keepalived does. keepvip
+/// alone, master.
 #[test]
 fn a_reload_keeps_the_names_of_running_macvlans_as_keepalived() {
     let Some(mut lan) = Lan::new("vmac-reload", 1) else {
@@ -703,4 +707,28 @@ fn a_reload_keeps_the_names_of_running_macvlans_as_keepalived() {
     assert!(!has_interface(&lan, KEEPVIP, VMAC6));
     assert_eq!(monitor.deleted(VIP6), Vec::<String>::new());
     assert_eq!(monitor.deleted(VIP), Vec::<String>::new());
+    drop(monitor);
+
+    let on_kept_names = |lan: &Lan| {
+        lan.holds_vip_on(KEEPVIP, VMAC, VIP6) && lan.holds_vip_on(KEEPVIP, "vrrp1.51", VIP)
+    };
+    // (The log holds every start's lines.)
+    let count = |lan: &Lan, line: &str| lan.log(KEEPVIP).matches(line).count();
+    let found = "(VI_1) Found matching interface vrrp1.51";
+    let master = "(VI_6) Entering MASTER STATE";
+    let (found_before, master_before) = (count(&lan, found), count(&lan, master));
+    lan.kill(KEEPVIP);
+    lan.revive(KEEPVIP);
+    lan.wait_until(ELECTION, "master again on the macvlans left", || {
+        count(&lan, found) > found_before
+            && count(&lan, master) > master_before
+            && on_kept_names(&lan)
+    });
+    assert!(lan.running(KEEPVIP), "{}", lan.diagnose("not running"));
+
+    lan.stop(KEEPVIP);
+    lan.start(KEEPVIP, Impl::Keepvip, &both);
+    lan.wait_until(ELECTION, "file order again after a stop", || {
+        lan.holds_vip_on(KEEPVIP, VMAC, VIP) && lan.holds_vip_on(KEEPVIP, VMAC6, VIP6)
+    });
 }

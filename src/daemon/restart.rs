@@ -18,7 +18,7 @@ use log::{error, info, warn};
 
 use super::status_socket::RESTART_ACCEPTED;
 use super::{Daemon, RunningInstance};
-use crate::config::{Command, Config};
+use crate::config::Command;
 use crate::sys::reexec;
 use crate::sys::replace_file::replace_file_with_mode;
 use crate::tracking::notify_queue::NotifyQueue;
@@ -332,32 +332,6 @@ impl Daemon {
                 "restart state {} ignored: {why}; starting afresh",
                 path.display()
             ),
-        }
-    }
-
-    /// After a restart, `config` (loaded from scratch) with the macvlans
-    /// of the resumed instances named as the previous image had them
-    /// (after a reload they may not be in file order); None if they are
-    /// named so already, or the file no longer loads as it did.
-    pub(super) fn config_with_resumed_vmac_names(&self, config: &Config) -> Option<Config> {
-        let kept = &self.resuming.as_ref()?.vmacs;
-        let differs = kept.iter().any(|k| {
-            let named = config.instances.iter().find(|i| i.name == k.instance);
-            !named.is_some_and(|i| super::vmac::kept_vmacs(i).any(|mine| mine == *k))
-        });
-        if !differs {
-            return None;
-        }
-        match crate::config::load_keeping(&self.config_path, &self.config_id, kept) {
-            Ok((renamed, _)) if renamed.digest == config.digest => {
-                info!("macvlans keep the names the previous image gave them");
-                Some(renamed)
-            }
-            Ok(_) => None,
-            Err(e) => {
-                warn!("restart: keeping the macvlans' names: {e}");
-                None
-            }
         }
     }
 
