@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{Impl, Lan, Tcpdump, ELECTION};
+use common::{AddressMonitor, Impl, Lan, Tcpdump, ELECTION};
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
@@ -646,4 +646,89 @@ fn vmac_xmit_base_sends_adverts_from_the_base_mac_and_garps_from_the_vmac_as_kee
             "keepalived's IPv6 adverts not all from eth0's MAC and link-local: {adverts:?}"
         ))
     );
+}
+
+/// A reload adding an IPv4 instance above a running IPv6 one of the same
+/// VRID keeps the running macvlan's name, as keepalived 2.2.7 does
+/// (watched): the IPv6 instance stays master on vrrp.51 with its MAC and
+/// address, none removed, and the new one takes the first free name,
+/// vrrp1.51. (Named by file order it would want vrrp.51, which exists
+/// with the IPv6 MAC: the reload was refused.) `keepvip restart` then
+/// keeps both names though the new image loads the file from scratch
+/// (the restart state carries them). Killed and started again, it takes
+/// the macvlans it left under their names, as keepalived does (watched:
+/// "Found matching interface vrrp1.51"); stopped and started, it names by
+/// file order again (vrrp.51, vrrp6.51), as keepalived does. keepvip
+/// alone, master.
+#[test]
+fn a_reload_keeps_the_names_of_running_macvlans_as_keepalived() {
+    let Some(mut lan) = Lan::new("vmac-reload", 1) else {
+        return;
+    };
+    let both = config(150, "    use_vmac\n");
+    let v6_only = &both[both.find("vrrp_instance VI_6").expect("VI_6")..];
+    lan.start(KEEPVIP, Impl::Keepvip, v6_only);
+    lan.wait_until(ELECTION, "the IPv6 address on vrrp.51", || {
+        lan.holds_vip_on(KEEPVIP, VMAC, VIP6)
+    });
+    assert!(details(&lan, KEEPVIP, VMAC).contains(VIRTUAL_MAC6));
+    let monitor = AddressMonitor::start(&lan, KEEPVIP);
+    lan.reload(KEEPVIP, &both);
+    lan.wait_until(ELECTION, "the IPv4 address on vrrp1.51", || {
+        lan.holds_vip_on(KEEPVIP, "vrrp1.51", VIP)
+    });
+    assert!(details(&lan, KEEPVIP, "vrrp1.51").contains(VIRTUAL_MAC));
+    assert!(details(&lan, KEEPVIP, VMAC).contains(VIRTUAL_MAC6));
+    assert!(lan.holds_vip_on(KEEPVIP, VMAC, VIP6));
+    assert!(!has_interface(&lan, KEEPVIP, VMAC6));
+    assert_eq!(monitor.deleted(VIP6), Vec::<String>::new());
+    assert!(
+        lan.log(KEEPVIP).contains("Reload complete"),
+        "{}",
+        lan.diagnose("the reload was not applied")
+    );
+
+    let socket = lan.log_path(KEEPVIP).with_file_name("status.sock");
+    let restart = Command::new(env!("CARGO_BIN_EXE_keepvip"))
+        .args(["restart", "--wait", "5", "--socket"])
+        .arg(&socket)
+        .output()
+        .expect("run keepvip restart");
+    assert!(
+        restart.status.success(),
+        "{}",
+        lan.diagnose(&format!(
+            "keepvip restart: {}",
+            String::from_utf8_lossy(&restart.stderr)
+        ))
+    );
+    assert!(lan.holds_vip_on(KEEPVIP, VMAC, VIP6));
+    assert!(lan.holds_vip_on(KEEPVIP, "vrrp1.51", VIP));
+    assert!(!has_interface(&lan, KEEPVIP, VMAC6));
+    assert_eq!(monitor.deleted(VIP6), Vec::<String>::new());
+    assert_eq!(monitor.deleted(VIP), Vec::<String>::new());
+    drop(monitor);
+
+    let on_kept_names = |lan: &Lan| {
+        lan.holds_vip_on(KEEPVIP, VMAC, VIP6) && lan.holds_vip_on(KEEPVIP, "vrrp1.51", VIP)
+    };
+    // (The log holds every start's lines.)
+    let count = |lan: &Lan, line: &str| lan.log(KEEPVIP).matches(line).count();
+    let found = "(VI_1) Found matching interface vrrp1.51";
+    let master = "(VI_6) Entering MASTER STATE";
+    let (found_before, master_before) = (count(&lan, found), count(&lan, master));
+    lan.kill(KEEPVIP);
+    lan.revive(KEEPVIP);
+    lan.wait_until(ELECTION, "master again on the macvlans left", || {
+        count(&lan, found) > found_before
+            && count(&lan, master) > master_before
+            && on_kept_names(&lan)
+    });
+    assert!(lan.running(KEEPVIP), "{}", lan.diagnose("not running"));
+
+    lan.stop(KEEPVIP);
+    lan.start(KEEPVIP, Impl::Keepvip, &both);
+    lan.wait_until(ELECTION, "file order again after a stop", || {
+        lan.holds_vip_on(KEEPVIP, VMAC, VIP) && lan.holds_vip_on(KEEPVIP, VMAC6, VIP6)
+    });
 }

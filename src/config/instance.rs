@@ -632,7 +632,15 @@ fn finish(
     cap_advertised(&name, ipv6, version, &mut advertised, warnings);
     let mut virtual_addresses = owned_addresses(&name, advertised, w.excluded_addresses, warnings);
     let vmac = w.use_vmac.map(|(written, at)| Vmac {
-        name: vmac_names.own(&name, written.as_deref(), &at, vrid, ipv6, warnings),
+        name: vmac_names.own(
+            &name,
+            &interface,
+            written.as_deref(),
+            &at,
+            vrid,
+            ipv6,
+            warnings,
+        ),
         xmit_base: w.vmac_xmit_base,
     });
     if let Some(vmac) = &vmac {

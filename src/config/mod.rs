@@ -54,9 +54,10 @@ pub use model::{
     WarningKind, KEEPALIVED_CONFIG_ERROR_EXIT,
 };
 pub use notify_fifo::{FifoConfig, NotifyFifos};
-pub use parser::{load, load_as, parse_str, parse_str_as};
+pub use parser::{load, load_as, load_keeping, parse_str, parse_str_as, parse_str_keeping};
 pub use routes::{Route, RouteKind, Rule};
 pub use shell_words::shell_words;
 pub use startup::StartupConfig;
 pub use track_file::{InitFile, TrackFileConfig, TrackedFile};
 pub use track_process::{ParamMatch, TrackProcessConfig, TrackedProcess};
+pub use vmac_names::KeptVmac;

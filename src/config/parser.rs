@@ -24,7 +24,7 @@ use super::values::{
     warn_keepalived_error_at, warn_unsupported,
 };
 use super::virtual_address::static_addresses;
-use super::vmac_names::VmacNames;
+use super::vmac_names::{KeptVmac, VmacNames};
 
 /// Reads and checks the config at `path` and the files it includes.
 /// Warnings are things accepted but not acted on; the caller logs them.
@@ -35,8 +35,18 @@ pub fn load(path: &Path) -> Result<(Config, Vec<Warning>), ConfigError> {
 
 /// Like `load`, for the router whose config id (`-i`) is `config_id`.
 pub fn load_as(path: &Path, config_id: &str) -> Result<(Config, Vec<Warning>), ConfigError> {
+    load_keeping(path, config_id, &[])
+}
+
+/// Like `load_as`, the macvlans of running instances keeping their names
+/// (a reload, a restart; see `vmac_names`).
+pub fn load_keeping(
+    path: &Path,
+    config_id: &str,
+    kept: &[KeptVmac],
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let text = read_text(path, None)?;
-    parse_str_as(&text, path, config_id)
+    parse_str_keeping(&text, path, config_id, kept)
 }
 
 /// Like `load`, with the top file's text given. `path` names it in messages
@@ -51,10 +61,20 @@ pub fn parse_str_as(
     path: &Path,
     config_id: &str,
 ) -> Result<(Config, Vec<Warning>), ConfigError> {
+    parse_str_keeping(text, path, config_id, &[])
+}
+
+/// Like `parse_str_as`, with the names of running macvlans kept.
+pub fn parse_str_keeping(
+    text: &str,
+    path: &Path,
+    config_id: &str,
+    kept: &[KeptVmac],
+) -> Result<(Config, Vec<Warning>), ConfigError> {
     let mut warnings = Vec::new();
     let tokens = tokens_with_includes(text, path, config_id, &mut warnings)?;
     let top = first_instance_of_each_name(statements(&tokens)?, &mut warnings);
-    let mut config = build(&top, &mut warnings)?;
+    let mut config = build(&top, kept, &mut warnings)?;
     config.digest = digest(&tokens);
     Ok((config, warnings))
 }
@@ -91,7 +111,11 @@ fn first_instance_of_each_name(top: Vec<Statement>, warnings: &mut Vec<Warning>)
     kept
 }
 
-fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, ConfigError> {
+fn build(
+    top: &[Statement],
+    kept: &[KeptVmac],
+    warnings: &mut Vec<Warning>,
+) -> Result<Config, ConfigError> {
     let mut config = Config {
         default_interface: "eth0".to_string(),
         ..Config::default()
@@ -105,7 +129,7 @@ fn build(top: &[Statement], warnings: &mut Vec<Warning>) -> Result<Config, Confi
     }
     // track_script lines of each instance, by instance index.
     let mut script_refs = Vec::new();
-    let mut vmac_names = VmacNames::written_in(top);
+    let mut vmac_names = VmacNames::written_in(top, kept);
     // vrrp_script blocks with no `script` line, which keepalived drops.
     let mut dropped_scripts = Vec::new();
     for statement in top {

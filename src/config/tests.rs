@@ -748,6 +748,77 @@ fn vmac_names_are_shared_by_instances_as_in_keepalived() {
     );
 }
 
+/// A reload keeps the names of running instances' macvlans, as keepalived
+/// 2.2.7 does (watched): an IPv4 instance added above a running IPv6 one
+/// of the same VRID gets `vrrp1.51`, the IPv6 one keeps `vrrp.51`; from
+/// scratch, file order names them `vrrp.51` and `vrrp6.51` again. A kept
+/// name gives way to one the instance now writes.
+#[test]
+fn running_vmac_names_are_kept_and_new_instances_take_the_first_free() {
+    let block = |name: &str, vip: &str, vmac: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id 51\n {vmac}\n \
+             virtual_ipaddress {{\n  {vip}\n{extra} }}\n}}\n"
+        )
+    };
+    let text = format!(
+        "{}{}",
+        block("V4", "192.0.2.51/24", "use_vmac", ""),
+        block("V6", "2001:db8::51/64", "use_vmac", "")
+    );
+    let kept = |instance: &str, parent: &str, own: bool, name: &str| crate::config::KeptVmac {
+        instance: instance.into(),
+        parent: parent.into(),
+        own,
+        name: name.into(),
+    };
+    let load =
+        |text: &str, running: &[crate::config::KeptVmac]| match crate::config::parse_str_keeping(
+            text,
+            Path::new("r1.conf"),
+            "",
+            running,
+        ) {
+            Ok((config, _)) => config,
+            Err(e) => panic!("config should load, got: {e}"),
+        };
+    let running = [kept("V6", "eth0", true, "vrrp.51")];
+    let config = load(&text, &running);
+    assert_eq!(vmac_of_config(&config, 0), "vrrp1.51");
+    assert_eq!(vmac_of_config(&config, 1), "vrrp.51");
+    assert_eq!(
+        config.instances[1].virtual_addresses[0].dev.as_deref(),
+        Some("vrrp.51")
+    );
+    // From scratch: file order.
+    let config = load(&text, &[]);
+    assert_eq!(vmac_of_config(&config, 0), "vrrp.51");
+    assert_eq!(vmac_of_config(&config, 1), "vrrp6.51");
+    // A name the running instance now writes is its own.
+    let written = format!(
+        "{}{}",
+        block("V4", "192.0.2.51/24", "use_vmac", ""),
+        block("V6", "2001:db8::51/64", "use_vmac v6mac", "")
+    );
+    let config = load(&written, &running);
+    assert_eq!(vmac_of_config(&config, 0), "vrrp.51");
+    assert_eq!(vmac_of_config(&config, 1), "v6mac");
+    // An address's macvlan keeps its name too.
+    let addresses = format!(
+        "{}{}",
+        block("V6", "2001:db8::51/64", "use_vmac", ""),
+        block(
+            "A",
+            "192.0.2.52/24",
+            "",
+            "  198.51.100.5/24 dev eth1 use_vmac\n"
+        )
+    );
+    let config = load(&addresses, &[kept("A", "eth1", false, "vrrp.51")]);
+    assert_eq!(config.instances[1].address_vmacs[0].name, "vrrp.51");
+    assert_eq!(vmac_of_config(&config, 0), "vrrp6.51");
+}
+
 fn vmac_of_config(config: &Config, instance: usize) -> String {
     config.instances[instance]
         .vmac

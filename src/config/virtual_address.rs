@@ -261,7 +261,7 @@ pub(crate) fn place_on_address_vmacs(
             vip.dev = Some(vmac.name.clone());
             continue;
         }
-        let name = names.take_default(instance, vrid, false);
+        let name = names.for_addresses(instance, &parent, vrid);
         vip.dev = Some(name.clone());
         vmacs.push(AddressVmac { name, parent });
     }

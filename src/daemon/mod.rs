@@ -285,6 +285,8 @@ impl Daemon {
             Some(path) => daemon.take_restart_state(path, config.digest),
             None => daemon.remove_leftover_restart_state(),
         }
+        let renamed = daemon.config_keeping_vmac_names(config);
+        let config = renamed.as_ref().unwrap_or(config);
         daemon.remove_stale_vmacs(config);
         let applied = daemon.apply_config(config);
         daemon.resume_departed_notify();

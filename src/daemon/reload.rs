@@ -24,6 +24,7 @@ use super::interfaces::NOT_CREATED;
 use super::link::{link_key, Link, LinkKey};
 use super::links::LinkId;
 use super::scripts::{unrunnable_commands, ScriptRuntime};
+use super::vmac::kept_vmacs;
 use super::{remove_stale_addresses, watch, Daemon, RunningInstance, SyncGroup};
 use crate::config::{Config, InstanceConfig, Span, VirtualAddress};
 use crate::vrrp::instance::{Instance, State};
@@ -35,7 +36,7 @@ impl Daemon {
     pub(super) fn reload(&mut self) -> bool {
         let path = self.config_path.clone();
         info!("Reloading {}", path.display());
-        let config = match crate::config::load_as(&path, &self.config_id) {
+        let config = match self.load_keeping_vmac_names(&path) {
             Ok((config, warnings)) => {
                 for warning in warnings {
                     warn!("{warning}");
@@ -82,6 +83,32 @@ impl Daemon {
                 false
             }
         }
+    }
+
+    /// The config at `path`, the macvlans of the instances that stay the
+    /// same virtual router keeping their names (see `config::vmac_names`):
+    /// which those are is known once it is read, so it is read again if
+    /// any are.
+    fn load_keeping_vmac_names(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(Config, Vec<crate::config::Warning>), crate::config::ConfigError> {
+        let (config, warnings) = crate::config::load_as(path, &self.config_id)?;
+        let kept: Vec<_> = self
+            .instances
+            .iter()
+            .filter(|old| {
+                config
+                    .instances
+                    .iter()
+                    .any(|new| same_router(&old.config, new))
+            })
+            .flat_map(|old| kept_vmacs(&old.config))
+            .collect();
+        if kept.is_empty() {
+            return Ok((config, warnings));
+        }
+        crate::config::load_keeping(path, &self.config_id, &kept)
     }
 
     /// Makes the running state match `config`. Everything that can fail

@@ -305,6 +305,11 @@ impl Daemon {
             groups,
             notify,
             fifo_lines: self.notify_fifos.held_lines(),
+            vmacs: self
+                .instances
+                .iter()
+                .flat_map(|i| super::vmac::kept_vmacs(&i.config))
+                .collect(),
         })
     }
 

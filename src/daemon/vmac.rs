@@ -4,14 +4,16 @@
 //! instance without `vmac_xmit_base` leave from its macvlan, and its
 //! addresses have it as their `dev`), deleted when the daemon stops and
 //! when a reload no longer asks for them; ones left by a daemon that was
-//! killed are reused if configured, else deleted at start.
+//! killed are reused if an instance wants one on their interface with
+//! their MAC (under their names), else deleted at start.
 
 use std::io;
 
 use log::{info, warn};
 
 use super::Daemon;
-use crate::config::{Config, InstanceConfig};
+use crate::config::{Config, InstanceConfig, KeptVmac};
+use crate::sys::macvlan::FoundVmac;
 use crate::sys::{interface, macvlan};
 
 /// keepalived 2.2.7's settings on the macvlan (seen in
@@ -38,7 +40,10 @@ impl Daemon {
     /// instance of `config` uses: deleted at start, as their addresses
     /// would still answer for the VRID.
     pub(super) fn remove_stale_vmacs(&mut self, config: &Config) {
-        for name in macvlan::virtual_mac_interfaces() {
+        for name in macvlan::virtual_mac_interfaces()
+            .into_iter()
+            .map(|f| f.name)
+        {
             if vmac_names(&config.instances).any(|n| n == name) {
                 continue;
             }
@@ -154,6 +159,38 @@ impl Daemon {
         }
     }
 
+    /// At start, `config` (loaded from scratch, names in file order) with
+    /// the macvlans that are there kept under their names: after a
+    /// restart the previous image's, as its state says (a reload may have
+    /// named them otherwise), else the ones a killed run left (see
+    /// `adopted_vmacs`). None if they are named so already, or the file no
+    /// longer loads as it did.
+    pub(super) fn config_keeping_vmac_names(&self, config: &Config) -> Option<Config> {
+        let resumed = self.resuming.as_ref().map(|r| &r.vmacs);
+        let kept = match resumed {
+            Some(vmacs) if !vmacs.is_empty() => vmacs.clone(),
+            _ => adopted_vmacs(config, &macvlan::virtual_mac_interfaces()),
+        };
+        let differs = kept.iter().any(|k| {
+            let named = config.instances.iter().find(|i| i.name == k.instance);
+            !named.is_some_and(|i| kept_vmacs(i).any(|mine| mine == *k))
+        });
+        if !differs {
+            return None;
+        }
+        match crate::config::load_keeping(&self.config_path, &self.config_id, &kept) {
+            Ok((renamed, _)) if renamed.digest == config.digest => {
+                info!("macvlans found keep their names");
+                Some(renamed)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                warn!("keeping the names of the macvlans found: {e}");
+                None
+            }
+        }
+    }
+
     /// The macvlans of the running instances.
     pub(super) fn vmac_names(&self) -> Vec<String> {
         self.instances
@@ -188,6 +225,48 @@ impl Daemon {
     }
 }
 
+/// The macvlans a killed run left that `config`'s instances take as they
+/// are, whatever their names: one on the instance's interface (or its
+/// address's `dev`) with its virtual MAC. keepalived 2.2.7 does so
+/// (watched: killed after a reload had named an IPv4 instance's macvlan
+/// vrrp1.51 and the IPv6 one's vrrp.51, it started again on both:
+/// "Found matching interface"), where file order would want them the
+/// other way round.
+pub(super) fn adopted_vmacs(config: &Config, found: &[FoundVmac]) -> Vec<KeptVmac> {
+    let mut adopted: Vec<KeptVmac> = Vec::new();
+    for instance in &config.instances {
+        for wanted in kept_vmacs(instance) {
+            let left = found.iter().find(|f| {
+                f.parent == wanted.parent
+                    && f.mac == instance.virtual_mac()
+                    && !adopted.iter().any(|a| a.name == f.name)
+            });
+            if let Some(left) = left {
+                adopted.push(KeptVmac {
+                    name: left.name.clone(),
+                    ..wanted
+                });
+            }
+        }
+    }
+    adopted
+}
+
+/// `instance`'s macvlans as the next load is to keep them (a reload of
+/// the same virtual router, a restart).
+pub(super) fn kept_vmacs(instance: &InstanceConfig) -> impl Iterator<Item = KeptVmac> + '_ {
+    // Its own comes first.
+    let owns = usize::from(instance.vmac.is_some());
+    macvlans_of(instance)
+        .enumerate()
+        .map(move |(at, (name, parent))| KeptVmac {
+            instance: instance.name.clone(),
+            parent: parent.to_string(),
+            own: at < owns,
+            name: name.to_string(),
+        })
+}
+
 fn vmac_names(instances: &[InstanceConfig]) -> impl Iterator<Item = &str> {
     instances
         .iter()
@@ -210,4 +289,45 @@ fn macvlans_of(instance: &InstanceConfig) -> impl Iterator<Item = (&str, &str)> 
 
 fn mac_text(mac: [u8; 6]) -> String {
     mac.map(|b| format!("{b:02x}")).join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn macvlans_left_on_the_interface_with_the_virtual_mac_are_adopted_by_name() {
+        let block = |name: &str, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+                 virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+            )
+        };
+        let text = block("V4", "192.0.2.51/24") + &block("V6", "2001:db8::51/64");
+        let (config, _) = crate::config::parse_str(&text, Path::new("r1.conf")).unwrap();
+        let found = |name: &str, parent: &str, family: u8| FoundVmac {
+            name: name.into(),
+            parent: parent.into(),
+            mac: [0, 0, 0x5e, 0, family, 51],
+        };
+        let left = [
+            found("vrrp.51", "eth0", 2),
+            found("vrrp1.51", "eth0", 1),
+            // On another interface: not theirs.
+            found("vrrp2.51", "eth1", 1),
+        ];
+        let adopted: Vec<(String, String)> = adopted_vmacs(&config, &left)
+            .into_iter()
+            .map(|k| (k.instance, k.name))
+            .collect();
+        assert_eq!(
+            adopted,
+            [
+                ("V4".to_string(), "vrrp1.51".to_string()),
+                ("V6".to_string(), "vrrp.51".to_string())
+            ]
+        );
+        assert!(adopted_vmacs(&config, &[]).is_empty());
+    }
 }

@@ -102,10 +102,19 @@ pub fn delete(netlink: &mut RtNetlink, name: &str) -> io::Result<bool> {
         .map_err(|e| io::Error::new(e.kind(), format!("delete interface {name}: {e}")))
 }
 
+/// A macvlan with a VRRP virtual MAC, found in the system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVmac {
+    pub name: String,
+    /// The interface it is made on.
+    pub parent: String,
+    pub mac: [u8; 6],
+}
+
 /// Interfaces that are macvlans (they have a lower device) whose MAC is a
 /// VRRP virtual MAC (00:00:5e:00:01:xx or 00:00:5e:00:02:xx): what a
 /// daemon that was killed leaves behind.
-pub fn virtual_mac_interfaces() -> Vec<String> {
+pub fn virtual_mac_interfaces() -> Vec<FoundVmac> {
     let Ok(entries) = fs::read_dir("/sys/class/net") else {
         return Vec::new();
     };
@@ -115,16 +124,24 @@ pub fn virtual_mac_interfaces() -> Vec<String> {
             let name = entry.file_name().into_string().ok()?;
             let dir = entry.path();
             let address = fs::read_to_string(dir.join("address")).ok()?;
-            let is_macvlan = fs::read_dir(&dir)
+            let parent = fs::read_dir(&dir)
                 .ok()?
                 .filter_map(|e| e.ok())
-                .any(|e| e.file_name().to_string_lossy().starts_with("lower_"));
-            let address = address.trim();
-            let vrrp_mac =
-                address.starts_with("00:00:5e:00:01:") || address.starts_with("00:00:5e:00:02:");
-            (is_macvlan && vrrp_mac).then_some(name)
+                .find_map(|e| Some(e.file_name().to_str()?.strip_prefix("lower_")?.to_string()))?;
+            let mac = parse_mac(address.trim())?;
+            let vrrp_mac = mac[..4] == [0, 0, 0x5e, 0] && matches!(mac[4], 1 | 2);
+            vrrp_mac.then_some(FoundVmac { name, parent, mac })
         })
         .collect()
+}
+
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut bytes = text.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(bytes.next()?, 16).ok()?;
+    }
+    bytes.next().is_none().then_some(mac)
 }
 
 /// Reads net.ipv4.conf.IF.KEY.

@@ -13,6 +13,7 @@
 //! instance VI_1 state MASTER priority 150 master_interval_cs 100 advert 123457000 master_down - garp_repeat - garp_refresh - ah_sequence 0 preempt_allowed_at -
 //! script chk up yes reported yes against 1 pid 4321 started 123400000 next 124000000
 //! group G1 state MASTER
+//! vmac VI_1 parent eth0 own yes name vrrp1.51
 //! notify VI_1 owner instance transition 3 since 123400000 user - group - file /etc/keepalived/keepalived.conf line 12 argv /bin/sh,-c,echo%20$*,VI_1,BACKUP
 //! notify_running VI_1 owner instance pid 4400 deadline 153000000 set_aside no
 //! fifo INSTANCE%20"VI_2"%20FAULT%20150%0A
@@ -32,6 +33,11 @@
 //! lines, and its instance lines end at `ah_sequence`; a backup resumed
 //! from it starts any preempt_delay window again.
 //!
+//! `vmac` lines (added within version 2; a file without them is read as
+//! before) name the running instances' macvlans, which the next image
+//! keeps though a load from scratch may name them otherwise. An image
+//! from before them refuses such a file and starts afresh.
+//!
 //! Times are CLOCK_MONOTONIC in microseconds, which both images share.
 //! Names never hold white space (the config lexer splits on it), so
 //! `key value` pairs separated by spaces are unambiguous.
@@ -40,7 +46,7 @@ use std::fmt::Write as _;
 
 use super::instance::{Snapshot, State};
 use super::timers::Micros;
-use crate::config::{Command, RunAs, Span};
+use crate::config::{Command, KeptVmac, RunAs, Span};
 use crate::tracking::health::HealthReading;
 use crate::tracking::notify_queue::{CarriedCommand, CarriedQueue, CarriedRun, NOTIFY_MAX_WAIT};
 
@@ -72,6 +78,8 @@ pub struct RestartState {
     /// Notify fifo lines of the restart's own reload, for the next image's
     /// fifo scripts (the old ones are killed at the exec).
     pub fifo_lines: Vec<String>,
+    /// The running instances' macvlans (`use_vmac`), by name.
+    pub vmacs: Vec<KeptVmac>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +233,14 @@ impl RestartState {
             let state = g.state.map_or("-".to_string(), |s| s.to_string());
             let _ = writeln!(text, "group {} state {state}", g.name);
         }
+        for v in &self.vmacs {
+            let own = if v.own { "yes" } else { "no" };
+            let _ = writeln!(
+                text,
+                "vmac {} parent {} own {own} name {}",
+                v.instance, v.parent, v.name
+            );
+        }
         // A queued command's `since` is when it was queued; the queue
         // keeps when its wait ends (see `NotifyQueue`).
         for n in &self.notify {
@@ -309,6 +325,7 @@ impl RestartState {
             groups: Vec::new(),
             notify: Vec::new(),
             fifo_lines: Vec::new(),
+            vmacs: Vec::new(),
         };
         loop {
             let (n, words) = next("end")?;
@@ -317,6 +334,7 @@ impl RestartState {
                 Some("instance") => state.instances.push(parse_instance(n, &words, version)?),
                 Some("script") => state.scripts.push(parse_script(n, &words)?),
                 Some("group") => state.groups.push(parse_group(n, &words)?),
+                Some("vmac") if version > 1 => state.vmacs.push(parse_vmac(n, &words)?),
                 Some("notify") if version > 1 => {
                     let (owner, command) = parse_notify(n, &words)?;
                     state.notify_queue(owner).waiting.push(command);
@@ -330,7 +348,7 @@ impl RestartState {
                 }
                 _ => {
                     return Err(format!(
-                        "line {n}: expected instance, script, group, notify, fifo or end"
+                        "line {n}: expected instance, script, group, vmac, notify, fifo or end"
                     ))
                 }
             }
@@ -525,6 +543,21 @@ fn parse_script(n: usize, words: &[&str]) -> Result<SavedScript, String> {
     })
 }
 
+fn parse_vmac(n: usize, words: &[&str]) -> Result<KeptVmac, String> {
+    let (instance, v) = pairs(n, words, &["parent", "own", "name"])?;
+    let own = match v[1] {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(format!("line {n}: own: expected yes or no")),
+    };
+    Ok(KeptVmac {
+        instance,
+        parent: v[0].to_string(),
+        own,
+        name: v[2].to_string(),
+    })
+}
+
 fn parse_group(n: usize, words: &[&str]) -> Result<SavedGroup, String> {
     let (name, v) = pairs(n, words, &["state"])?;
     let state = match v[0] {
@@ -713,6 +746,20 @@ mod tests {
                 },
             ],
             fifo_lines: vec!["INSTANCE \"VI_9\" FAULT 150\n".into()],
+            vmacs: vec![
+                KeptVmac {
+                    instance: "VI_1".into(),
+                    parent: "eth0".into(),
+                    own: true,
+                    name: "vrrp1.51".into(),
+                },
+                KeptVmac {
+                    instance: "VI_2".into(),
+                    parent: "eth1".into(),
+                    own: false,
+                    name: "vrrp.52".into(),
+                },
+            ],
         }
     }
 
@@ -769,7 +816,28 @@ mod tests {
         assert_eq!(text.matches("\nnotify ").count(), 3, "{text}");
         assert_eq!(text.matches("\nnotify_running ").count(), 2, "{text}");
         assert!(text.ends_with("\nfifo INSTANCE%20\"VI_9\"%20FAULT%20150%0A\nend\n"));
+        assert!(text.contains("\nvmac VI_1 parent eth0 own yes name vrrp1.51\n"));
         assert_eq!(RestartState::parse(&text), Ok(state));
+    }
+
+    /// `vmac` lines came within version 2: a file from before them is
+    /// read as it was, with no names to keep.
+    #[test]
+    fn a_version_2_file_without_vmac_lines_keeps_no_names() {
+        let state = example();
+        let text: String = state
+            .render()
+            .lines()
+            .filter(|l| !l.starts_with("vmac "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let read = RestartState::parse(&text).unwrap();
+        assert!(read.vmacs.is_empty());
+        assert_eq!(read.instances, state.instances);
+        let bad = state.render().replace("own yes", "own maybe");
+        assert!(RestartState::parse(&bad)
+            .unwrap_err()
+            .contains("own: expected yes or no"));
     }
 
     #[test]
