@@ -613,12 +613,14 @@ fn an_address_waits_for_its_late_interface_with_dynamic_interfaces() {
 }
 
 /// With `dynamic_interfaces`, a master's address waiting for its `dev`:
-/// a reload (config unchanged) after the interface was created, down, and
-/// before it comes up must not take the address for placed; it goes on
-/// when the interface comes up, as without the reload.
-#[test]
-fn an_address_waiting_for_its_interface_goes_on_after_a_reload_in_between() {
-    let Some(mut lan) = Lan::new("late-dev-hup", 1) else {
+/// `in_between` (a reload, a restart) after the interface was created,
+/// down, and before it comes up must not take the address for placed; it
+/// goes on when the interface comes up, as without it.
+fn an_address_waiting_for_its_interface_goes_on_after(
+    tag: &str,
+    in_between: impl Fn(&mut Lan, &str),
+) {
+    let Some(mut lan) = Lan::new(tag, 1) else {
         return;
     };
     let conf = "global_defs {\n    dynamic_interfaces\n}\n\
@@ -629,14 +631,21 @@ fn an_address_waiting_for_its_interface_goes_on_after_a_reload_in_between() {
     lan.start(R1, Impl::Keepvip, conf);
     lan.wait_until(ELECTION, "VI_2 master", || lan.holds_vip(R1, "192.0.2.101"));
     ip_in(&lan, R1, &["link", "add", "kvlate0", "type", "veth"]);
-    lan.reload(R1, conf);
-    lan.wait_until(ELECTION, "the reload done", || {
-        lan.log(R1).contains("Reload complete")
-    });
+    in_between(&mut lan, conf);
     ip_in(&lan, R1, &["link", "set", "veth0", "up"]);
     ip_in(&lan, R1, &["link", "set", "kvlate0", "up"]);
     lan.wait_until(ELECTION, "the address on kvlate0", || {
         lan.holds_vip_on(R1, "kvlate0", "198.51.100.101")
+    });
+}
+
+#[test]
+fn an_address_waiting_for_its_interface_goes_on_after_a_reload_in_between() {
+    an_address_waiting_for_its_interface_goes_on_after("late-dev-hup", |lan, conf| {
+        lan.reload(R1, conf);
+        lan.wait_until(ELECTION, "the reload done", || {
+            lan.log(R1).contains("Reload complete")
+        });
     });
 }
 
@@ -645,25 +654,11 @@ fn an_address_waiting_for_its_interface_goes_on_after_a_reload_in_between() {
 /// image never put it.
 #[test]
 fn an_address_waiting_for_its_interface_goes_on_after_a_restart_in_between() {
-    let Some(mut lan) = Lan::new("late-dev-quit", 1) else {
-        return;
-    };
-    let conf = "global_defs {\n    dynamic_interfaces\n}\n\
-         vrrp_instance VI_2 {\n    state MASTER\n    interface eth0\n\
-         \x20   virtual_router_id 62\n    priority 150\n    version 3\n    advert_int 0.2\n\
-         \x20   virtual_ipaddress {\n        192.0.2.101/24\n\
-         \x20       198.51.100.101/24 dev kvlate0 no_track\n    }\n}\n";
-    lan.start(R1, Impl::Keepvip, conf);
-    lan.wait_until(ELECTION, "VI_2 master", || lan.holds_vip(R1, "192.0.2.101"));
-    ip_in(&lan, R1, &["link", "add", "kvlate0", "type", "veth"]);
-    lan.signal(R1, libc::SIGQUIT);
-    lan.wait_until(ELECTION, "the restart done", || {
-        lan.log(R1)
-            .contains("(VI_2) resumed in MASTER after restart")
-    });
-    ip_in(&lan, R1, &["link", "set", "veth0", "up"]);
-    ip_in(&lan, R1, &["link", "set", "kvlate0", "up"]);
-    lan.wait_until(ELECTION, "the address on kvlate0", || {
-        lan.holds_vip_on(R1, "kvlate0", "198.51.100.101")
+    an_address_waiting_for_its_interface_goes_on_after("late-dev-quit", |lan, _| {
+        lan.signal(R1, libc::SIGQUIT);
+        lan.wait_until(ELECTION, "the restart done", || {
+            lan.log(R1)
+                .contains("(VI_2) resumed in MASTER after restart")
+        });
     });
 }
