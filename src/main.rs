@@ -91,6 +91,7 @@ enum Subcommand {
 /// a simulated start, master death, return, check failure and stop per
 /// VRID, and what makes the routers misbehave (exit 1 on a certain
 /// split brain, 2 on a config that does not load)
+#[cfg_attr(not(feature = "explain"), allow(dead_code))]
 struct ExplainCommand {
     /// print JSON instead of text
     #[argh(switch)]
@@ -355,6 +356,16 @@ fn run(config: &Config, pid_file: Option<&Path>, options: &Options) -> ExitCode 
     }
 }
 
+#[cfg(not(feature = "explain"))]
+fn run_explain(_: &ExplainCommand) -> ExitCode {
+    eprintln!(
+        "keepvip explain: not in this build (make tiny leaves it out); \
+         a full build on any machine explains the same configs"
+    );
+    ExitCode::from(2)
+}
+
+#[cfg(feature = "explain")]
 fn run_explain(command: &ExplainCommand) -> ExitCode {
     if command.configs.is_empty() {
         eprintln!("keepvip explain: give one config file per router");
