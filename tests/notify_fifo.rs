@@ -125,19 +125,12 @@ fn a_master_hearing_a_lower_master_runs_notify_master_rx_lower_pri() {
     let dir = lan.dir().to_path_buf();
     let (ran, fifo_out) = (dir.join("rx_lower.ran"), dir.join("fifo.out"));
     let hook = dir.join("rx_lower.sh");
-    fs::write(&hook, format!("#!/bin/sh\necho ran >> {}\n", ran.display())).unwrap();
+    common::write_executable(
+        &hook,
+        &format!("#!/bin/sh\necho ran >> {}\n", ran.display()),
+    );
     let reader = dir.join("reader.sh");
-    fs::write(
-        &reader,
-        format!(
-            "#!/bin/sh\nwhile read line; do echo \"$line\" >> {}; done < \"$1\"\n",
-            fifo_out.display()
-        ),
-    )
-    .unwrap();
-    for script in [&hook, &reader] {
-        fs::set_permissions(script, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    common::write_fifo_reader(&reader, &fifo_out);
     let config = |router: usize, priority: u8, extra: &str, global: &str| {
         format!(
             "global_defs {{\n    router_id r{router}\n{global}}}\n\

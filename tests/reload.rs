@@ -221,15 +221,7 @@ fn reload_removing_a_master_runs_its_notify(tag: &str, reloaded: Impl) {
         lan.dir().join("reader.sh"),
         lan.dir().join("fifo.out"),
     );
-    fs::write(
-        &reader,
-        format!(
-            "#!/bin/sh\nwhile read line; do echo \"$line\" >> {}; done < \"$1\"\n",
-            fifo_out.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&reader, fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_fifo_reader(&reader, &fifo_out);
     let global = format!(
         "    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n",
         fifo.display(),

@@ -696,15 +696,7 @@ fn a_restart_removing_a_master_writes_its_fifo_line_for_the_new_reader() {
     let dir = router_dir(&lan, KEEPVIP);
     let reader = dir.join("fifo-reader");
     let read = dir.join("fifo-lines");
-    fs::write(
-        &reader,
-        format!(
-            "#!/bin/sh\nwhile IFS= read -r l; do echo \"$l\" >> {}; done < \"$1\"\n",
-            read.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&reader, fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_fifo_reader(&reader, &read);
     let fifo_conf = format!(
         "global_defs {{\n    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n",
         dir.join("notify.fifo").display(),

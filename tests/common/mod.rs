@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -1605,6 +1606,23 @@ impl Drop for AddressMonitor {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+/// Writes a script and makes it executable.
+pub fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).expect("harness: write script");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("harness: chmod script");
+}
+
+/// A notify fifo script (`vrrp_notify_fifo_script`) that appends each line
+/// it reads from the fifo, its last argument, to `out`.
+pub fn write_fifo_reader(path: &Path, out: &Path) {
+    write_executable(
+        path,
+        &format!(
+            "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+            out.display()
+        ),
+    );
 }
 
 #[cfg(test)]
