@@ -160,15 +160,24 @@ impl RawPair {
                 )
             };
             if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.raw_os_error() {
-                    Some(libc::EAGAIN) => Ok(None),
-                    Some(libc::EINTR) => continue,
-                    _ => Err(e),
-                };
+                match failed_receive() {
+                    Some(answer) => return answer,
+                    None => continue,
+                }
             }
             return Ok(Some(n as usize));
         }
+    }
+}
+
+/// What a receive that returned -1 means, from errno: nothing waiting
+/// (EAGAIN) or an error to return; None for EINTR, to try again.
+pub(super) fn failed_receive<T>() -> Option<io::Result<Option<T>>> {
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) => Some(Ok(None)),
+        Some(libc::EINTR) => None,
+        _ => Some(Err(e)),
     }
 }
 

@@ -158,12 +158,10 @@ impl Vrrp6Socket {
             // MSG_TRUNC: return the datagram's full length.
             let n = unsafe { libc::recvmsg(self.pair.recv.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
             if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.raw_os_error() {
-                    Some(libc::EAGAIN) => Ok(None),
-                    Some(libc::EINTR) => continue,
-                    _ => Err(e),
-                };
+                match super::raw_pair::failed_receive() {
+                    Some(answer) => return answer,
+                    None => continue,
+                }
             }
             let mut received = Received6 {
                 len: n as usize,
